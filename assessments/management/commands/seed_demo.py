@@ -1,0 +1,20 @@
+from django.core.management.base import BaseCommand
+
+from assessments.demo import demo_logins, seed_demo
+
+
+class Command(BaseCommand):
+    help = "Load the demo teams, users and people (safe to run again: adds only what is missing)."
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--quiet-logins", action="store_true", help="Do not print the demo logins."
+        )
+
+    def handle(self, *args, quiet_logins=False, **options):
+        _, created = seed_demo()
+        self.stdout.write(f"Demo data ready ({created} people added).")
+        if not quiet_logins:
+            self.stdout.write("Demo logins:")
+            for line in demo_logins():
+                self.stdout.write(f"  {line}")

@@ -1,0 +1,87 @@
+"""Roles are Django groups; this module is the one place that says what each role may do.
+
+`roles_sync()` makes the groups and their permissions match ROLE_PERMISSIONS exactly. It runs
+after every migrate, so a fresh database (and the test database) always has the roles.
+"""
+
+from __future__ import annotations
+
+from django.apps import apps as global_apps
+from django.contrib.auth.management import create_permissions
+from django.db import models, transaction
+
+PERSON_VIEW = "assessments.view_person"
+PERSON_ADD = "assessments.add_person"
+PERSON_CHANGE = "assessments.change_person"
+# Held by the roles whose work covers the whole service rather than one team's caseload.
+PEOPLE_ALL_TEAMS = "assessments.view_all_people"
+ACCESS_LOG_VIEW = "assessments.view_personaccess"
+HISTORY_VIEW = "assessments.view_historicalperson"
+
+
+class Role(models.TextChoices):
+    """Group names are the labels, so the admin and the demo logins read naturally."""
+
+    SOCIAL_WORKER = "social_worker", "Social worker"
+    TEAM_MANAGER = "team_manager", "Team manager"
+    PANEL_MEMBER = "panel_member", "Panel member"
+    PANEL_CHAIR = "panel_chair", "Panel chair"
+    RAS_ADMINISTRATOR = "ras_administrator", "RAS administrator"
+    SENIOR_MANAGER = "senior_manager", "Senior manager"
+    AUDITOR = "auditor", "Auditor"
+
+
+# Roles tied to one team: their holders see only their own team's people.
+TEAM_ROLES = frozenset({Role.SOCIAL_WORKER, Role.TEAM_MANAGER})
+
+_TEAM_CASEWORK = [PERSON_VIEW, PERSON_ADD, PERSON_CHANGE, HISTORY_VIEW]
+_SERVICE_READ = [PERSON_VIEW, PEOPLE_ALL_TEAMS, HISTORY_VIEW]
+
+ROLE_PERMISSIONS: dict[Role, list[str]] = {
+    Role.SOCIAL_WORKER: _TEAM_CASEWORK,
+    Role.TEAM_MANAGER: _TEAM_CASEWORK,
+    Role.PANEL_MEMBER: _SERVICE_READ,
+    Role.PANEL_CHAIR: _SERVICE_READ,
+    Role.RAS_ADMINISTRATOR: [
+        *_SERVICE_READ,
+        # Reference data in the Django admin.
+        "assessments.view_team",
+        "assessments.add_team",
+        "assessments.change_team",
+    ],
+    Role.SENIOR_MANAGER: _SERVICE_READ,
+    # Reads everything, including history and the access log; changes nothing.
+    Role.AUDITOR: [*_SERVICE_READ, ACCESS_LOG_VIEW, "assessments.view_team"],
+}
+
+
+def _permission(codename_with_app: str):
+    Permission = global_apps.get_model("auth", "Permission")
+    app_label, codename = codename_with_app.split(".", 1)
+    return Permission.objects.get(content_type__app_label=app_label, codename=codename)
+
+
+@transaction.atomic
+def roles_sync() -> None:
+    """Create each role's group and set its permissions to exactly ROLE_PERMISSIONS."""
+    Group = global_apps.get_model("auth", "Group")
+    for role, codenames in ROLE_PERMISSIONS.items():
+        group, _ = Group.objects.get_or_create(name=role.label)
+        group.permissions.set([_permission(c) for c in codenames])
+
+
+def roles_sync_after_migrate(sender, using="default", verbosity=0, **kwargs) -> None:
+    # Permissions are normally created app by app as post_migrate runs; make sure every app's
+    # exist before the groups refer to them.
+    for app_config in global_apps.get_app_configs():
+        create_permissions(app_config, verbosity=0, using=using)
+    roles_sync()
+
+
+def user_roles(user) -> set[str]:
+    """The role labels a user holds (their group names)."""
+    return {group.name for group in user.groups.all()}
+
+
+def user_sees_all_teams(user) -> bool:
+    return user.has_perm(PEOPLE_ALL_TEAMS)

@@ -1,0 +1,161 @@
+"""Reads, always scoped to the user asking.
+
+`person_get_for_user` is the one door to a person's record: 404 for anyone who may not see
+them (so a record's existence is not revealed to other teams), 403 for a change by someone who
+may see but not change it.
+"""
+
+from __future__ import annotations
+
+import datetime
+import re
+from dataclasses import dataclass
+
+from django.core.exceptions import PermissionDenied
+from django.db.models import Q, QuerySet
+from django.http import Http404
+
+from assessments.models import Person, PersonAccess
+from assessments.roles import ACCESS_LOG_VIEW, PERSON_ADD, PERSON_CHANGE, PERSON_VIEW
+
+_DATE_FORMATS = ("%d/%m/%Y", "%Y-%m-%d", "%d-%m-%Y", "%d.%m.%Y")
+
+
+def people_visible_to(user) -> QuerySet[Person]:
+    """Everyone a user may see: their team's caseload, or everyone for whole-service roles."""
+    if not user.is_authenticated or not user.has_perm(PERSON_VIEW):
+        return Person.objects.none()
+    people = Person.objects.select_related("team")
+    if user.has_perm("assessments.view_all_people"):
+        return people
+    if user.team_id is None:
+        return Person.objects.none()
+    return people.filter(team_id=user.team_id)
+
+
+def _parse_date(text: str) -> datetime.date | None:
+    for fmt in _DATE_FORMATS:
+        try:
+            return datetime.datetime.strptime(text, fmt).date()  # noqa: DTZ007 (a date only)
+        except ValueError:
+            continue
+    return None
+
+
+def person_list(*, user, query: str = "") -> QuerySet[Person]:
+    """People the user may see, matching a search of name, reference or date of birth.
+
+    A query that reads as a date (31/12/1950 or 1950-12-31) matches the date of birth; otherwise
+    every word must appear in the first name, last name or reference.
+    """
+    people = people_visible_to(user)
+    query = query.strip()
+    if not query:
+        return people
+    date_of_birth = _parse_date(query)
+    if date_of_birth is not None:
+        return people.filter(date_of_birth=date_of_birth)
+    for word in re.split(r"\s+", query):
+        people = people.filter(
+            Q(given_name__icontains=word)
+            | Q(family_name__icontains=word)
+            | Q(reference__icontains=word)
+        )
+    return people
+
+
+def person_get_for_user(*, user, pk: int) -> Person:
+    """The person, if the user may see them; Http404 otherwise."""
+    try:
+        return people_visible_to(user).get(pk=pk)
+    except Person.DoesNotExist:
+        raise Http404("No such person on your caseload.") from None
+
+
+def person_get_for_change(*, user, pk: int) -> Person:
+    """The person, if the user may change them: 404 if not visible, 403 if read-only."""
+    person = person_get_for_user(user=user, pk=pk)
+    if not user.has_perm(PERSON_CHANGE):
+        raise PermissionDenied("Your role can read this record but not change it.")
+    return person
+
+
+def person_can_add(user) -> bool:
+    return user.has_perm(PERSON_ADD) and (
+        user.team_id is not None or user.has_perm("assessments.view_all_people")
+    )
+
+
+@dataclass(frozen=True)
+class FieldChange:
+    field: str
+    old: str
+    new: str
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    when: datetime.datetime
+    who: str
+    action: str
+    changes: tuple[FieldChange, ...]
+
+
+_ACTIONS = {"+": "Created", "~": "Changed", "-": "Deleted"}
+
+
+def _display(record, field_name: str) -> str:
+    field = record.instance_type._meta.get_field(field_name)
+    value = getattr(record, field.attname)
+    if value in (None, ""):
+        return "—"
+    if field.choices:
+        return str(dict(field.flatchoices).get(value, value))
+    if field.is_relation:
+        return str(getattr(record, field_name))
+    if isinstance(value, bool):
+        return "Yes" if value else "No"
+    return str(value)
+
+
+def person_history(*, person: Person) -> list[HistoryEntry]:
+    """Every change to a person, newest first, with the fields that changed (one query each
+    for the history rows and the teams they name)."""
+    records = list(
+        person.history.select_related("history_user", "team").order_by("history_date", "history_id")
+    )
+    skip = {"updated_at", "created_at"}
+    entries: list[HistoryEntry] = []
+    previous = None
+    for record in records:
+        changes: list[FieldChange] = []
+        if previous is not None:
+            delta = record.diff_against(previous, excluded_fields=skip)
+            for change in delta.changes:
+                field = Person._meta.get_field(change.field)
+                changes.append(
+                    FieldChange(
+                        field=str(field.verbose_name).capitalize(),
+                        old=_display(previous, change.field),
+                        new=_display(record, change.field),
+                    )
+                )
+        user = record.history_user
+        entries.append(
+            HistoryEntry(
+                when=record.history_date,
+                who=(user.get_full_name() or user.username) if user else "System",
+                action=_ACTIONS.get(record.history_type, record.history_type),
+                changes=tuple(changes),
+            )
+        )
+        previous = record
+    entries.reverse()
+    return entries
+
+
+def person_access_list(*, user, person: Person) -> QuerySet[PersonAccess]:
+    """Who opened this person's record, newest first. Auditors only."""
+    if not user.has_perm(ACCESS_LOG_VIEW):
+        raise PermissionDenied("Only auditors can see who has opened a record.")
+    return person.accesses.select_related("user")

@@ -1,0 +1,76 @@
+"""The fixed cast of demo users every test can call on (HOUSE STYLE §10)."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+
+from assessments.roles import Role
+from tests.factories import make_person, make_team, make_user
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """Refuse to run database tests on anything but PostgreSQL, the product's database."""
+    with django_db_blocker.unblock():
+        if connection.vendor != "postgresql":
+            pytest.exit(
+                "The test suite runs on PostgreSQL only: set DATABASE_URL (make test does).",
+                returncode=3,
+            )
+
+
+@pytest.fixture
+def team_a(db):
+    return make_team("north", "North Locality Team")
+
+
+@pytest.fixture
+def team_b(db):
+    return make_team("south", "South Locality Team")
+
+
+@pytest.fixture
+def worker_a(team_a):
+    return make_user("worker.a", Role.SOCIAL_WORKER, team_a)
+
+
+@pytest.fixture
+def worker_b(team_b):
+    return make_user("worker.b", Role.SOCIAL_WORKER, team_b)
+
+
+@pytest.fixture
+def manager_a(team_a):
+    return make_user("manager.a", Role.TEAM_MANAGER, team_a)
+
+
+@pytest.fixture
+def panel_member(db):
+    return make_user("panel.member", Role.PANEL_MEMBER)
+
+
+@pytest.fixture
+def panel_chair(db):
+    return make_user("panel.chair", Role.PANEL_CHAIR)
+
+
+@pytest.fixture
+def ras_admin(db):
+    return make_user("ras.admin", Role.RAS_ADMINISTRATOR, is_staff=True)
+
+
+@pytest.fixture
+def senior_manager(db):
+    return make_user("senior.manager", Role.SENIOR_MANAGER)
+
+
+@pytest.fixture
+def auditor(db):
+    return make_user("auditor", Role.AUDITOR)
+
+
+@pytest.fixture
+def person_a(worker_a):
+    """A person on team A's caseload, created by team A's social worker."""
+    return make_person(actor=worker_a, given_name="Edith", family_name="Atkinson")

@@ -1,0 +1,30 @@
+from __future__ import annotations
+
+import pytest
+from django.core.management import call_command
+
+from assessments.demo import DEMO_PASSWORD
+from assessments.models import ClientGroup, Person, Team, User
+from assessments.roles import Role
+
+pytestmark = pytest.mark.django_db
+
+
+def test_seed_demo_builds_the_demo_once_and_prints_logins(capsys):
+    call_command("seed_demo")
+    first = capsys.readouterr().out
+    call_command("seed_demo")
+    second = capsys.readouterr().out
+
+    assert Team.objects.count() == 2
+    assert Person.objects.count() == 40
+    assert set(Person.objects.values_list("client_group", flat=True)) == set(ClientGroup.values)
+    assert {t.people.count() for t in Team.objects.all()} == {20}
+    for role in Role:
+        assert User.objects.filter(groups__name=role.label).exists(), role
+        assert f"{role.label}" in first
+    assert "sw.north / personal-budgets-demo" in first
+    assert "(40 people added)" in first
+    assert "(0 people added)" in second
+    assert Person.history.filter(history_type="~").exists()
+    assert User.objects.get(username="sw.north").check_password(DEMO_PASSWORD)
