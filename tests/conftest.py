@@ -20,6 +20,12 @@ def django_db_setup(django_db_setup, django_db_blocker):
             )
 
 
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    """PBKDF2's deliberate slowness is for attackers, not for test users."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def team_a(db):
     return make_team("north", "North Locality Team")

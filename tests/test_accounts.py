@@ -134,3 +134,12 @@ def test_pages_carry_security_headers(client, worker_a):
     assert "form-action 'self'" in csp
     assert "script-src 'self'" in csp
     assert response.headers["X-Frame-Options"] == "DENY"
+
+
+def test_admin_site_is_for_staff_reference_data(client, ras_admin, worker_a, team_a):
+    client.force_login(ras_admin)
+    teams = client.get(reverse("admin:assessments_team_changelist"))
+    assert teams.status_code == 200
+    assert "North Locality Team" in teams.text
+    client.force_login(worker_a)
+    assert client.get(reverse("admin:assessments_team_changelist")).status_code == 302
