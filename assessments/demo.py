@@ -8,16 +8,43 @@ Later capabilities add their stages here, so `make run` shows people at every st
 from __future__ import annotations
 
 import datetime
+import json
 import random
 from dataclasses import dataclass
 from decimal import Decimal
+from pathlib import Path
 
+from django.conf import settings
 from django.contrib.auth.models import Group
 from django.db import transaction
 
-from assessments.models import ClientGroup, Ethnicity, Person, Sex, Team, User
+from assessments.models import (
+    Assessment,
+    CarerImpact,
+    ClientGroup,
+    Ethnicity,
+    InformalSupport,
+    Outcome,
+    Person,
+    QuestionnaireVersion,
+    Sex,
+    SupportedBy,
+    Team,
+    User,
+)
 from assessments.roles import Role, roles_sync
-from assessments.services import person_create, person_update
+from assessments.selectors import section_questions
+from assessments.services import (
+    assessment_save_informal_support,
+    assessment_save_section,
+    assessment_start,
+    assessment_submit,
+    eligibility_record,
+    person_create,
+    person_update,
+    questionnaire_import,
+    questionnaire_publish,
+)
 
 DEMO_PASSWORD = "personal-budgets-demo"
 
@@ -235,6 +262,120 @@ def _people(teams: dict[str, Team], users: dict[str, User]) -> int:
     return created
 
 
+DEFAULT_QUESTIONNAIRE = Path(settings.BASE_DIR) / "fixtures" / "default_questionnaire.json"
+
+
+def _questionnaire(admin: User) -> QuestionnaireVersion:
+    """The default questionnaire, imported and published once."""
+    published = QuestionnaireVersion.objects.filter(
+        status=QuestionnaireVersion.Status.PUBLISHED
+    ).first()
+    if published is not None:
+        return published
+    data = json.loads(DEFAULT_QUESTIONNAIRE.read_text(encoding="utf-8"))
+    version = questionnaire_import(actor=admin, data=data)
+    return questionnaire_publish(actor=admin, version=version)
+
+
+# What stage each demo person has reached, by position in the caseload (cycled): people at
+# every stage, from no assessment yet to a reassessment that superseded an earlier one.
+_STAGES = [
+    "none",
+    "submitted",
+    "draft",
+    "submitted",
+    "not_eligible",
+    "reassessed",
+    "none",
+    "submitted",
+    "draft_early",
+    "submitted",
+]
+
+
+def _answer_all(assessment, worker, rng, *, need: float, sections=None) -> None:
+    """Answer every question (or the first `sections` sections) with options drawn around a
+    level of need between 0 and 1."""
+    steps = list(assessment.questionnaire.sections.all())
+    for section in steps[:sections]:
+        answers = {}
+        for question in section_questions(section=section):
+            options = list(question.options.all())
+            index = min(len(options) - 1, max(0, round(rng.gauss(need, 0.2) * (len(options) - 1))))
+            note = "Confirmed with the person's daughter." if rng.random() < 0.15 else ""
+            answers[question.pk] = (options[index].pk, note)
+        assessment = assessment_save_section(
+            actor=worker,
+            assessment=assessment,
+            section=section,
+            answers=answers,
+            lock_version=assessment.lock_version,
+        )
+    return assessment
+
+
+def _complete(assessment, worker, rng, *, need: float, eligible: bool = True):
+    assessment = _answer_all(assessment, worker, rng, need=need)
+    level = rng.choice(list(InformalSupport))
+    carer = level != InformalSupport.NONE
+    assessment = assessment_save_informal_support(
+        actor=worker,
+        assessment=assessment,
+        lock_version=assessment.lock_version,
+        informal_support=level,
+        carer_assessed=rng.random() < 0.7 if carer else None,
+        carer_able_and_willing=rng.random() < 0.8 if carer else None,
+        carer_impact=rng.choice(list(CarerImpact)) if carer else "",
+    )
+    outcomes = rng.sample(list(Outcome), 4 if eligible else 1)
+    eligibility_record(
+        actor=worker,
+        assessment=assessment,
+        lock_version=assessment.lock_version,
+        impairment_or_illness=True,
+        significant_impact=eligible,
+        unable={o.value: {"needs_assistance"} for o in outcomes},
+        reasons=(
+            "Needs arise from the person's condition; they cannot manage several everyday "
+            "outcomes without help, with a significant impact on their wellbeing."
+            if eligible
+            else "The person manages most outcomes independently; the one they find hard "
+            "does not have a significant impact on their wellbeing. Advice given instead."
+        ),
+    )
+    assessment.refresh_from_db()
+    return assessment_submit(
+        actor=worker, assessment=assessment, lock_version=assessment.lock_version
+    )
+
+
+def _assessments(users: dict[str, User]) -> int:
+    rng = random.Random(7)
+    started = 0
+    people = Person.objects.select_related("team").order_by("reference")
+    for index, person in enumerate(people):
+        stage = _STAGES[index % len(_STAGES)]
+        need = 0.15 + 0.7 * ((index * 37) % 100) / 100
+        worker = users["sw.north" if person.team.code == "north" else "sw.south"]
+        if stage == "none" or Assessment.objects.filter(person=person).exists():
+            continue
+        supported_by = rng.choice(list(SupportedBy))
+        assessment = assessment_start(actor=worker, person=person, supported_by=supported_by)
+        started += 1
+        if stage == "draft":
+            _answer_all(assessment, worker, rng, need=need, sections=6)
+        elif stage == "draft_early":
+            _answer_all(assessment, worker, rng, need=need, sections=2)
+        elif stage == "not_eligible":
+            _complete(assessment, worker, rng, need=0.05, eligible=False)
+        else:
+            _complete(assessment, worker, rng, need=need)
+        if stage == "reassessed":
+            again = assessment_start(actor=worker, person=person, supported_by=supported_by)
+            _complete(again, worker, rng, need=min(need + 0.15, 0.95))
+    return started
+
+
 @transaction.atomic
 def seed_demo() -> tuple[dict[str, User], int]:
     """Create whatever part of the demo is missing. Returns the demo users and people created."""
@@ -242,6 +383,8 @@ def seed_demo() -> tuple[dict[str, User], int]:
     teams = _teams()
     users = _users(teams)
     created = _people(teams, users)
+    _questionnaire(users["ras.admin"])
+    _assessments(users)
     return users, created
 
 

@@ -4,7 +4,14 @@ from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Fieldset, Layout, Submit
 from django import forms
 
-from assessments.models import Person, Team
+from assessments.models import (
+    CarerImpact,
+    InformalSupport,
+    Outcome,
+    Person,
+    SupportedBy,
+    Team,
+)
 from assessments.services import PERSON_FIELDS
 
 
@@ -66,4 +73,194 @@ class PersonSearchForm(forms.Form):
         label="Search by name, reference or date of birth",
         required=False,
         max_length=100,
+    )
+
+
+# --- Assessments -----------------------------------------------------------------------------
+
+YES_NO = [("yes", "Yes"), ("no", "No")]
+
+
+def _yes_no(value: bool | None) -> str | None:
+    return None if value is None else ("yes" if value else "no")
+
+
+class StartAssessmentForm(forms.Form):
+    supported_by = forms.ChoiceField(
+        label="Who is supporting the person with this assessment?",
+        choices=SupportedBy.choices,
+        widget=forms.RadioSelect,
+    )
+
+
+class SectionForm(forms.Form):
+    """One questionnaire section: a radio group and an optional evidence note per question.
+
+    Fields are named q_<id> and evidence_<id>; the template renders each question as a
+    fieldset whose legend is the question."""
+
+    lock_version = forms.IntegerField(widget=forms.HiddenInput)
+
+    def __init__(self, *args, questions, answers, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.questions = questions
+        for question in questions:
+            answer = answers.get(question.pk)
+            self.fields[f"q_{question.pk}"] = forms.TypedChoiceField(
+                label=question.text,
+                help_text=question.help_text,
+                choices=[(o.pk, o.label) for o in question.options.all()],
+                coerce=int,
+                required=False,
+                empty_value=None,
+                widget=forms.RadioSelect,
+                initial=answer.option_id if answer else None,
+            )
+            self.fields[f"evidence_{question.pk}"] = forms.CharField(
+                label="Evidence note (optional)",
+                required=False,
+                max_length=4000,
+                widget=forms.Textarea(attrs={"rows": 2}),
+                initial=answer.evidence if answer else "",
+            )
+
+    def answers(self) -> dict[int, tuple[int | None, str]]:
+        return {
+            q.pk: (self.cleaned_data[f"q_{q.pk}"], self.cleaned_data[f"evidence_{q.pk}"])
+            for q in self.questions
+        }
+
+    def rows(self):
+        """(question, radio field, evidence field) for the template."""
+        return [(q, self[f"q_{q.pk}"], self[f"evidence_{q.pk}"]) for q in self.questions]
+
+    def add_service_errors(self, error_dict: dict[str, str]) -> None:
+        by_code = {q.code: q for q in self.questions}
+        for code, message in error_dict.items():
+            question = by_code.get(code)
+            self.add_error(f"evidence_{question.pk}" if question else None, message)
+
+
+class InformalSupportForm(forms.Form):
+    lock_version = forms.IntegerField(widget=forms.HiddenInput)
+    informal_support = forms.ChoiceField(
+        label="How much of the support the person needs do family, friends or neighbours "
+        "give, unpaid?",
+        choices=InformalSupport.choices,
+        widget=forms.RadioSelect,
+    )
+    carer_assessed = forms.TypedChoiceField(
+        label="Has the carer's own situation been assessed (a carer's assessment)?",
+        choices=YES_NO,
+        coerce=lambda v: v == "yes",
+        empty_value=None,
+        required=False,
+        widget=forms.RadioSelect,
+    )
+    carer_able_and_willing = forms.TypedChoiceField(
+        label="Is the carer able and willing to go on giving this support?",
+        choices=YES_NO,
+        coerce=lambda v: v == "yes",
+        empty_value=None,
+        required=False,
+        widget=forms.RadioSelect,
+    )
+    carer_impact = forms.ChoiceField(
+        label="What impact does caring have on the carer?",
+        choices=CarerImpact.choices,
+        required=False,
+        widget=forms.RadioSelect,
+    )
+
+    @classmethod
+    def initial_for(cls, assessment) -> dict:
+        return {
+            "lock_version": assessment.lock_version,
+            "informal_support": assessment.informal_support or None,
+            "carer_assessed": _yes_no(assessment.carer_assessed),
+            "carer_able_and_willing": _yes_no(assessment.carer_able_and_willing),
+            "carer_impact": assessment.carer_impact or None,
+        }
+
+
+class EligibilityForm(forms.Form):
+    lock_version = forms.IntegerField(widget=forms.HiddenInput)
+    impairment_or_illness = forms.TypedChoiceField(
+        label="Do the person's needs arise from a physical or mental impairment or illness?",
+        choices=YES_NO,
+        coerce=lambda v: v == "yes",
+        widget=forms.RadioSelect,
+    )
+    significant_impact = forms.TypedChoiceField(
+        label="As a result of being unable to achieve these outcomes, is there, or is there "
+        "likely to be, a significant impact on the person's wellbeing?",
+        choices=YES_NO,
+        coerce=lambda v: v == "yes",
+        widget=forms.RadioSelect,
+    )
+    reasons = forms.CharField(
+        label="Reasons for the decision",
+        help_text="Explain the decision in plain English: the person will be told it.",
+        widget=forms.Textarea(attrs={"rows": 4}),
+        max_length=8000,
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for outcome in Outcome:
+            self.fields[f"outcome_{outcome.value}"] = forms.MultipleChoiceField(
+                label=outcome.label,
+                choices=OUTCOME_MEANINGS,
+                required=False,
+                widget=forms.CheckboxSelectMultiple,
+            )
+
+    @classmethod
+    def initial_for(cls, assessment, determination) -> dict:
+        initial = {"lock_version": assessment.lock_version}
+        if determination is not None:
+            initial["impairment_or_illness"] = _yes_no(determination.impairment_or_illness)
+            initial["significant_impact"] = _yes_no(determination.significant_impact)
+            initial["reasons"] = determination.reasons
+            for finding in determination.findings.all():
+                initial[f"outcome_{finding.outcome}"] = [
+                    m for m, _ in OUTCOME_MEANINGS if getattr(finding, m)
+                ]
+        return initial
+
+    def outcome_fields(self):
+        return [self[f"outcome_{o.value}"] for o in Outcome]
+
+    def unable(self) -> dict[str, set[str]]:
+        return {
+            o.value: set(self.cleaned_data[f"outcome_{o.value}"])
+            for o in Outcome
+            if self.cleaned_data[f"outcome_{o.value}"]
+        }
+
+
+OUTCOME_MEANINGS = [
+    ("needs_assistance", "Unable to achieve it without help"),
+    ("pain_or_distress", "Can achieve it alone, but with significant pain, distress or anxiety"),
+    ("endangers", "Can achieve it alone, but it endangers their or others' health or safety"),
+    ("significantly_longer", "Can achieve it alone, but it takes significantly longer"),
+]
+
+
+class SubmitForm(forms.Form):
+    lock_version = forms.IntegerField(widget=forms.HiddenInput)
+
+
+class WithdrawForm(forms.Form):
+    reason = forms.CharField(
+        label="Why is this assessment being withdrawn?",
+        widget=forms.Textarea(attrs={"rows": 3}),
+        max_length=2000,
+    )
+
+
+class QuestionnaireImportForm(forms.Form):
+    file = forms.FileField(
+        label="Questionnaire file (JSON)",
+        help_text="A file exported from this product (format open-ras-questionnaire/1).",
     )

@@ -227,6 +227,7 @@ class PersonAccess(models.Model):
         DETAIL = "person_detail", "Person's record"
         EDIT = "person_edit", "Edit person"
         ACCESS_LOG = "access_log", "Access log"
+        ASSESSMENT = "assessment", "Assessment"
 
     person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="accesses")
     user = models.ForeignKey(User, on_delete=models.PROTECT, related_name="person_accesses")
@@ -257,3 +258,420 @@ class PersonAccess(models.Model):
 
     def delete(self, *args, **kwargs):
         raise PermissionError("The access log is append-only: rows cannot be deleted.")
+
+
+# --- Questionnaires --------------------------------------------------------------------------
+
+
+class PublishedVersionImmutable(Exception):
+    """Raised on any attempt to change part of a questionnaire version that is not a draft."""
+
+    def __init__(self, version: QuestionnaireVersion):
+        super().__init__(
+            f"{version} is {version.get_status_display().lower()} and can no longer be changed: "
+            "copy it to a new draft instead."
+        )
+
+
+code_validator = RegexValidator(
+    r"^[a-z][a-z0-9_]*$", "Use lower-case letters, digits and '_', starting with a letter."
+)
+
+
+class FundingTrigger(models.Model):
+    """Another funding stream an answer may point to (NHS continuing healthcare, Access to
+    Work, ...), with what the worker should consider. Maintained by RAS administrators."""
+
+    code = models.CharField(max_length=50, unique=True, validators=[code_validator])
+    name = models.CharField(max_length=120)
+    what_to_consider = models.TextField(help_text="Plain-English guidance shown to the worker.")
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class QuestionnaireVersion(models.Model):
+    """One version of the self-assessment questionnaire: draft → published → retired.
+
+    A published or retired version never changes (assessments keep pointing at it); the next
+    version starts as a copy in draft. At most one version is published at a time.
+    """
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        PUBLISHED = "published", "Published"
+        RETIRED = "retired", "Retired"
+
+    title = models.CharField(max_length=120)
+    number = models.PositiveIntegerField(help_text="Version number, counting up from 1.")
+    notes = models.TextField(blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
+    created_at = models.DateTimeField(default=timezone.now)
+    created_by = models.ForeignKey(
+        User, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    published_at = models.DateTimeField(null=True, blank=True)
+    published_by = models.ForeignKey(
+        User, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    retired_at = models.DateTimeField(null=True, blank=True)
+    retired_by = models.ForeignKey(
+        User, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-number"]
+        constraints = [
+            models.UniqueConstraint(fields=["number"], name="questionnaire_version_number_unique"),
+            models.UniqueConstraint(
+                fields=["status"],
+                condition=Q(status="published"),
+                name="questionnaire_one_published_version",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.title}, version {self.number}"
+
+    @property
+    def is_draft(self) -> bool:
+        return self.status == self.Status.DRAFT
+
+    def assert_editable(self) -> None:
+        # Read the status from the database: an in-memory copy may be stale.
+        status = (
+            QuestionnaireVersion.objects.filter(pk=self.pk).values_list("status", flat=True).first()
+        )
+        if status is not None and status != self.Status.DRAFT:
+            self.status = status
+            raise PublishedVersionImmutable(self)
+
+
+class _VersionPart(models.Model):
+    """Sections, questions and options refuse to change unless their version is a draft."""
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs):
+        self._version().assert_editable()
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        self._version().assert_editable()
+        return super().delete(*args, **kwargs)
+
+    def _version(self) -> QuestionnaireVersion:
+        raise NotImplementedError
+
+
+class Section(_VersionPart):
+    """A needs domain, e.g. personal care. One page of the assessment."""
+
+    version = models.ForeignKey(
+        QuestionnaireVersion, on_delete=models.CASCADE, related_name="sections"
+    )
+    order = models.PositiveIntegerField()
+    code = models.CharField(max_length=50, validators=[code_validator])
+    title = models.CharField(max_length=120)
+    help_text = models.TextField(blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["version", "order"]
+        constraints = [
+            models.UniqueConstraint(fields=["version", "code"], name="section_code_unique"),
+            models.UniqueConstraint(fields=["version", "order"], name="section_order_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def _version(self) -> QuestionnaireVersion:
+        return self.version
+
+
+class Question(_VersionPart):
+    section = models.ForeignKey(Section, on_delete=models.CASCADE, related_name="questions")
+    # The section's version, kept here so the database can hold question codes unique per
+    # version (answers and exports name questions by code).
+    version = models.ForeignKey(
+        QuestionnaireVersion, on_delete=models.CASCADE, related_name="questions", editable=False
+    )
+    order = models.PositiveIntegerField()
+    code = models.CharField(max_length=50, validators=[code_validator])
+    text = models.CharField(max_length=300)
+    help_text = models.TextField(blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["section__order", "order"]
+        constraints = [
+            models.UniqueConstraint(fields=["version", "code"], name="question_code_unique"),
+            models.UniqueConstraint(fields=["section", "order"], name="question_order_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return self.text
+
+    def save(self, *args, **kwargs):
+        self.version_id = self.section.version_id
+        super().save(*args, **kwargs)
+
+    def _version(self) -> QuestionnaireVersion:
+        return self.section.version
+
+
+class AnswerOption(_VersionPart):
+    question = models.ForeignKey(Question, on_delete=models.CASCADE, related_name="options")
+    order = models.PositiveIntegerField()
+    label = models.CharField(max_length=300)
+    points = models.DecimalField(max_digits=6, decimal_places=2, validators=[MinValueValidator(0)])
+    triggers = models.ManyToManyField(FundingTrigger, blank=True, related_name="options")
+    history = HistoricalRecords(m2m_fields=[triggers])
+
+    class Meta:
+        ordering = ["question", "order"]
+        constraints = [
+            models.UniqueConstraint(fields=["question", "order"], name="option_order_unique"),
+            models.CheckConstraint(condition=Q(points__gte=0), name="option_points_not_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.label} ({self.points} points)"
+
+    def _version(self) -> QuestionnaireVersion:
+        return self.question.section.version
+
+
+# --- Assessments -----------------------------------------------------------------------------
+
+
+class SupportedBy(models.TextChoices):
+    SELF = "self", "The person on their own"
+    FAMILY = "family", "A family member"
+    ADVOCATE = "advocate", "An advocate"
+    SOCIAL_WORKER = "social_worker", "A social worker"
+
+
+class InformalSupport(models.TextChoices):
+    """Levels named in the RAS policy's informal_support_reductions."""
+
+    NONE = "none", "No unpaid support"
+    SOME = "some", "Some of the support they need"
+    SUBSTANTIAL = "substantial", "A substantial part of the support they need"
+    MOST = "most", "Most of the support they need"
+
+
+class CarerImpact(models.TextChoices):
+    """Levels named in the RAS policy's carer_impact_multipliers."""
+
+    LOW = "low", "Low: caring is manageable"
+    MODERATE = "moderate", "Moderate: caring affects the carer's health, work or life"
+    HIGH = "high", "High: the carer is at risk of being unable to continue"
+
+
+class Assessment(models.Model):
+    """A supported self-assessment of one person on one questionnaire version.
+
+    draft → submitted (locked) → superseded (by the person's next submitted assessment);
+    a draft started by mistake can be withdrawn, with a reason. Nothing is deleted.
+    """
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", "In progress"
+        SUBMITTED = "submitted", "Submitted"
+        SUPERSEDED = "superseded", "Superseded"
+        WITHDRAWN = "withdrawn", "Withdrawn"
+
+    person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="assessments")
+    questionnaire = models.ForeignKey(
+        QuestionnaireVersion, on_delete=models.PROTECT, related_name="assessments"
+    )
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.DRAFT)
+    supported_by = models.CharField(
+        "who supported the person", max_length=20, choices=SupportedBy.choices
+    )
+    assessment_date = models.DateField(default=timezone.localdate)
+
+    # The informal-support facts the RAS needs (see spec/ras-calculation.md, step 2).
+    informal_support = models.CharField(
+        "informal support the person gets",
+        max_length=20,
+        choices=InformalSupport.choices,
+        blank=True,
+    )
+    carer_assessed = models.BooleanField(
+        "the carer's own needs have been assessed", null=True, blank=True
+    )
+    carer_able_and_willing = models.BooleanField(
+        "the carer is able and willing to continue", null=True, blank=True
+    )
+    carer_impact = models.CharField(
+        "impact of caring on the carer", max_length=20, choices=CarerImpact.choices, blank=True
+    )
+
+    started_at = models.DateTimeField(default=timezone.now)
+    started_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    updated_at = models.DateTimeField(default=timezone.now)
+    updated_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    # Optimistic concurrency: every save of a draft adds one; a save based on an older
+    # number is refused rather than silently overwriting a colleague's work.
+    lock_version = models.PositiveIntegerField(default=1)
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    submitted_by = models.ForeignKey(
+        User, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    superseded_at = models.DateTimeField(null=True, blank=True)
+    superseded_by = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="supersedes"
+    )
+    withdrawn_at = models.DateTimeField(null=True, blank=True)
+    withdrawn_by = models.ForeignKey(
+        User, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    withdrawn_reason = models.TextField(blank=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["person"],
+                condition=Q(status="draft"),
+                name="assessment_one_open_per_person",
+            ),
+        ]
+        indexes = [
+            # The person's page: their assessments, newest first.
+            models.Index(fields=["person", "-started_at"], name="assessment_person_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Assessment of {self.person.full_name} started {self.started_at:%d %b %Y}"
+
+    @property
+    def is_draft(self) -> bool:
+        return self.status == self.Status.DRAFT
+
+
+class Answer(models.Model):
+    assessment = models.ForeignKey(Assessment, on_delete=models.PROTECT, related_name="answers")
+    question = models.ForeignKey(Question, on_delete=models.PROTECT, related_name="+")
+    option = models.ForeignKey(AnswerOption, on_delete=models.PROTECT, related_name="+")
+    evidence = models.TextField("evidence note", blank=True)
+    answered_at = models.DateTimeField(default=timezone.now)
+    answered_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    history = HistoricalRecords()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["assessment", "question"], name="answer_one_per_question"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.question.code}: {self.option.label}"
+
+
+# --- Eligibility (Care Act 2014; the Care and Support (Eligibility Criteria) Regulations 2015) --
+
+
+class Outcome(models.TextChoices):
+    """The ten outcomes of regulation 2(2)."""
+
+    NUTRITION = "nutrition", "Managing and maintaining nutrition"
+    HYGIENE = "hygiene", "Maintaining personal hygiene"
+    TOILET = "toilet", "Managing toilet needs"
+    CLOTHING = "clothing", "Being appropriately clothed"
+    HOME_SAFETY = "home_safety", "Being able to make use of the home safely"
+    HABITABLE_HOME = "habitable_home", "Maintaining a habitable home environment"
+    RELATIONSHIPS = "relationships", "Developing and maintaining family or other relationships"
+    WORK_LEARNING = (
+        "work_learning",
+        "Accessing and engaging in work, training, education or volunteering",
+    )
+    COMMUNITY = (
+        "community",
+        "Making use of necessary facilities or services in the local community, "
+        "including public transport and recreational facilities",
+    )
+    CARING_FOR_CHILD = "caring_for_child", "Carrying out any caring responsibilities for a child"
+
+
+class EligibilityDetermination(models.Model):
+    """Whether the person's needs meet the eligibility criteria, recorded apart from any budget.
+
+    Eligible = needs arise from a physical or mental impairment or illness AND the person is
+    unable to achieve two or more outcomes AND, as a consequence, there is (or is likely to be)
+    a significant impact on their wellbeing.
+    """
+
+    assessment = models.OneToOneField(
+        Assessment, on_delete=models.PROTECT, related_name="eligibility"
+    )
+    impairment_or_illness = models.BooleanField(
+        "the needs arise from a physical or mental impairment or illness"
+    )
+    significant_impact = models.BooleanField(
+        "as a result there is, or is likely to be, a significant impact on wellbeing"
+    )
+    eligible = models.BooleanField()
+    reasons = models.TextField()
+    decided_at = models.DateTimeField(default=timezone.now)
+    decided_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    history = HistoricalRecords()
+
+    def __str__(self) -> str:
+        return f"{'Eligible' if self.eligible else 'Not eligible'}: {self.assessment}"
+
+
+class OutcomeFinding(models.Model):
+    """For one outcome: the ways, if any, in which the person is unable to achieve it.
+
+    'Unable to achieve' has four meanings in regulation 2(3); ticking any one is enough.
+    """
+
+    determination = models.ForeignKey(
+        EligibilityDetermination, on_delete=models.PROTECT, related_name="findings"
+    )
+    outcome = models.CharField(max_length=30, choices=Outcome.choices)
+    needs_assistance = models.BooleanField("unable to achieve it without assistance")
+    pain_or_distress = models.BooleanField(
+        "can achieve it without assistance but with significant pain, distress or anxiety"
+    )
+    endangers = models.BooleanField(
+        "can achieve it without assistance but doing so endangers, or is likely to endanger, "
+        "their or others' health or safety"
+    )
+    significantly_longer = models.BooleanField(
+        "can achieve it without assistance but it takes significantly longer than normally expected"
+    )
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["determination", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["determination", "outcome"], name="finding_one_per_outcome"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_outcome_display()}: {'unable' if self.unable else 'able'}"
+
+    @property
+    def unable(self) -> bool:
+        return (
+            self.needs_assistance
+            or self.pain_or_distress
+            or self.endangers
+            or self.significantly_longer
+        )

@@ -17,6 +17,11 @@ PERSON_CHANGE = "assessments.change_person"
 PEOPLE_ALL_TEAMS = "assessments.view_all_people"
 ACCESS_LOG_VIEW = "assessments.view_personaccess"
 HISTORY_VIEW = "assessments.view_historicalperson"
+ASSESSMENT_VIEW = "assessments.view_assessment"
+ASSESSMENT_ADD = "assessments.add_assessment"
+ASSESSMENT_CHANGE = "assessments.change_assessment"
+QUESTIONNAIRE_VIEW = "assessments.view_questionnaireversion"
+QUESTIONNAIRE_CHANGE = "assessments.change_questionnaireversion"
 
 
 class Role(models.TextChoices):
@@ -34,8 +39,17 @@ class Role(models.TextChoices):
 # Roles tied to one team: their holders see only their own team's people.
 TEAM_ROLES = frozenset({Role.SOCIAL_WORKER, Role.TEAM_MANAGER})
 
-_TEAM_CASEWORK = [PERSON_VIEW, PERSON_ADD, PERSON_CHANGE, HISTORY_VIEW]
-_SERVICE_READ = [PERSON_VIEW, PEOPLE_ALL_TEAMS, HISTORY_VIEW]
+_READ = [PERSON_VIEW, HISTORY_VIEW, ASSESSMENT_VIEW, QUESTIONNAIRE_VIEW]
+_TEAM_CASEWORK = [*_READ, PERSON_ADD, PERSON_CHANGE, ASSESSMENT_ADD, ASSESSMENT_CHANGE]
+_SERVICE_READ = [*_READ, PEOPLE_ALL_TEAMS]
+# RAS administrators maintain the questionnaire (drafts only) and the funding triggers, in
+# the questionnaire pages and the Django admin.
+_QUESTIONNAIRE_EDIT = [
+    f"assessments.{action}_{model}"
+    for model in ("questionnaireversion", "section", "question", "answeroption", "fundingtrigger")
+    for action in ("view", "add", "change", "delete")
+    if not (model in ("questionnaireversion", "fundingtrigger") and action == "delete")
+]
 
 ROLE_PERMISSIONS: dict[Role, list[str]] = {
     Role.SOCIAL_WORKER: _TEAM_CASEWORK,
@@ -44,6 +58,7 @@ ROLE_PERMISSIONS: dict[Role, list[str]] = {
     Role.PANEL_CHAIR: _SERVICE_READ,
     Role.RAS_ADMINISTRATOR: [
         *_SERVICE_READ,
+        *_QUESTIONNAIRE_EDIT,
         # Reference data in the Django admin.
         "assessments.view_team",
         "assessments.add_team",
@@ -51,7 +66,12 @@ ROLE_PERMISSIONS: dict[Role, list[str]] = {
     ],
     Role.SENIOR_MANAGER: _SERVICE_READ,
     # Reads everything, including history and the access log; changes nothing.
-    Role.AUDITOR: [*_SERVICE_READ, ACCESS_LOG_VIEW, "assessments.view_team"],
+    Role.AUDITOR: [
+        *_SERVICE_READ,
+        ACCESS_LOG_VIEW,
+        "assessments.view_team",
+        "assessments.view_fundingtrigger",
+    ],
 }
 
 

@@ -10,13 +10,33 @@ from __future__ import annotations
 import datetime
 import re
 from dataclasses import dataclass
+from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import Q, QuerySet
+from django.db.models import DecimalField, Prefetch, Q, QuerySet, Sum
+from django.db.models.functions import Coalesce
 from django.http import Http404
 
-from assessments.models import Person, PersonAccess
-from assessments.roles import ACCESS_LOG_VIEW, PERSON_ADD, PERSON_CHANGE, PERSON_VIEW
+from assessments.models import (
+    Answer,
+    AnswerOption,
+    Assessment,
+    EligibilityDetermination,
+    Person,
+    PersonAccess,
+    Question,
+    QuestionnaireVersion,
+    Section,
+)
+from assessments.roles import (
+    ACCESS_LOG_VIEW,
+    ASSESSMENT_CHANGE,
+    ASSESSMENT_VIEW,
+    PERSON_ADD,
+    PERSON_CHANGE,
+    PERSON_VIEW,
+    QUESTIONNAIRE_VIEW,
+)
 
 _DATE_FORMATS = ("%d/%m/%Y", "%Y-%m-%d", "%d-%m-%Y", "%d.%m.%Y")
 
@@ -159,3 +179,130 @@ def person_access_list(*, user, person: Person) -> QuerySet[PersonAccess]:
     if not user.has_perm(ACCESS_LOG_VIEW):
         raise PermissionDenied("Only auditors can see who has opened a record.")
     return person.accesses.select_related("user")
+
+
+# --- Assessments ----------------------------------------------------------------------------
+
+
+def assessment_get_for_user(*, user, pk: int) -> Assessment:
+    """The assessment, if the user may see its person; Http404 otherwise."""
+    assessment = (
+        Assessment.objects.select_related(
+            "person__team", "questionnaire", "started_by", "submitted_by", "updated_by"
+        )
+        .filter(pk=pk, person__in=people_visible_to(user))
+        .first()
+    )
+    if assessment is None or not user.has_perm(ASSESSMENT_VIEW):
+        raise Http404("No such assessment on your caseload.")
+    return assessment
+
+
+def assessment_get_for_change(*, user, pk: int) -> Assessment:
+    assessment = assessment_get_for_user(user=user, pk=pk)
+    if not user.has_perm(ASSESSMENT_CHANGE):
+        raise PermissionDenied("Your role can read assessments but not change them.")
+    return assessment
+
+
+def assessments_for_person(*, person: Person) -> QuerySet[Assessment]:
+    return person.assessments.select_related("questionnaire", "submitted_by", "started_by")
+
+
+def assessment_total_points(*, assessment: Assessment) -> Decimal:
+    return assessment.answers.aggregate(
+        total=Coalesce(Sum("option__points"), Decimal("0"), output_field=DecimalField())
+    )["total"]
+
+
+@dataclass(frozen=True)
+class Step:
+    number: int
+    title: str
+    kind: str  # "section", "informal_support" or "eligibility"
+    section: Section | None = None
+
+
+def assessment_steps(*, assessment: Assessment) -> list[Step]:
+    """The pages of an assessment: one per questionnaire section, then informal support and
+    eligibility. One query."""
+    sections = list(Section.objects.filter(version_id=assessment.questionnaire_id))
+    steps = [Step(n, s.title, "section", s) for n, s in enumerate(sections, start=1)]
+    steps.append(Step(len(steps) + 1, "Informal support", "informal_support"))
+    steps.append(Step(len(steps) + 1, "Eligibility", "eligibility"))
+    return steps
+
+
+def section_questions(*, section: Section) -> list[Question]:
+    """The section's questions with their options (two queries, however many questions)."""
+    return list(
+        section.questions.prefetch_related(
+            Prefetch("options", queryset=AnswerOption.objects.order_by("order"))
+        )
+    )
+
+
+def section_answers(*, assessment: Assessment, section: Section) -> dict[int, Answer]:
+    return {
+        a.question_id: a
+        for a in assessment.answers.filter(question__section=section).select_related("option")
+    }
+
+
+@dataclass(frozen=True)
+class SectionSummary:
+    section: Section
+    rows: list[tuple[Question, Answer | None]]
+    points: Decimal
+
+
+def assessment_summary(*, assessment: Assessment) -> list[SectionSummary]:
+    """Every question with its answer (or None), and points by section: three queries."""
+    answers = {
+        a.question_id: a
+        for a in assessment.answers.select_related("option").prefetch_related("option__triggers")
+    }
+    sections = Section.objects.filter(version_id=assessment.questionnaire_id).prefetch_related(
+        "questions"
+    )
+    summaries = []
+    for section in sections:
+        rows = [(q, answers.get(q.pk)) for q in section.questions.all()]
+        points = sum((a.option.points for _, a in rows if a), Decimal("0"))
+        summaries.append(SectionSummary(section, rows, points))
+    return summaries
+
+
+def eligibility_for(*, assessment: Assessment) -> EligibilityDetermination | None:
+    return (
+        EligibilityDetermination.objects.filter(assessment=assessment)
+        .select_related("decided_by")
+        .prefetch_related("findings")
+        .first()
+    )
+
+
+# --- Questionnaires -------------------------------------------------------------------------
+
+
+def questionnaire_versions(*, user) -> QuerySet[QuestionnaireVersion]:
+    if not user.has_perm(QUESTIONNAIRE_VIEW):
+        raise PermissionDenied("Your role cannot see questionnaires.")
+    return QuestionnaireVersion.objects.select_related("published_by", "created_by")
+
+
+def questionnaire_get_for_user(*, user, pk: int) -> QuestionnaireVersion:
+    try:
+        return questionnaire_versions(user=user).get(pk=pk)
+    except QuestionnaireVersion.DoesNotExist:
+        raise Http404("No such questionnaire version.") from None
+
+
+def questionnaire_tree(*, version: QuestionnaireVersion) -> list[Section]:
+    """Sections → questions → options → triggers, in four queries."""
+    return list(
+        version.sections.prefetch_related(
+            Prefetch("questions__options", queryset=AnswerOption.objects.order_by("order")),
+            "questions__options__triggers",
+        )
+    )

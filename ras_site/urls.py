@@ -26,6 +26,6 @@ urlpatterns = [
         auth_views.PasswordChangeDoneView.as_view(),
         name="password_change_done",
     ),
-    path("people/", include("assessments.urls")),
+    path("", include("assessments.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -80,3 +80,19 @@ def auditor(db):
 def person_a(worker_a):
     """A person on team A's caseload, created by team A's social worker."""
     return make_person(actor=worker_a, given_name="Edith", family_name="Atkinson")
+
+
+@pytest.fixture
+def questionnaire(ras_admin):
+    """A small published questionnaire: 2 sections of 2 questions, options worth 0, 2 and 5."""
+    from tests.factories import make_published_questionnaire
+
+    return make_published_questionnaire(ras_admin)
+
+
+@pytest.fixture
+def draft_a(person_a, worker_a, questionnaire):
+    """A draft assessment of person_a by team A's worker."""
+    from assessments.services import assessment_start
+
+    return assessment_start(actor=worker_a, person=person_a, supported_by="family")

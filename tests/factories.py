@@ -70,3 +70,92 @@ def form_data(data: dict) -> dict:
             value = "on"
         posted[key] = str(value)
     return posted
+
+
+# --- Questionnaires and assessments ----------------------------------------------------------
+
+
+def questionnaire_data(*, sections: int = 2, questions: int = 2, title: str = "Test SAQ") -> dict:
+    """A small valid questionnaire in the export format. Option points are 0, 2 and 5."""
+    return {
+        "format": "open-ras-questionnaire/1",
+        "title": title,
+        "notes": "",
+        "triggers": [
+            {"code": "dfg", "name": "Disabled Facilities Grant", "what_to_consider": "Adapt."}
+        ],
+        "sections": [
+            {
+                "code": f"s{s}",
+                "title": f"Section {s}",
+                "help_text": "",
+                "questions": [
+                    {
+                        "code": f"s{s}_q{q}",
+                        "text": f"Question {s}.{q}?",
+                        "help_text": "Help.",
+                        "options": [
+                            {"label": "No help", "points": "0", "triggers": []},
+                            {"label": "Some help", "points": "2", "triggers": []},
+                            {"label": "Lots of help", "points": "5", "triggers": ["dfg"]},
+                        ],
+                    }
+                    for q in range(1, questions + 1)
+                ],
+            }
+            for s in range(1, sections + 1)
+        ],
+    }
+
+
+def make_published_questionnaire(actor=None, **kwargs):
+    from assessments.services import questionnaire_import, questionnaire_publish
+
+    version = questionnaire_import(actor=actor, data=questionnaire_data(**kwargs))
+    return questionnaire_publish(actor=actor, version=version)
+
+
+def answer_everything(assessment, actor, *, option_index: int = 1):
+    """Answer every question with the option at `option_index`; returns the fresh draft."""
+    from assessments.services import assessment_save_section
+
+    for section in assessment.questionnaire.sections.all():
+        answers = {
+            q.pk: (list(q.options.all())[option_index].pk, "")
+            for q in section.questions.prefetch_related("options")
+        }
+        assessment = assessment_save_section(
+            actor=actor,
+            assessment=assessment,
+            section=section,
+            answers=answers,
+            lock_version=assessment.lock_version,
+        )
+    return assessment
+
+
+def complete_assessment(assessment, actor, *, eligible: bool = True):
+    """Answer everything, record informal support and eligibility: ready to submit."""
+    from assessments.services import assessment_save_informal_support, eligibility_record
+
+    assessment = answer_everything(assessment, actor)
+    assessment = assessment_save_informal_support(
+        actor=actor,
+        assessment=assessment,
+        lock_version=assessment.lock_version,
+        informal_support="none",
+        carer_assessed=None,
+        carer_able_and_willing=None,
+        carer_impact="",
+    )
+    eligibility_record(
+        actor=actor,
+        assessment=assessment,
+        lock_version=assessment.lock_version,
+        impairment_or_illness=True,
+        significant_impact=eligible,
+        unable={"nutrition": {"needs_assistance"}, "hygiene": {"endangers"}},
+        reasons="Reasons given.",
+    )
+    assessment.refresh_from_db()
+    return assessment
