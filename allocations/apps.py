@@ -2,9 +2,20 @@ from django.apps import AppConfig
 
 
 class AllocationsConfig(AppConfig):
-    """The RAS engine, policies, budgets, support plans, letters, calibration and reports.
-
-    Empty until the RAS engine issue; depends on `assessments`, never the other way round.
-    """
+    """The RAS engine, policies, indicative budgets and re-pricing (later: support plans,
+    agreed budgets, letters, calibration and reports). Depends on `assessments`, never the
+    other way round: it listens for submitted assessments."""
 
     name = "allocations"
+
+    def ready(self) -> None:
+        from allocations import receivers  # noqa: F401 (connects the signal receivers)
+        from allocations.views import person_budget_section
+        from assessments.person_page import register_person_section
+
+        register_person_section(person_budget_section)
+
+        from allocations.demo import seed_allocations
+        from assessments.demo import register_demo_step
+
+        register_demo_step(seed_allocations)

@@ -39,7 +39,14 @@ class Role(models.TextChoices):
 # Roles tied to one team: their holders see only their own team's people.
 TEAM_ROLES = frozenset({Role.SOCIAL_WORKER, Role.TEAM_MANAGER})
 
-_READ = [PERSON_VIEW, HISTORY_VIEW, ASSESSMENT_VIEW, QUESTIONNAIRE_VIEW]
+# Permissions of later apps are named here as strings (no import), so this stays the one
+# place that says what each role may do.
+POLICY_VIEW = "allocations.view_raspolicy"
+BUDGET_VIEW = "allocations.view_indicativebudget"
+BUDGET_RECALCULATE = "allocations.recalculate_indicativebudget"
+BUDGET_DECIDE = "allocations.decide_indicativebudget"
+
+_READ = [PERSON_VIEW, HISTORY_VIEW, ASSESSMENT_VIEW, QUESTIONNAIRE_VIEW, POLICY_VIEW, BUDGET_VIEW]
 _TEAM_CASEWORK = [*_READ, PERSON_ADD, PERSON_CHANGE, ASSESSMENT_ADD, ASSESSMENT_CHANGE]
 _SERVICE_READ = [*_READ, PEOPLE_ALL_TEAMS]
 # RAS administrators maintain the questionnaire (drafts only) and the funding triggers, in
@@ -53,18 +60,26 @@ _QUESTIONNAIRE_EDIT = [
 
 ROLE_PERMISSIONS: dict[Role, list[str]] = {
     Role.SOCIAL_WORKER: _TEAM_CASEWORK,
-    Role.TEAM_MANAGER: _TEAM_CASEWORK,
+    # Team managers also recalculate budgets and decide on lower figures for their team.
+    Role.TEAM_MANAGER: [*_TEAM_CASEWORK, BUDGET_RECALCULATE, BUDGET_DECIDE],
     Role.PANEL_MEMBER: _SERVICE_READ,
     Role.PANEL_CHAIR: _SERVICE_READ,
     Role.RAS_ADMINISTRATOR: [
         *_SERVICE_READ,
         *_QUESTIONNAIRE_EDIT,
+        # Drafts policy versions (approved by someone else), applies approved ones.
+        "allocations.add_raspolicy",
+        "allocations.change_raspolicy",
+        "allocations.approve_raspolicy",
+        "allocations.reprice_raspolicy",
+        BUDGET_RECALCULATE,
         # Reference data in the Django admin.
         "assessments.view_team",
         "assessments.add_team",
         "assessments.change_team",
     ],
-    Role.SENIOR_MANAGER: _SERVICE_READ,
+    # Senior managers approve policy versions (four eyes) and decide on lower figures.
+    Role.SENIOR_MANAGER: [*_SERVICE_READ, "allocations.approve_raspolicy", BUDGET_DECIDE],
     # Reads everything, including history and the access log; changes nothing.
     Role.AUDITOR: [
         *_SERVICE_READ,

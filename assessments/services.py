@@ -37,6 +37,7 @@ from assessments.roles import (
     PERSON_ADD,
     PERSON_CHANGE,
 )
+from assessments.signals import assessment_submitted
 
 PERSON_FIELDS = (
     "reference",
@@ -706,6 +707,7 @@ def assessment_submit(*, actor: User, assessment: Assessment, lock_version: int)
     _transition(assessment, Assessment.Status.SUBMITTED)
     assessment.submitted_at, assessment.submitted_by = now, actor
     _touch(assessment, actor=actor)
+    assessment_submitted.send(sender=Assessment, assessment=assessment, actor=actor)
     return assessment
 
 

@@ -28,6 +28,7 @@ from assessments.forms import (
     WithdrawForm,
 )
 from assessments.models import Assessment, PersonAccess
+from assessments.person_page import person_sections
 from assessments.roles import (
     ACCESS_LOG_VIEW,
     ASSESSMENT_ADD,
@@ -141,6 +142,7 @@ def person_detail_view(request, pk: int):
             "history": person_history(person=person),
             "assessments": assessments,
             "has_open_assessment": any(a.is_draft for a in assessments),
+            "extra_sections": person_sections(request, person),
             "can_assess": request.user.has_perm(ASSESSMENT_ADD),
             "can_change": request.user.has_perm(PERSON_CHANGE),
             "can_see_access_log": request.user.has_perm(ACCESS_LOG_VIEW),

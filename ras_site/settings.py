@@ -61,6 +61,8 @@ INSTALLED_APPS = [
     "simple_history",
     "axes",
     "csp",
+    "django_tasks",
+    "django_tasks_db",
     "assessments",
     "allocations",
     "panels",
@@ -121,6 +123,12 @@ except ValueError as exc:
 # The test suite's own database (pytest-django adds a suffix per parallel worker).
 DATABASES["default"]["TEST"] = {"NAME": env_str("TEST_DATABASE_NAME", "test_ras")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Background jobs ------------------------------------------------------------------------
+# The django-tasks backport (Django 6's tasks API) with a database-backed queue; run
+# `manage.py db_worker` beside the web server (`make run` does). Switching to another backend
+# later is a change here only.
+TASKS = {"default": {"BACKEND": env_str("TASKS_BACKEND", "django_tasks_db.DatabaseBackend")}}
 
 # --- Accounts, passwords, sessions, throttling ----------------------------------------------
 AUTH_USER_MODEL = "assessments.User"

@@ -27,5 +27,6 @@ urlpatterns = [
         name="password_change_done",
     ),
     path("", include("assessments.urls")),
+    path("", include("allocations.urls")),
     path("admin/", admin.site.urls),
 ]

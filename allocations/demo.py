@@ -1,0 +1,99 @@
+"""The allocations part of `manage.py seed_demo`: RAS policies and indicative budgets."""
+
+from __future__ import annotations
+
+import datetime
+from decimal import Decimal
+
+from allocations.models import IndicativeBudget, RasPolicy
+from allocations.services import (
+    budget_for_assessment,
+    budget_recalculate,
+    policy_approve,
+    policy_create_draft,
+)
+from assessments.models import Assessment, Person
+from assessments.services import person_update
+
+# The worked-example policy of spec/ras-calculation.md (Leicestershire's £4.88 a point, a
+# contingency of 5% to 26% by package size).
+POLICY_2026 = {
+    "name": "2026/27 rates",
+    "notes": "Price per point set for affordability after the desktop sample (see seeds).",
+    "effective_from": datetime.date(2026, 4, 1),
+    "price_per_point_gbp": Decimal("4.88"),
+    "weeks_per_year": Decimal("52"),
+    "client_group_factors": {"learning_disability": "1.10"},
+    "informal_support_reductions": {"none": "0", "some": "10", "substantial": "20", "most": "30"},
+    "carer_impact_multipliers": {"low": "1", "moderate": "0.5", "high": "0"},
+    "contingency_bands": [
+        {"up_to": "100", "rate": "5"},
+        {"up_to": "300", "rate": "10"},
+        {"up_to": None, "rate": "26"},
+    ],
+    "minimum_weekly_gbp": Decimal("0"),
+    "panel_threshold_weekly_gbp": Decimal("600"),
+    "protect_existing_packages": True,
+    "plan_tolerance_percent": Decimal("10"),
+    "residential_benchmark_annual_gbp": Decimal("42000"),
+}
+# A draft uplift for next year, waiting for a second person's approval.
+POLICY_2027 = {
+    **POLICY_2026,
+    "name": "2027/28 uplift (draft)",
+    "notes": "Proposed 3% uplift in the price per point.",
+    "effective_from": datetime.date(2027, 4, 1),
+    "price_per_point_gbp": Decimal("5.03"),
+}
+
+
+def seed_allocations(users) -> None:
+    admin, senior = users["ras.admin"], users["senior.manager"]
+    if not RasPolicy.objects.filter(name=POLICY_2026["name"]).exists():
+        policy = policy_create_draft(actor=admin, data=POLICY_2026)
+        policy_approve(actor=senior, policy=policy)
+    if not RasPolicy.objects.filter(name=POLICY_2027["name"]).exists():
+        policy_create_draft(actor=admin, data=POLICY_2027)
+
+    # Budgets for submitted, eligible assessments that have none yet (the assessments were
+    # submitted before the policy existed on a fresh database).
+    for assessment in (
+        Assessment.objects.filter(
+            status__in=[Assessment.Status.SUBMITTED, Assessment.Status.SUPERSEDED],
+            eligibility__eligible=True,
+            budgets__isnull=True,
+        )
+        .select_related("person")
+        .order_by("submitted_at")
+    ):
+        budget_for_assessment(
+            actor=assessment.submitted_by,
+            assessment=assessment,
+            on_date=assessment.assessment_date,
+            reason="Assessment submitted",
+        )
+
+    # One lower figure waiting for a manager: a protected package cost corrected downwards.
+    if not IndicativeBudget.objects.filter(
+        status=IndicativeBudget.Status.AWAITING_DECISION
+    ).exists():
+        person = (
+            Person.objects.filter(
+                team__code="north",
+                budgets__status=IndicativeBudget.Status.CURRENT,
+                budgets__basis=IndicativeBudget.Basis.EXISTING_PACKAGE,
+            )
+            .order_by("reference")
+            .first()
+        )
+        if person is not None:
+            person_update(
+                actor=users["sw.north"],
+                person=person,
+                data={"existing_weekly_cost_gbp": person.existing_weekly_cost_gbp - 40},
+            )
+            budget_recalculate(
+                actor=admin,
+                person=person,
+                reason="Package cost corrected after the provider's invoice",
+            )

@@ -1,0 +1,137 @@
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+
+from django import forms
+
+from allocations.models import RasPolicy
+from allocations.services import POLICY_FIELDS
+
+_HELP_MAP = "One per line, as name: number."
+
+
+def _format_map(mapping: dict) -> str:
+    return "\n".join(f"{k}: {v}" for k, v in (mapping or {}).items())
+
+
+def _parse_map(text: str) -> dict[str, str]:
+    result = {}
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        name, sep, value = line.partition(":")
+        if not sep or not name.strip():
+            raise forms.ValidationError(f"Line {number}: write it as name: number.")
+        try:
+            Decimal(value.strip())
+        except InvalidOperation:
+            raise forms.ValidationError(
+                f"Line {number}: {value.strip()!r} is not a number."
+            ) from None
+        result[name.strip()] = value.strip()
+    return result
+
+
+def _format_bands(bands: list) -> str:
+    return "\n".join(
+        f"{'above' if b['up_to'] is None else b['up_to']}: {b['rate']}" for b in bands or []
+    )
+
+
+def _parse_bands(text: str) -> list[dict]:
+    bands = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        upper, sep, rate = line.partition(":")
+        if not sep:
+            raise forms.ValidationError(f"Line {number}: write it as up-to amount: rate.")
+        upper = upper.strip().lower()
+        try:
+            Decimal(rate.strip())
+            if upper != "above":
+                Decimal(upper)
+        except InvalidOperation:
+            raise forms.ValidationError(
+                f"Line {number}: use numbers, and 'above' for the last."
+            ) from None
+        bands.append({"up_to": None if upper == "above" else upper, "rate": rate.strip()})
+    return bands
+
+
+class PolicyForm(forms.ModelForm):
+    client_group_factors = forms.CharField(
+        label="Market cost factor by client group",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_HELP_MAP + " A group not listed has factor 1, e.g. learning_disability: 1.10",
+    )
+    informal_support_reductions = forms.CharField(
+        label="Points removed for informal support (%)",
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text=_HELP_MAP + " Levels: none, some, substantial, most.",
+    )
+    carer_impact_multipliers = forms.CharField(
+        label="Share of that reduction applied, by impact on the carer",
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_HELP_MAP + " Impacts: low, moderate, high (between 0 and 1).",
+    )
+    contingency_bands = forms.CharField(
+        label="Contingency bands",
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text="One band per line, as 'up to £: rate %', the last as 'above: rate'. Each "
+        "rate applies only to the part of the weekly amount inside its band.",
+    )
+
+    class Meta:
+        model = RasPolicy
+        fields = POLICY_FIELDS
+        widgets = {
+            "effective_from": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+            "notes": forms.Textarea(attrs={"rows": 3}),
+        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        instance = self.instance
+        if not self.is_bound:
+            self.initial["client_group_factors"] = _format_map(instance.client_group_factors)
+            self.initial["informal_support_reductions"] = _format_map(
+                instance.informal_support_reductions
+            )
+            self.initial["carer_impact_multipliers"] = _format_map(
+                instance.carer_impact_multipliers
+            )
+            self.initial["contingency_bands"] = _format_bands(instance.contingency_bands)
+
+    def clean_client_group_factors(self):
+        return _parse_map(self.cleaned_data["client_group_factors"])
+
+    def clean_informal_support_reductions(self):
+        return _parse_map(self.cleaned_data["informal_support_reductions"])
+
+    def clean_carer_impact_multipliers(self):
+        return _parse_map(self.cleaned_data["carer_impact_multipliers"])
+
+    def clean_contingency_bands(self):
+        return _parse_bands(self.cleaned_data["contingency_bands"])
+
+
+class ReasonForm(forms.Form):
+    reason = forms.CharField(
+        label="Reason", widget=forms.Textarea(attrs={"rows": 3}), max_length=4000
+    )
+
+
+class DecisionForm(forms.Form):
+    decision = forms.ChoiceField(
+        label="Decision",
+        choices=[
+            ("keep", "Keep the current figure"),
+            ("adopt", "Adopt the lower figure"),
+        ],
+        widget=forms.RadioSelect,
+    )
+    reason = forms.CharField(
+        label="Reason for the decision", widget=forms.Textarea(attrs={"rows": 3}), max_length=4000
+    )

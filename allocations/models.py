@@ -1,0 +1,272 @@
+"""RAS policies and indicative budgets (later: support plans, agreed budgets, letters)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.core.validators import MinValueValidator
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from simple_history.models import HistoricalRecords
+
+from allocations.engine import Band, Policy, policy_to_dict
+from assessments.models import Assessment, Person, User
+
+
+class ApprovedPolicyImmutable(Exception):
+    def __init__(self, policy: RasPolicy):
+        super().__init__(
+            f"{policy} is approved and can no longer be changed: copy it to a new draft instead."
+        )
+
+
+def _decimal_map(data: dict) -> dict[str, Decimal]:
+    return {str(k): Decimal(str(v)) for k, v in (data or {}).items()}
+
+
+class RasPolicy(models.Model):
+    """One version of the council's RAS settings, in force from `effective_from` once a
+    second person has approved it. An approved version never changes; changing the price
+    makes a new version, so past budgets are never rewritten."""
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        APPROVED = "approved", "Approved"
+
+    name = models.CharField(max_length=120)
+    notes = models.TextField(blank=True)
+    effective_from = models.DateField("in force from")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
+
+    price_per_point_gbp = models.DecimalField(
+        "price per point (£)", max_digits=8, decimal_places=2, validators=[MinValueValidator(0)]
+    )
+    weeks_per_year = models.DecimalField(
+        max_digits=5, decimal_places=2, default=Decimal("52"), validators=[MinValueValidator(1)]
+    )
+    client_group_factors = models.JSONField(default=dict, blank=True)
+    informal_support_reductions = models.JSONField(default=dict)
+    carer_impact_multipliers = models.JSONField(default=dict)
+    contingency_bands = models.JSONField(default=list)
+    minimum_weekly_gbp = models.DecimalField(
+        "minimum weekly budget (£)",
+        max_digits=12,
+        decimal_places=2,
+        default=Decimal("0"),
+        validators=[MinValueValidator(0)],
+    )
+    panel_threshold_weekly_gbp = models.DecimalField(
+        "panel threshold (£ a week)",
+        max_digits=12,
+        decimal_places=2,
+        validators=[MinValueValidator(0)],
+    )
+    protect_existing_packages = models.BooleanField(
+        "protect existing packages",
+        default=True,
+        help_text="Keep a person's existing package cost while their needs have not increased.",
+    )
+    plan_tolerance_percent = models.DecimalField(
+        "support plan tolerance (%)",
+        max_digits=5,
+        decimal_places=2,
+        default=Decimal("10"),
+        validators=[MinValueValidator(0)],
+        help_text="A plan differing from the indicative budget by more than this needs a reason.",
+    )
+    residential_benchmark_annual_gbp = models.DecimalField(
+        "residential care benchmark (£ a year)",
+        max_digits=12,
+        decimal_places=2,
+        validators=[MinValueValidator(0)],
+    )
+
+    created_at = models.DateTimeField(default=timezone.now)
+    created_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    updated_at = models.DateTimeField(default=timezone.now)
+    updated_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    approved_at = models.DateTimeField(null=True, blank=True)
+    approved_by = models.ForeignKey(
+        User, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-effective_from", "-approved_at", "-id"]
+        verbose_name = "RAS policy"
+        verbose_name_plural = "RAS policies"
+        permissions = [
+            ("approve_raspolicy", "Can approve a RAS policy version drafted by someone else"),
+            ("reprice_raspolicy", "Can apply an approved policy to current budgets"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status="draft") | Q(approved_by__isnull=False),
+                name="policy_approved_has_approver",
+            ),
+            models.CheckConstraint(
+                condition=~Q(approved_by=models.F("created_by")),
+                name="policy_four_eyes",
+            ),
+            models.CheckConstraint(
+                condition=Q(price_per_point_gbp__gte=0), name="policy_price_not_negative"
+            ),
+        ]
+        indexes = [
+            # policy_in_force_on(): approved versions by effective date.
+            models.Index(fields=["status", "-effective_from"], name="policy_in_force_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} (from {self.effective_from:%d %b %Y})"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            stored = RasPolicy.objects.filter(pk=self.pk).values_list("status", flat=True).first()
+            if stored == self.Status.APPROVED:
+                raise ApprovedPolicyImmutable(self)
+        super().save(*args, **kwargs)
+
+    def as_engine_policy(self) -> Policy:
+        return Policy(
+            price_per_point=self.price_per_point_gbp,
+            weeks_per_year=self.weeks_per_year,
+            client_group_factors=_decimal_map(self.client_group_factors),
+            informal_support_reductions=_decimal_map(self.informal_support_reductions),
+            carer_impact_multipliers=_decimal_map(self.carer_impact_multipliers),
+            contingency_bands=tuple(
+                Band(
+                    up_to=None if band["up_to"] is None else Decimal(str(band["up_to"])),
+                    rate=Decimal(str(band["rate"])),
+                )
+                for band in self.contingency_bands
+            ),
+            minimum_weekly=self.minimum_weekly_gbp,
+            panel_threshold_weekly=self.panel_threshold_weekly_gbp,
+            protect_existing_packages=self.protect_existing_packages,
+        )
+
+    def engine_dict(self) -> dict:
+        return policy_to_dict(self.as_engine_policy())
+
+
+class RepricingRun(models.Model):
+    """Applying an approved policy to everyone's current budget, as a background job."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Waiting to start"
+        RUNNING = "running", "Running"
+        DONE = "done", "Finished"
+        FAILED = "failed", "Failed"
+
+    policy = models.ForeignKey(RasPolicy, on_delete=models.PROTECT, related_name="runs")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    reason = models.TextField()
+    created_at = models.DateTimeField(default=timezone.now)
+    created_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    total = models.PositiveIntegerField(default=0)
+    processed = models.PositiveIntegerField(default=0)
+    changed = models.PositiveIntegerField(default=0)
+    flagged = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"Re-pricing to {self.policy} ({self.get_status_display().lower()})"
+
+    @property
+    def percent(self) -> int:
+        return 100 if not self.total else int(self.processed * 100 / self.total)
+
+
+class IndicativeBudget(models.Model):
+    """One version of a person's indicative budget, with the whole calculation stored.
+
+    A person has at most one current version. Recalculating makes a new version and the old
+    one is superseded, never changed. A new figure below the current one while needs have not
+    reduced waits for a manager's decision instead of replacing it (no silent reductions).
+    """
+
+    class Status(models.TextChoices):
+        CURRENT = "current", "Current"
+        SUPERSEDED = "superseded", "Superseded"
+        AWAITING_DECISION = "awaiting_decision", "Lower figure awaiting a manager's decision"
+        NOT_ADOPTED = "not_adopted", "Not adopted (manager kept the earlier figure)"
+
+    class Basis(models.TextChoices):
+        RAS = "ras", "The RAS calculation"
+        EXISTING_PACKAGE = "existing_package", "The existing package (protected)"
+
+    person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="budgets")
+    assessment = models.ForeignKey(Assessment, on_delete=models.PROTECT, related_name="budgets")
+    policy = models.ForeignKey(RasPolicy, on_delete=models.PROTECT, related_name="budgets")
+    status = models.CharField(max_length=20, choices=Status.choices)
+    reason = models.TextField(help_text="Why this version was calculated.")
+    calculated_on = models.DateField(help_text="The date whose policy was used.")
+
+    raw_points = models.DecimalField(max_digits=10, decimal_places=2)
+    reduction_percent = models.DecimalField(max_digits=7, decimal_places=4)
+    adjusted_points = models.DecimalField(max_digits=14, decimal_places=6)
+    gross_weekly_gbp = models.DecimalField(max_digits=12, decimal_places=2)
+    contingency_weekly_gbp = models.DecimalField(max_digits=12, decimal_places=2)
+    ras_weekly_gbp = models.DecimalField(max_digits=12, decimal_places=2)
+    indicative_weekly_gbp = models.DecimalField(max_digits=12, decimal_places=2)
+    annual_gbp = models.DecimalField(max_digits=12, decimal_places=2)
+    basis = models.CharField(max_length=20, choices=Basis.choices)
+    panel_required = models.BooleanField()
+    triggers = models.JSONField(default=list)
+    # Everything needed to explain (and reproduce) the figure years later: the inputs, the
+    # policy as applied, points by section and each contingency band.
+    breakdown = models.JSONField()
+
+    repricing_run = models.ForeignKey(
+        RepricingRun, on_delete=models.PROTECT, null=True, blank=True, related_name="budgets"
+    )
+    replaces = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    created_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    ended_at = models.DateTimeField(null=True, blank=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decided_by = models.ForeignKey(
+        User, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    decision_reason = models.TextField(blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        permissions = [
+            ("decide_indicativebudget", "Can decide whether a lower figure replaces a budget"),
+            ("recalculate_indicativebudget", "Can recalculate a person's indicative budget"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["person"], condition=Q(status="current"), name="budget_one_current"
+            ),
+            models.UniqueConstraint(
+                fields=["person", "policy"],
+                condition=Q(status="awaiting_decision"),
+                name="budget_one_pending_per_policy",
+            ),
+            models.CheckConstraint(
+                condition=Q(indicative_weekly_gbp__gte=0) & Q(annual_gbp__gte=0),
+                name="budget_money_not_negative",
+            ),
+        ]
+        indexes = [
+            # The person's page: their budget versions, newest first.
+            models.Index(fields=["person", "-created_at"], name="budget_person_idx"),
+            # Re-pricing: every current budget not yet on a policy.
+            models.Index(fields=["status", "policy"], name="budget_status_policy_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"£{self.indicative_weekly_gbp} a week for {self.person_id} ({self.status})"

@@ -1,0 +1,379 @@
+"""Re-pricing: applying a newly approved policy to everyone's current indicative budget.
+
+The preview reads every current budget with ONE query (points summed from the answers in SQL,
+the informal-support facts and the person's circumstances joined in), runs the engine in
+Python, and summarises. Applying does the same in chunks, each chunk one transaction: new
+budget versions with bulk_create, the old ones superseded with one UPDATE, and the audit
+(history) rows for both written in bulk with INSERT … SELECT, so no write skips the history.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections import defaultdict
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.db import connection, transaction
+from django.db.models import Model
+from django.utils import timezone
+
+from allocations.engine import Case, RasInputError, Result, calculate, validate_policy
+from allocations.models import IndicativeBudget, RasPolicy, RepricingRun
+from allocations.services import breakdown_for, budget_fields, is_silent_reduction
+from assessments.models import ClientGroup
+
+CHUNK = 5_000
+REASON = "Re-priced: {policy} takes effect"
+
+_ROWS_SQL = """
+SELECT b.id, b.person_id, b.assessment_id, p.reference, p.given_name, p.family_name, t.name,
+       p.client_group, b.indicative_weekly_gbp, b.annual_gbp, b.raw_points,
+       a.informal_support, a.carer_assessed, a.carer_able_and_willing, a.carer_impact,
+       p.existing_weekly_cost_gbp, p.needs_increased, b.triggers,
+       b.breakdown -> 'points_by_section', b.breakdown -> 'inputs' -> 'points',
+       a.assessment_date, pts.total
+FROM allocations_indicativebudget b
+JOIN assessments_person p ON p.id = b.person_id
+JOIN assessments_team t ON t.id = p.team_id
+JOIN assessments_assessment a ON a.id = b.assessment_id
+JOIN LATERAL (
+    SELECT COALESCE(SUM(o.points), 0) AS total
+    FROM assessments_answer ans JOIN assessments_answeroption o ON o.id = ans.option_id
+    WHERE ans.assessment_id = b.assessment_id
+) pts ON TRUE
+WHERE b.status = 'current' AND b.policy_id <> %(policy)s
+  AND NOT EXISTS (
+      SELECT 1 FROM allocations_indicativebudget q
+      WHERE q.person_id = b.person_id AND q.policy_id = %(policy)s
+        AND q.status = 'awaiting_decision')
+ORDER BY b.id
+"""
+
+
+@dataclass
+class Row:
+    budget_id: int
+    person_id: int
+    assessment_id: int
+    reference: str
+    name: str
+    team: str
+    client_group: str
+    current_weekly: Decimal
+    current_annual: Decimal
+    current_points: Decimal
+    case: Case
+    sections: list
+    points_list: list
+    assessment_date: object
+    result: Result | None = None
+    error: str = ""
+
+    @property
+    def change(self) -> Decimal:
+        return self.result.indicative_weekly - self.current_weekly if self.result else Decimal(0)
+
+    @property
+    def flagged(self) -> bool:
+        return self.result is not None and is_silent_reduction(
+            new_weekly=self.result.indicative_weekly,
+            new_points=self.result.raw_points,
+            current=self,
+        )
+
+    # is_silent_reduction() reads these names from "current".
+    @property
+    def indicative_weekly_gbp(self) -> Decimal:
+        return self.current_weekly
+
+    @property
+    def raw_points(self) -> Decimal:
+        return self.current_points
+
+    @property
+    def direction(self) -> str:
+        if self.result is None:
+            return "error"
+        return "up" if self.change > 0 else "down" if self.change < 0 else "same"
+
+
+def repricing_rows(policy: RasPolicy) -> list[Row]:
+    """Every current budget not yet on `policy`, with its new figure worked out."""
+    engine_policy = policy.as_engine_policy()
+    validate_policy(engine_policy)
+    with connection.cursor() as cursor:
+        cursor.execute(_ROWS_SQL, {"policy": policy.pk})
+        raw = cursor.fetchall()
+    rows = []
+    for r in raw:
+        case = Case(
+            ref=r[3],
+            points=(r[21],),
+            client_group=r[7],
+            informal_support=r[11] or None,
+            carer_assessed=bool(r[12]),
+            carer_able_and_willing=bool(r[13]),
+            carer_impact=r[14] or None,
+            existing_weekly_cost=r[15],
+            needs_increased=r[16],
+            triggers=tuple(r[17] or ()),
+        )
+        row = Row(
+            budget_id=r[0],
+            person_id=r[1],
+            assessment_id=r[2],
+            reference=r[3],
+            name=f"{r[4]} {r[5]}",
+            team=r[6],
+            client_group=r[7],
+            current_weekly=r[8],
+            current_annual=r[9],
+            current_points=r[10],
+            case=case,
+            sections=r[18] or [],
+            points_list=r[19] or [],
+            assessment_date=r[20],
+        )
+        try:
+            row.result = calculate(engine_policy, case, policy_checked=True)
+        except RasInputError as problem:
+            row.error = str(problem)
+        rows.append(row)
+    return rows
+
+
+@dataclass
+class Tally:
+    people: int = 0
+    up: int = 0
+    down: int = 0
+    same: int = 0
+    flagged: int = 0
+    errors: int = 0
+    weekly_change: Decimal = Decimal("0")  # of the figures that take effect at once
+    annual_change: Decimal = Decimal("0")
+    flagged_weekly_change: Decimal = Decimal("0")  # lower figures awaiting a manager
+
+    def add(self, row: Row) -> None:
+        self.people += 1
+        if row.result is None:
+            self.errors += 1
+            return
+        setattr(self, row.direction, getattr(self, row.direction) + 1)
+        if row.flagged:
+            self.flagged += 1
+            self.flagged_weekly_change += row.change
+        else:
+            self.weekly_change += row.change
+            self.annual_change += row.result.annual - row.current_annual
+
+
+@dataclass
+class Preview:
+    policy: RasPolicy
+    rows: list[Row]
+    total: Tally = field(default_factory=Tally)
+    by_client_group: dict[str, Tally] = field(default_factory=dict)
+    by_team: dict[str, Tally] = field(default_factory=dict)
+
+
+def repricing_preview(policy: RasPolicy) -> Preview:
+    rows = repricing_rows(policy)
+    preview = Preview(policy=policy, rows=rows)
+    groups: dict[str, Tally] = defaultdict(Tally)
+    teams: dict[str, Tally] = defaultdict(Tally)
+    for row in rows:
+        preview.total.add(row)
+        groups[ClientGroup(row.client_group).label].add(row)
+        teams[row.team].add(row)
+    preview.by_client_group = dict(sorted(groups.items()))
+    preview.by_team = dict(sorted(teams.items()))
+    return preview
+
+
+def repricing_csv(preview: Preview) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(
+        [
+            "reference",
+            "name",
+            "team",
+            "client_group",
+            "current_weekly",
+            "new_weekly",
+            "weekly_change",
+            "change",
+            "needs_manager_decision",
+            "error",
+        ]
+    )
+    for row in preview.rows:
+        new = row.result.indicative_weekly if row.result else ""
+        writer.writerow(
+            [
+                row.reference,
+                row.name,
+                row.team,
+                row.client_group,
+                row.current_weekly,
+                new,
+                row.change if row.result else "",
+                row.direction,
+                "yes" if row.flagged else "no",
+                row.error,
+            ]
+        )
+    return out.getvalue()
+
+
+# --- Applying --------------------------------------------------------------------------------
+
+
+def _snapshot_history(
+    model: type[Model], ids: list[int], *, history_type: str, user_id: int, when, reason: str
+) -> None:
+    """Write one history row per id, copying the current row, in one INSERT … SELECT (a bulk
+    write must not skip the audit trail)."""
+    if not ids:
+        return
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(f.column) for f in model._meta.concrete_fields)
+    history_table = quote(model.history.model._meta.db_table)
+    # Identifiers come from model metadata, quoted; every value is a bound parameter.
+    table = quote(model._meta.db_table)
+    insert = f"INSERT INTO {history_table} ({columns}, history_date, history_change_reason, "
+    select = f"history_type, history_user_id) SELECT {columns}, %s, %s, %s, %s FROM {table} "  # noqa: S608
+    sql = insert + select + "WHERE id = ANY(%s)"
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [when, reason, history_type, user_id, list(ids)])
+
+
+def _breakdown(policy: RasPolicy, row: Row) -> dict:
+    data = breakdown_for(
+        policy=policy,
+        case=row.case,
+        result=row.result,
+        sections=row.sections,
+        assessment_id=row.assessment_id,
+        assessment_date=row.assessment_date,
+    )
+    data["inputs"]["points"] = row.points_list  # every answer's points, as first stored
+    return data
+
+
+def _apply_chunk(run: RepricingRun, policy: RasPolicy, rows: list[Row]) -> tuple[int, int]:
+    """One transaction: new versions for `rows`, old ones superseded (unless the new one is a
+    lower figure awaiting a manager), history for all. Returns (created, flagged)."""
+    now = timezone.now()
+    user_id = run.created_by_id
+    reason = REASON.format(policy=policy)
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            # Lock the budgets and skip any that stopped being current since the preview.
+            cursor.execute(
+                "SELECT id FROM allocations_indicativebudget "
+                "WHERE id = ANY(%s) AND status = 'current' FOR UPDATE",
+                [[r.budget_id for r in rows]],
+            )
+            still_current = {row_id for (row_id,) in cursor.fetchall()}
+        todo = [r for r in rows if r.budget_id in still_current and r.result is not None]
+        new = [
+            IndicativeBudget(
+                person_id=r.person_id,
+                assessment_id=r.assessment_id,
+                policy=policy,
+                status=(
+                    IndicativeBudget.Status.AWAITING_DECISION
+                    if r.flagged
+                    else IndicativeBudget.Status.CURRENT
+                ),
+                reason=reason,
+                calculated_on=policy.effective_from,
+                breakdown=_breakdown(policy, r),
+                repricing_run=run,
+                replaces_id=r.budget_id,
+                created_at=now,
+                created_by_id=user_id,
+                **budget_fields(r.result),
+            )
+            for r in todo
+        ]
+        superseded = [r.budget_id for r in todo if not r.flagged]
+        if superseded:
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "UPDATE allocations_indicativebudget SET status = 'superseded', "
+                    "ended_at = %s WHERE id = ANY(%s)",
+                    [now, superseded],
+                )
+            _snapshot_history(
+                IndicativeBudget,
+                superseded,
+                history_type="~",
+                user_id=user_id,
+                when=now,
+                reason=reason,
+            )
+        created = IndicativeBudget.objects.bulk_create(new, batch_size=1000)
+        _snapshot_history(
+            IndicativeBudget,
+            [b.pk for b in created],
+            history_type="+",
+            user_id=user_id,
+            when=now,
+            reason=reason,
+        )
+        return len(created), sum(1 for r in todo if r.flagged)
+
+
+def repricing_apply(run: RepricingRun, *, chunk: int = CHUNK) -> RepricingRun:
+    """Apply the run's policy to every current budget not yet on it. Safe to run again: people
+    already on the policy (or with a lower figure awaiting a decision) are skipped."""
+    policy = run.policy
+    run.status, run.started_at = RepricingRun.Status.RUNNING, timezone.now()
+    run.save()
+    try:
+        rows = repricing_rows(policy)
+        run.total, run.processed = len(rows), 0
+        run.save()
+        for start in range(0, len(rows), chunk):
+            part = rows[start : start + chunk]
+            created, flagged = _apply_chunk(run, policy, part)
+            run.processed += len(part)
+            run.changed += created
+            run.flagged += flagged
+            run.save()
+    except Exception as problem:
+        run.status, run.error = RepricingRun.Status.FAILED, str(problem)[:2000]
+        run.finished_at = timezone.now()
+        run.save()
+        raise
+    run.status, run.finished_at = RepricingRun.Status.DONE, timezone.now()
+    run.save()
+    return run
+
+
+@transaction.atomic
+def repricing_start(*, actor, policy: RasPolicy, reason: str = "") -> RepricingRun:
+    """Queue a background run applying an approved policy. One run at a time per policy."""
+    from django.core.exceptions import PermissionDenied, ValidationError
+
+    from allocations.tasks import apply_repricing
+
+    if not actor.has_perm("allocations.reprice_raspolicy"):
+        raise PermissionDenied("Only RAS administrators apply a policy to current budgets.")
+    policy = RasPolicy.objects.select_for_update().get(pk=policy.pk)
+    if policy.status != RasPolicy.Status.APPROVED:
+        raise ValidationError("Only an approved policy can be applied.")
+    if policy.runs.filter(status__in=[RepricingRun.Status.QUEUED, RepricingRun.Status.RUNNING]):
+        raise ValidationError("This policy is already being applied.")
+    run = RepricingRun(
+        policy=policy, created_by=actor, reason=reason or REASON.format(policy=policy)
+    )
+    run._history_user = actor
+    run.save()
+    transaction.on_commit(lambda: apply_repricing.enqueue(run.pk))
+    return run

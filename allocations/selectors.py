@@ -1,0 +1,186 @@
+"""Reads for policies and budgets, scoped to the user asking."""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
+from django.http import Http404
+
+from allocations.engine import round2
+from allocations.models import IndicativeBudget, RasPolicy
+from assessments.models import FundingTrigger, Person
+from assessments.selectors import people_visible_to
+
+POLICY_VIEW = "allocations.view_raspolicy"
+BUDGET_VIEW = "allocations.view_indicativebudget"
+BUDGET_DECIDE = "allocations.decide_indicativebudget"
+
+
+def policy_in_force_on(date: datetime.date) -> RasPolicy | None:
+    """The latest approved version effective on or before `date` (the latest approved wins
+    when two share an effective date)."""
+    return (
+        RasPolicy.objects.filter(status=RasPolicy.Status.APPROVED, effective_from__lte=date)
+        .order_by("-effective_from", "-approved_at", "-id")
+        .first()
+    )
+
+
+def policy_list(*, user) -> QuerySet[RasPolicy]:
+    if not user.has_perm(POLICY_VIEW):
+        raise PermissionDenied("Your role cannot see RAS policy versions.")
+    return RasPolicy.objects.select_related("created_by", "approved_by")
+
+
+def policy_get_for_user(*, user, pk: int) -> RasPolicy:
+    try:
+        return policy_list(user=user).get(pk=pk)
+    except RasPolicy.DoesNotExist:
+        raise Http404("No such policy version.") from None
+
+
+def budgets_for_person(*, user, person: Person) -> list[IndicativeBudget]:
+    """Every version of the person's indicative budget, newest first (person already checked
+    with person_get_for_user)."""
+    if not user.has_perm(BUDGET_VIEW):
+        return []
+    return list(person.budgets.select_related("policy", "created_by", "decided_by"))
+
+
+def budget_get_for_user(*, user, pk: int) -> IndicativeBudget:
+    budget = (
+        IndicativeBudget.objects.select_related("person__team", "policy", "assessment")
+        .filter(pk=pk, person__in=people_visible_to(user))
+        .first()
+    )
+    if budget is None or not user.has_perm(BUDGET_VIEW):
+        raise Http404("No such budget on your caseload.")
+    return budget
+
+
+def budgets_awaiting_decision(*, user) -> QuerySet[IndicativeBudget]:
+    """Lower figures waiting for this manager (their team, or all for whole-service roles)."""
+    if not user.has_perm(BUDGET_DECIDE):
+        return IndicativeBudget.objects.none()
+    return (
+        IndicativeBudget.objects.filter(
+            status=IndicativeBudget.Status.AWAITING_DECISION, person__in=people_visible_to(user)
+        )
+        .select_related("person__team", "policy", "replaces")
+        .order_by("created_at")
+    )
+
+
+@dataclass(frozen=True)
+class ExplanationRow:
+    step: str
+    detail: str
+    amount: str
+
+
+def _gbp(value) -> str:
+    return f"£{round2(Decimal(value)):,}"
+
+
+def _pts(value) -> str:
+    return f"{round2(Decimal(value))}"
+
+
+def budget_explanation(budget: IndicativeBudget) -> list[ExplanationRow]:
+    """'How this figure was worked out', in plain English, from the stored breakdown only
+    (so it can be shown, or printed in a letter, exactly the same years later)."""
+    b = budget.breakdown
+    policy, inputs, result = b["policy"], b["inputs"], b["result"]
+    rows = [
+        ExplanationRow(
+            "Points from the answers",
+            "; ".join(f"{s['title']} {s['points']}" for s in b["points_by_section"]) or "No points",
+            f"{_pts(result['raw_points'])} points",
+        )
+    ]
+    reduction = Decimal(result["reduction_percent"])
+    if reduction:
+        rows.append(
+            ExplanationRow(
+                "Informal support",
+                f"{inputs['informal_support_label']} from an unpaid carer who has been assessed "
+                f"and is able and willing to continue; impact on the carer "
+                f"{inputs['carer_impact_label'].split(':')[0].lower()}: points reduced by "
+                f"{reduction.normalize():f}%",
+                f"{_pts(result['adjusted_points'])} points",
+            )
+        )
+    else:
+        rows.append(
+            ExplanationRow(
+                "Informal support",
+                f"No reduction ({b['reduction_because']})",
+                f"{_pts(result['adjusted_points'])} points",
+            )
+        )
+    factor = Decimal(b["client_group_factor"])
+    factor_text = (
+        f" × {factor.normalize():f} market cost factor for {inputs['client_group_label'].lower()}"
+        if factor != 1
+        else ""
+    )
+    rows.append(
+        ExplanationRow(
+            "Weekly amount before contingency",
+            f"{_pts(result['adjusted_points'])} points × {_gbp(policy['price_per_point'])} a "
+            f"point{factor_text}",
+            _gbp(result["gross_weekly"]),
+        )
+    )
+    for band in b["bands"]:
+        if Decimal(band["amount_in_band"]) == 0:
+            continue
+        upper = "and above" if band["upper"] is None else f"to {_gbp(band['upper'])}"
+        rows.append(
+            ExplanationRow(
+                "Contingency kept by the council",
+                f"{Decimal(band['rate']).normalize():f}% of the {_gbp(band['amount_in_band'])} "
+                f"between {_gbp(band['lower'])} {upper}",
+                f"− {_gbp(round2(Decimal(band['retained'])))}",
+            )
+        )
+    rows.append(
+        ExplanationRow(
+            "Contingency in total",
+            "Rounded to the penny; kept for packages that cost more, and changes in need",
+            f"− {_gbp(result['contingency_weekly'])}",
+        )
+    )
+    floor = Decimal(policy["minimum_weekly"])
+    ras_detail = "Weekly amount less contingency"
+    if floor and Decimal(result["ras_weekly"]) == floor:
+        ras_detail += f" (raised to the minimum of {_gbp(floor)})"
+    rows.append(ExplanationRow("RAS figure", ras_detail, _gbp(result["ras_weekly"])))
+    if result["basis"] == "existing_package":
+        rows.append(
+            ExplanationRow(
+                "Existing package protected",
+                "The person's current package costs this; it is kept while their needs have "
+                "not increased",
+                _gbp(result["indicative_weekly"]),
+            )
+        )
+    rows.append(ExplanationRow("Indicative weekly budget", "", _gbp(result["indicative_weekly"])))
+    rows.append(
+        ExplanationRow(
+            "Indicative yearly budget",
+            f"{_gbp(result['indicative_weekly'])} × "
+            f"{Decimal(policy['weeks_per_year']).normalize():f} weeks",
+            _gbp(result["annual"]),
+        )
+    )
+    return rows
+
+
+def budget_triggers(budget: IndicativeBudget) -> list[FundingTrigger]:
+    """The funding triggers the answers flagged, with what to consider (one query)."""
+    return list(FundingTrigger.objects.filter(code__in=budget.triggers).order_by("name"))

@@ -1,0 +1,421 @@
+"""Writes for policies and indicative budgets. The only adapter between models and the engine."""
+
+from __future__ import annotations
+
+import datetime
+from decimal import Decimal
+from typing import Any
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.db.models import Sum
+from django.utils import timezone
+
+from allocations.engine import (
+    Case,
+    InvalidPolicy,
+    Result,
+    calculate,
+    validate_policy,
+)
+from allocations.models import IndicativeBudget, RasPolicy
+from allocations.selectors import BUDGET_DECIDE, policy_in_force_on
+from assessments.models import (
+    Answer,
+    Assessment,
+    CarerImpact,
+    ClientGroup,
+    InformalSupport,
+    User,
+)
+
+POLICY_ADD = "allocations.add_raspolicy"
+POLICY_CHANGE = "allocations.change_raspolicy"
+POLICY_APPROVE = "allocations.approve_raspolicy"
+BUDGET_RECALCULATE = "allocations.recalculate_indicativebudget"
+
+FOUR_EYES = "A policy must be approved by someone other than the person who drafted or edited it."
+NO_POLICY = "No RAS policy is in force on {date:%d %B %Y}."
+
+
+class NoPolicyInForce(Exception):
+    pass
+
+
+class PolicyNotDraft(Exception):
+    pass
+
+
+# --- Policies --------------------------------------------------------------------------------
+
+POLICY_FIELDS = (
+    "name",
+    "notes",
+    "effective_from",
+    "price_per_point_gbp",
+    "weeks_per_year",
+    "client_group_factors",
+    "informal_support_reductions",
+    "carer_impact_multipliers",
+    "contingency_bands",
+    "minimum_weekly_gbp",
+    "panel_threshold_weekly_gbp",
+    "protect_existing_packages",
+    "plan_tolerance_percent",
+    "residential_benchmark_annual_gbp",
+)
+
+# Engine field names → the policy's own field names, so an engine complaint lands beside the
+# right form field.
+_ENGINE_FIELD = {
+    "price_per_point": "price_per_point_gbp",
+    "weeks_per_year": "weeks_per_year",
+    "minimum_weekly": "minimum_weekly_gbp",
+    "panel_threshold_weekly": "panel_threshold_weekly_gbp",
+    "client_group_factors": "client_group_factors",
+    "informal_support_reductions": "informal_support_reductions",
+    "carer_impact_multipliers": "carer_impact_multipliers",
+    "contingency_bands": "contingency_bands",
+}
+
+
+def _validate_policy(policy: RasPolicy) -> None:
+    policy.full_clean(exclude=["created_by", "updated_by"])
+    try:
+        validate_policy(policy.as_engine_policy())
+    except InvalidPolicy as problem:
+        errors: dict[str, list[str]] = {}
+        for name, message in problem.errors:
+            field = _ENGINE_FIELD.get(name.split(".")[0].split("[")[0])
+            errors.setdefault(field or "__all__", []).append(f"{name}: {message}")
+        raise ValidationError(errors) from None
+    unknown_levels = set(policy.informal_support_reductions) - set(InformalSupport.values)
+    missing_levels = set(InformalSupport.values) - set(policy.informal_support_reductions)
+    if unknown_levels or missing_levels:
+        raise ValidationError(
+            {
+                "informal_support_reductions": "Give a percentage for each level: "
+                + ", ".join(InformalSupport.values)
+            }
+        )
+    if set(policy.carer_impact_multipliers) != set(CarerImpact.values):
+        raise ValidationError(
+            {
+                "carer_impact_multipliers": "Give a multiplier for each impact: "
+                + ", ".join(CarerImpact.values)
+            }
+        )
+    if set(policy.client_group_factors) - set(ClientGroup.values):
+        raise ValidationError(
+            {"client_group_factors": "Use the client groups: " + ", ".join(ClientGroup.values)}
+        )
+
+
+@transaction.atomic
+def policy_create_draft(*, actor: User, data: dict[str, Any]) -> RasPolicy:
+    if not actor.has_perm(POLICY_ADD):
+        raise PermissionDenied("Only RAS administrators draft policy versions.")
+    policy = RasPolicy(**{k: data[k] for k in POLICY_FIELDS if k in data})
+    policy.created_by = policy.updated_by = actor
+    _validate_policy(policy)
+    policy._history_user = actor
+    policy.save()
+    return policy
+
+
+@transaction.atomic
+def policy_update_draft(*, actor: User, policy: RasPolicy, data: dict[str, Any]) -> RasPolicy:
+    if not actor.has_perm(POLICY_CHANGE):
+        raise PermissionDenied("Only RAS administrators edit policy versions.")
+    policy = RasPolicy.objects.select_for_update().get(pk=policy.pk)
+    if policy.status != RasPolicy.Status.DRAFT:
+        raise PolicyNotDraft(f"{policy} is approved and can no longer be changed.")
+    for name in POLICY_FIELDS:
+        if name in data:
+            setattr(policy, name, data[name])
+    policy.updated_by, policy.updated_at = actor, timezone.now()
+    _validate_policy(policy)
+    policy._history_user = actor
+    policy.save()
+    return policy
+
+
+@transaction.atomic
+def policy_copy_to_draft(*, actor: User, policy: RasPolicy) -> RasPolicy:
+    """A new draft with this version's settings, to change and send for approval."""
+    data = {name: getattr(policy, name) for name in POLICY_FIELDS}
+    data["name"] = f"{policy.name} (copy)"
+    data["effective_from"] = max(timezone.localdate(), policy.effective_from)
+    return policy_create_draft(actor=actor, data=data)
+
+
+@transaction.atomic
+def policy_approve(*, actor: User, policy: RasPolicy) -> RasPolicy:
+    """draft → approved, by a RAS administrator or senior manager who neither drafted nor
+    edited it (four eyes). In force from its effective date; never changes again."""
+    if not actor.has_perm(POLICY_APPROVE):
+        raise PermissionDenied("Only RAS administrators and senior managers approve policies.")
+    policy = RasPolicy.objects.select_for_update().get(pk=policy.pk)
+    if policy.status != RasPolicy.Status.DRAFT:
+        raise PolicyNotDraft(f"{policy} is already approved.")
+    if actor.pk in (policy.created_by_id, policy.updated_by_id):
+        raise PermissionDenied(FOUR_EYES)
+    _validate_policy(policy)
+    policy.status = RasPolicy.Status.APPROVED
+    policy.approved_by, policy.approved_at = actor, timezone.now()
+    policy._history_user = actor
+    # Bypass the model's own "approved never changes" guard for this one transition.
+    super(RasPolicy, policy).save()
+    return policy
+
+
+# --- Indicative budgets ------------------------------------------------------------------------
+
+
+def points_by_section(assessment: Assessment) -> list[dict[str, str]]:
+    """Points by questionnaire section, summed in SQL (one query)."""
+    rows = (
+        Answer.objects.filter(assessment=assessment)
+        .values("question__section__order", "question__section__code", "question__section__title")
+        .annotate(points=Sum("option__points"))
+        .order_by("question__section__order")
+    )
+    return [
+        {
+            "code": row["question__section__code"],
+            "title": row["question__section__title"],
+            "points": str(row["points"]),
+        }
+        for row in rows
+    ]
+
+
+def case_for_assessment(assessment: Assessment) -> Case:
+    """The engine's case: the points and triggers of every chosen answer, the informal-support
+    facts of the assessment, and the person's group, existing package and needs flag."""
+    answers = list(
+        Answer.objects.filter(assessment=assessment)
+        .select_related("option")
+        .prefetch_related("option__triggers")
+    )
+    person = assessment.person
+    return Case(
+        ref=person.reference,
+        points=tuple(a.option.points for a in answers),
+        client_group=person.client_group,
+        informal_support=assessment.informal_support or None,
+        carer_assessed=bool(assessment.carer_assessed),
+        carer_able_and_willing=bool(assessment.carer_able_and_willing),
+        carer_impact=assessment.carer_impact or None,
+        existing_weekly_cost=person.existing_weekly_cost_gbp,
+        needs_increased=person.needs_increased,
+        triggers=tuple(t.code for a in answers for t in a.option.triggers.all()),
+    )
+
+
+def breakdown_for(
+    *,
+    policy: RasPolicy,
+    case: Case,
+    result: Result,
+    sections: list[dict],
+    assessment_id: int,
+    assessment_date: datetime.date,
+) -> dict[str, Any]:
+    """Everything needed to explain and reproduce the figure, as JSON."""
+    return {
+        "policy": {
+            "id": policy.pk,
+            "name": policy.name,
+            "effective_from": policy.effective_from.isoformat(),
+            **policy.engine_dict(),
+        },
+        "inputs": {
+            "points": [str(p) for p in case.points],
+            "client_group": case.client_group,
+            "client_group_label": ClientGroup(case.client_group).label,
+            "informal_support": case.informal_support,
+            "informal_support_label": (
+                InformalSupport(case.informal_support).label if case.informal_support else ""
+            ),
+            "carer_assessed": case.carer_assessed,
+            "carer_able_and_willing": case.carer_able_and_willing,
+            "carer_impact": case.carer_impact,
+            "carer_impact_label": CarerImpact(case.carer_impact).label if case.carer_impact else "",
+            "existing_weekly_cost": (
+                None if case.existing_weekly_cost is None else str(case.existing_weekly_cost)
+            ),
+            "needs_increased": case.needs_increased,
+            "assessment_id": assessment_id,
+            "assessment_date": assessment_date.isoformat(),
+        },
+        "points_by_section": sections,
+        "reduction_because": result.reduction_applied_because,
+        "client_group_factor": str(result.client_group_factor),
+        "bands": [
+            {
+                "lower": str(s.lower),
+                "upper": None if s.upper is None else str(s.upper),
+                "rate": str(s.rate),
+                "amount_in_band": str(s.amount_in_band),
+                "retained": str(s.retained),
+            }
+            for s in result.contingency_by_band
+        ],
+        "result": {
+            "raw_points": str(result.raw_points),
+            "reduction_percent": str(result.reduction_percent),
+            "adjusted_points": str(result.adjusted_points),
+            "gross_weekly": str(result.gross_weekly),
+            "contingency_weekly": str(result.contingency_weekly),
+            "ras_weekly": str(result.ras_weekly),
+            "indicative_weekly": str(result.indicative_weekly),
+            "basis": result.basis,
+            "annual": str(result.annual),
+            "panel_required": result.panel_required,
+            "triggers": list(result.triggers),
+        },
+    }
+
+
+def budget_fields(result: Result) -> dict[str, Any]:
+    return {
+        "raw_points": result.raw_points,
+        "reduction_percent": result.reduction_percent,
+        "adjusted_points": result.adjusted_points,
+        "gross_weekly_gbp": result.gross_weekly,
+        "contingency_weekly_gbp": result.contingency_weekly,
+        "ras_weekly_gbp": result.ras_weekly,
+        "indicative_weekly_gbp": result.indicative_weekly,
+        "annual_gbp": result.annual,
+        "basis": result.basis,
+        "panel_required": result.panel_required,
+        "triggers": list(result.triggers),
+    }
+
+
+def is_silent_reduction(*, new_weekly: Decimal, new_points: Decimal, current) -> bool:
+    """Less money while needs (points) have not reduced: a manager must decide first."""
+    return (
+        current is not None
+        and new_weekly < current.indicative_weekly_gbp
+        and new_points >= current.raw_points
+    )
+
+
+def _place(budget: IndicativeBudget, *, actor: User, now) -> IndicativeBudget:
+    """Save a new version: it becomes current and supersedes the current one, unless it is a
+    silent reduction, in which case it waits for a manager. Stale pending versions close."""
+    person_budgets = IndicativeBudget.objects.select_for_update().filter(person=budget.person)
+    current = person_budgets.filter(status=IndicativeBudget.Status.CURRENT).first()
+    for stale in person_budgets.filter(status=IndicativeBudget.Status.AWAITING_DECISION):
+        stale.status, stale.ended_at = IndicativeBudget.Status.SUPERSEDED, now
+        stale._history_user = actor
+        stale.save()
+    budget.replaces = current
+    if is_silent_reduction(
+        new_weekly=budget.indicative_weekly_gbp, new_points=budget.raw_points, current=current
+    ):
+        budget.status = IndicativeBudget.Status.AWAITING_DECISION
+    else:
+        budget.status = IndicativeBudget.Status.CURRENT
+        if current is not None:
+            current.status, current.ended_at = IndicativeBudget.Status.SUPERSEDED, now
+            current._history_user = actor
+            current.save()
+    budget._history_user = actor
+    budget.save()
+    return budget
+
+
+@transaction.atomic
+def budget_for_assessment(
+    *, actor: User, assessment: Assessment, on_date: datetime.date, reason: str
+) -> IndicativeBudget:
+    """Calculate and store a new indicative budget version for a submitted assessment with the
+    policy in force on `on_date`. Raises NoPolicyInForce."""
+    policy = policy_in_force_on(on_date)
+    if policy is None:
+        raise NoPolicyInForce(NO_POLICY.format(date=on_date))
+    case = case_for_assessment(assessment)
+    result = calculate(policy.as_engine_policy(), case)
+    now = timezone.now()
+    budget = IndicativeBudget(
+        person=assessment.person,
+        assessment=assessment,
+        policy=policy,
+        reason=reason,
+        calculated_on=on_date,
+        breakdown=breakdown_for(
+            policy=policy,
+            case=case,
+            result=result,
+            sections=points_by_section(assessment),
+            assessment_id=assessment.pk,
+            assessment_date=assessment.assessment_date,
+        ),
+        created_by=actor,
+        created_at=now,
+        **budget_fields(result),
+    )
+    return _place(budget, actor=actor, now=now)
+
+
+@transaction.atomic
+def budget_recalculate(*, actor: User, person, reason: str) -> IndicativeBudget:
+    """A new version from the person's submitted assessment with today's policy (for example
+    after their existing package cost was corrected). Never overwrites an earlier version."""
+    if not actor.has_perm(BUDGET_RECALCULATE):
+        raise PermissionDenied("Your role cannot recalculate budgets.")
+    if not reason.strip():
+        raise ValidationError({"reason": "Say why the budget is being recalculated."})
+    assessment = (
+        Assessment.objects.filter(person=person, status=Assessment.Status.SUBMITTED)
+        .select_related("person", "eligibility")
+        .first()
+    )
+    if assessment is None or not getattr(assessment, "eligibility", None):
+        raise ValidationError("The person has no submitted assessment to calculate from.")
+    if not assessment.eligibility.eligible:
+        raise ValidationError("The person's needs were found not eligible: no budget is due.")
+    return budget_for_assessment(
+        actor=actor, assessment=assessment, on_date=timezone.localdate(), reason=reason.strip()
+    )
+
+
+ADOPT, KEEP = "adopt", "keep"
+
+
+@transaction.atomic
+def budget_decide(
+    *, actor: User, budget: IndicativeBudget, decision: str, reason: str
+) -> IndicativeBudget:
+    """A manager's decision on a lower figure: adopt it (it becomes current) or keep the
+    earlier figure (the lower one is kept on record, not adopted). Reasons are required."""
+    if not actor.has_perm(BUDGET_DECIDE):
+        raise PermissionDenied("Only managers decide on lower figures.")
+    if not reason.strip():
+        raise ValidationError({"reason": "Give the reason for the decision."})
+    budget = IndicativeBudget.objects.select_for_update().get(pk=budget.pk)
+    if budget.status != IndicativeBudget.Status.AWAITING_DECISION:
+        raise ValidationError("This figure has already been decided.")
+    now = timezone.now()
+    budget.decided_by, budget.decided_at, budget.decision_reason = actor, now, reason.strip()
+    if decision == ADOPT:
+        current = (
+            IndicativeBudget.objects.select_for_update()
+            .filter(person_id=budget.person_id, status=IndicativeBudget.Status.CURRENT)
+            .first()
+        )
+        if current is not None:
+            current.status, current.ended_at = IndicativeBudget.Status.SUPERSEDED, now
+            current._history_user = actor
+            current.save()
+        budget.status = IndicativeBudget.Status.CURRENT
+    elif decision == KEEP:
+        budget.status, budget.ended_at = IndicativeBudget.Status.NOT_ADOPTED, now
+    else:
+        raise ValidationError({"decision": "Choose to adopt the new figure or keep the current."})
+    budget._history_user = actor
+    budget.save()
+    return budget

@@ -1,0 +1,330 @@
+"""Policies, the public rules page, indicative budgets, decisions and re-pricing."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_not_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
+from django.utils import timezone
+from django.views.decorators.http import require_http_methods
+
+from allocations.engine import Case, calculate
+from allocations.forms import DecisionForm, PolicyForm, ReasonForm
+from allocations.models import IndicativeBudget, RasPolicy, RepricingRun
+from allocations.repricing import repricing_csv, repricing_preview, repricing_start
+from allocations.selectors import (
+    BUDGET_DECIDE,
+    budget_explanation,
+    budget_get_for_user,
+    budget_triggers,
+    budgets_awaiting_decision,
+    budgets_for_person,
+    policy_get_for_user,
+    policy_in_force_on,
+    policy_list,
+)
+from allocations.services import (
+    BUDGET_RECALCULATE,
+    POLICY_ADD,
+    POLICY_APPROVE,
+    NoPolicyInForce,
+    PolicyNotDraft,
+    budget_decide,
+    budget_recalculate,
+    policy_approve,
+    policy_copy_to_draft,
+    policy_create_draft,
+    policy_update_draft,
+)
+from assessments.models import ClientGroup
+from assessments.selectors import person_get_for_user
+
+REPRICE = "allocations.reprice_raspolicy"
+
+
+def _form_errors(form, error: ValidationError) -> None:
+    if hasattr(error, "error_dict"):
+        for name, errors in error.error_dict.items():
+            form.add_error(name if name in form.fields else None, errors)
+    else:
+        form.add_error(None, error)
+
+
+# --- The public rules page ---------------------------------------------------------------------
+
+
+@login_not_required
+@require_http_methods(["GET"])
+def rules_view(request):
+    """The rules and rates in force today, and how a budget is worked out. No login needed:
+    anyone may check how the council calculates budgets."""
+    policy = policy_in_force_on(timezone.localdate())
+    example = None
+    if policy is not None:
+        example = calculate(
+            policy.as_engine_policy(),
+            Case(points=(Decimal("60"),), client_group=ClientGroup.OLDER_PEOPLE),
+        )
+    return render(request, "allocations/rules.html", {"policy": policy, "example": example})
+
+
+# --- Policies ----------------------------------------------------------------------------------
+
+
+@require_http_methods(["GET"])
+def policy_list_view(request):
+    today = timezone.localdate()
+    return render(
+        request,
+        "allocations/policy_list.html",
+        {
+            "policies": policy_list(user=request.user),
+            "in_force": policy_in_force_on(today),
+            "can_add": request.user.has_perm(POLICY_ADD),
+        },
+    )
+
+
+@require_http_methods(["GET"])
+def policy_detail_view(request, pk: int):
+    policy = policy_get_for_user(user=request.user, pk=pk)
+    user = request.user
+    return render(
+        request,
+        "allocations/policy_detail.html",
+        {
+            "policy": policy,
+            "in_force": policy_in_force_on(timezone.localdate()),
+            "can_edit": user.has_perm("allocations.change_raspolicy")
+            and policy.status == RasPolicy.Status.DRAFT,
+            "can_approve": user.has_perm(POLICY_APPROVE)
+            and policy.status == RasPolicy.Status.DRAFT
+            and user.pk not in (policy.created_by_id, policy.updated_by_id),
+            "can_copy": user.has_perm(POLICY_ADD),
+            "can_reprice": user.has_perm(REPRICE) and policy.status == RasPolicy.Status.APPROVED,
+            "runs": policy.runs.select_related("created_by"),
+        },
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def policy_edit_view(request, pk: int | None = None):
+    policy = policy_get_for_user(user=request.user, pk=pk) if pk else None
+    if not request.user.has_perm("allocations.change_raspolicy" if policy else POLICY_ADD) or (
+        policy and policy.status != RasPolicy.Status.DRAFT
+    ):
+        raise PermissionDenied("Only RAS administrators edit draft policy versions.")
+    form = PolicyForm(request.POST or None, instance=policy or RasPolicy())
+    if request.method == "POST" and form.is_valid():
+        data = {name: form.cleaned_data[name] for name in form.Meta.fields}
+        try:
+            if policy:
+                policy = policy_update_draft(actor=request.user, policy=policy, data=data)
+            else:
+                policy = policy_create_draft(actor=request.user, data=data)
+        except ValidationError as error:
+            _form_errors(form, error)
+        except PolicyNotDraft as refusal:
+            messages.error(request, str(refusal))
+        else:
+            messages.success(request, f"Draft saved: {policy}. It needs approval by someone else.")
+            return redirect("allocations:policy_detail", pk=policy.pk)
+    return render(request, "allocations/policy_form.html", {"form": form, "policy": policy})
+
+
+@require_http_methods(["POST"])
+def policy_approve_view(request, pk: int):
+    policy = policy_get_for_user(user=request.user, pk=pk)
+    try:
+        policy_approve(actor=request.user, policy=policy)
+    except (PolicyNotDraft, ValidationError) as refusal:
+        messages.error(request, "; ".join(getattr(refusal, "messages", [str(refusal)])))
+    else:
+        messages.success(request, f"{policy} is approved. It is in force from its date.")
+    return redirect("allocations:policy_detail", pk=policy.pk)
+
+
+@require_http_methods(["POST"])
+def policy_copy_view(request, pk: int):
+    policy = policy_get_for_user(user=request.user, pk=pk)
+    if not request.user.has_perm(POLICY_ADD):
+        raise PermissionDenied("Only RAS administrators draft policy versions.")
+    copy = policy_copy_to_draft(actor=request.user, policy=policy)
+    messages.success(request, f"A new draft has been made from {policy}.")
+    return redirect("allocations:policy_edit", pk=copy.pk)
+
+
+# --- Re-pricing ----------------------------------------------------------------------------------
+
+
+@require_http_methods(["GET", "POST"])
+def repricing_view(request, pk: int):
+    """Preview (GET; ?format=csv downloads the list) and start (POST) applying a policy."""
+    policy = policy_get_for_user(user=request.user, pk=pk)
+    if not request.user.has_perm(REPRICE):
+        raise PermissionDenied("Only RAS administrators apply a policy to current budgets.")
+    if policy.status != RasPolicy.Status.APPROVED:
+        messages.error(request, "Only an approved policy can be applied.")
+        return redirect("allocations:policy_detail", pk=policy.pk)
+    if request.method == "POST":
+        try:
+            run = repricing_start(actor=request.user, policy=policy)
+        except ValidationError as refusal:
+            messages.error(request, " ".join(refusal.messages))
+            return redirect("allocations:repricing", pk=policy.pk)
+        return redirect("allocations:repricing_run", pk=run.pk)
+    preview = repricing_preview(policy)
+    if request.GET.get("format") == "csv":
+        response = HttpResponse(repricing_csv(preview), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = (
+            f'attachment; filename="repricing-preview-policy-{policy.pk}.csv"'
+        )
+        return response
+    biggest = sorted(
+        (r for r in preview.rows if r.result), key=lambda r: abs(r.change), reverse=True
+    )[:50]
+    return render(
+        request,
+        "allocations/repricing_preview.html",
+        {"policy": policy, "preview": preview, "biggest": biggest},
+    )
+
+
+def _run_for(request, pk: int) -> RepricingRun:
+    if not request.user.has_perm(REPRICE):
+        raise PermissionDenied("Only RAS administrators follow re-pricing runs.")
+    return get_object_or_404(RepricingRun.objects.select_related("policy", "created_by"), pk=pk)
+
+
+@require_http_methods(["GET"])
+def repricing_run_view(request, pk: int):
+    return render(request, "allocations/repricing_run.html", {"run": _run_for(request, pk)})
+
+
+@require_http_methods(["GET"])
+def repricing_run_status_view(request, pk: int):
+    run = _run_for(request, pk)
+    return JsonResponse(
+        {
+            "status": run.status,
+            "status_label": run.get_status_display(),
+            "total": run.total,
+            "processed": run.processed,
+            "changed": run.changed,
+            "flagged": run.flagged,
+            "percent": run.percent,
+            "error": run.error,
+        }
+    )
+
+
+# --- Budgets on the person's page, recalculation and decisions --------------------------------
+
+
+def person_budget_section(request, person) -> str | None:
+    """The 'Indicative budget' section of a person's page (registered in AppConfig.ready)."""
+    user = request.user
+    budgets = budgets_for_person(user=user, person=person)
+    if not user.has_perm("allocations.view_indicativebudget"):
+        return None
+    current = next((b for b in budgets if b.status == IndicativeBudget.Status.CURRENT), None)
+    pending = [b for b in budgets if b.status == IndicativeBudget.Status.AWAITING_DECISION]
+    return render_to_string(
+        "allocations/_person_budget.html",
+        {
+            "person": person,
+            "current": current,
+            "pending": pending,
+            "budgets": budgets,
+            "explanation": budget_explanation(current) if current else [],
+            "triggers": budget_triggers(current) if current else [],
+            "can_recalculate": user.has_perm(BUDGET_RECALCULATE),
+            "can_decide": user.has_perm(BUDGET_DECIDE),
+            "reason_form": ReasonForm(),
+        },
+        request=request,
+    )
+
+
+@require_http_methods(["GET"])
+def budget_detail_view(request, pk: int):
+    budget = budget_get_for_user(user=request.user, pk=pk)
+    return render(
+        request,
+        "allocations/budget_detail.html",
+        {
+            "budget": budget,
+            "person": budget.person,
+            "explanation": budget_explanation(budget),
+            "triggers": budget_triggers(budget),
+            "can_decide": request.user.has_perm(BUDGET_DECIDE)
+            and budget.status == IndicativeBudget.Status.AWAITING_DECISION,
+            "decision_form": DecisionForm(),
+        },
+    )
+
+
+@require_http_methods(["POST"])
+def budget_recalculate_view(request, pk: int):
+    person = person_get_for_user(user=request.user, pk=pk)
+    if not request.user.has_perm(BUDGET_RECALCULATE):
+        raise PermissionDenied("Your role cannot recalculate budgets.")
+    form = ReasonForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Say why the budget is being recalculated.")
+    else:
+        try:
+            budget = budget_recalculate(
+                actor=request.user, person=person, reason=form.cleaned_data["reason"]
+            )
+        except ValidationError as refusal:
+            messages.error(request, " ".join(refusal.messages))
+        except NoPolicyInForce as refusal:
+            messages.error(request, str(refusal))
+        else:
+            if budget.status == IndicativeBudget.Status.AWAITING_DECISION:
+                messages.warning(
+                    request,
+                    "The new figure is lower while the person's needs have not reduced: it "
+                    "waits for a manager's decision and the current figure stays in force.",
+                )
+            else:
+                messages.success(request, "A new budget version has been calculated.")
+    return redirect("assessments:person_detail", pk=person.pk)
+
+
+@require_http_methods(["GET"])
+def decisions_view(request):
+    if not request.user.has_perm(BUDGET_DECIDE):
+        raise PermissionDenied("Only managers decide on lower figures.")
+    return render(
+        request,
+        "allocations/decisions.html",
+        {"budgets": budgets_awaiting_decision(user=request.user)},
+    )
+
+
+@require_http_methods(["POST"])
+def budget_decide_view(request, pk: int):
+    budget = budget_get_for_user(user=request.user, pk=pk)
+    form = DecisionForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Choose a decision and give the reason.")
+        return redirect("allocations:budget_detail", pk=budget.pk)
+    try:
+        budget_decide(
+            actor=request.user,
+            budget=budget,
+            decision=form.cleaned_data["decision"],
+            reason=form.cleaned_data["reason"],
+        )
+    except ValidationError as refusal:
+        messages.error(request, " ".join(refusal.messages))
+        return redirect("allocations:budget_detail", pk=budget.pk)
+    messages.success(request, "Decision recorded.")
+    return redirect("allocations:decisions")
