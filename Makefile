@@ -22,11 +22,14 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev]'
 	touch $@
 
-run: install ## Migrate, load the demo data, print the demo logins and serve on http://127.0.0.1:8000
+run: install ## Migrate, load the demo data, print the demo logins, start the background worker and serve on http://127.0.0.1:8000
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py seed_demo
-	@echo "Serving on http://$(HOST) (Ctrl-C to stop)"
-	DJANGO_DEBUG=$${DJANGO_DEBUG:-true} $(BIN)/python manage.py runserver $(HOST)
+	@echo "Serving on http://$(HOST) with a background-job worker (Ctrl-C stops both)"
+	@DJANGO_DEBUG=$${DJANGO_DEBUG:-true} bash -c '\
+	  $(BIN)/python manage.py db_worker --no-reload --verbosity 0 & worker=$$!; \
+	  trap "kill $$worker 2>/dev/null" EXIT INT TERM; \
+	  $(BIN)/python manage.py runserver $(HOST)'
 
 test: lint ## ruff, makemigrations --check and the whole suite (browser tests included) on PostgreSQL
 	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} $(BIN)/python manage.py makemigrations --check --dry-run
@@ -39,6 +42,10 @@ lint: install ## ruff check and ruff format --check
 format: install ## Apply ruff's fixes and formatting
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
+
+bench: install ## Benchmarks that print figures: engine throughput; re-pricing 100,000 people in PostgreSQL
+	DJANGO_SETTINGS_MODULE=ras_site.settings $(BIN)/python -m benchmarks.engine_throughput
+	$(BIN)/python -m benchmarks.repricing_100k
 
 clean: ## Remove the virtualenv, the local SQLite file and caches
 	rm -rf $(VENV) db.sqlite3 staticfiles .pytest_cache .ruff_cache

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -21,33 +22,45 @@ from django.utils import timezone
 
 from allocations.engine import Case, RasInputError, Result, calculate, validate_policy
 from allocations.models import IndicativeBudget, RasPolicy, RepricingRun
-from allocations.services import breakdown_for, budget_fields, is_silent_reduction
+from allocations.services import (
+    breakdown_for,
+    is_silent_reduction,
+    policy_breakdown,
+)
 from assessments.models import ClientGroup
 
 CHUNK = 5_000
 REASON = "Re-priced: {policy} takes effect"
 
 _ROWS_SQL = """
+WITH current_budget AS (
+    SELECT b.* FROM allocations_indicativebudget b
+    WHERE b.status = 'current' AND b.policy_id <> %(policy)s
+      AND NOT EXISTS (
+          SELECT 1 FROM allocations_indicativebudget q
+          WHERE q.person_id = b.person_id AND q.policy_id = %(policy)s
+            AND q.status = 'awaiting_decision')
+), points AS (
+    -- Each current assessment's points, summed from its answers: one pass over the answers
+    -- with hash joins (an IN (…) here tempts the planner into 100,000 index look-ups).
+    SELECT ans.assessment_id, SUM(o.points) AS total
+    FROM assessments_answer ans
+    JOIN assessments_answeroption o ON o.id = ans.option_id
+    JOIN allocations_indicativebudget cb
+      ON cb.assessment_id = ans.assessment_id AND cb.status = 'current'
+    GROUP BY ans.assessment_id
+)
 SELECT b.id, b.person_id, b.assessment_id, p.reference, p.given_name, p.family_name, t.name,
        p.client_group, b.indicative_weekly_gbp, b.annual_gbp, b.raw_points,
        a.informal_support, a.carer_assessed, a.carer_able_and_willing, a.carer_impact,
        p.existing_weekly_cost_gbp, p.needs_increased, b.triggers,
        b.breakdown -> 'points_by_section', b.breakdown -> 'inputs' -> 'points',
-       a.assessment_date, pts.total
-FROM allocations_indicativebudget b
+       a.assessment_date, COALESCE(points.total, 0)
+FROM current_budget b
 JOIN assessments_person p ON p.id = b.person_id
 JOIN assessments_team t ON t.id = p.team_id
 JOIN assessments_assessment a ON a.id = b.assessment_id
-JOIN LATERAL (
-    SELECT COALESCE(SUM(o.points), 0) AS total
-    FROM assessments_answer ans JOIN assessments_answeroption o ON o.id = ans.option_id
-    WHERE ans.assessment_id = b.assessment_id
-) pts ON TRUE
-WHERE b.status = 'current' AND b.policy_id <> %(policy)s
-  AND NOT EXISTS (
-      SELECT 1 FROM allocations_indicativebudget q
-      WHERE q.person_id = b.person_id AND q.policy_id = %(policy)s
-        AND q.status = 'awaiting_decision')
+LEFT JOIN points ON points.assessment_id = b.assessment_id
 ORDER BY b.id
 """
 
@@ -103,7 +116,9 @@ def repricing_rows(policy: RasPolicy) -> list[Row]:
     """Every current budget not yet on `policy`, with its new figure worked out."""
     engine_policy = policy.as_engine_policy()
     validate_policy(engine_policy)
-    with connection.cursor() as cursor:
+    with transaction.atomic(), connection.cursor() as cursor:
+        # PostgreSQL's JIT compiles this big join for about a second and gains nothing.
+        cursor.execute("SET LOCAL jit = off")
         cursor.execute(_ROWS_SQL, {"policy": policy.pk})
         raw = cursor.fetchall()
     rows = []
@@ -251,9 +266,9 @@ def _snapshot_history(
         cursor.execute(sql, [when, reason, history_type, user_id, list(ids)])
 
 
-def _breakdown(policy: RasPolicy, row: Row) -> dict:
+def _breakdown(policy_data: dict, row: Row) -> dict:
     data = breakdown_for(
-        policy=policy,
+        policy_data=policy_data,
         case=row.case,
         result=row.result,
         sections=row.sections,
@@ -264,51 +279,123 @@ def _breakdown(policy: RasPolicy, row: Row) -> dict:
     return data
 
 
+_COPY_NULL = "\\N"
+_COPY_COLUMNS = (
+    "person_id",
+    "assessment_id",
+    "policy_id",
+    "status",
+    "reason",
+    "calculated_on",
+    "raw_points",
+    "reduction_percent",
+    "adjusted_points",
+    "gross_weekly_gbp",
+    "contingency_weekly_gbp",
+    "ras_weekly_gbp",
+    "indicative_weekly_gbp",
+    "annual_gbp",
+    "basis",
+    "panel_required",
+    "triggers",
+    "breakdown",
+    "repricing_run_id",
+    "replaces_id",
+    "created_at",
+    "created_by_id",
+    "decision_reason",
+)  # ended_at, decided_at and decided_by_id stay NULL
+
+
+def _copy_budgets(rows: list[tuple[str, ...]]) -> None:
+    """Insert budget rows (strings in _COPY_COLUMNS order) with COPY: an order of magnitude
+    faster than INSERTs through the ORM for tens of thousands of rows. The caller writes the
+    history rows in the same transaction."""
+    if not rows:
+        return
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerows(rows)
+    buffer.seek(0)
+    quote = connection.ops.quote_name
+    table = quote(IndicativeBudget._meta.db_table)
+    columns = ", ".join(quote(c) for c in _COPY_COLUMNS)
+    with connection.cursor() as cursor:
+        cursor.copy_expert(
+            f"COPY {table} ({columns}) FROM STDIN WITH (FORMAT csv, NULL '{_COPY_NULL}')", buffer
+        )
+
+
+def _copy_row(r: Row, *, policy, policy_data, run, reason, now, user_id) -> tuple[str, ...]:
+    result = r.result
+    status = (
+        IndicativeBudget.Status.AWAITING_DECISION if r.flagged else IndicativeBudget.Status.CURRENT
+    )
+    return (
+        str(r.person_id),
+        str(r.assessment_id),
+        str(policy.pk),
+        status.value,
+        reason,
+        policy.effective_from.isoformat(),
+        str(result.raw_points),
+        str(result.reduction_percent),
+        str(result.adjusted_points),
+        str(result.gross_weekly),
+        str(result.contingency_weekly),
+        str(result.ras_weekly),
+        str(result.indicative_weekly),
+        str(result.annual),
+        result.basis,
+        "t" if result.panel_required else "f",
+        json.dumps(list(result.triggers)),
+        json.dumps(_breakdown(policy_data, r), separators=(",", ":")),
+        str(run.pk),
+        str(r.budget_id),
+        now,
+        str(user_id),
+        "",
+    )
+
+
 def _apply_chunk(run: RepricingRun, policy: RasPolicy, rows: list[Row]) -> tuple[int, int]:
     """One transaction: new versions for `rows`, old ones superseded (unless the new one is a
     lower figure awaiting a manager), history for all. Returns (created, flagged)."""
     now = timezone.now()
     user_id = run.created_by_id
     reason = REASON.format(policy=policy)
-    with transaction.atomic():
-        with connection.cursor() as cursor:
-            # Lock the budgets and skip any that stopped being current since the preview.
-            cursor.execute(
-                "SELECT id FROM allocations_indicativebudget "
-                "WHERE id = ANY(%s) AND status = 'current' FOR UPDATE",
-                [[r.budget_id for r in rows]],
-            )
-            still_current = {row_id for (row_id,) in cursor.fetchall()}
+    policy_data = policy_breakdown(policy)
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL jit = off")
+        # Safe to lose the last chunk's commit in a crash: the run is resumable (idempotent).
+        cursor.execute("SET LOCAL synchronous_commit = off")
+        # Lock the budgets and skip any that stopped being current since the rows were read.
+        cursor.execute(
+            "SELECT id FROM allocations_indicativebudget "
+            "WHERE id = ANY(%s) AND status = 'current' FOR UPDATE",
+            [[r.budget_id for r in rows]],
+        )
+        still_current = {row_id for (row_id,) in cursor.fetchall()}
         todo = [r for r in rows if r.budget_id in still_current and r.result is not None]
+        stamp = now.isoformat()
         new = [
-            IndicativeBudget(
-                person_id=r.person_id,
-                assessment_id=r.assessment_id,
+            _copy_row(
+                r,
                 policy=policy,
-                status=(
-                    IndicativeBudget.Status.AWAITING_DECISION
-                    if r.flagged
-                    else IndicativeBudget.Status.CURRENT
-                ),
+                policy_data=policy_data,
+                run=run,
                 reason=reason,
-                calculated_on=policy.effective_from,
-                breakdown=_breakdown(policy, r),
-                repricing_run=run,
-                replaces_id=r.budget_id,
-                created_at=now,
-                created_by_id=user_id,
-                **budget_fields(r.result),
+                now=stamp,
+                user_id=user_id,
             )
             for r in todo
         ]
         superseded = [r.budget_id for r in todo if not r.flagged]
         if superseded:
-            with connection.cursor() as cursor:
-                cursor.execute(
-                    "UPDATE allocations_indicativebudget SET status = 'superseded', "
-                    "ended_at = %s WHERE id = ANY(%s)",
-                    [now, superseded],
-                )
+            cursor.execute(
+                "UPDATE allocations_indicativebudget SET status = 'superseded', "
+                "ended_at = %s WHERE id = ANY(%s)",
+                [now, superseded],
+            )
             _snapshot_history(
                 IndicativeBudget,
                 superseded,
@@ -317,14 +404,16 @@ def _apply_chunk(run: RepricingRun, policy: RasPolicy, rows: list[Row]) -> tuple
                 when=now,
                 reason=reason,
             )
-        created = IndicativeBudget.objects.bulk_create(new, batch_size=1000)
+        cursor.execute("SELECT COALESCE(MAX(id), 0) FROM allocations_indicativebudget")
+        (before,) = cursor.fetchone()
+        _copy_budgets(new)
+        cursor.execute(
+            "SELECT id FROM allocations_indicativebudget WHERE id > %s AND repricing_run_id = %s",
+            [before, run.pk],
+        )
+        created = [row_id for (row_id,) in cursor.fetchall()]
         _snapshot_history(
-            IndicativeBudget,
-            [b.pk for b in created],
-            history_type="+",
-            user_id=user_id,
-            when=now,
-            reason=reason,
+            IndicativeBudget, created, history_type="+", user_id=user_id, when=now, reason=reason
         )
         return len(created), sum(1 for r in todo if r.flagged)
 

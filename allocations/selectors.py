@@ -12,7 +12,7 @@ from django.http import Http404
 
 from allocations.engine import round2
 from allocations.models import IndicativeBudget, RasPolicy
-from assessments.models import FundingTrigger, Person
+from assessments.models import ClientGroup, FundingTrigger, InformalSupport, Person
 from assessments.selectors import people_visible_to
 
 POLICY_VIEW = "allocations.view_raspolicy"
@@ -94,7 +94,18 @@ def budget_explanation(budget: IndicativeBudget) -> list[ExplanationRow]:
     """'How this figure was worked out', in plain English, from the stored breakdown only
     (so it can be shown, or printed in a letter, exactly the same years later)."""
     b = budget.breakdown
-    policy, inputs, result = b["policy"], b["inputs"], b["result"]
+    policy, inputs = b["policy"], b["inputs"]
+    result = {
+        "raw_points": budget.raw_points,
+        "reduction_percent": budget.reduction_percent,
+        "adjusted_points": budget.adjusted_points,
+        "gross_weekly": budget.gross_weekly_gbp,
+        "contingency_weekly": budget.contingency_weekly_gbp,
+        "ras_weekly": budget.ras_weekly_gbp,
+        "indicative_weekly": budget.indicative_weekly_gbp,
+        "annual": budget.annual_gbp,
+        "basis": budget.basis,
+    }
     rows = [
         ExplanationRow(
             "Points from the answers",
@@ -107,10 +118,9 @@ def budget_explanation(budget: IndicativeBudget) -> list[ExplanationRow]:
         rows.append(
             ExplanationRow(
                 "Informal support",
-                f"{inputs['informal_support_label']} from an unpaid carer who has been assessed "
-                f"and is able and willing to continue; impact on the carer "
-                f"{inputs['carer_impact_label'].split(':')[0].lower()}: points reduced by "
-                f"{reduction.normalize():f}%",
+                f"{InformalSupport(inputs['informal_support']).label} from an unpaid carer who "
+                f"has been assessed and is able and willing to continue; impact on the carer "
+                f"{inputs['carer_impact']}: points reduced by {reduction.normalize():f}%",
                 f"{_pts(result['adjusted_points'])} points",
             )
         )
@@ -124,7 +134,8 @@ def budget_explanation(budget: IndicativeBudget) -> list[ExplanationRow]:
         )
     factor = Decimal(b["client_group_factor"])
     factor_text = (
-        f" × {factor.normalize():f} market cost factor for {inputs['client_group_label'].lower()}"
+        f" × {factor.normalize():f} market cost factor for "
+        f"{ClientGroup(inputs['client_group']).label.lower()}"
         if factor != 1
         else ""
     )

@@ -213,9 +213,22 @@ def case_for_assessment(assessment: Assessment) -> Case:
     )
 
 
+def policy_breakdown(policy: RasPolicy) -> dict[str, Any]:
+    """The policy figures a budget's explanation quotes, stored with each budget (the rest of
+    the approved version, which never changes, is a foreign key away). Once per batch."""
+    return {
+        "id": policy.pk,
+        "name": policy.name,
+        "effective_from": policy.effective_from.isoformat(),
+        "price_per_point": str(policy.price_per_point_gbp),
+        "weeks_per_year": str(policy.weeks_per_year),
+        "minimum_weekly": str(policy.minimum_weekly_gbp),
+    }
+
+
 def breakdown_for(
     *,
-    policy: RasPolicy,
+    policy_data: dict[str, Any],
     case: Case,
     result: Result,
     sections: list[dict],
@@ -223,25 +236,16 @@ def breakdown_for(
     assessment_date: datetime.date,
 ) -> dict[str, Any]:
     """Everything needed to explain and reproduce the figure, as JSON."""
+    # The figures themselves are the budget's own columns; this keeps what explains them.
     return {
-        "policy": {
-            "id": policy.pk,
-            "name": policy.name,
-            "effective_from": policy.effective_from.isoformat(),
-            **policy.engine_dict(),
-        },
+        "policy": policy_data,
         "inputs": {
             "points": [str(p) for p in case.points],
             "client_group": case.client_group,
-            "client_group_label": ClientGroup(case.client_group).label,
             "informal_support": case.informal_support,
-            "informal_support_label": (
-                InformalSupport(case.informal_support).label if case.informal_support else ""
-            ),
             "carer_assessed": case.carer_assessed,
             "carer_able_and_willing": case.carer_able_and_willing,
             "carer_impact": case.carer_impact,
-            "carer_impact_label": CarerImpact(case.carer_impact).label if case.carer_impact else "",
             "existing_weekly_cost": (
                 None if case.existing_weekly_cost is None else str(case.existing_weekly_cost)
             ),
@@ -262,19 +266,6 @@ def breakdown_for(
             }
             for s in result.contingency_by_band
         ],
-        "result": {
-            "raw_points": str(result.raw_points),
-            "reduction_percent": str(result.reduction_percent),
-            "adjusted_points": str(result.adjusted_points),
-            "gross_weekly": str(result.gross_weekly),
-            "contingency_weekly": str(result.contingency_weekly),
-            "ras_weekly": str(result.ras_weekly),
-            "indicative_weekly": str(result.indicative_weekly),
-            "basis": result.basis,
-            "annual": str(result.annual),
-            "panel_required": result.panel_required,
-            "triggers": list(result.triggers),
-        },
     }
 
 
@@ -347,7 +338,7 @@ def budget_for_assessment(
         reason=reason,
         calculated_on=on_date,
         breakdown=breakdown_for(
-            policy=policy,
+            policy_data=policy_breakdown(policy),
             case=case,
             result=result,
             sections=points_by_section(assessment),

@@ -96,3 +96,21 @@ def draft_a(person_a, worker_a, questionnaire):
     from assessments.services import assessment_start
 
     return assessment_start(actor=worker_a, person=person_a, supported_by="family")
+
+
+@pytest.fixture
+def policy(ras_admin, senior_manager):
+    """The spec's worked-example policy, approved, in force since 1 April 2026."""
+    from tests.factories import make_policy
+
+    return make_policy(ras_admin, senior_manager)
+
+
+@pytest.fixture
+def submitted_a(draft_a, worker_a, policy):
+    """person_a's submitted, eligible assessment (4 answers of 2 points = 8 points)."""
+    from assessments.services import assessment_submit
+    from tests.factories import complete_assessment
+
+    ready = complete_assessment(draft_a, worker_a)
+    return assessment_submit(actor=worker_a, assessment=ready, lock_version=ready.lock_version)

@@ -159,3 +159,35 @@ def complete_assessment(assessment, actor, *, eligible: bool = True):
     )
     assessment.refresh_from_db()
     return assessment
+
+
+# --- RAS policies ----------------------------------------------------------------------------
+
+SPEC_POLICY = {
+    "name": "Spec example",
+    "effective_from": datetime.date(2026, 4, 1),
+    "price_per_point_gbp": Decimal("4.88"),
+    "weeks_per_year": Decimal("52"),
+    "client_group_factors": {"learning_disability": "1.10"},
+    "informal_support_reductions": {"none": "0", "some": "10", "substantial": "20", "most": "30"},
+    "carer_impact_multipliers": {"low": "1", "moderate": "0.5", "high": "0"},
+    "contingency_bands": [
+        {"up_to": "100", "rate": "5"},
+        {"up_to": "300", "rate": "10"},
+        {"up_to": None, "rate": "26"},
+    ],
+    "minimum_weekly_gbp": Decimal("0"),
+    "panel_threshold_weekly_gbp": Decimal("600"),
+    "protect_existing_packages": True,
+    "plan_tolerance_percent": Decimal("10"),
+    "residential_benchmark_annual_gbp": Decimal("42000"),
+}
+
+
+def make_policy(drafter, approver=None, **overrides):
+    from allocations.services import policy_approve, policy_create_draft
+
+    policy = policy_create_draft(actor=drafter, data={**SPEC_POLICY, **overrides})
+    if approver is not None:
+        policy = policy_approve(actor=approver, policy=policy)
+    return policy

@@ -55,15 +55,16 @@ class Command(BaseCommand):
             raise CommandError(f"Invalid policy: {problem}", returncode=2) from None
 
         results, failed = [], 0
-        for index, raw in enumerate(data["cases"]):
-            ref = raw.get("ref", index) if isinstance(raw, dict) else index
+        for raw in data["cases"]:
+            # The ref goes back exactly as given (null when absent), success or failure.
+            ref = raw.get("ref") if isinstance(raw, dict) else None
             try:
                 result = calculate(policy, case_from_dict(raw), policy_checked=True)
             except RasInputError as problem:
                 failed += 1
                 results.append({"ref": ref, "error": str(problem)})
             else:
-                results.append(result_to_dict(result))
+                results.append({**result_to_dict(result), "ref": ref})
 
         out = json.dumps({"results": results}, indent=2, ensure_ascii=False) + "\n"
         if output:

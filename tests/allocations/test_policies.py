@@ -1,0 +1,180 @@
+from __future__ import annotations
+
+import datetime
+from decimal import Decimal
+
+import pytest
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.urls import reverse
+
+from allocations.models import ApprovedPolicyImmutable, RasPolicy
+from allocations.selectors import policy_in_force_on
+from allocations.services import (
+    FOUR_EYES,
+    PolicyNotDraft,
+    policy_approve,
+    policy_copy_to_draft,
+    policy_update_draft,
+)
+from assessments.roles import Role
+from tests.factories import SPEC_POLICY, make_policy, make_user
+
+pytestmark = pytest.mark.django_db
+
+
+def test_the_drafter_cannot_approve_their_own_policy(ras_admin):
+    draft = make_policy(ras_admin)
+    with pytest.raises(PermissionDenied, match="someone other than"):
+        policy_approve(actor=ras_admin, policy=draft)
+    draft.refresh_from_db()
+    assert draft.status == RasPolicy.Status.DRAFT
+
+
+def test_whoever_edited_the_draft_cannot_approve_it(ras_admin):
+    other_admin = make_user("ras.admin2", Role.RAS_ADMINISTRATOR)
+    draft = make_policy(ras_admin)
+    policy_update_draft(actor=other_admin, policy=draft, data={"name": "Edited"})
+    with pytest.raises(PermissionDenied) as caught:
+        policy_approve(actor=other_admin, policy=draft)
+    assert str(caught.value) == FOUR_EYES
+
+
+@pytest.mark.parametrize("approver_role", [Role.RAS_ADMINISTRATOR, Role.SENIOR_MANAGER])
+def test_a_second_ras_administrator_or_senior_manager_approves(ras_admin, approver_role):
+    approver = make_user("second", approver_role)
+    approved = policy_approve(actor=approver, policy=make_policy(ras_admin))
+    assert (approved.status, approved.approved_by) == (RasPolicy.Status.APPROVED, approver)
+    assert approved.history.latest().history_user == approver
+
+
+@pytest.mark.parametrize("role", [Role.SOCIAL_WORKER, Role.TEAM_MANAGER, Role.AUDITOR])
+def test_other_roles_cannot_approve(ras_admin, role, team_a):
+    with pytest.raises(PermissionDenied):
+        policy_approve(actor=make_user("x", role, team_a), policy=make_policy(ras_admin))
+
+
+def test_an_approved_policy_never_changes(policy, ras_admin):
+    policy.price_per_point_gbp = Decimal("9.99")
+    with pytest.raises(ApprovedPolicyImmutable):
+        policy.save()
+    with pytest.raises(PolicyNotDraft):
+        policy_update_draft(actor=ras_admin, policy=policy, data={"name": "x"})
+    with pytest.raises(PolicyNotDraft):
+        policy_approve(actor=ras_admin, policy=policy)
+    policy.refresh_from_db()
+    assert policy.price_per_point_gbp == Decimal("4.88")
+
+
+def test_copy_to_draft_starts_the_next_version(policy, ras_admin):
+    draft = policy_copy_to_draft(actor=ras_admin, policy=policy)
+    assert draft.status == RasPolicy.Status.DRAFT
+    assert draft.price_per_point_gbp == policy.price_per_point_gbp
+    assert draft.contingency_bands == policy.contingency_bands
+
+
+def test_policy_in_force_either_side_of_an_effective_date(ras_admin, senior_manager):
+    first = make_policy(ras_admin, senior_manager, effective_from=datetime.date(2026, 4, 1))
+    second = make_policy(
+        ras_admin,
+        senior_manager,
+        effective_from=datetime.date(2027, 4, 1),
+        price_per_point_gbp=Decimal("5.03"),
+    )
+    make_policy(ras_admin, effective_from=datetime.date(2027, 1, 1))  # a draft: never in force
+    assert policy_in_force_on(datetime.date(2026, 3, 31)) is None
+    assert policy_in_force_on(datetime.date(2026, 4, 1)) == first
+    assert policy_in_force_on(datetime.date(2027, 3, 31)) == first
+    assert policy_in_force_on(datetime.date(2027, 4, 1)) == second
+    assert policy_in_force_on(datetime.date(2030, 1, 1)) == second
+
+
+def test_invalid_policy_is_refused_by_field(ras_admin):
+    bad_bands = [
+        {"up_to": "300", "rate": "5"},
+        {"up_to": "100", "rate": "10"},
+        {"up_to": None, "rate": "100"},
+    ]
+    with pytest.raises(ValidationError) as caught:
+        make_policy(ras_admin, contingency_bands=bad_bands)
+    messages = caught.value.message_dict["contingency_bands"]
+    assert any("contingency_bands[1].up_to" in m for m in messages)
+    assert any("contingency_bands[2].rate: must be less than 100" in m for m in messages)
+    with pytest.raises(ValidationError) as caught:
+        make_policy(ras_admin, informal_support_reductions={"some": "10"})
+    assert "informal_support_reductions" in caught.value.message_dict
+    assert not RasPolicy.objects.exists()
+
+
+# --- pages -----------------------------------------------------------------------------------
+
+
+def test_public_rules_page_needs_no_login_and_shows_the_rates(client, policy):
+    page = client.get(reverse("allocations:rules"))
+    assert page.status_code == 200
+    text = page.content.decode()
+    assert "£4.88 a week" in text
+    assert "learning_disability" in text and "1.10" in text
+    assert "26" in text and "£600.00 a week or more" in text
+    # The example on the page comes from the engine: 60 points for an older person,
+    # 60 × 4.88 = 292.80; contingency 5% of 100 + 10% of 192.80 = 24.28; 292.80 − 24.28.
+    assert "<strong>£268.52 a week</strong>" in text
+
+
+def test_rules_page_without_a_policy(client, db):
+    assert "No rules are in force yet." in client.get(reverse("allocations:rules")).text
+
+
+def test_drafting_and_approving_in_the_browser_forms(client, ras_admin, senior_manager):
+    client.force_login(ras_admin)
+    data = {
+        "name": "New rates",
+        "notes": "",
+        "effective_from": "2027-04-01",
+        "price_per_point_gbp": "5.10",
+        "weeks_per_year": "52",
+        "client_group_factors": "learning_disability: 1.10",
+        "informal_support_reductions": "none: 0\nsome: 10\nsubstantial: 20\nmost: 30",
+        "carer_impact_multipliers": "low: 1\nmoderate: 0.5\nhigh: 0",
+        "contingency_bands": "100: 5\n300: 10\nabove: 26",
+        "minimum_weekly_gbp": "0",
+        "panel_threshold_weekly_gbp": "600",
+        "protect_existing_packages": "on",
+        "plan_tolerance_percent": "10",
+        "residential_benchmark_annual_gbp": "42000",
+    }
+    bad = client.post(
+        reverse("allocations:policy_create"), {**data, "contingency_bands": "100: 5\nlots: 9"}
+    )
+    assert "use numbers, and &#x27;above&#x27; for the last" in bad.text
+    response = client.post(reverse("allocations:policy_create"), data)
+    policy = RasPolicy.objects.get()
+    assert response.url == reverse("allocations:policy_detail", args=[policy.pk])
+    assert policy.contingency_bands[-1] == {"up_to": None, "rate": "26"}
+    detail = client.get(response.url).text
+    assert "Approve</button>" not in detail  # not for the drafter
+    assert client.post(reverse("allocations:policy_approve", args=[policy.pk])).status_code == 403
+    policy.refresh_from_db()
+    assert policy.status == RasPolicy.Status.DRAFT
+    client.force_login(senior_manager)
+    assert "Approve</button>" in client.get(response.url).text
+    client.post(reverse("allocations:policy_approve", args=[policy.pk]))
+    policy.refresh_from_db()
+    assert policy.status == RasPolicy.Status.APPROVED
+
+
+@pytest.mark.parametrize("role", ["worker_a", "manager_a", "auditor", "panel_chair"])
+def test_only_ras_administrators_draft_policies(client, policy, role, request):
+    client.force_login(request.getfixturevalue(role))
+    assert client.get(reverse("allocations:policy_list")).status_code == 200
+    assert client.get(reverse("allocations:policy_create")).status_code == 403
+    assert client.post(reverse("allocations:policy_copy", args=[policy.pk])).status_code == 403
+    assert client.get(reverse("allocations:repricing", args=[policy.pk])).status_code == 403
+
+
+def test_anonymous_cannot_see_policy_versions(client, policy):
+    assert client.get(reverse("allocations:policy_list")).status_code == 302
+    assert client.get(reverse("allocations:policy_detail", args=[policy.pk])).status_code == 302
+
+
+def test_spec_policy_fixture_is_the_spec():
+    assert SPEC_POLICY["price_per_point_gbp"] == Decimal("4.88")

@@ -1,0 +1,158 @@
+"""Re-pricing: preview, apply as a background job, idempotence and no silent reductions."""
+
+from __future__ import annotations
+
+import csv
+import io
+from decimal import Decimal
+
+import pytest
+from django.core.management import call_command
+from django.urls import reverse
+
+from allocations.models import IndicativeBudget, RepricingRun
+from allocations.repricing import repricing_apply, repricing_preview, repricing_start
+from assessments.services import assessment_start, assessment_submit
+from tests.factories import complete_assessment, make_person, make_policy
+
+pytestmark = pytest.mark.django_db
+Status = IndicativeBudget.Status
+
+
+@pytest.fixture
+def caseload(policy, worker_a, worker_b, questionnaire):
+    """Three people with current budgets on the RAS basis (no existing package): two in team
+    A (older people, learning disability) and one in team B. 8 points each."""
+    people = [
+        make_person(actor=worker_a, existing_weekly_cost_gbp=None),
+        make_person(
+            actor=worker_a, existing_weekly_cost_gbp=None, client_group="learning_disability"
+        ),
+        make_person(actor=worker_b, existing_weekly_cost_gbp=None),
+    ]
+    for person in people:
+        worker = worker_a if person.team == worker_a.team else worker_b
+        draft = assessment_start(actor=worker, person=person, supported_by="self")
+        ready = complete_assessment(draft, worker)
+        assessment_submit(actor=worker, assessment=ready, lock_version=ready.lock_version)
+    return people
+
+
+def _new_policy(ras_admin, senior_manager, price):
+    import datetime
+
+    return make_policy(
+        ras_admin,
+        senior_manager,
+        name=f"£{price}",
+        effective_from=datetime.date(2026, 10, 1),
+        price_per_point_gbp=Decimal(price),
+    )
+
+
+def test_preview_counts_and_totals(caseload, ras_admin, senior_manager):
+    # 8 points: at £4.88 gross 39.04 → 37.09; LD ×1.10 gross 42.94 → contingency 2.147 → 40.79.
+    # At £5.00: gross 40.00 → 38.00; LD 44.00 → 41.80.
+    new = _new_policy(ras_admin, senior_manager, "5.00")
+    preview = repricing_preview(new)
+    assert (preview.total.people, preview.total.up, preview.total.down) == (3, 3, 0)
+    assert preview.total.weekly_change == Decimal("0.91") * 2 + Decimal("1.01")
+    assert preview.total.annual_change == (Decimal("0.91") * 2 + Decimal("1.01")) * 52
+    assert preview.by_team["North Locality Team"].people == 2
+    assert preview.by_team["South Locality Team"].weekly_change == Decimal("0.91")
+    assert preview.by_client_group["Learning disability"].weekly_change == Decimal("1.01")
+    assert IndicativeBudget.objects.filter(policy=new).count() == 0  # nothing written
+
+
+def test_apply_creates_versions_with_history_and_is_idempotent(caseload, ras_admin, senior_manager):
+    new = _new_policy(ras_admin, senior_manager, "5.00")
+    old_ids = set(IndicativeBudget.objects.values_list("id", flat=True))
+    run = RepricingRun.objects.create(policy=new, created_by=ras_admin, reason="test")
+    repricing_apply(run, chunk=2)  # two chunks
+    run.refresh_from_db()
+    assert (run.status, run.total, run.processed, run.changed) == ("done", 3, 3, 3)
+    current = IndicativeBudget.objects.filter(status=Status.CURRENT)
+    assert {b.policy_id for b in current} == {new.pk}
+    assert sorted(b.indicative_weekly_gbp for b in current) == [
+        Decimal("38.00"),
+        Decimal("38.00"),
+        Decimal("41.80"),
+    ]
+    for budget in current:
+        (created,) = budget.history.all()
+        assert (created.history_type, created.history_user) == ("+", ras_admin)
+        assert created.indicative_weekly_gbp == budget.indicative_weekly_gbp
+    for old in IndicativeBudget.objects.filter(id__in=old_ids):
+        assert old.status == Status.SUPERSEDED and old.ended_at is not None
+        latest = old.history.latest()
+        assert (latest.history_type, latest.status, latest.history_user) == (
+            "~",
+            "superseded",
+            ras_admin,
+        )
+    # Running it again does nothing more.
+    again = RepricingRun.objects.create(policy=new, created_by=ras_admin, reason="again")
+    repricing_apply(again)
+    again.refresh_from_db()
+    assert (again.total, again.changed) == (0, 0)
+    assert IndicativeBudget.objects.count() == 6
+
+
+def test_a_lower_price_flags_reductions_instead_of_applying_them(
+    caseload, ras_admin, senior_manager
+):
+    cheaper = _new_policy(ras_admin, senior_manager, "4.50")
+    preview = repricing_preview(cheaper)
+    assert (preview.total.down, preview.total.flagged, preview.total.weekly_change) == (3, 3, 0)
+    run = RepricingRun.objects.create(policy=cheaper, created_by=ras_admin, reason="test")
+    repricing_apply(run)
+    run.refresh_from_db()
+    assert run.flagged == 3
+    assert IndicativeBudget.objects.filter(status=Status.AWAITING_DECISION).count() == 3
+    current = IndicativeBudget.objects.filter(status=Status.CURRENT)
+    assert {b.policy.price_per_point_gbp for b in current} == {Decimal("4.88")}
+    # Applying again neither duplicates the pending figures nor changes the current ones.
+    repricing_apply(RepricingRun.objects.create(policy=cheaper, created_by=ras_admin, reason="x"))
+    assert IndicativeBudget.objects.filter(status=Status.AWAITING_DECISION).count() == 3
+
+
+@pytest.mark.django_db(transaction=True)
+def test_apply_runs_as_a_background_job(caseload, ras_admin, senior_manager):
+    # A real commit, so the job is queued on commit and the worker (which manages its own
+    # database connection) picks it up.
+    new = _new_policy(ras_admin, senior_manager, "5.00")
+    run = repricing_start(actor=ras_admin, policy=new)
+    run.refresh_from_db()
+    assert run.status == "queued"
+    call_command("db_worker", "--batch", "--no-startup-delay", "--no-reload", verbosity=0)
+    run.refresh_from_db()
+    assert (run.status, run.changed) == ("done", 3)
+
+
+def test_preview_page_csv_and_run_page(client, caseload, ras_admin, senior_manager):
+    new = _new_policy(ras_admin, senior_manager, "5.00")
+    client.force_login(ras_admin)
+    page = client.get(reverse("allocations:repricing", args=[new.pk]))
+    assert page.status_code == 200
+    assert 'id="count-up">3<' in page.text
+    assert "Apply to 3 current budgets" in page.text
+    download = client.get(reverse("allocations:repricing", args=[new.pk]), {"format": "csv"})
+    rows = list(csv.DictReader(io.StringIO(download.content.decode())))
+    assert len(rows) == 3 and {r["change"] for r in rows} == {"up"}
+    response = client.post(reverse("allocations:repricing", args=[new.pk]))
+    run = RepricingRun.objects.get()
+    assert response.url == reverse("allocations:repricing_run", args=[run.pk])
+    status = client.get(reverse("allocations:repricing_run_status", args=[run.pk])).json()
+    assert status["status"] == "queued" and status["total"] == 0
+    assert "<progress" in client.get(response.url).text
+
+
+@pytest.mark.parametrize("role", ["worker_a", "manager_a", "senior_manager", "auditor"])
+def test_only_ras_administrators_reprice(
+    client, caseload, ras_admin, senior_manager, role, request
+):
+    new = _new_policy(ras_admin, senior_manager, "5.00")
+    client.force_login(request.getfixturevalue(role))
+    assert client.get(reverse("allocations:repricing", args=[new.pk])).status_code == 403
+    assert client.post(reverse("allocations:repricing", args=[new.pk])).status_code == 403
+    assert not RepricingRun.objects.exists()
