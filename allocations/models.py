@@ -203,9 +203,16 @@ class IndicativeBudget(models.Model):
         RAS = "ras", "The RAS calculation"
         EXISTING_PACKAGE = "existing_package", "The existing package (protected)"
 
-    person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="budgets")
+    # Foreign keys without an index of their own where an index below already serves the
+    # look-ups (or none are made): re-pricing writes 100,000 rows at a time, and every index
+    # (here and on the history table) slows each one.
+    person = models.ForeignKey(
+        Person, on_delete=models.PROTECT, related_name="budgets", db_index=False
+    )
     assessment = models.ForeignKey(Assessment, on_delete=models.PROTECT, related_name="budgets")
-    policy = models.ForeignKey(RasPolicy, on_delete=models.PROTECT, related_name="budgets")
+    policy = models.ForeignKey(
+        RasPolicy, on_delete=models.PROTECT, related_name="budgets", db_index=False
+    )
     status = models.CharField(max_length=20, choices=Status.choices)
     reason = models.TextField(help_text="Why this version was calculated.")
     calculated_on = models.DateField(help_text="The date whose policy was used.")
@@ -226,17 +233,22 @@ class IndicativeBudget(models.Model):
     breakdown = models.JSONField()
 
     repricing_run = models.ForeignKey(
-        RepricingRun, on_delete=models.PROTECT, null=True, blank=True, related_name="budgets"
+        RepricingRun,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="budgets",
+        db_index=False,
     )
     replaces = models.ForeignKey(
-        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="+", db_index=False
     )
     created_at = models.DateTimeField(default=timezone.now)
-    created_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    created_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+", db_index=False)
     ended_at = models.DateTimeField(null=True, blank=True)
     decided_at = models.DateTimeField(null=True, blank=True)
     decided_by = models.ForeignKey(
-        User, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        User, on_delete=models.PROTECT, null=True, blank=True, related_name="+", db_index=False
     )
     decision_reason = models.TextField(blank=True)
     history = HistoricalRecords()
@@ -264,8 +276,8 @@ class IndicativeBudget(models.Model):
         indexes = [
             # The person's page: their budget versions, newest first.
             models.Index(fields=["person", "-created_at"], name="budget_person_idx"),
-            # Re-pricing: every current budget not yet on a policy.
-            models.Index(fields=["status", "policy"], name="budget_status_policy_idx"),
+            # Re-pricing: every current budget not yet on a policy; a policy's budgets.
+            models.Index(fields=["policy", "status"], name="budget_policy_status_idx"),
         ]
 
     def __str__(self) -> str:

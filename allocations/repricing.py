@@ -29,7 +29,7 @@ from allocations.services import (
 )
 from assessments.models import ClientGroup
 
-CHUNK = 5_000
+CHUNK = 10_000
 REASON = "Re-priced: {policy} takes effect"
 
 _ROWS_SQL = """
@@ -54,8 +54,7 @@ SELECT b.id, b.person_id, b.assessment_id, p.reference, p.given_name, p.family_n
        p.client_group, b.indicative_weekly_gbp, b.annual_gbp, b.raw_points,
        a.informal_support, a.carer_assessed, a.carer_able_and_willing, a.carer_impact,
        p.existing_weekly_cost_gbp, p.needs_increased, b.triggers,
-       b.breakdown -> 'points_by_section', b.breakdown -> 'inputs' -> 'points',
-       a.assessment_date, COALESCE(points.total, 0)
+       b.breakdown -> 'points_by_section', a.assessment_date, COALESCE(points.total, 0)
 FROM current_budget b
 JOIN assessments_person p ON p.id = b.person_id
 JOIN assessments_team t ON t.id = p.team_id
@@ -79,7 +78,6 @@ class Row:
     current_points: Decimal
     case: Case
     sections: list
-    points_list: list
     assessment_date: object
     result: Result | None = None
     error: str = ""
@@ -125,7 +123,7 @@ def repricing_rows(policy: RasPolicy) -> list[Row]:
     for r in raw:
         case = Case(
             ref=r[3],
-            points=(r[21],),
+            points=(r[20],),
             client_group=r[7],
             informal_support=r[11] or None,
             carer_assessed=bool(r[12]),
@@ -148,8 +146,7 @@ def repricing_rows(policy: RasPolicy) -> list[Row]:
             current_points=r[10],
             case=case,
             sections=r[18] or [],
-            points_list=r[19] or [],
-            assessment_date=r[20],
+            assessment_date=r[19],
         )
         try:
             row.result = calculate(engine_policy, case, policy_checked=True)
@@ -267,7 +264,7 @@ def _snapshot_history(
 
 
 def _breakdown(policy_data: dict, row: Row) -> dict:
-    data = breakdown_for(
+    return breakdown_for(
         policy_data=policy_data,
         case=row.case,
         result=row.result,
@@ -275,8 +272,6 @@ def _breakdown(policy_data: dict, row: Row) -> dict:
         assessment_id=row.assessment_id,
         assessment_date=row.assessment_date,
     )
-    data["inputs"]["points"] = row.points_list  # every answer's points, as first stored
-    return data
 
 
 _COPY_NULL = "\\N"

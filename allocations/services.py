@@ -239,8 +239,9 @@ def breakdown_for(
     # The figures themselves are the budget's own columns; this keeps what explains them.
     return {
         "policy": policy_data,
+        # Each answer's points are in the answers themselves (a submitted assessment never
+        # changes); the sums by section are below.
         "inputs": {
-            "points": [str(p) for p in case.points],
             "client_group": case.client_group,
             "informal_support": case.informal_support,
             "carer_assessed": case.carer_assessed,
