@@ -82,8 +82,13 @@ class ExplanationRow:
     amount: str
 
 
-def _gbp(value) -> str:
-    return f"£{round2(Decimal(value)):,}"
+def gbp(value) -> str:
+    """£1,234.56 (or −£1,234.56): pounds as people read them."""
+    amount = round2(Decimal(value))
+    return f"−£{-amount:,}" if amount < 0 else f"£{amount:,}"
+
+
+_gbp = gbp
 
 
 def _pts(value) -> str:
@@ -150,12 +155,16 @@ def budget_explanation(budget: IndicativeBudget) -> list[ExplanationRow]:
     for band in b["bands"]:
         if Decimal(band["amount_in_band"]) == 0:
             continue
-        upper = "and above" if band["upper"] is None else f"to {_gbp(band['upper'])}"
+        where = (
+            f"above {_gbp(band['lower'])}"
+            if band["upper"] is None
+            else f"between {_gbp(band['lower'])} and {_gbp(band['upper'])}"
+        )
         rows.append(
             ExplanationRow(
                 "Contingency kept by the council",
                 f"{Decimal(band['rate']).normalize():f}% of the {_gbp(band['amount_in_band'])} "
-                f"between {_gbp(band['lower'])} {upper}",
+                f"{where}",
                 f"− {_gbp(round2(Decimal(band['retained'])))}",
             )
         )

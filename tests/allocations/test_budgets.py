@@ -120,7 +120,7 @@ def test_person_page_explains_the_figure_and_lists_triggers(client, draft_a, wor
     assert "How this figure was worked out" in page
     assert "Section 1 5.00" not in page and "Section 1 10.00; Section 2 10.00" in page
     assert "20.00 points × £4.88 a point" in page
-    assert "5% of the £97.60 between £0.00 to £100.00" in page
+    assert "5% of the £97.60 between £0.00 and £100.00" in page
     assert "Disabled Facilities Grant" in page and "Adapt." in page
     assert 'id="indicative-weekly">£120.00<' in page
 
