@@ -4,7 +4,7 @@ from decimal import Decimal, InvalidOperation
 
 from django import forms
 
-from allocations.models import RasPolicy
+from allocations.models import PlanLine, RasPolicy, SupportPlan
 from allocations.services import POLICY_FIELDS
 
 _HELP_MAP = "One per line, as name: number."
@@ -134,4 +134,74 @@ class DecisionForm(forms.Form):
     )
     reason = forms.CharField(
         label="Reason for the decision", widget=forms.Textarea(attrs={"rows": 3}), max_length=4000
+    )
+
+
+# --- Support plans -----------------------------------------------------------------------------
+
+
+class PlanSettingsForm(forms.ModelForm):
+    class Meta:
+        model = SupportPlan
+        fields = [
+            "management",
+            "direct_payment_weekly_gbp",
+            "council_managed_weekly_gbp",
+            "isf_weekly_gbp",
+            "contribution_weekly_gbp",
+            "difference_reason",
+            "risk_referral",
+            "risk_reasons",
+            "review_date",
+        ]
+        widgets = {
+            "management": forms.RadioSelect,
+            "difference_reason": forms.Textarea(attrs={"rows": 2}),
+            "risk_reasons": forms.Textarea(attrs={"rows": 2}),
+            "review_date": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        }
+        help_texts = {
+            "direct_payment_weekly_gbp": "Only for a mix: the amounts must add up to the plan's "
+            "weekly cost.",
+        }
+
+
+class PlanLineForm(forms.ModelForm):
+    meets_outcomes = forms.MultipleChoiceField(
+        label="Eligible needs this line meets",
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+    )
+
+    class Meta:
+        model = PlanLine
+        fields = [
+            "category",
+            "description",
+            "provider",
+            "quantity",
+            "unit",
+            "unit_cost_gbp",
+            "frequency",
+            "meets_outcomes",
+        ]
+
+    def __init__(self, *args, needs: list[tuple[str, str]], **kwargs):
+        super().__init__(*args, prefix="line", **kwargs)
+        self.fields["meets_outcomes"].choices = needs
+
+
+class InformalSupportForm(forms.Form):
+    outcome = forms.ChoiceField(label="Eligible need it meets")
+    who = forms.CharField(label="Who gives it (name and relationship)", max_length=120)
+    what = forms.CharField(label="What they do", max_length=300)
+
+    def __init__(self, *args, needs: list[tuple[str, str]], **kwargs):
+        super().__init__(*args, prefix="informal", **kwargs)
+        self.fields["outcome"].choices = needs
+
+
+class CommentsForm(forms.Form):
+    comments = forms.CharField(
+        label="What needs to change", widget=forms.Textarea(attrs={"rows": 3}), max_length=4000
     )

@@ -282,3 +282,215 @@ class IndicativeBudget(models.Model):
 
     def __str__(self) -> str:
         return f"£{self.indicative_weekly_gbp} a week for {self.person_id} ({self.status})"
+
+
+# --- Support plans and agreed personal budgets -------------------------------------------------
+
+
+class Management(models.TextChoices):
+    DIRECT_PAYMENT = "direct_payment", "Direct payment"
+    COUNCIL_MANAGED = "council_managed", "Council-managed"
+    INDIVIDUAL_SERVICE_FUND = "individual_service_fund", "Individual service fund"
+    MIXED = "mixed", "A mix of these"
+
+
+class SupportPlan(models.Model):
+    """How the person will spend their budget, costed line by line against the indicative
+    budget, then authorised by a team manager or, for high-cost or risky plans, the panel.
+
+    draft → awaiting_authorisation | at_panel → agreed, or → returned (to the worker, who
+    changes it and submits again).
+    """
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Being written"
+        AWAITING_AUTHORISATION = "awaiting_authorisation", "Waiting for a team manager"
+        AT_PANEL = "at_panel", "Referred to the risk enablement panel"
+        RETURNED = "returned", "Returned to the worker"
+        AGREED = "agreed", "Agreed"
+
+    person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="plans")
+    indicative_budget = models.ForeignKey(
+        IndicativeBudget, on_delete=models.PROTECT, related_name="plans"
+    )
+    status = models.CharField(max_length=30, choices=Status.choices, default=Status.DRAFT)
+    management = models.CharField(
+        "how the budget will be managed",
+        max_length=30,
+        choices=Management.choices,
+        default=Management.DIRECT_PAYMENT,
+    )
+    direct_payment_weekly_gbp = models.DecimalField(
+        "direct payment (£ a week)", max_digits=12, decimal_places=2, default=Decimal("0")
+    )
+    council_managed_weekly_gbp = models.DecimalField(
+        "council-managed (£ a week)", max_digits=12, decimal_places=2, default=Decimal("0")
+    )
+    isf_weekly_gbp = models.DecimalField(
+        "individual service fund (£ a week)", max_digits=12, decimal_places=2, default=Decimal("0")
+    )
+    contribution_weekly_gbp = models.DecimalField(
+        "the person's assessed weekly contribution (£)",
+        max_digits=12,
+        decimal_places=2,
+        default=Decimal("0"),
+        help_text="From the separate financial assessment.",
+    )
+    difference_reason = models.TextField(
+        "why the plan differs from the indicative budget", blank=True
+    )
+    risk_referral = models.BooleanField("refer to the panel for risk reasons", default=False)
+    risk_reasons = models.TextField("the risks, and the worker's case", blank=True)
+    review_date = models.DateField(null=True, blank=True)
+
+    created_at = models.DateTimeField(default=timezone.now)
+    created_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    updated_at = models.DateTimeField(default=timezone.now)
+    updated_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    submitted_by = models.ForeignKey(
+        User, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    routing_reasons = models.JSONField(default=list, blank=True)
+    returned_comments = models.TextField(blank=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decided_by = models.ForeignKey(
+        User, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        permissions = [("authorise_supportplan", "Can authorise support plans of their team")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["person"],
+                condition=Q(status__in=["draft", "awaiting_authorisation", "at_panel", "returned"]),
+                name="plan_one_open_per_person",
+            ),
+            models.CheckConstraint(
+                condition=Q(contribution_weekly_gbp__gte=0)
+                & Q(direct_payment_weekly_gbp__gte=0)
+                & Q(council_managed_weekly_gbp__gte=0)
+                & Q(isf_weekly_gbp__gte=0),
+                name="plan_money_not_negative",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Support plan for {self.person.full_name} ({self.get_status_display().lower()})"
+
+    @property
+    def is_editable(self) -> bool:
+        return self.status in (self.Status.DRAFT, self.Status.RETURNED)
+
+
+class PlanLine(models.Model):
+    class Category(models.TextChoices):
+        PA_HOURS = "pa_hours", "Personal assistant hours"
+        HOME_CARE = "home_care", "Agency home care"
+        DAY_OPPORTUNITIES = "day_opportunities", "Day opportunities"
+        SHORT_BREAKS = "short_breaks", "Short breaks"
+        EQUIPMENT = "equipment", "Equipment"
+        TRANSPORT = "transport", "Transport"
+        OTHER = "other", "Other"
+
+    class Frequency(models.TextChoices):
+        WEEK = "week", "per week"
+        FOUR_WEEKS = "four_weeks", "per 4 weeks"
+        MONTH = "month", "per month"
+        YEAR = "year", "per year"
+        ONE_OFF = "one_off", "one-off"
+
+    plan = models.ForeignKey(SupportPlan, on_delete=models.CASCADE, related_name="lines")
+    category = models.CharField(max_length=30, choices=Category.choices)
+    description = models.CharField(max_length=200)
+    provider = models.CharField(max_length=120, blank=True)
+    quantity = models.DecimalField(
+        max_digits=9, decimal_places=2, validators=[MinValueValidator(0)]
+    )
+    unit = models.CharField(max_length=30, help_text="e.g. hour, session, item")
+    unit_cost_gbp = models.DecimalField(
+        "unit cost (£)", max_digits=12, decimal_places=2, validators=[MinValueValidator(0)]
+    )
+    frequency = models.CharField(max_length=20, choices=Frequency.choices)
+    meets_outcomes = models.JSONField(
+        "eligible needs it meets",
+        default=list,
+        blank=True,
+        help_text="Eligibility outcome codes.",
+    )
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["plan", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(quantity__gte=0) & Q(unit_cost_gbp__gte=0),
+                name="plan_line_not_negative",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.description}: {self.quantity} {self.unit} × £{self.unit_cost_gbp}"
+
+
+class InformalSupportItem(models.Model):
+    """Named unpaid support that meets an eligible need instead of a paid plan line."""
+
+    plan = models.ForeignKey(SupportPlan, on_delete=models.CASCADE, related_name="informal")
+    outcome = models.CharField(max_length=30)
+    who = models.CharField("who gives it", max_length=120)
+    what = models.CharField("what they do", max_length=300)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["plan", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.who}: {self.what}"
+
+
+class AgreedBudget(models.Model):
+    """The personal budget the council commits (Care Act s.26 statement): the cost, the
+    person's contribution, the council's, how it is managed and when it is reviewed."""
+
+    class Status(models.TextChoices):
+        CURRENT = "current", "Current"
+        ENDED = "ended", "Ended"
+
+    person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="agreed_budgets")
+    plan = models.OneToOneField(SupportPlan, on_delete=models.PROTECT, related_name="agreed")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.CURRENT)
+    weekly_gbp = models.DecimalField(max_digits=12, decimal_places=2)
+    annual_gbp = models.DecimalField(max_digits=12, decimal_places=2)
+    one_off_gbp = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0"))
+    direct_payment_weekly_gbp = models.DecimalField(max_digits=12, decimal_places=2)
+    council_managed_weekly_gbp = models.DecimalField(max_digits=12, decimal_places=2)
+    isf_weekly_gbp = models.DecimalField(max_digits=12, decimal_places=2)
+    contribution_weekly_gbp = models.DecimalField(max_digits=12, decimal_places=2)
+    council_weekly_gbp = models.DecimalField(max_digits=12, decimal_places=2)
+    indicative_weekly_gbp = models.DecimalField(max_digits=12, decimal_places=2)
+    difference_reason = models.TextField(blank=True)
+    conditions = models.TextField(blank=True)
+    review_date = models.DateField()
+    agreed_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    agreed_at = models.DateTimeField(default=timezone.now)
+    agreed_how = models.CharField(max_length=40)  # "team manager" or "risk enablement panel"
+    ended_at = models.DateTimeField(null=True, blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-agreed_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["person"], condition=Q(status="current"), name="agreed_one_current"
+            ),
+            models.CheckConstraint(
+                condition=Q(weekly_gbp__gte=0) & Q(council_weekly_gbp__gte=0),
+                name="agreed_money_not_negative",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"£{self.weekly_gbp} a week agreed for {self.person_id}"

@@ -7,15 +7,40 @@ from decimal import Decimal
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpResponse, JsonResponse
+from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
 from allocations.engine import Case, calculate
-from allocations.forms import DecisionForm, PolicyForm, ReasonForm
-from allocations.models import IndicativeBudget, RasPolicy, RepricingRun
+from allocations.forms import (
+    CommentsForm,
+    DecisionForm,
+    InformalSupportForm,
+    PlanLineForm,
+    PlanSettingsForm,
+    PolicyForm,
+    ReasonForm,
+)
+from allocations.models import AgreedBudget, IndicativeBudget, RasPolicy, RepricingRun, SupportPlan
+from allocations.plans import (
+    PLAN_AUTHORISE,
+    PlanIncomplete,
+    PlanStateError,
+    eligible_needs,
+    line_weekly_text,
+    plan_authorise,
+    plan_costs,
+    plan_informal_add,
+    plan_line_add,
+    plan_line_remove,
+    plan_return,
+    plan_start,
+    plan_submit,
+    plan_update,
+    wrote,
+)
 from allocations.repricing import repricing_csv, repricing_preview, repricing_start
 from allocations.selectors import (
     BUDGET_DECIDE,
@@ -41,8 +66,8 @@ from allocations.services import (
     policy_create_draft,
     policy_update_draft,
 )
-from assessments.models import ClientGroup
-from assessments.selectors import person_get_for_user
+from assessments.models import ClientGroup, Outcome
+from assessments.selectors import people_visible_to, person_get_for_user
 
 REPRICE = "allocations.reprice_raspolicy"
 
@@ -234,6 +259,16 @@ def person_budget_section(request, person) -> str | None:
         return None
     current = next((b for b in budgets if b.status == IndicativeBudget.Status.CURRENT), None)
     pending = [b for b in budgets if b.status == IndicativeBudget.Status.AWAITING_DECISION]
+    plans = (
+        list(person.plans.select_related("created_by"))
+        if user.has_perm("allocations.view_supportplan")
+        else []
+    )
+    agreed = (
+        AgreedBudget.objects.filter(person=person, status=AgreedBudget.Status.CURRENT)
+        .select_related("agreed_by")
+        .first()
+    )
     return render_to_string(
         "allocations/_person_budget.html",
         {
@@ -246,6 +281,10 @@ def person_budget_section(request, person) -> str | None:
             "can_recalculate": user.has_perm(BUDGET_RECALCULATE),
             "can_decide": user.has_perm(BUDGET_DECIDE),
             "reason_form": ReasonForm(),
+            "plans": plans,
+            "open_plan": next((p for p in plans if p.status != SupportPlan.Status.AGREED), None),
+            "agreed": agreed,
+            "can_plan": user.has_perm("allocations.add_supportplan"),
         },
         request=request,
     )
@@ -328,3 +367,138 @@ def budget_decide_view(request, pk: int):
         return redirect("allocations:budget_detail", pk=budget.pk)
     messages.success(request, "Decision recorded.")
     return redirect("allocations:decisions")
+
+
+# --- Support plans -----------------------------------------------------------------------------
+
+
+def plan_get_for_user(*, user, pk: int) -> SupportPlan:
+    plan = (
+        SupportPlan.objects.select_related(
+            "person__team",
+            "indicative_budget__policy",
+            "indicative_budget__assessment__eligibility",
+            "created_by",
+            "submitted_by",
+            "decided_by",
+        )
+        .filter(pk=pk, person__in=people_visible_to(user))
+        .first()
+    )
+    if plan is None or not user.has_perm("allocations.view_supportplan"):
+        raise Http404("No such support plan on your caseload.")
+    return plan
+
+
+@require_http_methods(["POST"])
+def plan_start_view(request, pk: int):
+    person = person_get_for_user(user=request.user, pk=pk)
+    try:
+        plan = plan_start(actor=request.user, person=person)
+    except PlanStateError as refusal:
+        messages.error(request, str(refusal))
+        return redirect("assessments:person_detail", pk=person.pk)
+    return redirect("allocations:plan_detail", pk=plan.pk)
+
+
+def _needs(plan) -> list[tuple[str, str]]:
+    return [(code, Outcome(code).label) for code in eligible_needs(plan)]
+
+
+@require_http_methods(["GET", "POST"])
+def plan_detail_view(request, pk: int):
+    """The plan: its lines and costs beside the indicative budget, how it meets each eligible
+    need, how it is managed; and, by state, editing, submitting or authorising it."""
+    plan = plan_get_for_user(user=request.user, pk=pk)
+    user = request.user
+    needs = _needs(plan)
+    settings_form = PlanSettingsForm(instance=plan)
+    line_form = PlanLineForm(needs=needs)
+    informal_form = InformalSupportForm(needs=needs)
+    comments_form = CommentsForm()
+    if request.method == "POST":
+        action = request.POST.get("action")
+        try:
+            if action == "settings":
+                settings_form = PlanSettingsForm(request.POST, instance=plan)
+                if settings_form.is_valid():
+                    plan_update(actor=user, plan=plan, data=settings_form.cleaned_data)
+                    messages.success(request, "The plan has been saved.")
+                    return redirect("allocations:plan_detail", pk=plan.pk)
+            elif action == "add_line":
+                line_form = PlanLineForm(request.POST, needs=needs)
+                if line_form.is_valid():
+                    plan_line_add(actor=user, plan=plan, data=line_form.cleaned_data)
+                    messages.success(request, "Line added.")
+                    return redirect("allocations:plan_detail", pk=plan.pk)
+            elif action == "remove_line":
+                plan_line_remove(actor=user, plan=plan, line_id=int(request.POST["line"]))
+                messages.success(request, "Line removed.")
+                return redirect("allocations:plan_detail", pk=plan.pk)
+            elif action == "add_informal":
+                informal_form = InformalSupportForm(request.POST, needs=needs)
+                if informal_form.is_valid():
+                    plan_informal_add(actor=user, plan=plan, **informal_form.cleaned_data)
+                    messages.success(request, "Informal support added.")
+                    return redirect("allocations:plan_detail", pk=plan.pk)
+            elif action == "submit":
+                plan = plan_submit(actor=user, plan=plan)
+                if plan.status == SupportPlan.Status.AT_PANEL:
+                    messages.success(request, "The plan has been referred to the panel.")
+                else:
+                    messages.success(request, "The plan has been sent to a team manager.")
+                return redirect("allocations:plan_detail", pk=plan.pk)
+            elif action == "authorise":
+                plan_authorise(actor=user, plan=plan)
+                messages.success(request, "The plan is authorised: the budget is agreed.")
+                return redirect("allocations:plan_detail", pk=plan.pk)
+            elif action == "return":
+                comments_form = CommentsForm(request.POST)
+                if comments_form.is_valid():
+                    plan_return(
+                        actor=user, plan=plan, comments=comments_form.cleaned_data["comments"]
+                    )
+                    messages.success(request, "The plan has been returned to the worker.")
+                    return redirect("allocations:plan_detail", pk=plan.pk)
+            else:
+                messages.error(request, "Unknown action.")
+        except PlanIncomplete as refusal:
+            messages.error(request, "The plan cannot be submitted yet:")
+            for problem in refusal.problems:
+                messages.error(request, problem)
+            return redirect("allocations:plan_detail", pk=plan.pk)
+        except (PlanStateError, ValidationError) as refusal:
+            messages.error(request, " ".join(getattr(refusal, "messages", [str(refusal)])))
+            return redirect("allocations:plan_detail", pk=plan.pk)
+    lines = list(plan.lines.all())
+    informal = list(plan.informal.all())
+    met = {code for line in lines for code in line.meets_outcomes} | {i.outcome for i in informal}
+    can_authorise = (
+        plan.status == SupportPlan.Status.AWAITING_AUTHORISATION
+        and user.has_perm(PLAN_AUTHORISE)
+        and (user.has_perm("assessments.view_all_people") or user.team_id == plan.person.team_id)
+        and not wrote(user, plan)
+    )
+    return render(
+        request,
+        "allocations/plan_detail.html",
+        {
+            "plan": plan,
+            "person": plan.person,
+            "costs": plan_costs(plan, lines),
+            "lines": [(line, line_weekly_text(line)) for line in lines],
+            "informal": informal,
+            "needs": [(label, code in met) for code, label in needs],
+            "outcome_labels": dict(Outcome.choices),
+            "can_edit": plan.is_editable and user.has_perm("allocations.change_supportplan"),
+            "can_authorise": can_authorise,
+            "wrote_it": wrote(user, plan),
+            "settings_form": settings_form,
+            "line_form": line_form,
+            "informal_form": informal_form,
+            "comments_form": comments_form,
+            "agreed": getattr(plan, "agreed", None)
+            if plan.status == SupportPlan.Status.AGREED
+            else None,
+        },
+    )

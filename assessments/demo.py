@@ -65,7 +65,10 @@ DEMO_USERS = [
     DemoUser("sw.north", "Sarah", "Okafor", Role.SOCIAL_WORKER, "north"),
     DemoUser("sw.south", "Daniel", "Price", Role.SOCIAL_WORKER, "south"),
     DemoUser("tm.north", "Priya", "Sharma", Role.TEAM_MANAGER, "north"),
+    DemoUser("tm.south", "Owen", "Parry", Role.TEAM_MANAGER, "south"),
     DemoUser("panel.member", "Gareth", "Hughes", Role.PANEL_MEMBER),
+    # A quorum is three without a conflict, so the demo panel has two members and a chair.
+    DemoUser("panel.member2", "Fatima", "Begum", Role.PANEL_MEMBER),
     DemoUser("panel.chair", "Margaret", "Ellis", Role.PANEL_CHAIR),
     DemoUser("ras.admin", "Tom", "Whitfield", Role.RAS_ADMINISTRATOR, is_staff=True),
     DemoUser("senior.manager", "Helen", "Carter", Role.SENIOR_MANAGER),

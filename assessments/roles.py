@@ -46,8 +46,28 @@ BUDGET_VIEW = "allocations.view_indicativebudget"
 BUDGET_RECALCULATE = "allocations.recalculate_indicativebudget"
 BUDGET_DECIDE = "allocations.decide_indicativebudget"
 
-_READ = [PERSON_VIEW, HISTORY_VIEW, ASSESSMENT_VIEW, QUESTIONNAIRE_VIEW, POLICY_VIEW, BUDGET_VIEW]
-_TEAM_CASEWORK = [*_READ, PERSON_ADD, PERSON_CHANGE, ASSESSMENT_ADD, ASSESSMENT_CHANGE]
+PLAN_VIEW = "allocations.view_supportplan"
+PANEL_VIEW = ["panels.view_panelreferral", "panels.view_panelmeeting", "panels.view_paneldecision"]
+
+_READ = [
+    PERSON_VIEW,
+    HISTORY_VIEW,
+    ASSESSMENT_VIEW,
+    QUESTIONNAIRE_VIEW,
+    POLICY_VIEW,
+    BUDGET_VIEW,
+    PLAN_VIEW,
+    "allocations.view_agreedbudget",
+]
+_TEAM_CASEWORK = [
+    *_READ,
+    PERSON_ADD,
+    PERSON_CHANGE,
+    ASSESSMENT_ADD,
+    ASSESSMENT_CHANGE,
+    "allocations.add_supportplan",
+    "allocations.change_supportplan",
+]
 _SERVICE_READ = [*_READ, PEOPLE_ALL_TEAMS]
 # RAS administrators maintain the questionnaire (drafts only) and the funding triggers, in
 # the questionnaire pages and the Django admin.
@@ -61,9 +81,20 @@ _QUESTIONNAIRE_EDIT = [
 ROLE_PERMISSIONS: dict[Role, list[str]] = {
     Role.SOCIAL_WORKER: _TEAM_CASEWORK,
     # Team managers also recalculate budgets and decide on lower figures for their team.
-    Role.TEAM_MANAGER: [*_TEAM_CASEWORK, BUDGET_RECALCULATE, BUDGET_DECIDE],
-    Role.PANEL_MEMBER: _SERVICE_READ,
-    Role.PANEL_CHAIR: _SERVICE_READ,
+    Role.TEAM_MANAGER: [
+        *_TEAM_CASEWORK,
+        BUDGET_RECALCULATE,
+        BUDGET_DECIDE,
+        "allocations.authorise_supportplan",
+    ],
+    Role.PANEL_MEMBER: [*_SERVICE_READ, *PANEL_VIEW],
+    # The chair arranges meetings, sets agendas and records the panel's decisions.
+    Role.PANEL_CHAIR: [
+        *_SERVICE_READ,
+        *PANEL_VIEW,
+        "panels.add_panelmeeting",
+        "panels.add_paneldecision",
+    ],
     Role.RAS_ADMINISTRATOR: [
         *_SERVICE_READ,
         *_QUESTIONNAIRE_EDIT,
@@ -79,10 +110,16 @@ ROLE_PERMISSIONS: dict[Role, list[str]] = {
         "assessments.change_team",
     ],
     # Senior managers approve policy versions (four eyes) and decide on lower figures.
-    Role.SENIOR_MANAGER: [*_SERVICE_READ, "allocations.approve_raspolicy", BUDGET_DECIDE],
+    Role.SENIOR_MANAGER: [
+        *_SERVICE_READ,
+        *PANEL_VIEW,
+        "allocations.approve_raspolicy",
+        BUDGET_DECIDE,
+    ],
     # Reads everything, including history and the access log; changes nothing.
     Role.AUDITOR: [
         *_SERVICE_READ,
+        *PANEL_VIEW,
         ACCESS_LOG_VIEW,
         "assessments.view_team",
         "assessments.view_fundingtrigger",

@@ -2,6 +2,14 @@ from django.apps import AppConfig
 
 
 class PanelsConfig(AppConfig):
-    """The risk enablement panel. Empty until the panel issue; depends on `allocations`."""
+    """The risk enablement panel. Depends on allocations (never the other way round): it
+    listens for plans referred to the panel."""
 
     name = "panels"
+
+    def ready(self) -> None:
+        from assessments.demo import register_demo_step
+        from panels import receivers  # noqa: F401
+        from panels.demo import seed_plans
+
+        register_demo_step(seed_plans)

@@ -229,6 +229,10 @@ if PRODUCTION:
     if env_bool("DJANGO_BEHIND_TLS_PROXY", True):
         SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
+# --- The risk enablement panel ------------------------------------------------------------------
+# Members without a conflict needed (the chair included) before the chair may record a decision.
+PANEL_QUORUM = env_int("PANEL_QUORUM", 3, minimum=1)
+
 # --- The council ------------------------------------------------------------------------------
 COUNCIL_NAME = env_str("COUNCIL_NAME", "Demo Borough Council")
 SERVICE_NAME = env_str("SERVICE_NAME", "Personal budgets")

@@ -28,5 +28,6 @@ urlpatterns = [
     ),
     path("", include("assessments.urls")),
     path("", include("allocations.urls")),
+    path("", include("panels.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -7,7 +7,7 @@ from django.views.decorators.http import require_http_methods
 
 @require_http_methods(["GET"])
 def home(request):
-    return redirect("assessments:person_list")
+    return redirect("panels:my_work")
 
 
 @login_not_required

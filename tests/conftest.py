@@ -57,6 +57,11 @@ def panel_member(db):
 
 
 @pytest.fixture
+def panel_member2(db):
+    return make_user("panel.member2", Role.PANEL_MEMBER)
+
+
+@pytest.fixture
 def panel_chair(db):
     return make_user("panel.chair", Role.PANEL_CHAIR)
 

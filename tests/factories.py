@@ -191,3 +191,35 @@ def make_policy(drafter, approver=None, **overrides):
     if approver is not None:
         policy = policy_approve(actor=approver, policy=policy)
     return policy
+
+
+# --- Support plans ---------------------------------------------------------------------------
+
+
+def plan_line(*, weekly: str, outcomes=("nutrition", "hygiene"), frequency="week", **extra):
+    """Data for one plan line costing `weekly` per `frequency` (quantity 1)."""
+    data = {
+        "category": "pa_hours",
+        "description": "Personal assistant",
+        "provider": "",
+        "quantity": Decimal("1"),
+        "unit": "hour",
+        "unit_cost_gbp": Decimal(weekly),
+        "frequency": frequency,
+        "meets_outcomes": list(outcomes),
+    }
+    data.update(extra)
+    return data
+
+
+def make_plan(person, worker, *, weekly: str, **settings):
+    """A draft plan for a person with a current budget, one line meeting both needs that
+    complete_assessment records (nutrition, hygiene)."""
+    from allocations.plans import plan_line_add, plan_start, plan_update
+
+    plan = plan_start(actor=worker, person=person)
+    plan_line_add(actor=worker, plan=plan, data=plan_line(weekly=weekly))
+    if settings:
+        plan = plan_update(actor=worker, plan=plan, data=settings)
+    plan.refresh_from_db()
+    return plan

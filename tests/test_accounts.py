@@ -18,7 +18,7 @@ def test_login_page_is_open_and_login_works(client, worker_a):
     response = client.post(
         reverse("login"), {"username": "worker.a", "password": TEST_PASSWORD}, follow=True
     )
-    assert response.redirect_chain[-1][0] == reverse("assessments:person_list")
+    assert response.redirect_chain[-1][0] == reverse("panels:my_work")
     assert response.context["user"] == worker_a
 
 

@@ -97,7 +97,7 @@ def log_in(page, live_server, username: str, password: str) -> None:
     page.get_by_label("Username").fill(username)
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Log in").click()
-    page.wait_for_url(f"{live_server.url}/people/")
+    page.wait_for_url(f"{live_server.url}/my-work/")
 
 
 def axe_violations(page, impacts=("serious", "critical")) -> list[dict]:

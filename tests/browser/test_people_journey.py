@@ -16,7 +16,7 @@ def test_worker_creates_finds_and_edits_a_person_and_sees_the_history(
     page, live_server, worker_a, worker_b
 ):
     log_in(page, live_server, "worker.a", TEST_PASSWORD)
-
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="People").click()
     page.get_by_role("link", name="Add a person").click()
     page.get_by_label("Council reference").fill("asc-900001")
     page.get_by_label("First name").fill("Winifred")
@@ -91,6 +91,8 @@ def test_pages_have_no_serious_accessibility_violations(axe_page, live_server, p
     assert axe_violations(page) == [], "login page"
 
     log_in(page, live_server, "worker.a", TEST_PASSWORD)
+    assert axe_violations(page) == [], "my work"
+    page.goto(f"{live_server.url}/people/")
     assert axe_violations(page) == [], "people list"
 
     page.goto(live_server.url + reverse("assessments:person_detail", args=[person_a.pk]))
@@ -106,6 +108,7 @@ def test_pages_have_no_serious_accessibility_violations(axe_page, live_server, p
 
 def test_keyboard_alone_reaches_the_search_and_a_record(page, live_server, person_a):
     log_in(page, live_server, "worker.a", TEST_PASSWORD)
+    page.goto(f"{live_server.url}/people/")
     page.keyboard.press("Tab")
     assert page.evaluate("document.activeElement.textContent") == "Skip to main content"
     page.keyboard.press("Enter")

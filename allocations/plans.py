@@ -1,0 +1,459 @@
+"""Support plans: costing, routing, authorisation, and the agreed personal budget.
+
+Services (writes, each one transaction, recording who and why) and the pure rules they use:
+weekly equivalents, routing to the panel, the coverage of eligible needs.
+"""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from allocations.engine import round2
+from allocations.models import (
+    AgreedBudget,
+    IndicativeBudget,
+    InformalSupportItem,
+    Management,
+    PlanLine,
+    RasPolicy,
+    SupportPlan,
+)
+from allocations.selectors import gbp, policy_in_force_on
+from allocations.signals import plan_referred_to_panel
+from assessments.models import Outcome, User
+
+PLAN_CHANGE = "allocations.change_supportplan"
+PLAN_AUTHORISE = "allocations.authorise_supportplan"
+
+NOT_YOUR_OWN = "Nobody may authorise or decide on a plan they wrote."
+NEED_NOT_MET = "No plan line or named informal support meets this eligible need: {need}."
+SPLIT_MUST_ADD_UP = (
+    "The amounts for each way of managing the budget add up to {total} a week, but the plan "
+    "costs {weekly} a week."
+)
+REASON_NEEDED = (
+    "The plan differs from the indicative budget by {percent}%, more than the {tolerance}% "
+    "tolerance: give the reason."
+)
+CONTRIBUTION_TOO_HIGH = "The person's contribution cannot be more than the plan's weekly cost."
+RISK_REASONS_NEEDED = "Describe the risks when referring the plan to the panel for risk reasons."
+NO_LINES = "Add at least one line to the plan."
+
+# Weekly equivalents: exact fractions, rounded only when a total is stated.
+WEEKLY_FACTOR = {
+    PlanLine.Frequency.WEEK: (Decimal(1), Decimal(1), ""),
+    PlanLine.Frequency.FOUR_WEEKS: (Decimal(1), Decimal(4), "÷ 4"),
+    PlanLine.Frequency.MONTH: (Decimal(12), Decimal(52), "× 12 ÷ 52"),
+    PlanLine.Frequency.YEAR: (Decimal(1), Decimal(52), "÷ 52"),
+}
+
+
+def line_cost(line: PlanLine) -> Decimal:
+    """The cost per occurrence: quantity × unit cost (exact, pennies when quantities are)."""
+    return line.quantity * line.unit_cost_gbp
+
+
+def line_weekly(line: PlanLine) -> Decimal | None:
+    """The exact weekly equivalent, or None for a one-off item (kept out of weekly figures)."""
+    if line.frequency == PlanLine.Frequency.ONE_OFF:
+        return None
+    times, per, _ = WEEKLY_FACTOR[PlanLine.Frequency(line.frequency)]
+    return line_cost(line) * times / per
+
+
+def line_weekly_text(line: PlanLine) -> str:
+    """How the weekly figure was reached, e.g. '£400.00 a month × 12 ÷ 52 = £92.31 a week'."""
+    cost = round2(line_cost(line))
+    if line.frequency == PlanLine.Frequency.ONE_OFF:
+        return f"£{cost:,} once (not in the weekly cost)"
+    times, per, how = WEEKLY_FACTOR[PlanLine.Frequency(line.frequency)]
+    label = PlanLine.Frequency(line.frequency).label
+    if not how:
+        return f"£{cost:,} {label}"
+    return f"£{cost:,} {label} {how} = £{round2(line_weekly(line)):,} a week"
+
+
+@dataclass(frozen=True)
+class PlanCosts:
+    weekly: Decimal
+    annual: Decimal
+    one_off: Decimal
+    indicative_weekly: Decimal
+    difference: Decimal
+    difference_percent: Decimal | None
+    tolerance_percent: Decimal
+    outside_tolerance: bool
+
+
+def plan_costs(plan: SupportPlan, lines: list[PlanLine] | None = None) -> PlanCosts:
+    """The plan's weekly cost (exact line figures added, rounded once), yearly cost, one-off
+    items, and the difference from the indicative budget in £ and %."""
+    lines = list(plan.lines.all()) if lines is None else lines
+    policy = plan.indicative_budget.policy
+    weekly = round2(sum((w for w in map(line_weekly, lines) if w is not None), Decimal(0)))
+    one_off = round2(
+        sum(
+            (line_cost(x) for x in lines if x.frequency == PlanLine.Frequency.ONE_OFF),
+            Decimal(0),
+        )
+    )
+    indicative = plan.indicative_budget.indicative_weekly_gbp
+    difference = weekly - indicative
+    percent = round2(difference / indicative * 100) if indicative else None
+    tolerance = policy.plan_tolerance_percent
+    # Exact comparison (not the rounded percentage): |difference| > tolerance% of indicative.
+    outside = abs(difference) * 100 > tolerance * indicative if indicative else weekly > 0
+    return PlanCosts(
+        weekly=weekly,
+        annual=round2(weekly * policy.weeks_per_year),
+        one_off=one_off,
+        indicative_weekly=indicative,
+        difference=difference,
+        difference_percent=percent,
+        tolerance_percent=tolerance,
+        outside_tolerance=outside,
+    )
+
+
+def panel_reasons(
+    *, costs: PlanCosts, policy: RasPolicy, risk_referral: bool, risk_reasons: str = ""
+) -> list[str]:
+    """Why a plan must go to the risk enablement panel (empty: a team manager authorises)."""
+    reasons = []
+    threshold = policy.panel_threshold_weekly_gbp
+    if costs.weekly >= threshold:
+        reasons.append(f"The plan costs {gbp(costs.weekly)} a week: at or above {gbp(threshold)}.")
+    if costs.indicative_weekly >= threshold:
+        reasons.append(
+            f"The indicative budget is {gbp(costs.indicative_weekly)} a week: at or above "
+            f"{gbp(threshold)}."
+        )
+    benchmark = policy.residential_benchmark_annual_gbp
+    if costs.annual >= benchmark:
+        reasons.append(
+            f"The plan costs {gbp(costs.annual)} a year: at or above the residential care "
+            f"benchmark of {gbp(benchmark)}."
+        )
+    limit = costs.indicative_weekly * (1 + costs.tolerance_percent / 100)
+    if costs.weekly > limit:
+        reasons.append(
+            f"The plan exceeds the indicative budget by more than the "
+            f"{costs.tolerance_percent.normalize():f}% tolerance."
+        )
+    if risk_referral:
+        reasons.append(f"Referred by the worker for risk reasons: {risk_reasons.strip()}")
+    return reasons
+
+
+def eligible_needs(plan: SupportPlan) -> list[str]:
+    """The outcome codes the person was found unable to achieve (their eligible needs)."""
+    determination = getattr(plan.indicative_budget.assessment, "eligibility", None)
+    if determination is None:
+        return []
+    return [f.outcome for f in determination.findings.all() if f.unable]
+
+
+def coverage_problems(plan: SupportPlan, lines: list[PlanLine]) -> list[str]:
+    met = {code for line in lines for code in line.meets_outcomes}
+    met |= {item.outcome for item in plan.informal.all()}
+    return [
+        NEED_NOT_MET.format(need=Outcome(code).label)
+        for code in eligible_needs(plan)
+        if code not in met
+    ]
+
+
+def management_split(plan: SupportPlan, weekly: Decimal) -> dict[str, Decimal]:
+    """The weekly amount under each way of managing the budget. A single way takes the
+    whole; a mix uses the amounts entered, which must add up (checked on submission)."""
+    fields = {
+        Management.DIRECT_PAYMENT: "direct_payment_weekly_gbp",
+        Management.COUNCIL_MANAGED: "council_managed_weekly_gbp",
+        Management.INDIVIDUAL_SERVICE_FUND: "isf_weekly_gbp",
+    }
+    if plan.management == Management.MIXED:
+        return {name: getattr(plan, name) for name in fields.values()}
+    return {
+        name: (weekly if way == plan.management else Decimal(0)) for way, name in fields.items()
+    }
+
+
+def submission_problems(plan: SupportPlan, lines: list[PlanLine], costs: PlanCosts) -> list[str]:
+    problems = [] if lines else [NO_LINES]
+    problems += coverage_problems(plan, lines)
+    split = management_split(plan, costs.weekly)
+    if sum(split.values()) != costs.weekly:
+        problems.append(
+            SPLIT_MUST_ADD_UP.format(total=f"£{sum(split.values()):,}", weekly=f"£{costs.weekly:,}")
+        )
+    if plan.contribution_weekly_gbp > costs.weekly:
+        problems.append(CONTRIBUTION_TOO_HIGH)
+    if costs.outside_tolerance and not plan.difference_reason.strip():
+        problems.append(
+            REASON_NEEDED.format(
+                percent=costs.difference_percent, tolerance=costs.tolerance_percent.normalize()
+            )
+        )
+    if plan.risk_referral and not plan.risk_reasons.strip():
+        problems.append(RISK_REASONS_NEEDED)
+    return problems
+
+
+class PlanIncomplete(Exception):
+    def __init__(self, problems: list[str]):
+        self.problems = problems
+        super().__init__(" ".join(problems))
+
+
+class PlanStateError(Exception):
+    """A change the plan's state does not allow."""
+
+
+# --- services ----------------------------------------------------------------------------------
+
+
+def _check_team_worker(actor: User, plan_or_person, permission: str = PLAN_CHANGE) -> None:
+    person = getattr(plan_or_person, "person", plan_or_person)
+    if not actor.has_perm(permission):
+        raise PermissionDenied("Your role cannot change support plans.")
+    if not actor.has_perm("assessments.view_all_people") and actor.team_id != person.team_id:
+        raise PermissionDenied("You can only plan for your own team's people.")
+
+
+def _lock(plan: SupportPlan) -> SupportPlan:
+    return (
+        SupportPlan.objects.select_for_update()
+        .select_related("person", "indicative_budget__policy")
+        .get(pk=plan.pk)
+    )
+
+
+def _save(plan: SupportPlan, *, actor: User) -> SupportPlan:
+    plan.updated_at, plan.updated_by = timezone.now(), actor
+    plan._history_user = actor
+    plan.save()
+    return plan
+
+
+def _editable(actor: User, plan: SupportPlan) -> SupportPlan:
+    _check_team_worker(actor, plan)
+    plan = _lock(plan)
+    if not plan.is_editable:
+        raise PlanStateError(f"The plan is {plan.get_status_display().lower()}: it cannot change.")
+    return plan
+
+
+@transaction.atomic
+def plan_start(*, actor: User, person) -> SupportPlan:
+    """A draft plan against the person's current indicative budget."""
+    _check_team_worker(actor, person, "allocations.add_supportplan")
+    budget = (
+        IndicativeBudget.objects.filter(person=person, status=IndicativeBudget.Status.CURRENT)
+        .select_related("policy")
+        .first()
+    )
+    if budget is None:
+        raise PlanStateError("The person has no indicative budget to plan against yet.")
+    plan = SupportPlan(person=person, indicative_budget=budget, created_by=actor, updated_by=actor)
+    plan._history_user = actor
+    try:
+        with transaction.atomic():
+            plan.save()
+    except IntegrityError:
+        raise PlanStateError("The person already has a support plan in progress.") from None
+    return plan
+
+
+@transaction.atomic
+def plan_update(*, actor: User, plan: SupportPlan, data: dict[str, Any]) -> SupportPlan:
+    plan = _editable(actor, plan)
+    for name in (
+        "management",
+        "direct_payment_weekly_gbp",
+        "council_managed_weekly_gbp",
+        "isf_weekly_gbp",
+        "contribution_weekly_gbp",
+        "difference_reason",
+        "risk_referral",
+        "risk_reasons",
+        "review_date",
+    ):
+        if name in data:
+            setattr(plan, name, data[name])
+    plan.full_clean(exclude=["person", "indicative_budget", "created_by", "updated_by"])
+    return _save(plan, actor=actor)
+
+
+@transaction.atomic
+def plan_line_add(*, actor: User, plan: SupportPlan, data: dict[str, Any]) -> PlanLine:
+    plan = _editable(actor, plan)
+    unknown = set(data.get("meets_outcomes", [])) - set(Outcome.values)
+    if unknown:
+        raise ValidationError({"meets_outcomes": "Choose needs from the list."})
+    line = PlanLine(plan=plan, **data)
+    line.full_clean(exclude=["plan"])
+    line._history_user = actor
+    line.save()
+    _save(plan, actor=actor)
+    return line
+
+
+@transaction.atomic
+def plan_line_remove(*, actor: User, plan: SupportPlan, line_id: int) -> None:
+    """Remove a line from a plan still being written (the history keeps it)."""
+    plan = _editable(actor, plan)
+    line = plan.lines.get(pk=line_id)
+    line._history_user = actor
+    line.delete()
+    _save(plan, actor=actor)
+
+
+@transaction.atomic
+def plan_informal_add(*, actor: User, plan: SupportPlan, outcome: str, who: str, what: str):
+    plan = _editable(actor, plan)
+    if outcome not in Outcome.values:
+        raise ValidationError({"outcome": "Choose a need from the list."})
+    item = InformalSupportItem(plan=plan, outcome=outcome, who=who.strip(), what=what.strip())
+    item.full_clean(exclude=["plan"])
+    item._history_user = actor
+    item.save()
+    _save(plan, actor=actor)
+    return item
+
+
+@transaction.atomic
+def plan_submit(*, actor: User, plan: SupportPlan) -> SupportPlan:
+    """Submit for authorisation. Refused (PlanIncomplete, one message per problem) while any
+    eligible need is unmet, the split does not add up, or a reason is missing. Goes to the
+    panel when any panel rule holds (the reasons are recorded), else to a team manager."""
+    plan = _editable(actor, plan)
+    lines = list(plan.lines.all())
+    costs = plan_costs(plan, lines)
+    problems = submission_problems(plan, lines, costs)
+    if problems:
+        raise PlanIncomplete(problems)
+    policy = policy_in_force_on(timezone.localdate()) or plan.indicative_budget.policy
+    reasons = panel_reasons(
+        costs=costs, policy=policy, risk_referral=plan.risk_referral, risk_reasons=plan.risk_reasons
+    )
+    plan.submitted_at, plan.submitted_by = timezone.now(), actor
+    plan.routing_reasons = reasons
+    plan.returned_comments = ""
+    plan.status = (
+        SupportPlan.Status.AT_PANEL if reasons else SupportPlan.Status.AWAITING_AUTHORISATION
+    )
+    plan = _save(plan, actor=actor)
+    if reasons:
+        plan_referred_to_panel.send(sender=SupportPlan, plan=plan, reasons=reasons, actor=actor)
+    return plan
+
+
+def wrote(actor: User, plan: SupportPlan) -> bool:
+    return actor.pk in (plan.created_by_id, plan.submitted_by_id)
+
+
+def _agree(
+    plan: SupportPlan, *, actor: User, how: str, review_date: datetime.date, conditions: str = ""
+) -> AgreedBudget:
+    lines = list(plan.lines.all())
+    costs = plan_costs(plan, lines)
+    split = management_split(plan, costs.weekly)
+    now = timezone.now()
+    for previous in AgreedBudget.objects.select_for_update().filter(
+        person=plan.person, status=AgreedBudget.Status.CURRENT
+    ):
+        previous.status, previous.ended_at = AgreedBudget.Status.ENDED, now
+        previous._history_user = actor
+        previous.save()
+    agreed = AgreedBudget(
+        person=plan.person,
+        plan=plan,
+        weekly_gbp=costs.weekly,
+        annual_gbp=costs.annual,
+        one_off_gbp=costs.one_off,
+        contribution_weekly_gbp=plan.contribution_weekly_gbp,
+        council_weekly_gbp=costs.weekly - plan.contribution_weekly_gbp,
+        indicative_weekly_gbp=costs.indicative_weekly,
+        difference_reason=plan.difference_reason,
+        conditions=conditions,
+        review_date=review_date,
+        agreed_by=actor,
+        agreed_at=now,
+        agreed_how=how,
+        **split,
+    )
+    agreed._history_user = actor
+    agreed.save()
+    plan.status, plan.decided_at, plan.decided_by = SupportPlan.Status.AGREED, now, actor
+    _save(plan, actor=actor)
+    return agreed
+
+
+def _default_review() -> datetime.date:
+    return timezone.localdate() + datetime.timedelta(days=365)
+
+
+@transaction.atomic
+def plan_authorise(*, actor: User, plan: SupportPlan) -> AgreedBudget:
+    """A team manager of the person's team authorises a plan under the panel threshold."""
+    _check_team_worker(actor, plan, PLAN_AUTHORISE)
+    plan = _lock(plan)
+    if plan.status != SupportPlan.Status.AWAITING_AUTHORISATION:
+        raise PlanStateError("Only a plan waiting for a team manager can be authorised.")
+    if wrote(actor, plan):
+        raise PermissionDenied(NOT_YOUR_OWN)
+    return _agree(
+        plan, actor=actor, how="team manager", review_date=plan.review_date or _default_review()
+    )
+
+
+@transaction.atomic
+def plan_return(*, actor: User, plan: SupportPlan, comments: str) -> SupportPlan:
+    """A team manager returns the plan to the worker with comments."""
+    _check_team_worker(actor, plan, PLAN_AUTHORISE)
+    plan = _lock(plan)
+    if plan.status != SupportPlan.Status.AWAITING_AUTHORISATION:
+        raise PlanStateError("Only a plan waiting for a team manager can be returned.")
+    if wrote(actor, plan):
+        raise PermissionDenied(NOT_YOUR_OWN)
+    if not comments.strip():
+        raise ValidationError({"comments": "Say what needs to change."})
+    plan.status, plan.returned_comments = SupportPlan.Status.RETURNED, comments.strip()
+    plan.decided_at, plan.decided_by = timezone.now(), actor
+    return _save(plan, actor=actor)
+
+
+# Called by the panel (panels → allocations): the chair's decision on a referred plan.
+
+
+@transaction.atomic
+def plan_agree_by_panel(
+    *, actor: User, plan: SupportPlan, review_date: datetime.date, conditions: str = ""
+) -> AgreedBudget:
+    plan = _lock(plan)
+    if plan.status != SupportPlan.Status.AT_PANEL:
+        raise PlanStateError("Only a plan referred to the panel can be approved by it.")
+    return _agree(
+        plan,
+        actor=actor,
+        how="risk enablement panel",
+        review_date=review_date,
+        conditions=conditions,
+    )
+
+
+@transaction.atomic
+def plan_return_by_panel(*, actor: User, plan: SupportPlan, comments: str) -> SupportPlan:
+    plan = _lock(plan)
+    if plan.status != SupportPlan.Status.AT_PANEL:
+        raise PlanStateError("Only a plan referred to the panel can be returned by it.")
+    plan.status, plan.returned_comments = SupportPlan.Status.RETURNED, comments
+    plan.decided_at, plan.decided_by = timezone.now(), actor
+    return _save(plan, actor=actor)

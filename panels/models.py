@@ -1,0 +1,107 @@
+"""The risk enablement panel: meetings, referrals, conflicts of interest and decisions."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from simple_history.models import HistoricalRecords
+
+from allocations.models import SupportPlan
+from assessments.models import User
+
+
+class PanelMeeting(models.Model):
+    date = models.DateField()
+    chair = models.ForeignKey(User, on_delete=models.PROTECT, related_name="chaired_meetings")
+    members = models.ManyToManyField(User, related_name="panel_meetings", blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    created_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    history = HistoricalRecords(m2m_fields=[members])
+
+    class Meta:
+        ordering = ["-date", "-id"]
+
+    def __str__(self) -> str:
+        return f"Panel meeting, {self.date:%d %B %Y}"
+
+
+class PanelReferral(models.Model):
+    """A support plan sent to the panel, with the reasons it was sent. Stays on record after
+    a decision; a plan deferred and resubmitted makes a new referral."""
+
+    class Status(models.TextChoices):
+        WAITING = "waiting", "Waiting for a decision"
+        DECIDED = "decided", "Decided"
+
+    plan = models.ForeignKey(SupportPlan, on_delete=models.PROTECT, related_name="referrals")
+    meeting = models.ForeignKey(
+        PanelMeeting,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="referrals",
+    )
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.WAITING)
+    reasons = models.JSONField(default=list)
+    referred_at = models.DateTimeField(default=timezone.now)
+    referred_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["referred_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["plan"], condition=Q(status="waiting"), name="referral_one_waiting_per_plan"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Referral of {self.plan.person.full_name}"
+
+
+class ConflictDeclaration(models.Model):
+    """A panel member declares a conflict of interest in a referral (automatic conflicts —
+    having assessed, planned or managed the case — are worked out, not declared)."""
+
+    referral = models.ForeignKey(PanelReferral, on_delete=models.PROTECT, related_name="conflicts")
+    member = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    reason = models.TextField()
+    declared_at = models.DateTimeField(default=timezone.now)
+    history = HistoricalRecords()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["referral", "member"], name="conflict_once_per_member")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.member} declared a conflict"
+
+
+class PanelDecision(models.Model):
+    class Outcome(models.TextChoices):
+        APPROVED = "approved", "Approved"
+        APPROVED_WITH_CONDITIONS = "approved_with_conditions", "Approved with conditions"
+        DEFERRED = "deferred", "Deferred: more information needed"
+        DECLINED = "declined", "Declined"
+
+    # One decision per referral, held by the database (two chairs clicking at once).
+    referral = models.OneToOneField(
+        PanelReferral, on_delete=models.PROTECT, related_name="decision"
+    )
+    outcome = models.CharField(max_length=30, choices=Outcome.choices)
+    reasons = models.TextField()
+    conditions = models.TextField(blank=True)
+    information_needed = models.TextField(blank=True)
+    review_date = models.DateField(null=True, blank=True)
+    decided_at = models.DateTimeField(default=timezone.now)
+    decided_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    present = models.JSONField(default=list, help_text="Usernames counted towards the quorum.")
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-decided_at"]
+
+    def __str__(self) -> str:
+        return f"{self.get_outcome_display()}: {self.referral}"

@@ -1,0 +1,221 @@
+"""Panel writes: referrals, meetings, conflicts and the chair's decision (one per referral)."""
+
+from __future__ import annotations
+
+import datetime
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from allocations.models import SupportPlan
+from allocations.plans import plan_agree_by_panel, plan_return_by_panel
+from assessments.models import User
+from assessments.roles import Role
+from panels.models import ConflictDeclaration, PanelDecision, PanelMeeting, PanelReferral
+
+MEETING_ADD = "panels.add_panelmeeting"
+DECIDE = "panels.add_paneldecision"
+NOT_QUORATE = (
+    "The panel is not quorate for this referral: {present} member(s) without a conflict, "
+    "{quorum} needed."
+)
+CHAIR_CONFLICTED = "The chair has a conflict of interest in this referral and cannot decide it."
+
+
+class AlreadyDecided(Exception):
+    def __init__(self, decision: PanelDecision):
+        self.decision = decision
+        who = decision.decided_by.get_full_name() or decision.decided_by.username
+        super().__init__(
+            f"This referral was already decided by {who} at "
+            f"{timezone.localtime(decision.decided_at):%H:%M on %d %b %Y}: "
+            f"{decision.get_outcome_display()}."
+        )
+
+
+def referral_create(*, plan: SupportPlan, reasons: list[str], actor: User) -> PanelReferral:
+    referral = PanelReferral(plan=plan, reasons=reasons, referred_by=actor)
+    referral._history_user = actor
+    referral.save()
+    return referral
+
+
+def _panel_people(users) -> bool:
+    labels = {Role.PANEL_CHAIR.label, Role.PANEL_MEMBER.label}
+    return all(labels & {g.name for g in u.groups.all()} for u in users)
+
+
+@transaction.atomic
+def meeting_create(*, actor: User, date: datetime.date, chair: User, members) -> PanelMeeting:
+    if not actor.has_perm(MEETING_ADD):
+        raise PermissionDenied("Only panel chairs arrange panel meetings.")
+    members = [m for m in members if m.pk != chair.pk]
+    if not _panel_people([chair, *members]):
+        raise ValidationError({"members": "Only panel members and chairs can sit on the panel."})
+    meeting = PanelMeeting(date=date, chair=chair, created_by=actor)
+    meeting._history_user = actor
+    meeting.save()
+    meeting.members.set(members)
+    return meeting
+
+
+@transaction.atomic
+def referral_schedule(*, actor: User, referral: PanelReferral, meeting: PanelMeeting):
+    if not actor.has_perm(MEETING_ADD):
+        raise PermissionDenied("Only panel chairs set the agenda.")
+    referral = PanelReferral.objects.select_for_update().get(pk=referral.pk)
+    if referral.status != PanelReferral.Status.WAITING:
+        raise ValidationError("This referral has been decided.")
+    referral.meeting = meeting
+    referral._history_user = actor
+    referral.save()
+    return referral
+
+
+def automatic_conflicts(referral: PanelReferral, users) -> dict[int, str]:
+    """Panel members who assessed, planned or manage the case: {user id: why}."""
+    plan = referral.plan
+    assessment = plan.indicative_budget.assessment
+    conflicts = {}
+    for user in users:
+        if user.pk in (assessment.started_by_id, assessment.submitted_by_id):
+            conflicts[user.pk] = "assessed the person"
+        elif user.pk in (plan.created_by_id, plan.submitted_by_id):
+            conflicts[user.pk] = "wrote the support plan"
+        elif user.team_id == plan.person.team_id and Role.TEAM_MANAGER.label in {
+            g.name for g in user.groups.all()
+        }:
+            conflicts[user.pk] = "manages the person's team"
+    return conflicts
+
+
+def referral_conflicts(referral: PanelReferral) -> dict[int, str]:
+    """Every conflict in this referral, automatic or declared: {user id: why}."""
+    meeting = referral.meeting
+    users = [meeting.chair, *meeting.members.all()] if meeting else []
+    conflicts = automatic_conflicts(referral, users)
+    for declared in referral.conflicts.all():
+        conflicts.setdefault(declared.member_id, f"declared: {declared.reason}")
+    return conflicts
+
+
+def quorum_for(referral: PanelReferral) -> tuple[list[User], bool]:
+    """The meeting's people without a conflict, and whether they make a quorum (the chair
+    counts; PANEL_QUORUM, default 3)."""
+    meeting = referral.meeting
+    if meeting is None:
+        return [], False
+    conflicts = referral_conflicts(referral)
+    present = [u for u in [meeting.chair, *meeting.members.all()] if u.pk not in conflicts]
+    return present, len(present) >= settings.PANEL_QUORUM
+
+
+@transaction.atomic
+def conflict_declare(*, actor: User, referral: PanelReferral, reason: str):
+    meeting = referral.meeting
+    if meeting is None or actor.pk not in [
+        meeting.chair_id,
+        *meeting.members.values_list("pk", flat=True),
+    ]:
+        raise PermissionDenied("Only the meeting's panel members declare conflicts.")
+    if not reason.strip():
+        raise ValidationError({"reason": "Say what the conflict is."})
+    declaration = ConflictDeclaration(referral=referral, member=actor, reason=reason.strip())
+    declaration._history_user = actor
+    try:
+        with transaction.atomic():
+            declaration.save()
+    except IntegrityError:
+        raise ValidationError("You have already declared a conflict in this referral.") from None
+    return declaration
+
+
+@transaction.atomic
+def panel_decide(
+    *,
+    actor: User,
+    referral: PanelReferral,
+    outcome: str,
+    reasons: str,
+    conditions: str = "",
+    review_date: datetime.date | None = None,
+    information_needed: str = "",
+) -> PanelDecision:
+    """The chair records the panel's one decision on a referral.
+
+    Refused unless the actor chairs the meeting, has no conflict, and the meeting is quorate.
+    Reasons always; conditions and a review date when approved with conditions; the
+    information needed when deferred. The referral row is locked, so of two chairs deciding at
+    once exactly one decision is kept; the other gets AlreadyDecided, naming it.
+    """
+    if not actor.has_perm(DECIDE):
+        raise PermissionDenied("Only the panel chair records decisions.")
+    referral = (
+        PanelReferral.objects.select_for_update(of=("self",))
+        .select_related("plan__person", "meeting")
+        .get(pk=referral.pk)
+    )
+    existing = PanelDecision.objects.filter(referral=referral).select_related("decided_by").first()
+    if existing is not None:
+        raise AlreadyDecided(existing)
+    if referral.meeting is None or referral.meeting.chair_id != actor.pk:
+        raise PermissionDenied("Only the chair of the meeting this referral is on can decide it.")
+    if actor.pk in referral_conflicts(referral):
+        raise PermissionDenied(CHAIR_CONFLICTED)
+    present, quorate = quorum_for(referral)
+    if not quorate:
+        raise ValidationError(
+            NOT_QUORATE.format(present=len(present), quorum=settings.PANEL_QUORUM)
+        )
+    errors = {}
+    if not reasons.strip():
+        errors["reasons"] = "Give the panel's reasons."
+    if outcome == PanelDecision.Outcome.APPROVED_WITH_CONDITIONS:
+        if not conditions.strip():
+            errors["conditions"] = "State the conditions."
+        if review_date is None:
+            errors["review_date"] = "Give the review date."
+    if outcome == PanelDecision.Outcome.DEFERRED and not information_needed.strip():
+        errors["information_needed"] = "Say what information the panel needs."
+    if outcome not in PanelDecision.Outcome.values:
+        errors["outcome"] = "Choose a decision."
+    if errors:
+        raise ValidationError(errors)
+    decision = PanelDecision(
+        referral=referral,
+        outcome=outcome,
+        reasons=reasons.strip(),
+        conditions=conditions.strip(),
+        information_needed=information_needed.strip(),
+        review_date=review_date,
+        decided_by=actor,
+        present=[u.username for u in present],
+    )
+    decision._history_user = actor
+    decision.save()
+    referral.status = PanelReferral.Status.DECIDED
+    referral._history_user = actor
+    referral.save()
+    plan = referral.plan
+    if outcome in (PanelDecision.Outcome.APPROVED, PanelDecision.Outcome.APPROVED_WITH_CONDITIONS):
+        plan_agree_by_panel(
+            actor=actor,
+            plan=plan,
+            review_date=review_date
+            or plan.review_date
+            or timezone.localdate() + datetime.timedelta(days=365),
+            conditions=conditions.strip(),
+        )
+    elif outcome == PanelDecision.Outcome.DEFERRED:
+        plan_return_by_panel(
+            actor=actor,
+            plan=plan,
+            comments=f"Deferred by the panel. Information needed: {information_needed.strip()}",
+        )
+    else:
+        plan_return_by_panel(
+            actor=actor, plan=plan, comments=f"Declined by the panel: {reasons.strip()}"
+        )
+    return decision

@@ -1,0 +1,18 @@
+from django.urls import path
+
+from panels import views
+
+app_name = "panels"
+
+urlpatterns = [
+    path("my-work/", views.my_work_view, name="my_work"),
+    path("panel/", views.meeting_list_view, name="meeting_list"),
+    path("panel/meetings/<int:pk>/", views.meeting_detail_view, name="meeting_detail"),
+    path("panel/referrals/<int:pk>/", views.referral_detail_view, name="referral_detail"),
+    path("panel/referrals/<int:pk>/decide/", views.referral_decide_view, name="referral_decide"),
+    path(
+        "panel/referrals/<int:pk>/conflict/",
+        views.referral_conflict_view,
+        name="referral_conflict",
+    ),
+]
