@@ -9,7 +9,7 @@ class AllocationsConfig(AppConfig):
     name = "allocations"
 
     def ready(self) -> None:
-        from allocations import receivers  # noqa: F401 (connects the signal receivers)
+        from allocations import checks, receivers  # noqa: F401 (connects checks and receivers)
         from allocations.views import person_budget_section
         from assessments.person_page import register_person_section
 

@@ -5,7 +5,9 @@ from decimal import Decimal, InvalidOperation
 from django import forms
 
 from allocations.models import PlanLine, RasPolicy, SupportPlan
+from allocations.plans import PLAN_SETTINGS_FIELDS
 from allocations.services import POLICY_FIELDS
+from assessments.models import Team
 
 _HELP_MAP = "One per line, as name: number."
 
@@ -143,17 +145,7 @@ class DecisionForm(forms.Form):
 class PlanSettingsForm(forms.ModelForm):
     class Meta:
         model = SupportPlan
-        fields = [
-            "management",
-            "direct_payment_weekly_gbp",
-            "council_managed_weekly_gbp",
-            "isf_weekly_gbp",
-            "contribution_weekly_gbp",
-            "difference_reason",
-            "risk_referral",
-            "risk_reasons",
-            "review_date",
-        ]
+        fields = PLAN_SETTINGS_FIELDS
         widgets = {
             "management": forms.RadioSelect,
             "difference_reason": forms.Textarea(attrs={"rows": 2}),
@@ -205,3 +197,22 @@ class CommentsForm(forms.Form):
     comments = forms.CharField(
         label="What needs to change", widget=forms.Textarea(attrs={"rows": 3}), max_length=4000
     )
+
+
+class LetterBatchForm(forms.Form):
+    team = forms.ModelChoiceField(
+        queryset=Team.objects.none(), required=False, empty_label="Every team I can see"
+    )
+    since = forms.DateField(
+        label="Only budgets calculated on or after (optional)",
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        teams = Team.objects.all()
+        if not user.has_perm("assessments.view_all_people"):
+            teams = teams.filter(pk=user.team_id)
+            self.fields["team"].empty_label = None
+        self.fields["team"].queryset = teams

@@ -494,3 +494,86 @@ class AgreedBudget(models.Model):
 
     def __str__(self) -> str:
         return f"£{self.weekly_gbp} a week agreed for {self.person_id}"
+
+
+# --- Letters -----------------------------------------------------------------------------------
+
+
+class LetterBatch(models.Model):
+    """Letters for many people at once, issued by a background job, downloaded as a ZIP."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Waiting to start"
+        RUNNING = "running", "Running"
+        DONE = "done", "Finished"
+        FAILED = "failed", "Failed"
+
+    kind = models.CharField(max_length=30)
+    description = models.CharField(max_length=300)
+    person_ids = models.JSONField(default=list)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    total = models.PositiveIntegerField(default=0)
+    processed = models.PositiveIntegerField(default=0)
+    issued = models.PositiveIntegerField(default=0)
+    reused = models.PositiveIntegerField(default=0)
+    failures = models.JSONField(default=list, help_text="[{reference, error}]")
+    letter_ids = models.JSONField(default=list, help_text="The letters issued or reused.")
+    created_at = models.DateTimeField(default=timezone.now)
+    created_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    finished_at = models.DateTimeField(null=True, blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-created_at"]
+        permissions = [("run_letterbatch", "Can issue letters in batches")]
+
+    def __str__(self) -> str:
+        return f"Letters: {self.description}"
+
+    @property
+    def percent(self) -> int:
+        return 100 if not self.total else int(self.processed * 100 / self.total)
+
+
+class Letter(models.Model):
+    """An issued letter, kept exactly as sent: the PDF's bytes and their SHA-256, who issued
+    it, when, and the figures it shows. Never changed; issuing again makes a new letter."""
+
+    class Kind(models.TextChoices):
+        INDICATIVE = "indicative", "Indicative budget letter"
+        STATEMENT = "statement", "Personal budget statement"
+        PANEL_DECISION = "panel_decision", "Panel decision letter"
+
+    person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="letters")
+    kind = models.CharField(max_length=30, choices=Kind.choices)
+    # The stored record the letter was made from (an indicative budget, an agreed budget or a
+    # panel decision, by kind): letters are only ever made from stored figures.
+    source_id = models.PositiveBigIntegerField()
+    figures = models.JSONField()
+    figures_sha256 = models.CharField(max_length=64)
+    pdf = models.BinaryField()
+    sha256 = models.CharField(max_length=64)
+    size_bytes = models.PositiveIntegerField()
+    issued_at = models.DateTimeField(default=timezone.now)
+    issued_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    batch = models.ForeignKey(
+        LetterBatch, on_delete=models.PROTECT, null=True, blank=True, related_name="letters"
+    )
+
+    class Meta:
+        ordering = ["-issued_at", "-id"]
+        indexes = [
+            # Reuse in batches: the same letter for the same figures.
+            models.Index(fields=["person", "kind", "figures_sha256"], name="letter_reuse_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} for {self.person_id}, {self.issued_at:%d %b %Y}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise PermissionError("An issued letter never changes: issue a new one.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise PermissionError("Issued letters are kept.")

@@ -271,20 +271,24 @@ def plan_start(*, actor: User, person) -> SupportPlan:
     return plan
 
 
+# What a worker sets on a plan besides its lines (the plan page's form shows these).
+PLAN_SETTINGS_FIELDS = (
+    "management",
+    "direct_payment_weekly_gbp",
+    "council_managed_weekly_gbp",
+    "isf_weekly_gbp",
+    "contribution_weekly_gbp",
+    "difference_reason",
+    "risk_referral",
+    "risk_reasons",
+    "review_date",
+)
+
+
 @transaction.atomic
 def plan_update(*, actor: User, plan: SupportPlan, data: dict[str, Any]) -> SupportPlan:
     plan = _editable(actor, plan)
-    for name in (
-        "management",
-        "direct_payment_weekly_gbp",
-        "council_managed_weekly_gbp",
-        "isf_weekly_gbp",
-        "contribution_weekly_gbp",
-        "difference_reason",
-        "risk_referral",
-        "risk_reasons",
-        "review_date",
-    ):
+    for name in PLAN_SETTINGS_FIELDS:
         if name in data:
             setattr(plan, name, data[name])
     plan.full_clean(exclude=["person", "indicative_budget", "created_by", "updated_by"])

@@ -24,6 +24,18 @@ urlpatterns = [
     path("budgets/<int:pk>/decide/", views.budget_decide_view, name="budget_decide"),
     path("people/<int:pk>/plans/new/", views.plan_start_view, name="plan_start"),
     path("plans/<int:pk>/", views.plan_detail_view, name="plan_detail"),
+    path("people/<int:pk>/letters/issue/", views.letter_issue_view, name="letter_issue"),
+    path("letters/<int:pk>/download/", views.letter_download_view, name="letter_download"),
+    path("letters/batches/", views.letter_batch_list_view, name="letter_batches"),
+    path("letters/batches/<int:pk>/", views.letter_batch_view, name="letter_batch"),
+    path(
+        "letters/batches/<int:pk>/status.json",
+        views.letter_batch_status_view,
+        name="letter_batch_status",
+    ),
+    path(
+        "letters/batches/<int:pk>/letters.zip", views.letter_batch_zip_view, name="letter_batch_zip"
+    ),
     path(
         "people/<int:pk>/budget/recalculate/",
         views.budget_recalculate_view,

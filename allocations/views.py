@@ -18,12 +18,29 @@ from allocations.forms import (
     CommentsForm,
     DecisionForm,
     InformalSupportForm,
+    LetterBatchForm,
     PlanLineForm,
     PlanSettingsForm,
     PolicyForm,
     ReasonForm,
 )
-from allocations.models import AgreedBudget, IndicativeBudget, RasPolicy, RepricingRun, SupportPlan
+from allocations.letters import (
+    BATCH_RUN,
+    NothingToIssue,
+    batch_letters,
+    batch_zip,
+    letter_batch_start,
+    letter_issue,
+)
+from allocations.models import (
+    AgreedBudget,
+    IndicativeBudget,
+    Letter,
+    LetterBatch,
+    RasPolicy,
+    RepricingRun,
+    SupportPlan,
+)
 from allocations.plans import (
     PLAN_AUTHORISE,
     PlanIncomplete,
@@ -66,8 +83,9 @@ from allocations.services import (
     policy_create_draft,
     policy_update_draft,
 )
-from assessments.models import ClientGroup, Outcome
+from assessments.models import ClientGroup, Outcome, PersonAccess
 from assessments.selectors import people_visible_to, person_get_for_user
+from assessments.services import person_access_record
 
 REPRICE = "allocations.reprice_raspolicy"
 
@@ -285,6 +303,11 @@ def person_budget_section(request, person) -> str | None:
             "open_plan": next((p for p in plans if p.status != SupportPlan.Status.AGREED), None),
             "agreed": agreed,
             "can_plan": user.has_perm("allocations.add_supportplan"),
+            "letters": list(person.letters.select_related("issued_by").defer("pdf"))
+            if user.has_perm("allocations.view_letter")
+            else [],
+            "can_issue": user.has_perm("allocations.add_letter"),
+            "letter_kinds": Letter.Kind.choices,
         },
         request=request,
     )
@@ -502,3 +525,125 @@ def plan_detail_view(request, pk: int):
             else None,
         },
     )
+
+
+# --- Letters ---------------------------------------------------------------------------------
+
+
+@require_http_methods(["POST"])
+def letter_issue_view(request, pk: int):
+    person = person_get_for_user(user=request.user, pk=pk)
+    kind = request.POST.get("kind", "")
+    try:
+        letter, _ = letter_issue(actor=request.user, person=person, kind=kind)
+    except NothingToIssue as refusal:
+        messages.error(request, str(refusal))
+    else:
+        messages.success(request, f"{letter.get_kind_display()} issued.")
+    return redirect("assessments:person_detail", pk=person.pk)
+
+
+@require_http_methods(["GET"])
+def letter_download_view(request, pk: int):
+    """The issued PDF, byte for byte as issued. Every download is written to the access log."""
+    letter = (
+        Letter.objects.select_related("person")
+        .filter(pk=pk, person__in=people_visible_to(request.user))
+        .first()
+    )
+    if letter is None or not request.user.has_perm("allocations.view_letter"):
+        raise Http404("No such letter.")
+    person_access_record(
+        user=request.user, person=letter.person, page=PersonAccess.Page.LETTER, path=request.path
+    )
+    response = HttpResponse(bytes(letter.pdf), content_type="application/pdf")
+    response["Content-Disposition"] = (
+        f'attachment; filename="{letter.person.reference}-{letter.kind}-{letter.pk}.pdf"'
+    )
+    response["X-Content-SHA256"] = letter.sha256
+    return response
+
+
+def _batch_people(user, form):
+    """The people a batch covers: a team (a team manager only their own), optionally only
+    those whose indicative budget was calculated since a date."""
+    people = people_visible_to(user).filter(budgets__status=IndicativeBudget.Status.CURRENT)
+    team = form.cleaned_data.get("team")
+    if team is not None:
+        people = people.filter(team=team)
+    since = form.cleaned_data.get("since")
+    if since is not None:
+        people = people.filter(budgets__created_at__date__gte=since)
+    return people.distinct().order_by("reference")
+
+
+@require_http_methods(["GET", "POST"])
+def letter_batch_list_view(request):
+    if not request.user.has_perm(BATCH_RUN):
+        raise PermissionDenied("Only managers issue letters in batches.")
+    form = LetterBatchForm(request.POST or None, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        people = _batch_people(request.user, form)
+        team = form.cleaned_data.get("team")
+        since = form.cleaned_data.get("since")
+        description = (
+            "Indicative budget letters"
+            + (f", {team}" if team else ", all teams")
+            + (f", budgets calculated since {since:%d %b %Y}" if since else "")
+        )
+        batch = letter_batch_start(
+            actor=request.user, people=people, kind=Letter.Kind.INDICATIVE, description=description
+        )
+        return redirect("allocations:letter_batch", pk=batch.pk)
+    batches = LetterBatch.objects.filter(created_by=request.user).order_by("-created_at")[:20]
+    return render(request, "allocations/letter_batches.html", {"form": form, "batches": batches})
+
+
+def _batch_for(request, pk: int) -> LetterBatch:
+    if not request.user.has_perm(BATCH_RUN):
+        raise PermissionDenied("Only managers issue letters in batches.")
+    batch = LetterBatch.objects.filter(pk=pk).first()
+    visible = set(people_visible_to(request.user).values_list("pk", flat=True))
+    if batch is None or not set(batch.person_ids) <= visible:
+        raise Http404("No such batch.")
+    return batch
+
+
+@require_http_methods(["GET"])
+def letter_batch_view(request, pk: int):
+    batch = _batch_for(request, pk)
+    return render(request, "allocations/letter_batch.html", {"run": batch, "batch": batch})
+
+
+@require_http_methods(["GET"])
+def letter_batch_status_view(request, pk: int):
+    batch = _batch_for(request, pk)
+    return JsonResponse(
+        {
+            "status": batch.status,
+            "status_label": batch.get_status_display(),
+            "total": batch.total,
+            "processed": batch.processed,
+            "issued": batch.issued,
+            "reused": batch.reused,
+            "failed": len(batch.failures),
+            "percent": batch.percent,
+        }
+    )
+
+
+@require_http_methods(["GET"])
+def letter_batch_zip_view(request, pk: int):
+    batch = _batch_for(request, pk)
+    if batch.status != LetterBatch.Status.DONE:
+        raise Http404("The batch has not finished yet.")
+    for letter in batch_letters(batch):
+        person_access_record(
+            user=request.user,
+            person=letter.person,
+            page=PersonAccess.Page.LETTER,
+            path=request.path,
+        )
+    response = HttpResponse(batch_zip(batch), content_type="application/zip")
+    response["Content-Disposition"] = f'attachment; filename="letters-batch-{batch.pk}.zip"'
+    return response

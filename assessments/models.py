@@ -228,6 +228,7 @@ class PersonAccess(models.Model):
         EDIT = "person_edit", "Edit person"
         ACCESS_LOG = "access_log", "Access log"
         ASSESSMENT = "assessment", "Assessment"
+        LETTER = "letter_download", "Letter download"
 
     person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="accesses")
     user = models.ForeignKey(User, on_delete=models.PROTECT, related_name="person_accesses")

@@ -58,6 +58,7 @@ _READ = [
     BUDGET_VIEW,
     PLAN_VIEW,
     "allocations.view_agreedbudget",
+    "allocations.view_letter",
 ]
 _TEAM_CASEWORK = [
     *_READ,
@@ -67,6 +68,7 @@ _TEAM_CASEWORK = [
     ASSESSMENT_CHANGE,
     "allocations.add_supportplan",
     "allocations.change_supportplan",
+    "allocations.add_letter",
 ]
 _SERVICE_READ = [*_READ, PEOPLE_ALL_TEAMS]
 # RAS administrators maintain the questionnaire (drafts only) and the funding triggers, in
@@ -86,6 +88,9 @@ ROLE_PERMISSIONS: dict[Role, list[str]] = {
         BUDGET_RECALCULATE,
         BUDGET_DECIDE,
         "allocations.authorise_supportplan",
+        # Letters in batches, for their own team.
+        "allocations.run_letterbatch",
+        "allocations.view_letterbatch",
     ],
     Role.PANEL_MEMBER: [*_SERVICE_READ, *PANEL_VIEW],
     # The chair arranges meetings, sets agendas and records the panel's decisions.
@@ -115,6 +120,9 @@ ROLE_PERMISSIONS: dict[Role, list[str]] = {
         *PANEL_VIEW,
         "allocations.approve_raspolicy",
         BUDGET_DECIDE,
+        "allocations.add_letter",
+        "allocations.run_letterbatch",
+        "allocations.view_letterbatch",
     ],
     # Reads everything, including history and the access log; changes nothing.
     Role.AUDITOR: [

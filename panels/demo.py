@@ -137,3 +137,24 @@ def seed_plans(users) -> None:
                     conditions="Falls sensor installed before the night support starts.",
                     review_date=timezone.localdate() + datetime.timedelta(days=90),
                 )
+
+
+def seed_letters(users) -> None:
+    """Letters already issued: indicative letters for the north team, a personal budget
+    statement and a panel decision letter where there are agreed budgets and decisions."""
+    from allocations.letters import letter_issue
+    from allocations.models import AgreedBudget, Letter
+    from panels.models import PanelDecision
+
+    if Letter.objects.exists():
+        return
+    worker = {"north": users["sw.north"], "south": users["sw.south"]}
+    for budget in IndicativeBudget.objects.filter(
+        status=IndicativeBudget.Status.CURRENT, person__team__code="north"
+    ).select_related("person__team")[:4]:
+        letter_issue(actor=worker["north"], person=budget.person, kind="indicative")
+    for agreed in AgreedBudget.objects.filter(status="current").select_related("person__team"):
+        letter_issue(actor=worker[agreed.person.team.code], person=agreed.person, kind="statement")
+    for decision in PanelDecision.objects.select_related("referral__plan__person__team"):
+        person = decision.referral.plan.person
+        letter_issue(actor=worker[person.team.code], person=person, kind="panel_decision")

@@ -11,6 +11,7 @@ See README.md ("Configuration") for every variable. Two modes:
 
 from __future__ import annotations
 
+import os
 from datetime import timedelta
 from pathlib import Path
 
@@ -236,6 +237,25 @@ PANEL_QUORUM = env_int("PANEL_QUORUM", 3, minimum=1)
 # --- The council ------------------------------------------------------------------------------
 COUNCIL_NAME = env_str("COUNCIL_NAME", "Demo Borough Council")
 SERVICE_NAME = env_str("SERVICE_NAME", "Personal budgets")
+# Printed on every letter; the address's lines are separated by "|".
+COUNCIL_ADDRESS = [
+    line.strip()
+    for line in env_str(
+        "COUNCIL_ADDRESS", "Adult Social Care|Civic Centre|High Street|Demotown|DT1 1AA"
+    ).split("|")
+    if line.strip()
+]
+COUNCIL_PHONE = env_str("COUNCIL_PHONE", "0300 123 4567")
+COUNCIL_EMAIL = env_str("COUNCIL_EMAIL", "personal.budgets@demo-borough.example")
+COUNCIL_LOGO = Path(env_str("COUNCIL_LOGO", str(BASE_DIR / "static" / "letters" / "logo.svg")))
+if not COUNCIL_LOGO.is_file():
+    raise ImproperlyConfigured(f"COUNCIL_LOGO must be an image file; {COUNCIL_LOGO} is not.")
+# Processes that make PDFs in a batch of letters (default: one per core).
+LETTER_PROCESSES = env_int("LETTER_PROCESSES", os.cpu_count() or 1, minimum=1)
+LETTER_SIGNATORY_NAME = env_str("LETTER_SIGNATORY_NAME", "Alex Morgan")
+LETTER_SIGNATORY_TITLE = env_str(
+    "LETTER_SIGNATORY_TITLE", "Head of Personalisation, Adult Social Care"
+)
 
 # --- Logging ------------------------------------------------------------------------------------
 LOGGING = {
@@ -243,5 +263,9 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env_str("DJANGO_LOG_LEVEL", "INFO")},
-    "loggers": {"axes": {"level": "WARNING"}},
+    "loggers": {
+        "axes": {"level": "WARNING"},
+        "weasyprint": {"level": "WARNING"},
+        "fontTools": {"level": "WARNING"},
+    },
 }

@@ -8,6 +8,7 @@ from decimal import Decimal
 
 from django.contrib.auth.models import Group
 
+from allocations.demo import POLICY_2026
 from assessments.models import ClientGroup, Person, Team, User
 from assessments.roles import Role
 from assessments.services import person_create
@@ -163,25 +164,8 @@ def complete_assessment(assessment, actor, *, eligible: bool = True):
 
 # --- RAS policies ----------------------------------------------------------------------------
 
-SPEC_POLICY = {
-    "name": "Spec example",
-    "effective_from": datetime.date(2026, 4, 1),
-    "price_per_point_gbp": Decimal("4.88"),
-    "weeks_per_year": Decimal("52"),
-    "client_group_factors": {"learning_disability": "1.10"},
-    "informal_support_reductions": {"none": "0", "some": "10", "substantial": "20", "most": "30"},
-    "carer_impact_multipliers": {"low": "1", "moderate": "0.5", "high": "0"},
-    "contingency_bands": [
-        {"up_to": "100", "rate": "5"},
-        {"up_to": "300", "rate": "10"},
-        {"up_to": None, "rate": "26"},
-    ],
-    "minimum_weekly_gbp": Decimal("0"),
-    "panel_threshold_weekly_gbp": Decimal("600"),
-    "protect_existing_packages": True,
-    "plan_tolerance_percent": Decimal("10"),
-    "residential_benchmark_annual_gbp": Decimal("42000"),
-}
+# The worked-example policy of spec/ras-calculation.md, as the demo uses it.
+SPEC_POLICY = {**POLICY_2026, "name": "Spec example", "notes": ""}
 
 
 def make_policy(drafter, approver=None, **overrides):

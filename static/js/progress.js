@@ -14,6 +14,9 @@
         });
         if (data.status === "queued" || data.status === "running") {
           setTimeout(update, 1000);
+        } else if (box.hasAttribute("data-done-reload") && box.getAttribute("data-status") !== data.status) {
+          // Finished while the page was open: reload to show the download link.
+          window.location.reload();
         }
       })
       .catch(function () { setTimeout(update, 3000); });

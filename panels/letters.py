@@ -1,0 +1,34 @@
+"""The panel decision letter, added to the kinds of letter allocations can issue."""
+
+from __future__ import annotations
+
+from allocations.letters import LetterContent, NothingToIssue
+from assessments.models import Person
+from panels.models import PanelDecision
+
+
+def panel_decision_letter(person: Person, source_id: int | None) -> LetterContent:
+    decisions = PanelDecision.objects.select_related(
+        "referral__plan", "decided_by", "referral__meeting"
+    ).filter(referral__plan__person=person)
+    decision = (
+        decisions.filter(pk=source_id).first()
+        if source_id
+        else decisions.order_by("-decided_at").first()
+    )
+    if decision is None:
+        raise NothingToIssue(f"The panel has made no decision about {person.full_name}.")
+    return LetterContent(
+        template="panels/letters/decision.html",
+        title=f"The panel's decision on your support plan – {person.reference}",
+        context={"decision": decision},
+        figures={
+            "outcome": decision.outcome,
+            "reasons": decision.reasons,
+            "conditions": decision.conditions,
+            "information_needed": decision.information_needed,
+            "review_date": decision.review_date.isoformat() if decision.review_date else None,
+            "decided_at": decision.decided_at.isoformat(),
+        },
+        source_id=decision.pk,
+    )

@@ -1,0 +1,236 @@
+"""Letters: made from stored figures, accessible PDFs, issued once and kept byte for byte."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import subprocess
+import zipfile
+from decimal import Decimal
+
+import pytest
+from django.core.management import call_command
+from django.urls import reverse
+from pypdf import PdfReader
+
+from allocations.letters import letter_batch_run, letter_issue
+from allocations.models import IndicativeBudget, Letter, LetterBatch
+from allocations.plans import plan_authorise, plan_submit
+from assessments.models import PersonAccess
+from tests.factories import make_person, make_plan
+
+pytestmark = pytest.mark.django_db
+
+
+def text_of(pdf: bytes) -> str:
+    result = subprocess.run(["pdftotext", "-", "-"], input=pdf, capture_output=True, check=True)
+    return " ".join(result.stdout.decode().split())
+
+
+def test_indicative_letter_shows_the_stored_figures(submitted_a, person_a, worker_a):
+    letter, reused = letter_issue(actor=worker_a, person=person_a, kind="indicative")
+    budget = IndicativeBudget.objects.get()
+    text = text_of(bytes(letter.pdf))
+    assert not reused
+    assert "Your indicative personal budget" in text
+    assert f"£{budget.indicative_weekly_gbp} a week" in text  # £120.00
+    assert "£6,240.00 a year" in text
+    assert "8.00 points × £4.88 a point" in text and "£39.04" in text and "− £1.95" in text
+    assert "Existing package protected" in text
+    assert f"Our reference: {person_a.reference}" in text and "Page 1 of" in text
+    assert letter.figures["indicative_weekly"] == "120.00"
+    assert letter.sha256 == hashlib.sha256(bytes(letter.pdf)).hexdigest()
+
+
+def test_pdf_is_tagged_pdf_ua_with_title_and_language(submitted_a, person_a, worker_a):
+    letter, _ = letter_issue(actor=worker_a, person=person_a, kind="indicative")
+    reader = PdfReader(io.BytesIO(bytes(letter.pdf)))
+    assert reader.metadata.title == f"Your indicative personal budget – {person_a.reference}"
+    root = reader.trailer["/Root"]
+    assert root["/Lang"] == "en-GB"
+    assert bool(root["/MarkInfo"]["/Marked"])
+    assert b"pdfuaid:part" in root["/Metadata"].get_object().get_data()
+    assert "/StructTreeRoot" in root
+
+
+def test_statement_and_panel_letters_show_their_figures(submitted_a, person_a, worker_a, manager_a):
+    plan = make_plan(person_a, worker_a, weekly="118.00", contribution_weekly_gbp=Decimal("20"))
+    plan_authorise(actor=manager_a, plan=plan_submit(actor=worker_a, plan=plan))
+    letter, _ = letter_issue(actor=worker_a, person=person_a, kind="statement")
+    text = text_of(bytes(letter.pdf))
+    assert "£118.00 a week (£6,136.00 a year)" in text
+    assert "£20.00 a week" in text and "£98.00 a week" in text
+    with pytest.raises(Exception, match="no decision"):
+        letter_issue(actor=worker_a, person=person_a, kind="panel_decision")
+
+
+def test_long_content_flows_onto_further_pages_with_headers_repeated(
+    submitted_a, person_a, worker_a, manager_a
+):
+    from allocations.plans import plan_line_add, plan_start
+    from tests.factories import plan_line
+
+    plan = plan_start(actor=worker_a, person=person_a)
+    for n in range(40):
+        plan_line_add(
+            actor=worker_a,
+            plan=plan,
+            data=plan_line(weekly="3.00", description=f"Support item number {n}"),
+        )
+    plan_authorise(actor=manager_a, plan=plan_submit(actor=worker_a, plan=plan))
+    letter, _ = letter_issue(actor=worker_a, person=person_a, kind="statement")
+    reader = PdfReader(io.BytesIO(bytes(letter.pdf)))
+    assert len(reader.pages) >= 2
+    for page in reader.pages[1:]:
+        text = page.extract_text()
+        assert f"Our reference: {person_a.reference}" in text
+    second = reader.pages[1].extract_text()
+    if "Support item number" in second:
+        assert "Weekly equivalent" in second  # the table's header row repeats
+
+
+def test_letters_only_from_stored_figures(person_a, worker_a, db):
+    with pytest.raises(Exception, match="no indicative budget"):
+        letter_issue(actor=worker_a, person=person_a, kind="indicative")
+    assert not Letter.objects.exists()
+
+
+def test_issued_letters_never_change(submitted_a, person_a, worker_a):
+    letter, _ = letter_issue(actor=worker_a, person=person_a, kind="indicative")
+    with pytest.raises(PermissionError):
+        letter.save()
+    with pytest.raises(PermissionError):
+        letter.delete()
+
+
+def test_download_returns_the_same_bytes_and_is_logged(client, submitted_a, person_a, worker_a):
+    client.force_login(worker_a)
+    client.post(reverse("allocations:letter_issue", args=[person_a.pk]), {"kind": "indicative"})
+    client.post(reverse("allocations:letter_issue", args=[person_a.pk]), {"kind": "indicative"})
+    assert Letter.objects.count() == 2  # issuing again makes a new letter
+    letter = Letter.objects.order_by("id").first()
+    url = reverse("allocations:letter_download", args=[letter.pk])
+    first = client.get(url)
+    second = client.get(url)
+    assert first.content == second.content == bytes(letter.pdf)
+    assert hashlib.sha256(first.content).hexdigest() == letter.sha256
+    assert PersonAccess.objects.filter(page="letter_download", person=person_a).count() == 2
+    page = client.get(reverse("assessments:person_detail", args=[person_a.pk])).text
+    assert page.count("Indicative budget letter</a>") == 2
+
+
+def test_letter_views_permission_matrix(client, submitted_a, person_a, worker_a, worker_b, auditor):
+    letter, _ = letter_issue(actor=worker_a, person=person_a, kind="indicative")
+    download = reverse("allocations:letter_download", args=[letter.pk])
+    issue = reverse("allocations:letter_issue", args=[person_a.pk])
+    assert client.get(download).status_code == 302
+    client.force_login(worker_b)
+    assert client.get(download).status_code == 404
+    assert client.post(issue, {"kind": "indicative"}).status_code == 404
+    client.force_login(auditor)
+    assert client.get(download).status_code == 200
+    assert client.post(issue, {"kind": "indicative"}).status_code == 403
+    assert client.get(reverse("allocations:letter_batches")).status_code == 403
+    client.force_login(worker_a)
+    assert client.get(reverse("allocations:letter_batches")).status_code == 403
+    assert Letter.objects.count() == 1
+
+
+def test_batch_reuses_letters_and_reports_failures(submitted_a, person_a, worker_a, senior_manager):
+    without_budget = make_person(actor=worker_a, family_name="Nobudget")
+    letter_issue(actor=worker_a, person=person_a, kind="indicative")
+    batch = LetterBatch.objects.create(
+        kind="indicative",
+        description="test",
+        person_ids=[person_a.pk, without_budget.pk],
+        total=2,
+        created_by=senior_manager,
+    )
+    letter_batch_run(batch)
+    batch.refresh_from_db()
+    assert (batch.status, batch.processed, batch.issued, batch.reused) == ("done", 2, 0, 1)
+    assert batch.failures == [
+        {
+            "reference": without_budget.reference,
+            "error": f"{without_budget.full_name} has no indicative budget to write about.",
+        }
+    ]
+    assert Letter.objects.count() == 1
+
+
+def test_batch_page_zip(client, submitted_a, person_a, worker_a, senior_manager, team_a):
+    client.force_login(senior_manager)
+    response = client.post(reverse("allocations:letter_batches"), {"team": team_a.pk})
+    batch = LetterBatch.objects.get()
+    assert response.url == reverse("allocations:letter_batch", args=[batch.pk])
+    assert batch.person_ids == [person_a.pk]
+    letter_batch_run(batch)
+    archive = zipfile.ZipFile(
+        io.BytesIO(client.get(reverse("allocations:letter_batch_zip", args=[batch.pk])).content)
+    )
+    assert archive.namelist() == [f"{person_a.reference}-indicative.pdf"]
+    assert archive.read(archive.namelist()[0]) == bytes(Letter.objects.get().pdf)
+
+
+def test_team_manager_batches_only_their_team(client, submitted_a, manager_a, team_b):
+    client.force_login(manager_a)
+    page = client.get(reverse("allocations:letter_batches")).text
+    assert "South Locality Team" not in page
+    client.post(reverse("allocations:letter_batches"), {"team": team_b.pk})
+    assert not LetterBatch.objects.exists()
+
+
+def test_budget_letter_command(tmp_path, submitted_a, person_a, worker_a, capsys):
+    output = tmp_path / "letter.pdf"
+    call_command(
+        "budget_letter",
+        "--person",
+        person_a.reference,
+        "--kind",
+        "indicative",
+        "-o",
+        str(output),
+        "--issued-by",
+        "worker.a",
+    )
+    letter = Letter.objects.get()
+    assert output.read_bytes() == bytes(letter.pdf)
+    assert letter.issued_by == worker_a
+    assert "£120.00 a week" in text_of(output.read_bytes())
+
+
+def test_system_check_warns_without_harfbuzz_subset(monkeypatch):
+    import weasyprint.text.ffi
+
+    from allocations.checks import harfbuzz_subset_installed
+
+    assert harfbuzz_subset_installed(None) == []
+    monkeypatch.setattr(weasyprint.text.ffi, "harfbuzz_subset", None)
+    (warning,) = harfbuzz_subset_installed(None)
+    assert warning.id == "allocations.W001" and "libharfbuzz-subset0" in warning.hint
+
+
+def test_batch_makes_pdfs_in_parallel_processes(
+    submitted_a, person_a, worker_a, senior_manager, questionnaire
+):
+    from assessments.services import assessment_start, assessment_submit
+    from tests.factories import complete_assessment
+
+    other = make_person(actor=worker_a, family_name="Second")
+    ready = complete_assessment(
+        assessment_start(actor=worker_a, person=other, supported_by="self"), worker_a
+    )
+    assessment_submit(actor=worker_a, assessment=ready, lock_version=ready.lock_version)
+    batch = LetterBatch.objects.create(
+        kind="indicative",
+        description="test",
+        person_ids=[person_a.pk, other.pk],
+        total=2,
+        created_by=senior_manager,
+    )
+    letter_batch_run(batch, processes=2)
+    batch.refresh_from_db()
+    assert (batch.issued, batch.failures) == (2, [])
+    for letter in Letter.objects.all():
+        assert letter.person.reference in text_of(bytes(letter.pdf))
+        assert letter.sha256 == hashlib.sha256(bytes(letter.pdf)).hexdigest()
