@@ -164,6 +164,11 @@ class PlanLineForm(forms.ModelForm):
         widget=forms.CheckboxSelectMultiple,
         required=False,
     )
+    meets_sections = forms.MultipleChoiceField(
+        label="Areas of the assessment it meets",
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+    )
 
     class Meta:
         model = PlanLine
@@ -176,11 +181,13 @@ class PlanLineForm(forms.ModelForm):
             "unit_cost_gbp",
             "frequency",
             "meets_outcomes",
+            "meets_sections",
         ]
 
-    def __init__(self, *args, needs: list[tuple[str, str]], **kwargs):
+    def __init__(self, *args, needs: list[tuple[str, str]], sections=(), **kwargs):
         super().__init__(*args, prefix="line", **kwargs)
         self.fields["meets_outcomes"].choices = needs
+        self.fields["meets_sections"].choices = list(sections)
 
 
 class InformalSupportForm(forms.Form):

@@ -420,6 +420,12 @@ class PlanLine(models.Model):
         blank=True,
         help_text="Eligibility outcome codes.",
     )
+    meets_sections = models.JSONField(
+        "questionnaire areas it meets",
+        default=list,
+        blank=True,
+        help_text="Section codes of the assessment's questionnaire.",
+    )
     history = HistoricalRecords()
 
     class Meta:

@@ -160,6 +160,12 @@ def eligible_needs(plan: SupportPlan) -> list[str]:
     return [f.outcome for f in determination.findings.all() if f.unable]
 
 
+def plan_sections(plan: SupportPlan) -> list[tuple[str, str]]:
+    """(code, title) of each section of the questionnaire the person was assessed on."""
+    assessment = plan.indicative_budget.assessment
+    return list(assessment.questionnaire.sections.order_by("order").values_list("code", "title"))
+
+
 def coverage_problems(plan: SupportPlan, lines: list[PlanLine]) -> list[str]:
     met = {code for line in lines for code in line.meets_outcomes}
     met |= {item.outcome for item in plan.informal.all()}
@@ -301,6 +307,8 @@ def plan_line_add(*, actor: User, plan: SupportPlan, data: dict[str, Any]) -> Pl
     unknown = set(data.get("meets_outcomes", [])) - set(Outcome.values)
     if unknown:
         raise ValidationError({"meets_outcomes": "Choose needs from the list."})
+    if set(data.get("meets_sections", [])) - {code for code, _ in plan_sections(plan)}:
+        raise ValidationError({"meets_sections": "Choose areas from the assessment."})
     line = PlanLine(plan=plan, **data)
     line.full_clean(exclude=["plan"])
     line._history_user = actor

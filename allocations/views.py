@@ -53,6 +53,7 @@ from allocations.plans import (
     plan_line_add,
     plan_line_remove,
     plan_return,
+    plan_sections,
     plan_start,
     plan_submit,
     plan_update,
@@ -435,8 +436,9 @@ def plan_detail_view(request, pk: int):
     plan = plan_get_for_user(user=request.user, pk=pk)
     user = request.user
     needs = _needs(plan)
+    sections = plan_sections(plan)
     settings_form = PlanSettingsForm(instance=plan)
-    line_form = PlanLineForm(needs=needs)
+    line_form = PlanLineForm(needs=needs, sections=sections)
     informal_form = InformalSupportForm(needs=needs)
     comments_form = CommentsForm()
     if request.method == "POST":
@@ -449,7 +451,7 @@ def plan_detail_view(request, pk: int):
                     messages.success(request, "The plan has been saved.")
                     return redirect("allocations:plan_detail", pk=plan.pk)
             elif action == "add_line":
-                line_form = PlanLineForm(request.POST, needs=needs)
+                line_form = PlanLineForm(request.POST, needs=needs, sections=sections)
                 if line_form.is_valid():
                     plan_line_add(actor=user, plan=plan, data=line_form.cleaned_data)
                     messages.success(request, "Line added.")
@@ -513,6 +515,7 @@ def plan_detail_view(request, pk: int):
             "informal": informal,
             "needs": [(label, code in met) for code, label in needs],
             "outcome_labels": dict(Outcome.choices),
+            "section_titles": dict(sections),
             "can_edit": plan.is_editable and user.has_perm("allocations.change_supportplan"),
             "can_authorise": can_authorise,
             "wrote_it": wrote(user, plan),

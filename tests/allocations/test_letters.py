@@ -199,6 +199,24 @@ def test_budget_letter_command(tmp_path, submitted_a, person_a, worker_a, capsys
     assert "£120.00 a week" in text_of(output.read_bytes())
 
 
+def test_budget_letter_command_without_issued_by(tmp_path, submitted_a, person_a):
+    output = tmp_path / "letter.pdf"
+    for _ in range(2):
+        call_command(
+            "budget_letter",
+            "--person",
+            person_a.reference,
+            "--kind",
+            "indicative",
+            "-o",
+            str(output),
+        )
+    first, second = Letter.objects.order_by("id")
+    assert first.issued_by.username == second.issued_by.username == "command.line"
+    assert not first.issued_by.has_usable_password()
+    assert output.read_bytes() == bytes(second.pdf)
+
+
 def test_system_check_warns_without_harfbuzz_subset(monkeypatch):
     import weasyprint.text.ffi
 

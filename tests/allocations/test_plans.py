@@ -305,8 +305,26 @@ def test_adding_a_line_in_the_browser_form(client, submitted_a, person_a, worker
             "line-unit_cost_gbp": "24.80",
             "line-frequency": "week",
             "line-meets_outcomes": ["nutrition", "hygiene"],
+            "line-meets_sections": ["s2"],
         },
     )
     line = plan.lines.get()
-    assert line.meets_outcomes == ["nutrition", "hygiene"]
-    assert 'id="plan-weekly">£173.60<' in client.get(url).text
+    assert (line.meets_outcomes, line.meets_sections) == (["nutrition", "hygiene"], ["s2"])
+    page = client.get(url).text
+    assert 'id="plan-weekly">£173.60<' in page
+    assert "Areas: Section 2" in page
+
+
+def test_plan_page_queries_do_not_grow_with_lines(
+    client, submitted_a, person_a, worker_a, django_assert_max_num_queries
+):
+    plan = make_plan(person_a, worker_a, weekly="10.00")
+    client.force_login(worker_a)
+    url = reverse("allocations:plan_detail", args=[plan.pk])
+    client.get(url)
+    with django_assert_max_num_queries(30) as one_line:
+        client.get(url)
+    for n in range(9):
+        plan_line_add(actor=worker_a, plan=plan, data=plan_line(weekly="1.00", description=f"L{n}"))
+    with django_assert_max_num_queries(len(one_line.captured_queries)):
+        assert "L8" in client.get(url).text

@@ -244,3 +244,28 @@ def test_my_work_lists_what_waits_for_each_user(
     page = client.get(reverse("panels:my_work")).text
     assert "OT report" in page  # returned to me
     assert "panel deferred: more information needed" in page.lower()
+
+
+def test_referral_page_queries_do_not_grow_with_plan_lines(
+    client, referral, panel_chair, worker_a, django_assert_max_num_queries
+):
+    from allocations.models import PlanLine
+
+    client.force_login(panel_chair)
+    url = reverse("panels:referral_detail", args=[referral.pk])
+    client.get(url)
+    with django_assert_max_num_queries(40) as few:
+        client.get(url)
+    plan = referral.plan
+    for n in range(8):  # straight into the table: the plan is at the panel, not editable
+        PlanLine.objects.create(
+            plan=plan,
+            category="other",
+            description=f"Item {n}",
+            quantity=1,
+            unit="item",
+            unit_cost_gbp=1,
+            frequency="week",
+        )
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        assert "Item 7" in client.get(url).text

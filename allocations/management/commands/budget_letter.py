@@ -1,8 +1,8 @@
 """python manage.py budget_letter --person REF --kind indicative -o FILE.pdf
 
 Issues one letter from the stored figures (recorded like any other issued letter) and writes
-its PDF. --issued-by names the member of staff issuing it (default: the first active
-superuser)."""
+its PDF. --issued-by names the member of staff issuing it; without it the letter is recorded
+as issued by the "command line" account (created on first use; it cannot log in)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,25 @@ from django.core.management.base import BaseCommand, CommandError
 from allocations.letters import NothingToIssue, letter_issue
 from allocations.models import Letter
 from assessments.models import Person, User
+
+COMMAND_LINE_USERNAME = "command.line"
+
+
+def command_line_user() -> User:
+    """The account letters issued from the command line are attributed to."""
+    from django.contrib.auth.models import Permission
+
+    user, created = User.objects.get_or_create(
+        username=COMMAND_LINE_USERNAME,
+        defaults={"first_name": "Command", "last_name": "line (manage.py)"},
+    )
+    if created:
+        user.set_unusable_password()
+        user.save()
+        user.user_permissions.add(
+            Permission.objects.get(content_type__app_label="allocations", codename="add_letter")
+        )
+    return user
 
 
 class Command(BaseCommand):
@@ -26,14 +45,12 @@ class Command(BaseCommand):
         found = Person.objects.filter(reference=person.strip().upper()).first()
         if found is None:
             raise CommandError(f"No person has the reference {person}.")
-        users = User.objects.filter(is_active=True)
-        actor = (
-            users.filter(username=issued_by).first()
-            if issued_by
-            else users.filter(is_superuser=True).order_by("pk").first()
-        )
-        if actor is None:
-            raise CommandError("Name the member of staff issuing the letter with --issued-by.")
+        if issued_by:
+            actor = User.objects.filter(is_active=True, username=issued_by).first()
+            if actor is None:
+                raise CommandError(f"No active member of staff has the username {issued_by}.")
+        else:
+            actor = command_line_user()
         try:
             letter, _ = letter_issue(actor=actor, person=found, kind=kind)
         except NothingToIssue as refusal:
