@@ -25,7 +25,7 @@ from allocations.models import (
     RasPolicy,
     SupportPlan,
 )
-from allocations.selectors import gbp, policy_in_force_on
+from allocations.selectors import gbp
 from allocations.signals import plan_referred_to_panel
 from assessments.models import Outcome, User
 
@@ -241,9 +241,11 @@ def _lock(plan: SupportPlan) -> SupportPlan:
     )
 
 
-def _save(plan: SupportPlan, *, actor: User) -> SupportPlan:
+def _save(plan: SupportPlan, *, actor: User, why: str = "edited") -> SupportPlan:
+    """Save with the history naming the actor and why (WRITING reasons make an author)."""
     plan.updated_at, plan.updated_by = timezone.now(), actor
     plan._history_user = actor
+    plan._change_reason = why
     plan.save()
     return plan
 
@@ -269,6 +271,7 @@ def plan_start(*, actor: User, person) -> SupportPlan:
         raise PlanStateError("The person has no indicative budget to plan against yet.")
     plan = SupportPlan(person=person, indicative_budget=budget, created_by=actor, updated_by=actor)
     plan._history_user = actor
+    plan._change_reason = "created"
     try:
         with transaction.atomic():
             plan.save()
@@ -321,7 +324,9 @@ def plan_line_add(*, actor: User, plan: SupportPlan, data: dict[str, Any]) -> Pl
 def plan_line_remove(*, actor: User, plan: SupportPlan, line_id: int) -> None:
     """Remove a line from a plan still being written (the history keeps it)."""
     plan = _editable(actor, plan)
-    line = plan.lines.get(pk=line_id)
+    line = plan.lines.filter(pk=line_id).first()
+    if line is None:
+        raise ValidationError("That line is not on this plan.")
     line._history_user = actor
     line.delete()
     _save(plan, actor=actor)
@@ -341,6 +346,18 @@ def plan_informal_add(*, actor: User, plan: SupportPlan, outcome: str, who: str,
 
 
 @transaction.atomic
+def plan_informal_remove(*, actor: User, plan: SupportPlan, item_id: int) -> None:
+    """Remove named informal support from a plan still being written (the history keeps it)."""
+    plan = _editable(actor, plan)
+    item = plan.informal.filter(pk=item_id).first()
+    if item is None:
+        raise ValidationError("That informal support is not on this plan.")
+    item._history_user = actor
+    item.delete()
+    _save(plan, actor=actor)
+
+
+@transaction.atomic
 def plan_submit(*, actor: User, plan: SupportPlan) -> SupportPlan:
     """Submit for authorisation. Refused (PlanIncomplete, one message per problem) while any
     eligible need is unmet, the split does not add up, or a reason is missing. Goes to the
@@ -351,7 +368,9 @@ def plan_submit(*, actor: User, plan: SupportPlan) -> SupportPlan:
     problems = submission_problems(plan, lines, costs)
     if problems:
         raise PlanIncomplete(problems)
-    policy = policy_in_force_on(timezone.localdate()) or plan.indicative_budget.policy
+    # One policy for every rule: the one the indicative budget was worked out under (re-pricing
+    # moves current budgets to a new policy when one takes effect).
+    policy = plan.indicative_budget.policy
     reasons = panel_reasons(
         costs=costs, policy=policy, risk_referral=plan.risk_referral, risk_reasons=plan.risk_reasons
     )
@@ -361,14 +380,38 @@ def plan_submit(*, actor: User, plan: SupportPlan) -> SupportPlan:
     plan.status = (
         SupportPlan.Status.AT_PANEL if reasons else SupportPlan.Status.AWAITING_AUTHORISATION
     )
-    plan = _save(plan, actor=actor)
+    plan = _save(plan, actor=actor, why="submitted")
     if reasons:
         plan_referred_to_panel.send(sender=SupportPlan, plan=plan, reasons=reasons, actor=actor)
     return plan
 
 
+WRITING = ("created", "edited", "submitted")
+
+
+def plan_authors(plan: SupportPlan) -> set[int]:
+    """Everyone who wrote any part of the plan: created, edited or submitted it, or added or
+    removed a line or named informal support (read from the history, so it cannot be missed)."""
+    authors = set(
+        plan.history.filter(history_change_reason__in=WRITING).values_list(
+            "history_user_id", flat=True
+        )
+    )
+    authors |= set(
+        PlanLine.history.filter(plan_id=plan.pk).values_list("history_user_id", flat=True)
+    )
+    authors |= set(
+        InformalSupportItem.history.filter(plan_id=plan.pk).values_list(
+            "history_user_id", flat=True
+        )
+    )
+    authors |= {plan.created_by_id, plan.submitted_by_id}
+    authors.discard(None)
+    return authors
+
+
 def wrote(actor: User, plan: SupportPlan) -> bool:
-    return actor.pk in (plan.created_by_id, plan.submitted_by_id)
+    return actor.pk in plan_authors(plan)
 
 
 def _agree(
@@ -404,7 +447,7 @@ def _agree(
     agreed._history_user = actor
     agreed.save()
     plan.status, plan.decided_at, plan.decided_by = SupportPlan.Status.AGREED, now, actor
-    _save(plan, actor=actor)
+    _save(plan, actor=actor, why="agreed")
     return agreed
 
 
@@ -439,7 +482,7 @@ def plan_return(*, actor: User, plan: SupportPlan, comments: str) -> SupportPlan
         raise ValidationError({"comments": "Say what needs to change."})
     plan.status, plan.returned_comments = SupportPlan.Status.RETURNED, comments.strip()
     plan.decided_at, plan.decided_by = timezone.now(), actor
-    return _save(plan, actor=actor)
+    return _save(plan, actor=actor, why="returned")
 
 
 # Called by the panel (panels → allocations): the chair's decision on a referred plan.
@@ -468,4 +511,4 @@ def plan_return_by_panel(*, actor: User, plan: SupportPlan, comments: str) -> Su
         raise PlanStateError("Only a plan referred to the panel can be returned by it.")
     plan.status, plan.returned_comments = SupportPlan.Status.RETURNED, comments
     plan.decided_at, plan.decided_by = timezone.now(), actor
-    return _save(plan, actor=actor)
+    return _save(plan, actor=actor, why="returned")

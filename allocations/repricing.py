@@ -24,6 +24,7 @@ from allocations.engine import Case, RasInputError, Result, calculate, validate_
 from allocations.models import IndicativeBudget, RasPolicy, RepricingRun
 from allocations.services import (
     breakdown_for,
+    budget_fields,
     is_silent_reduction,
     policy_breakdown,
 )
@@ -36,10 +37,11 @@ _ROWS_SQL = """
 WITH current_budget AS (
     SELECT b.* FROM allocations_indicativebudget b
     WHERE b.status = 'current' AND b.policy_id <> %(policy)s
+      -- A lower figure on this policy waits for, or has had, a manager's decision.
       AND NOT EXISTS (
           SELECT 1 FROM allocations_indicativebudget q
           WHERE q.person_id = b.person_id AND q.policy_id = %(policy)s
-            AND q.status = 'awaiting_decision')
+            AND q.status IN ('awaiting_decision', 'not_adopted'))
 ), points AS (
     -- Each current assessment's points, summed from its answers: one pass over the answers
     -- with hash joins (an IN (…) here tempts the planner into 100,000 index look-ups).
@@ -110,15 +112,51 @@ class Row:
         return "up" if self.change > 0 else "down" if self.change < 0 else "same"
 
 
+def _rows_portable(policy: RasPolicy) -> list[tuple]:
+    """The same rows as _ROWS_SQL through the ORM, for the SQLite file `make run` uses when no
+    PostgreSQL is configured (a demo's few dozen people, not a council's caseload)."""
+    from django.db.models import Sum
+
+    from assessments.models import Answer
+
+    skip = IndicativeBudget.objects.filter(
+        policy=policy, status__in=["awaiting_decision", "not_adopted"]
+    ).values("person_id")
+    budgets = (
+        IndicativeBudget.objects.filter(status=IndicativeBudget.Status.CURRENT)
+        .exclude(policy=policy)
+        .exclude(person_id__in=skip)
+        .select_related("person__team", "assessment")
+        .order_by("id")
+    )
+    rows = []
+    for b in budgets:
+        total = Answer.objects.filter(assessment_id=b.assessment_id).aggregate(
+            total=Sum("option__points")
+        )["total"] or Decimal(0)
+        p, a = b.person, b.assessment
+        rows.append(
+            (b.id, b.person_id, b.assessment_id, p.reference, p.given_name, p.family_name,
+             p.team.name, p.client_group, b.indicative_weekly_gbp, b.annual_gbp, b.raw_points,
+             a.informal_support, a.carer_assessed, a.carer_able_and_willing, a.carer_impact,
+             p.existing_weekly_cost_gbp, p.needs_increased, b.triggers,
+             b.breakdown.get("points_by_section", []), a.assessment_date, total)
+        )  # fmt: skip
+    return rows
+
+
 def repricing_rows(policy: RasPolicy) -> list[Row]:
     """Every current budget not yet on `policy`, with its new figure worked out."""
     engine_policy = policy.as_engine_policy()
     validate_policy(engine_policy)
-    with transaction.atomic(), connection.cursor() as cursor:
-        # PostgreSQL's JIT compiles this big join for about a second and gains nothing.
-        cursor.execute("SET LOCAL jit = off")
-        cursor.execute(_ROWS_SQL, {"policy": policy.pk})
-        raw = cursor.fetchall()
+    if connection.vendor == "postgresql":
+        with transaction.atomic(), connection.cursor() as cursor:
+            # PostgreSQL's JIT compiles this big join for about a second and gains nothing.
+            cursor.execute("SET LOCAL jit = off")
+            cursor.execute(_ROWS_SQL, {"policy": policy.pk})
+            raw = cursor.fetchall()
+    else:
+        raw = _rows_portable(policy)
     rows = []
     for r in raw:
         case = Case(
@@ -205,6 +243,20 @@ def repricing_preview(policy: RasPolicy) -> Preview:
     return preview
 
 
+def _cell(value) -> str:
+    """A CSV cell a spreadsheet will not run as a formula."""
+    text = "" if value is None else str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@") and not _is_number(text) else text
+
+
+def _is_number(text: str) -> bool:
+    try:
+        Decimal(text)
+    except ArithmeticError:
+        return False
+    return True
+
+
 def repricing_csv(preview: Preview) -> str:
     out = io.StringIO()
     writer = csv.writer(out)
@@ -226,16 +278,16 @@ def repricing_csv(preview: Preview) -> str:
         new = row.result.indicative_weekly if row.result else ""
         writer.writerow(
             [
-                row.reference,
-                row.name,
-                row.team,
+                _cell(row.reference),
+                _cell(row.name),
+                _cell(row.team),
                 row.client_group,
                 row.current_weekly,
                 new,
                 row.change if row.result else "",
                 row.direction,
                 "yes" if row.flagged else "no",
-                row.error,
+                _cell(row.error),
             ]
         )
     return out.getvalue()
@@ -384,6 +436,17 @@ def _apply_chunk(run: RepricingRun, policy: RasPolicy, rows: list[Row]) -> tuple
             )
             for r in todo
         ]
+        # Lower figures still waiting from an earlier policy are stale now: close them.
+        cursor.execute(
+            "UPDATE allocations_indicativebudget SET status = 'superseded', ended_at = %s "
+            "WHERE person_id = ANY(%s) AND status = 'awaiting_decision' AND policy_id <> %s "
+            "RETURNING id",
+            [now, [r.person_id for r in todo], policy.pk],
+        )
+        stale = [row_id for (row_id,) in cursor.fetchall()]
+        _snapshot_history(
+            IndicativeBudget, stale, history_type="~", user_id=user_id, when=now, reason=reason
+        )
         superseded = [r.budget_id for r in todo if not r.flagged]
         if superseded:
             cursor.execute(
@@ -413,6 +476,34 @@ def _apply_chunk(run: RepricingRun, policy: RasPolicy, rows: list[Row]) -> tuple
         return len(created), sum(1 for r in todo if r.flagged)
 
 
+def _apply_chunk_portable(run: RepricingRun, policy: RasPolicy, rows: list[Row]):
+    """_apply_chunk through the ORM, one row at a time (see _rows_portable)."""
+    from allocations.services import _place
+
+    now, created, flagged = timezone.now(), 0, 0
+    policy_data = policy_breakdown(policy)
+    with transaction.atomic():
+        for r in rows:
+            if r.result is None:
+                continue
+            budget = IndicativeBudget(
+                person_id=r.person_id,
+                assessment_id=r.assessment_id,
+                policy=policy,
+                reason=REASON.format(policy=policy),
+                calculated_on=policy.effective_from,
+                breakdown=_breakdown(policy_data, r),
+                repricing_run=run,
+                created_at=now,
+                created_by_id=run.created_by_id,
+                **budget_fields(r.result),
+            )
+            budget = _place(budget, actor=run.created_by, now=now)
+            created += 1
+            flagged += budget.status == IndicativeBudget.Status.AWAITING_DECISION
+    return created, flagged
+
+
 def repricing_apply(run: RepricingRun, *, chunk: int = CHUNK) -> RepricingRun:
     """Apply the run's policy to every current budget not yet on it. Safe to run again: people
     already on the policy (or with a lower figure awaiting a decision) are skipped."""
@@ -422,10 +513,16 @@ def repricing_apply(run: RepricingRun, *, chunk: int = CHUNK) -> RepricingRun:
     try:
         rows = repricing_rows(policy)
         run.total, run.processed = len(rows), 0
+        failed = [r for r in rows if r.result is None]
+        if failed:
+            run.error = f"{len(failed)} could not be calculated: " + "; ".join(
+                f"{r.reference} ({r.error})" for r in failed[:50]
+            )
         run.save()
         for start in range(0, len(rows), chunk):
             part = rows[start : start + chunk]
-            created, flagged = _apply_chunk(run, policy, part)
+            apply = _apply_chunk if connection.vendor == "postgresql" else _apply_chunk_portable
+            created, flagged = apply(run, policy, part)
             run.processed += len(part)
             run.changed += created
             run.flagged += flagged
@@ -440,6 +537,21 @@ def repricing_apply(run: RepricingRun, *, chunk: int = CHUNK) -> RepricingRun:
     return run
 
 
+def repricing_refusal(policy: RasPolicy) -> str | None:
+    """Why this policy cannot be applied to current budgets now (None when it can): only the
+    approved policy in force today is applied, never a future one or one already replaced."""
+    from allocations.selectors import policy_in_force_on
+
+    if policy.status != RasPolicy.Status.APPROVED:
+        return "Only an approved policy can be applied."
+    today = timezone.localdate()
+    if policy.effective_from > today:
+        return f"This policy takes effect on {policy.effective_from:%d %B %Y}: apply it then."
+    if policy_in_force_on(today) != policy:
+        return "A newer policy is in force: only the policy in force today can be applied."
+    return None
+
+
 @transaction.atomic
 def repricing_start(*, actor, policy: RasPolicy, reason: str = "") -> RepricingRun:
     """Queue a background run applying an approved policy. One run at a time per policy."""
@@ -450,8 +562,9 @@ def repricing_start(*, actor, policy: RasPolicy, reason: str = "") -> RepricingR
     if not actor.has_perm("allocations.reprice_raspolicy"):
         raise PermissionDenied("Only RAS administrators apply a policy to current budgets.")
     policy = RasPolicy.objects.select_for_update().get(pk=policy.pk)
-    if policy.status != RasPolicy.Status.APPROVED:
-        raise ValidationError("Only an approved policy can be applied.")
+    problem = repricing_refusal(policy)
+    if problem:
+        raise ValidationError(problem)
     if policy.runs.filter(status__in=[RepricingRun.Status.QUEUED, RepricingRun.Status.RUNNING]):
         raise ValidationError("This policy is already being applied.")
     run = RepricingRun(

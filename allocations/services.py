@@ -399,6 +399,11 @@ def budget_decide(
             .filter(person_id=budget.person_id, status=IndicativeBudget.Status.CURRENT)
             .first()
         )
+        if current is not None and budget.replaces_id != current.pk:
+            raise ValidationError(
+                "The figure this one would replace is no longer the current one: recalculate "
+                "instead."
+            )
         if current is not None:
             current.status, current.ended_at = IndicativeBudget.Status.SUPERSEDED, now
             current._history_user = actor

@@ -59,7 +59,12 @@ from allocations.plans import (
     plan_update,
     wrote,
 )
-from allocations.repricing import repricing_csv, repricing_preview, repricing_start
+from allocations.repricing import (
+    repricing_csv,
+    repricing_preview,
+    repricing_refusal,
+    repricing_start,
+)
 from allocations.selectors import (
     BUDGET_DECIDE,
     budget_explanation,
@@ -150,7 +155,7 @@ def policy_detail_view(request, pk: int):
             and policy.status == RasPolicy.Status.DRAFT
             and user.pk not in (policy.created_by_id, policy.updated_by_id),
             "can_copy": user.has_perm(POLICY_ADD),
-            "can_reprice": user.has_perm(REPRICE) and policy.status == RasPolicy.Status.APPROVED,
+            "can_reprice": user.has_perm(REPRICE) and repricing_refusal(policy) is None,
             "runs": policy.runs.select_related("created_by"),
         },
     )
@@ -212,8 +217,9 @@ def repricing_view(request, pk: int):
     policy = policy_get_for_user(user=request.user, pk=pk)
     if not request.user.has_perm(REPRICE):
         raise PermissionDenied("Only RAS administrators apply a policy to current budgets.")
-    if policy.status != RasPolicy.Status.APPROVED:
-        messages.error(request, "Only an approved policy can be applied.")
+    refusal = repricing_refusal(policy)
+    if refusal:
+        messages.error(request, refusal)
         return redirect("allocations:policy_detail", pk=policy.pk)
     if request.method == "POST":
         try:
@@ -317,6 +323,9 @@ def person_budget_section(request, person) -> str | None:
 @require_http_methods(["GET"])
 def budget_detail_view(request, pk: int):
     budget = budget_get_for_user(user=request.user, pk=pk)
+    person_access_record(
+        user=request.user, person=budget.person, page=PersonAccess.Page.BUDGET, path=request.path
+    )
     return render(
         request,
         "allocations/budget_detail.html",
@@ -435,6 +444,10 @@ def plan_detail_view(request, pk: int):
     need, how it is managed; and, by state, editing, submitting or authorising it."""
     plan = plan_get_for_user(user=request.user, pk=pk)
     user = request.user
+    if request.method == "GET":
+        person_access_record(
+            user=user, person=plan.person, page=PersonAccess.Page.PLAN, path=request.path
+        )
     needs = _needs(plan)
     sections = plan_sections(plan)
     settings_form = PlanSettingsForm(instance=plan)

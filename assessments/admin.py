@@ -128,6 +128,11 @@ class SectionAdmin(_DraftOnly, SimpleHistoryAdmin):
     list_filter = ["version"]
     inlines = [QuestionInline]
 
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "version":  # new sections only in drafts
+            kwargs["queryset"] = QuestionnaireVersion.objects.filter(status="draft")
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
     def _version_of(self, obj):
         return obj.version if obj else None
 
@@ -138,6 +143,11 @@ class QuestionAdmin(_DraftOnly, SimpleHistoryAdmin):
     list_filter = ["version"]
     search_fields = ["text", "code"]
     inlines = [AnswerOptionInline]
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "section":  # new questions only in drafts
+            kwargs["queryset"] = Section.objects.filter(version__status="draft")
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def _version_of(self, obj):
         return obj.version if obj else None

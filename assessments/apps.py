@@ -16,3 +16,19 @@ class AssessmentsConfig(AppConfig):
         post_migrate.connect(
             roles_sync_after_migrate, sender=self, dispatch_uid="assessments.roles_sync"
         )
+
+        from django.db.models.signals import m2m_changed
+
+        from assessments.models import AnswerOption
+
+        m2m_changed.connect(
+            _triggers_changed,
+            sender=AnswerOption.triggers.through,
+            dispatch_uid="assessments.option_triggers_immutable",
+        )
+
+
+def _triggers_changed(sender, instance, action, **kwargs):
+    """An option's funding triggers are part of a published version too: refuse changes."""
+    if action in ("pre_add", "pre_remove", "pre_clear"):
+        instance._version().assert_editable()

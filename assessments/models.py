@@ -229,6 +229,9 @@ class PersonAccess(models.Model):
         ACCESS_LOG = "access_log", "Access log"
         ASSESSMENT = "assessment", "Assessment"
         LETTER = "letter_download", "Letter download"
+        BUDGET = "budget", "Budget version"
+        PLAN = "plan", "Support plan"
+        PANEL = "panel_referral", "Panel referral"
 
     person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="accesses")
     user = models.ForeignKey(User, on_delete=models.PROTECT, related_name="person_accesses")
@@ -338,6 +341,21 @@ class QuestionnaireVersion(models.Model):
 
     def __str__(self) -> str:
         return f"{self.title}, version {self.number}"
+
+    def save(self, *args, **kwargs):
+        # Only the status (and who/when) may change once a version is no longer a draft.
+        if self.pk is not None:
+            stored = QuestionnaireVersion.objects.filter(pk=self.pk).first()
+            if (
+                stored is not None
+                and stored.status != self.Status.DRAFT
+                and (
+                    (stored.title, stored.notes, stored.number)
+                    != (self.title, self.notes, self.number)
+                )
+            ):
+                raise PublishedVersionImmutable(stored)
+        super().save(*args, **kwargs)
 
     @property
     def is_draft(self) -> bool:

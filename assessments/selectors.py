@@ -233,6 +233,22 @@ def assessment_steps(*, assessment: Assessment) -> list[Step]:
     return steps
 
 
+def assessment_resume_step(*, assessment: Assessment) -> int:
+    """The first step with something still to do: a section with an unanswered question, then
+    informal support, then eligibility (two queries)."""
+    answered = set(assessment.answers.values_list("question_id", flat=True))
+    steps = Section.objects.filter(version_id=assessment.questionnaire_id).prefetch_related(
+        "questions"
+    )
+    sections = list(steps)
+    for number, section in enumerate(sections, start=1):
+        if any(q.pk not in answered for q in section.questions.all()):
+            return number
+    if not assessment.informal_support:
+        return len(sections) + 1
+    return len(sections) + 2
+
+
 def section_questions(*, section: Section) -> list[Question]:
     """The section's questions with their options (two queries, however many questions)."""
     return list(

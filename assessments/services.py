@@ -36,6 +36,7 @@ from assessments.roles import (
     PEOPLE_ALL_TEAMS,
     PERSON_ADD,
     PERSON_CHANGE,
+    QUESTIONNAIRE_CHANGE,
 )
 from assessments.signals import assessment_submitted
 
@@ -329,6 +330,11 @@ def _build_version(*, actor: User | None, data: dict, triggers: dict[str, Fundin
     return version
 
 
+def _check_questionnaire_editor(actor: User | None) -> None:
+    if actor is None or not actor.has_perm(QUESTIONNAIRE_CHANGE):
+        raise PermissionDenied("Only RAS administrators maintain questionnaires.")
+
+
 @transaction.atomic
 def questionnaire_import(*, actor: User | None, data: dict) -> QuestionnaireVersion:
     """Create a new draft version from an exported questionnaire.
@@ -337,6 +343,7 @@ def questionnaire_import(*, actor: User | None, data: dict) -> QuestionnaireVers
     problem. Triggers the file defines are added when their code is new; an existing trigger
     keeps its own wording (RAS administrators maintain it here).
     """
+    _check_questionnaire_editor(actor)
     known = dict(FundingTrigger.objects.in_bulk(field_name="code"))
     errors = _check_questionnaire_tree(data, known_triggers=set(known))
     if errors:
@@ -357,6 +364,7 @@ def questionnaire_import(*, actor: User | None, data: dict) -> QuestionnaireVers
 @transaction.atomic
 def questionnaire_copy_to_draft(*, actor: User, version: QuestionnaireVersion):
     """Start the next version: a draft copy of this one, numbered after the newest."""
+    _check_questionnaire_editor(actor)
     data = questionnaire_export(version=version)
     triggers = dict(FundingTrigger.objects.in_bulk(field_name="code"))
     return _build_version(actor=actor, data=data, triggers=triggers)
@@ -373,6 +381,7 @@ def questionnaire_publish(*, actor: User, version: QuestionnaireVersion):
     Refused (QuestionnaireInvalid) when the draft is incomplete: every section needs a
     question, every question 2 options.
     """
+    _check_questionnaire_editor(actor)
     version = _lock_version(version)
     if version.status != QuestionnaireVersion.Status.DRAFT:
         raise IllegalTransition(f"Only a draft can be published; {version} is {version.status}.")
@@ -401,6 +410,7 @@ def _retire(version: QuestionnaireVersion, *, actor: User, now) -> None:
 @transaction.atomic
 def questionnaire_retire(*, actor: User, version: QuestionnaireVersion):
     """published → retired: no new assessments start on it; existing ones keep it."""
+    _check_questionnaire_editor(actor)
     version = _lock_version(version)
     if version.status != QuestionnaireVersion.Status.PUBLISHED:
         raise IllegalTransition(f"Only the published version can be retired; {version} is not.")

@@ -39,6 +39,7 @@ from assessments.roles import (
 from assessments.selectors import (
     assessment_get_for_change,
     assessment_get_for_user,
+    assessment_resume_step,
     assessment_steps,
     assessment_summary,
     assessment_total_points,
@@ -142,6 +143,9 @@ def person_detail_view(request, pk: int):
             "history": person_history(person=person),
             "assessments": assessments,
             "has_open_assessment": any(a.is_draft for a in assessments),
+            "resume_step": next(
+                (assessment_resume_step(assessment=a) for a in assessments if a.is_draft), 1
+            ),
             "extra_sections": person_sections(request, person),
             "can_assess": request.user.has_perm(ASSESSMENT_ADD),
             "can_change": request.user.has_perm(PERSON_CHANGE),
@@ -252,6 +256,10 @@ def assessment_step_view(request, pk: int, number: int):
         determination = eligibility_for(assessment=assessment)
         form = EligibilityForm(post, initial=EligibilityForm.initial_for(assessment, determination))
 
+    if post is not None and not form.is_valid() and post.get("action") in ("back", "exit"):
+        # Leaving a page that is not complete enough to save: go where asked, and say so.
+        messages.warning(request, f"“{step.title}” was not saved: it was not complete.")
+        return _after_save(request, assessment, steps, step)
     if post is not None and form.is_valid():
         try:
             _save_step(request.user, assessment, step, form)

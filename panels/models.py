@@ -44,6 +44,9 @@ class PanelReferral(models.Model):
     )
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.WAITING)
     reasons = models.JSONField(default=list)
+    plan_snapshot = models.JSONField(
+        default=dict, help_text="The plan as referred: its costs, lines and the worker's case."
+    )
     referred_at = models.DateTimeField(default=timezone.now)
     referred_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
     history = HistoricalRecords()

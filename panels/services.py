@@ -10,7 +10,13 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from allocations.models import SupportPlan
-from allocations.plans import plan_agree_by_panel, plan_return_by_panel
+from allocations.plans import (
+    line_weekly_text,
+    plan_agree_by_panel,
+    plan_authors,
+    plan_costs,
+    plan_return_by_panel,
+)
 from assessments.models import User
 from assessments.roles import Role
 from panels.models import ConflictDeclaration, PanelDecision, PanelMeeting, PanelReferral
@@ -35,8 +41,37 @@ class AlreadyDecided(Exception):
         )
 
 
+def plan_snapshot(plan: SupportPlan) -> dict:
+    """The plan as the panel is asked to decide it (the plan may change after a deferral)."""
+    lines = list(plan.lines.all())
+    costs = plan_costs(plan, lines)
+    return {
+        "weekly": str(costs.weekly),
+        "annual": str(costs.annual),
+        "one_off": str(costs.one_off),
+        "difference": str(costs.difference),
+        "difference_percent": None
+        if costs.difference_percent is None
+        else str(costs.difference_percent),
+        "difference_reason": plan.difference_reason,
+        "management": plan.get_management_display(),
+        "contribution_weekly": str(plan.contribution_weekly_gbp),
+        "risk_reasons": plan.risk_reasons,
+        "lines": [
+            {
+                "support": f"{line.get_category_display()}: {line.description}",
+                "provider": line.provider,
+                "weekly": line_weekly_text(line),
+            }
+            for line in lines
+        ],
+    }
+
+
 def referral_create(*, plan: SupportPlan, reasons: list[str], actor: User) -> PanelReferral:
-    referral = PanelReferral(plan=plan, reasons=reasons, referred_by=actor)
+    referral = PanelReferral(
+        plan=plan, reasons=reasons, referred_by=actor, plan_snapshot=plan_snapshot(plan)
+    )
     referral._history_user = actor
     referral.save()
     return referral
@@ -51,6 +86,8 @@ def _panel_people(users) -> bool:
 def meeting_create(*, actor: User, date: datetime.date, chair: User, members) -> PanelMeeting:
     if not actor.has_perm(MEETING_ADD):
         raise PermissionDenied("Only panel chairs arrange panel meetings.")
+    if Role.PANEL_CHAIR.label not in {g.name for g in chair.groups.all()}:
+        raise ValidationError({"chair": "The chair must be a panel chair."})
     members = [m for m in members if m.pk != chair.pk]
     if not _panel_people([chair, *members]):
         raise ValidationError({"members": "Only panel members and chairs can sit on the panel."})
@@ -78,11 +115,12 @@ def automatic_conflicts(referral: PanelReferral, users) -> dict[int, str]:
     """Panel members who assessed, planned or manage the case: {user id: why}."""
     plan = referral.plan
     assessment = plan.indicative_budget.assessment
+    authors = plan_authors(plan)
     conflicts = {}
     for user in users:
         if user.pk in (assessment.started_by_id, assessment.submitted_by_id):
             conflicts[user.pk] = "assessed the person"
-        elif user.pk in (plan.created_by_id, plan.submitted_by_id):
+        elif user.pk in authors:
             conflicts[user.pk] = "wrote the support plan"
         elif user.team_id == plan.person.team_id and Role.TEAM_MANAGER.label in {
             g.name for g in user.groups.all()
@@ -122,6 +160,8 @@ def conflict_declare(*, actor: User, referral: PanelReferral, reason: str):
         raise PermissionDenied("Only the meeting's panel members declare conflicts.")
     if not reason.strip():
         raise ValidationError({"reason": "Say what the conflict is."})
+    if referral.status != PanelReferral.Status.WAITING:
+        raise ValidationError("The panel has already decided this referral.")
     declaration = ConflictDeclaration(referral=referral, member=actor, reason=reason.strip())
     declaration._history_user = actor
     try:

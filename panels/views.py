@@ -7,8 +7,9 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
-from allocations.plans import line_weekly_text, plan_costs
 from allocations.selectors import budget_explanation
+from assessments.models import PersonAccess
+from assessments.services import person_access_record
 from panels.forms import ConflictForm, DecisionForm, MeetingForm
 from panels.models import PanelReferral
 from panels.selectors import (
@@ -74,7 +75,12 @@ def meeting_detail_view(request, pk: int):
     if request.method == "POST":
         if not can_schedule:
             raise PermissionDenied("Only panel chairs set the agenda.")
-        referral = referral_get(user=request.user, pk=int(request.POST.get("referral", 0)))
+        try:
+            referral_id = int(request.POST.get("referral", ""))
+        except ValueError:
+            messages.error(request, "Choose a referral to add.")
+            return redirect("panels:meeting_detail", pk=meeting.pk)
+        referral = referral_get(user=request.user, pk=referral_id)
         try:
             referral_schedule(actor=request.user, referral=referral, meeting=meeting)
         except ValidationError as refusal:
@@ -98,7 +104,9 @@ def meeting_detail_view(request, pk: int):
 def referral_detail_view(request, pk: int):
     referral = referral_get(user=request.user, pk=pk)
     plan = referral.plan
-    lines = list(plan.lines.all())
+    person_access_record(
+        user=request.user, person=plan.person, page=PersonAccess.Page.PANEL, path=request.path
+    )
     present, quorate = quorum_for(referral)
     conflicts = referral_conflicts(referral)
     meeting = referral.meeting
@@ -114,8 +122,7 @@ def referral_detail_view(request, pk: int):
             "budget": plan.indicative_budget,
             "explanation": budget_explanation(plan.indicative_budget),
             "sections": plan.indicative_budget.breakdown.get("points_by_section", []),
-            "costs": plan_costs(plan, lines),
-            "lines": [(line, line_weekly_text(line)) for line in lines],
+            "snapshot": referral.plan_snapshot,
             "present": present,
             "quorate": quorate,
             "conflicts": conflicts,
