@@ -37,12 +37,13 @@ POLICY_2026 = {
     "plan_tolerance_percent": Decimal("10"),
     "residential_benchmark_annual_gbp": Decimal("42000"),
 }
-# A draft uplift for next year, waiting for a second person's approval.
+# A draft mid-year uplift, in force from the day the demo is loaded once a second person
+# approves it: then the RAS administrator can preview and apply it to everyone's budget.
 POLICY_2027 = {
     **POLICY_2026,
-    "name": "2027/28 uplift (draft)",
-    "notes": "Proposed 3% uplift in the price per point.",
-    "effective_from": datetime.date(2027, 4, 1),
+    "name": "Mid-year uplift (draft)",
+    "notes": "Proposed 3% uplift in the price per point, for approval by a senior manager.",
+    "effective_from": datetime.date.today(),  # noqa: DTZ011 - the demo's own day
     "price_per_point_gbp": Decimal("5.03"),
 }
 

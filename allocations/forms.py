@@ -207,11 +207,20 @@ class CommentsForm(forms.Form):
 
 
 class LetterBatchForm(forms.Form):
+    kind = forms.ChoiceField(
+        label="Letter",
+        choices=[
+            ("indicative", "Indicative budget letters (people with a current indicative budget)"),
+            ("statement", "Personal budget statements (people with an agreed budget)"),
+            ("panel_decision", "Panel decision letters (people with a panel decision)"),
+        ],
+        initial="indicative",
+    )
     team = forms.ModelChoiceField(
         queryset=Team.objects.none(), required=False, empty_label="Every team I can see"
     )
     since = forms.DateField(
-        label="Only budgets calculated on or after (optional)",
+        label="Only those calculated, agreed or decided on or after (optional)",
         required=False,
         widget=forms.DateInput(attrs={"type": "date"}),
     )

@@ -198,6 +198,8 @@ def _statement(person: Person, source_id: int | None) -> LetterContent:
                 "isf_weekly_gbp",
                 "indicative_weekly_gbp",
                 "review_date",
+                "difference_reason",
+                "conditions",
             )
         },
         source_id=agreed.pk,

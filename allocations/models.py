@@ -147,6 +147,13 @@ class RasPolicy(models.Model):
             protect_existing_packages=self.protect_existing_packages,
         )
 
+    def client_group_factor_rows(self) -> list[tuple[str, str]]:
+        """(client group as people read it, factor) for every group with a factor."""
+        from assessments.models import ClientGroup
+
+        labels = dict(ClientGroup.choices)
+        return [(labels.get(k, k), v) for k, v in self.client_group_factors.items()]
+
     def engine_dict(self) -> dict:
         return policy_to_dict(self.as_engine_policy())
 

@@ -159,6 +159,9 @@ def repricing_rows(policy: RasPolicy) -> list[Row]:
         raw = _rows_portable(policy)
     rows = []
     for r in raw:
+        # Django reads jsonb from a raw cursor as text: decode the triggers and sections.
+        r = list(r)
+        r[17], r[18] = (json.loads(v) if isinstance(v, str) else v for v in (r[17], r[18]))
         case = Case(
             ref=r[3],
             points=(r[20],),

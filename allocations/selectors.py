@@ -171,7 +171,9 @@ def budget_explanation(budget: IndicativeBudget) -> list[ExplanationRow]:
     rows.append(
         ExplanationRow(
             "Contingency in total",
-            "Rounded to the penny; kept for packages that cost more, and changes in need",
+            "Kept for packages that cost more, and changes in need. The bands are added "
+            "exactly and the total rounded once, so the lines above may differ from it by a "
+            "penny",
             f"− {_gbp(result['contingency_weekly'])}",
         )
     )

@@ -50,6 +50,7 @@ from allocations.plans import (
     plan_authorise,
     plan_costs,
     plan_informal_add,
+    plan_informal_remove,
     plan_line_add,
     plan_line_remove,
     plan_return,
@@ -434,6 +435,13 @@ def plan_start_view(request, pk: int):
     return redirect("allocations:plan_detail", pk=plan.pk)
 
 
+def _int(value) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise ValidationError("Choose an item on this plan.") from None
+
+
 def _needs(plan) -> list[tuple[str, str]]:
     return [(code, Outcome(code).label) for code in eligible_needs(plan)]
 
@@ -470,8 +478,12 @@ def plan_detail_view(request, pk: int):
                     messages.success(request, "Line added.")
                     return redirect("allocations:plan_detail", pk=plan.pk)
             elif action == "remove_line":
-                plan_line_remove(actor=user, plan=plan, line_id=int(request.POST["line"]))
+                plan_line_remove(actor=user, plan=plan, line_id=_int(request.POST.get("line")))
                 messages.success(request, "Line removed.")
+                return redirect("allocations:plan_detail", pk=plan.pk)
+            elif action == "remove_informal":
+                plan_informal_remove(actor=user, plan=plan, item_id=_int(request.POST.get("item")))
+                messages.success(request, "Informal support removed.")
                 return redirect("allocations:plan_detail", pk=plan.pk)
             elif action == "add_informal":
                 informal_form = InformalSupportForm(request.POST, needs=needs)

@@ -61,9 +61,12 @@ def my_work(*, user) -> dict:
     """What is waiting for this user: plans returned to them, plans awaiting their
     authorisation, their panel agenda, and recent decisions on their cases."""
     today = timezone.localdate()
-    returned = SupportPlan.objects.filter(
-        created_by=user, status=SupportPlan.Status.RETURNED
-    ).select_related("person", "decided_by")
+    mine = Q(created_by=user) | Q(submitted_by=user)
+    returned = (
+        SupportPlan.objects.filter(mine, status=SupportPlan.Status.RETURNED)
+        .distinct()
+        .select_related("person", "decided_by")
+    )
     to_authorise = SupportPlan.objects.none()
     if user.has_perm("allocations.authorise_supportplan"):
         to_authorise = (
@@ -82,12 +85,16 @@ def my_work(*, user) -> dict:
         .order_by("date")
     )
     decisions = (
-        PanelDecision.objects.filter(referral__plan__created_by=user)
+        PanelDecision.objects.filter(
+            Q(referral__plan__created_by=user) | Q(referral__plan__submitted_by=user)
+        )
+        .distinct()
         .select_related("referral__plan__person", "decided_by")
         .order_by("-decided_at")[:20]
     )
     agreed_by_manager = (
-        SupportPlan.objects.filter(created_by=user, status=SupportPlan.Status.AGREED)
+        SupportPlan.objects.filter(mine, status=SupportPlan.Status.AGREED)
+        .distinct()
         .select_related("person", "decided_by")
         .order_by("-decided_at")[:20]
     )

@@ -160,7 +160,9 @@ def test_batch_reuses_letters_and_reports_failures(submitted_a, person_a, worker
 
 def test_batch_page_zip(client, submitted_a, person_a, worker_a, senior_manager, team_a):
     client.force_login(senior_manager)
-    response = client.post(reverse("allocations:letter_batches"), {"team": team_a.pk})
+    response = client.post(
+        reverse("allocations:letter_batches"), {"kind": "indicative", "team": team_a.pk}
+    )
     batch = LetterBatch.objects.get()
     assert response.url == reverse("allocations:letter_batch", args=[batch.pk])
     assert batch.person_ids == [person_a.pk]
@@ -176,7 +178,10 @@ def test_team_manager_batches_only_their_team(client, submitted_a, manager_a, te
     client.force_login(manager_a)
     page = client.get(reverse("allocations:letter_batches")).text
     assert "South Locality Team" not in page
-    client.post(reverse("allocations:letter_batches"), {"team": team_b.pk})
+    response = client.post(
+        reverse("allocations:letter_batches"), {"kind": "indicative", "team": team_b.pk}
+    )
+    assert "Select a valid choice" in response.text
     assert not LetterBatch.objects.exists()
 
 

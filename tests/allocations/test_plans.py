@@ -328,3 +328,28 @@ def test_plan_page_queries_do_not_grow_with_lines(
         plan_line_add(actor=worker_a, plan=plan, data=plan_line(weekly="1.00", description=f"L{n}"))
     with django_assert_max_num_queries(len(one_line.captured_queries)):
         assert "L8" in client.get(url).text
+
+
+def test_a_manager_who_edited_the_plan_cannot_authorise_it(
+    submitted_a, person_a, worker_a, manager_a
+):
+    plan = plan_submit(actor=worker_a, plan=make_plan(person_a, worker_a, weekly="118.00"))
+    plan = plan_return(actor=manager_a, plan=plan, comments="Add a provider")
+    # Returning is not writing; editing is.
+    plan = plan_update(actor=manager_a, plan=plan, data={"difference_reason": "Edited by TM"})
+    plan = plan_submit(actor=worker_a, plan=plan)
+    with pytest.raises(PermissionDenied, match=NOT_YOUR_OWN):
+        plan_authorise(actor=manager_a, plan=plan)
+
+
+def test_informal_support_can_be_removed_while_writing(client, submitted_a, person_a, worker_a):
+    plan = make_plan(person_a, worker_a, weekly="118.00")
+    item = plan_informal_add(actor=worker_a, plan=plan, outcome="hygiene", who="Anne", what="x")
+    client.force_login(worker_a)
+    url = reverse("allocations:plan_detail", args=[plan.pk])
+    client.post(url, {"action": "remove_informal", "item": "not-a-number"})
+    client.post(url, {"action": "remove_line", "line": "999999"})
+    assert plan.informal.count() == 1 and plan.lines.count() == 1
+    client.post(url, {"action": "remove_informal", "item": item.pk})
+    assert plan.informal.count() == 0
+    assert item.history.latest().history_type == "-"

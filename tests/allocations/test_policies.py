@@ -113,7 +113,7 @@ def test_public_rules_page_needs_no_login_and_shows_the_rates(client, policy):
     assert page.status_code == 200
     text = page.content.decode()
     assert "£4.88 a week" in text
-    assert "learning_disability" in text and "1.10" in text
+    assert "Learning disability" in text and "1.10" in text
     assert "26" in text and "£600.00 a week or more" in text
     # The example on the page comes from the engine: 60 points for an older person,
     # 60 × 4.88 = 292.80; contingency 5% of 100 + 10% of 192.80 = 24.28; 292.80 − 24.28.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from decimal import Decimal
 
 import pytest
@@ -156,3 +157,81 @@ def test_only_ras_administrators_reprice(
     assert client.get(reverse("allocations:repricing", args=[new.pk])).status_code == 403
     assert client.post(reverse("allocations:repricing", args=[new.pk])).status_code == 403
     assert not RepricingRun.objects.exists()
+
+
+def test_only_the_policy_in_force_today_can_be_applied(caseload, ras_admin, senior_manager):
+    import datetime
+
+    from django.core.exceptions import ValidationError
+
+    from allocations.repricing import repricing_refusal
+
+    future = make_policy(
+        ras_admin, senior_manager, name="Future", effective_from=datetime.date(2099, 4, 1)
+    )
+    assert "takes effect on 01 April 2099" in repricing_refusal(future)
+    with pytest.raises(ValidationError):
+        repricing_start(actor=ras_admin, policy=future)
+    older = IndicativeBudget.objects.first().policy
+    _new_policy(ras_admin, senior_manager, "5.00")
+    assert "A newer policy is in force" in repricing_refusal(older)
+
+
+def test_a_kept_figure_is_not_flagged_again(caseload, ras_admin, senior_manager, manager_a):
+    from allocations.services import KEEP, budget_decide
+
+    cheaper = _new_policy(ras_admin, senior_manager, "4.50")
+    repricing_apply(RepricingRun.objects.create(policy=cheaper, created_by=ras_admin, reason="x"))
+    pending = IndicativeBudget.objects.filter(
+        status=Status.AWAITING_DECISION, person__team=manager_a.team
+    ).first()
+    budget_decide(actor=manager_a, budget=pending, decision=KEEP, reason="Keep it")
+    again = RepricingRun.objects.create(policy=cheaper, created_by=ras_admin, reason="again")
+    repricing_apply(again)
+    again.refresh_from_db()
+    assert again.total == 0  # the other two still wait; the kept one is not asked again
+    assert IndicativeBudget.objects.filter(status=Status.AWAITING_DECISION).count() == 2
+
+
+def test_the_portable_path_gives_the_same_rows_as_the_sql(caseload, ras_admin, senior_manager):
+    from django.db import connection
+
+    from allocations.repricing import _ROWS_SQL, _rows_portable
+
+    new = _new_policy(ras_admin, senior_manager, "5.00")
+    with connection.cursor() as cursor:
+        cursor.execute(_ROWS_SQL, {"policy": new.pk})
+        by_sql = cursor.fetchall()
+    decoded = [(*r[:17], json.loads(r[17]), json.loads(r[18]), *r[19:]) for r in by_sql]
+    assert decoded == [tuple(r) for r in _rows_portable(new)]
+
+
+def test_repricing_keeps_triggers_and_sections(
+    caseload, ras_admin, senior_manager, worker_a, questionnaire
+):
+    """A regression: jsonb read through a raw cursor arrives as text."""
+    from tests.factories import answer_everything
+
+    person = make_person(actor=worker_a, existing_weekly_cost_gbp=None)
+    draft = assessment_start(actor=worker_a, person=person, supported_by="self")
+    ready = answer_everything(complete_assessment(draft, worker_a), worker_a, option_index=2)
+    assessment_submit(actor=worker_a, assessment=ready, lock_version=ready.lock_version)
+    before = IndicativeBudget.objects.get(person=person, status=Status.CURRENT)
+    assert before.triggers == ["dfg"]
+    new = _new_policy(ras_admin, senior_manager, "5.00")
+    repricing_apply(RepricingRun.objects.create(policy=new, created_by=ras_admin, reason="x"))
+    after = IndicativeBudget.objects.get(person=person, status=Status.CURRENT)
+    assert after.triggers == ["dfg"]
+    assert after.breakdown["points_by_section"] == before.breakdown["points_by_section"]
+
+
+def test_the_portable_apply_writes_versions_with_history(caseload, ras_admin, senior_manager):
+    from allocations.repricing import _apply_chunk_portable, repricing_rows
+
+    new = _new_policy(ras_admin, senior_manager, "5.00")
+    run = RepricingRun.objects.create(policy=new, created_by=ras_admin, reason="x")
+    created, flagged = _apply_chunk_portable(run, new, repricing_rows(new))
+    assert (created, flagged) == (3, 0)
+    for budget in IndicativeBudget.objects.filter(status=Status.CURRENT):
+        assert budget.policy == new
+        assert budget.history.get().history_user == ras_admin

@@ -436,3 +436,28 @@ def test_section_page_queries_do_not_grow_with_questions(
         return len(counted.captured_queries)
 
     assert queries_for(2) == queries_for(12)
+
+
+def test_leaving_an_incomplete_eligibility_page_is_allowed_with_a_warning(
+    client, draft_a, worker_a
+):
+    client.force_login(worker_a)
+    url = reverse("assessments:assessment_step", args=[draft_a.pk, 4])
+    response = client.post(url, {"lock_version": draft_a.lock_version, "action": "back"})
+    assert response.url == reverse("assessments:assessment_step", args=[draft_a.pk, 3])
+    response = client.post(
+        url, {"lock_version": draft_a.lock_version, "action": "exit"}, follow=True
+    )
+    assert "“Eligibility” was not saved: it was not complete." in response.text
+    from assessments.models import EligibilityDetermination
+
+    assert not EligibilityDetermination.objects.exists()
+
+
+def test_resume_opens_the_first_step_with_something_to_do(client, draft_a, worker_a):
+    from tests.factories import answer_everything
+
+    answer_everything(draft_a, worker_a)
+    client.force_login(worker_a)
+    page = client.get(reverse("assessments:person_detail", args=[draft_a.person_id])).text
+    assert reverse("assessments:assessment_step", args=[draft_a.pk, 3]) in page

@@ -255,3 +255,32 @@ def test_admin_edits_drafts_only(client, ras_admin, questionnaire):
     draft_question = Question.objects.filter(version=draft).first()
     page = client.get(reverse("admin:assessments_question_change", args=[draft_question.pk]))
     assert 'name="_save"' in page.text
+
+
+def test_published_titles_and_option_triggers_never_change(questionnaire):
+    from assessments.models import FundingTrigger
+
+    questionnaire.title = "Renamed"
+    with pytest.raises(PublishedVersionImmutable):
+        questionnaire.save()
+    from django.db import transaction
+
+    option = AnswerOption.objects.filter(question__version=questionnaire, order=3).first()
+    with pytest.raises(PublishedVersionImmutable), transaction.atomic():
+        option.triggers.add(
+            FundingTrigger.objects.create(code="new", name="N", what_to_consider="x")
+        )
+    with pytest.raises(PublishedVersionImmutable), transaction.atomic():
+        option.triggers.clear()
+    assert list(option.triggers.values_list("code", flat=True)) == ["dfg"]
+
+
+def test_questionnaire_services_check_the_role(worker_a, questionnaire):
+    from django.core.exceptions import PermissionDenied
+
+    with pytest.raises(PermissionDenied):
+        questionnaire_import(actor=worker_a, data=questionnaire_data())
+    with pytest.raises(PermissionDenied):
+        questionnaire_copy_to_draft(actor=worker_a, version=questionnaire)
+    with pytest.raises(PermissionDenied):
+        questionnaire_retire(actor=worker_a, version=questionnaire)

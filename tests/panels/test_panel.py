@@ -271,3 +271,31 @@ def test_referral_page_shows_the_plan_as_referred_in_constant_queries(
         page = client.get(url).text
     # The panel decides on the plan as it was referred, not as it is edited afterwards.
     assert "Item 7" not in page and "Personal assistant" in page
+
+
+def test_whoever_wrote_the_plan_has_a_conflict(referral, panel_member, worker_a):
+    from allocations.plans import plan_line_add
+    from tests.factories import plan_line
+
+    plan = referral.plan
+    SupportPlan.objects.filter(pk=plan.pk).update(status="draft")
+    plan.refresh_from_db()
+    panel_member.team = worker_a.team
+    panel_member.save()
+    panel_member.user_permissions.add(
+        *worker_a.groups.first().permissions.filter(codename__endswith="supportplan")
+    )
+    panel_member = type(panel_member).objects.get(pk=panel_member.pk)
+    plan_line_add(actor=panel_member, plan=plan, data=plan_line(weekly="1.00"))
+    assert referral_conflicts(referral)[panel_member.pk] == "wrote the support plan"
+
+
+def test_declaring_a_conflict_in_the_browser(client, referral, panel_member, worker_a):
+    url = reverse("panels:referral_conflict", args=[referral.pk])
+    client.force_login(worker_a)
+    assert client.post(url, {"reason": "x"}).status_code == 403
+    client.force_login(panel_member)
+    client.post(url, {"reason": "My neighbour"})
+    assert referral_conflicts(referral)[panel_member.pk] == "declared: My neighbour"
+    response = client.post(url, {"reason": "Again"}, follow=True)
+    assert "already declared" in response.text

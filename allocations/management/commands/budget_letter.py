@@ -6,6 +6,7 @@ as issued by the "command line" account (created on first use; it cannot log in)
 
 from __future__ import annotations
 
+from django.core.exceptions import PermissionDenied
 from django.core.management.base import BaseCommand, CommandError
 
 from allocations.letters import NothingToIssue, letter_issue
@@ -53,7 +54,7 @@ class Command(BaseCommand):
             actor = command_line_user()
         try:
             letter, _ = letter_issue(actor=actor, person=found, kind=kind)
-        except NothingToIssue as refusal:
+        except (NothingToIssue, PermissionDenied) as refusal:
             raise CommandError(str(refusal)) from None
         with open(output, "wb") as handle:
             handle.write(bytes(letter.pdf))
