@@ -91,7 +91,7 @@ from allocations.services import (
     policy_update_draft,
 )
 from assessments.models import ClientGroup, Outcome, PersonAccess
-from assessments.selectors import people_visible_to, person_get_for_user
+from assessments.selectors import object_history, people_visible_to, person_get_for_user
 from assessments.services import person_access_record
 
 REPRICE = "allocations.reprice_raspolicy"
@@ -158,6 +158,7 @@ def policy_detail_view(request, pk: int):
             "can_copy": user.has_perm(POLICY_ADD),
             "can_reprice": user.has_perm(REPRICE) and repricing_refusal(policy) is None,
             "runs": policy.runs.select_related("created_by"),
+            "history": object_history(policy),
         },
     )
 
@@ -338,6 +339,7 @@ def budget_detail_view(request, pk: int):
             "can_decide": request.user.has_perm(BUDGET_DECIDE)
             and budget.status == IndicativeBudget.Status.AWAITING_DECISION,
             "decision_form": DecisionForm(),
+            "history": object_history(budget),
         },
     )
 
@@ -551,6 +553,7 @@ def plan_detail_view(request, pk: int):
             "agreed": getattr(plan, "agreed", None)
             if plan.status == SupportPlan.Status.AGREED
             else None,
+            "history": object_history(plan),
         },
     )
 

@@ -138,13 +138,14 @@ def _display(record, field_name: str) -> str:
     return str(value)
 
 
-def person_history(*, person: Person) -> list[HistoryEntry]:
-    """Every change to a person, newest first, with the fields that changed (one query each
-    for the history rows and the teams they name)."""
-    records = list(
-        person.history.select_related("history_user", "team").order_by("history_date", "history_id")
-    )
-    skip = {"updated_at", "created_at"}
+# Bookkeeping fields that every save touches: not worth listing as changes.
+_HISTORY_SKIP = {"updated_at", "created_at", "lock_version", "updated_by"}
+
+
+def _entries(records, model, *, skip=frozenset()) -> list[HistoryEntry]:
+    """History rows of one object (oldest first) → entries, newest first, each with the
+    fields that changed."""
+    skip = set(skip) | _HISTORY_SKIP
     entries: list[HistoryEntry] = []
     previous = None
     for record in records:
@@ -152,7 +153,7 @@ def person_history(*, person: Person) -> list[HistoryEntry]:
         if previous is not None:
             delta = record.diff_against(previous, excluded_fields=skip)
             for change in delta.changes:
-                field = Person._meta.get_field(change.field)
+                field = model._meta.get_field(change.field)
                 changes.append(
                     FieldChange(
                         field=str(field.verbose_name).capitalize(),
@@ -171,6 +172,54 @@ def person_history(*, person: Person) -> list[HistoryEntry]:
         )
         previous = record
     entries.reverse()
+    return entries
+
+
+def person_history(*, person: Person) -> list[HistoryEntry]:
+    """Every change to a person, newest first, with the fields that changed (one query each
+    for the history rows and the teams they name)."""
+    records = person.history.select_related("history_user", "team").order_by(
+        "history_date", "history_id"
+    )
+    return _entries(records, Person)
+
+
+def object_history(instance, *, skip=frozenset()) -> list[HistoryEntry]:
+    """Every change to any audited object (a budget, a policy, a plan), newest first."""
+    records = instance.history.select_related("history_user").order_by("history_date", "history_id")
+    return _entries(records, type(instance), skip=skip)
+
+
+def assessment_history(*, assessment: Assessment) -> list[HistoryEntry]:
+    """The assessment's own changes and every answer given or changed, newest first."""
+    entries = _entries(
+        assessment.history.select_related("history_user").order_by("history_date", "history_id"),
+        Assessment,
+    )
+    answers = (
+        Answer.history.filter(assessment_id=assessment.pk)
+        .select_related("history_user", "question", "option")
+        .order_by("history_date", "history_id")
+    )
+    for record in answers:
+        user = record.history_user
+        note = f" — note: {record.evidence}" if record.evidence else ""
+        entries.append(
+            HistoryEntry(
+                when=record.history_date,
+                who=(user.get_full_name() or user.username) if user else "System",
+                action="Answered" if record.history_type == "+" else "Answer changed",
+                changes=(
+                    FieldChange(
+                        field=record.question.text,
+                        old="",
+                        new=f"{record.option.label} ({record.option.points.normalize():f} "
+                        f"points){note}",
+                    ),
+                ),
+            )
+        )
+    entries.sort(key=lambda e: e.when, reverse=True)
     return entries
 
 

@@ -39,6 +39,7 @@ from assessments.roles import (
 from assessments.selectors import (
     assessment_get_for_change,
     assessment_get_for_user,
+    assessment_history,
     assessment_resume_step,
     assessment_steps,
     assessment_summary,
@@ -349,6 +350,7 @@ def assessment_summary_view(request, pk: int):
             "eligibility": eligibility_for(assessment=assessment),
             "can_change": can_change,
             "problems": assessment_problems(assessment) if can_change else [],
+            "history": assessment_history(assessment=assessment),
             "submit_form": SubmitForm(initial={"lock_version": assessment.lock_version}),
         },
     )

@@ -163,3 +163,18 @@ def test_manager_decides_in_the_browser(client, submitted_a, person_a, manager_a
     )
     lower.refresh_from_db()
     assert lower.status == Status.CURRENT
+
+
+def test_auditors_read_the_history_of_assessments_budgets_and_policies(
+    client, submitted_a, auditor, policy
+):
+    client.force_login(auditor)
+    summary = client.get(reverse("assessments:assessment_summary", args=[submitted_a.pk])).text
+    assert "Answered</strong> by Worker.A" in summary
+    assert "Status: In progress → Submitted" in summary
+    budget = IndicativeBudget.objects.get()
+    detail = client.get(reverse("allocations:budget_detail", args=[budget.pk])).text
+    assert "Created</strong> by Worker.A" in detail
+    policy_page = client.get(reverse("allocations:policy_detail", args=[policy.pk])).text
+    assert "Status: Draft → Approved" in policy_page
+    assert "Created</strong> by Ras.Admin" in policy_page
