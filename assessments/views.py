@@ -282,6 +282,7 @@ def assessment_step_view(request, pk: int, number: int):
 
     if request.method == "GET":
         _record_opening(request, assessment.person, PersonAccess.Page.ASSESSMENT)
+    total_points = assessment_total_points(assessment=assessment)
     return render(
         request,
         f"assessments/assessment_{step.kind}.html",
@@ -293,7 +294,13 @@ def assessment_step_view(request, pk: int, number: int):
             "form": form,
             "conflict": conflict,
             "saved": saved,
-            "total_points": assessment_total_points(assessment=assessment),
+            "total_points": total_points,
+            # The live total on a section page: the other sections' saved points, plus
+            # whatever is chosen on the page (static/js/running-total.js).
+            "other_sections_points": total_points
+            - sum((a.option.points for a in saved.values()), Decimal(0))
+            if step.kind == "section"
+            else None,
         },
     )
 

@@ -52,6 +52,11 @@ def manager_a(team_a):
 
 
 @pytest.fixture
+def manager_b(team_b):
+    return make_user("manager.b", Role.TEAM_MANAGER, team_b)
+
+
+@pytest.fixture
 def panel_member(db):
     return make_user("panel.member", Role.PANEL_MEMBER)
 

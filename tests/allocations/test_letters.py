@@ -64,6 +64,39 @@ def test_statement_and_panel_letters_show_their_figures(submitted_a, person_a, w
         letter_issue(actor=worker_a, person=person_a, kind="panel_decision")
 
 
+def test_panel_decision_letter_shows_the_decision(
+    submitted_a, person_a, worker_a, panel_chair, panel_member, panel_member2
+):
+    import datetime
+
+    from panels.services import meeting_create, panel_decide, referral_schedule
+
+    meeting = meeting_create(
+        actor=panel_chair,
+        date=datetime.date(2027, 1, 5),
+        chair=panel_chair,
+        members=[panel_member, panel_member2],
+    )
+    plan = plan_submit(
+        actor=worker_a,
+        plan=make_plan(person_a, worker_a, weekly="650.00", difference_reason="Night care"),
+    )
+    referral = referral_schedule(actor=panel_chair, referral=plan.referrals.get(), meeting=meeting)
+    panel_decide(
+        actor=panel_chair,
+        referral=referral,
+        outcome="approved_with_conditions",
+        reasons="Safe at home.",
+        conditions="Falls sensor first",
+        review_date=datetime.date(2027, 3, 1),
+    )
+    letter, _ = letter_issue(actor=worker_a, person=person_a, kind="panel_decision")
+    text = text_of(bytes(letter.pdf))
+    assert "Decision: Approved with conditions" in text
+    assert "Safe at home." in text and "Falls sensor first" in text and "1 March 2027" in text
+    assert letter.figures["conditions"] == "Falls sensor first"
+
+
 def test_long_content_flows_onto_further_pages_with_headers_repeated(
     submitted_a, person_a, worker_a, manager_a
 ):
@@ -80,13 +113,16 @@ def test_long_content_flows_onto_further_pages_with_headers_repeated(
     plan_authorise(actor=manager_a, plan=plan_submit(actor=worker_a, plan=plan))
     letter, _ = letter_issue(actor=worker_a, person=person_a, kind="statement")
     reader = PdfReader(io.BytesIO(bytes(letter.pdf)))
-    assert len(reader.pages) >= 2
-    for page in reader.pages[1:]:
-        text = page.extract_text()
+    pages = [page.extract_text() for page in reader.pages]
+    assert len(pages) >= 2
+    for number, text in enumerate(pages, start=1):
         assert f"Our reference: {person_a.reference}" in text
-    second = reader.pages[1].extract_text()
-    if "Support item number" in second:
-        assert "Weekly equivalent" in second  # the table's header row repeats
+        assert f"Page {number} of {len(pages)}" in text
+    # The 40 lines run over a page break, and the table's header row repeats on the page
+    # where the table continues.
+    continued = [t for t in pages[1:] if "Support item number" in t]
+    assert continued and all("Weekly equivalent" in t for t in continued)
+    assert "Support item number 39" in "".join(pages)
 
 
 def test_letters_only_from_stored_figures(person_a, worker_a, db):
@@ -172,6 +208,29 @@ def test_batch_page_zip(client, submitted_a, person_a, worker_a, senior_manager,
     )
     assert archive.namelist() == [f"{person_a.reference}-indicative.pdf"]
     assert archive.read(archive.namelist()[0]) == bytes(Letter.objects.get().pdf)
+
+
+def test_batch_views_permission_matrix(client, submitted_a, person_a, senior_manager, manager_b):
+    batch = LetterBatch.objects.create(
+        kind="indicative",
+        description="x",
+        person_ids=[person_a.pk],
+        total=1,
+        created_by=senior_manager,
+    )
+    urls = [
+        reverse("allocations:letter_batch", args=[batch.pk]),
+        reverse("allocations:letter_batch_status", args=[batch.pk]),
+        reverse("allocations:letter_batch_zip", args=[batch.pk]),
+    ]
+    for url in urls:
+        assert client.get(url).status_code == 302  # anonymous
+    client.force_login(manager_b)  # another team's manager
+    for url in urls:
+        assert client.get(url).status_code == 404
+    client.force_login(senior_manager)
+    assert client.get(urls[0]).status_code == 200
+    assert client.get(urls[2]).status_code == 404  # not finished yet
 
 
 def test_team_manager_batches_only_their_team(client, submitted_a, manager_a, team_b):

@@ -67,6 +67,13 @@ def test_worker_completes_the_default_questionnaire_with_the_keyboard_only(page,
                 "`input[name='${el.name}']:checked`)",
             )
             page.keyboard.press("ArrowDown")
+        if number == 1:
+            # The running total follows the answers chosen, before anything is saved.
+            first_section = AnswerOption.objects.filter(
+                question__section__version=questionnaire, question__section__order=1, order=2
+            ).values_list("points", flat=True)
+            expected = sum(first_section, Decimal("0"))
+            assert Decimal(page.locator("#running-total").inner_text()) == expected
         tab_to(page, "el => el.textContent.trim() === 'Save and continue'")
         activate(page)
 
