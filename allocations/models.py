@@ -225,8 +225,9 @@ class IndicativeBudget(models.Model):
     calculated_on = models.DateField(help_text="The date whose policy was used.")
 
     raw_points = models.DecimalField(max_digits=10, decimal_places=2)
-    reduction_percent = models.DecimalField(max_digits=7, decimal_places=4)
-    adjusted_points = models.DecimalField(max_digits=14, decimal_places=6)
+    # Exact, as the engine keeps them (spec step 3): room for the decimals policies can give.
+    reduction_percent = models.DecimalField(max_digits=20, decimal_places=10)
+    adjusted_points = models.DecimalField(max_digits=24, decimal_places=12)
     gross_weekly_gbp = models.DecimalField(max_digits=12, decimal_places=2)
     contingency_weekly_gbp = models.DecimalField(max_digits=12, decimal_places=2)
     ras_weekly_gbp = models.DecimalField(max_digits=12, decimal_places=2)
