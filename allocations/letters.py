@@ -143,12 +143,14 @@ def _store(person, kind, content, key, pdf: bytes, *, actor, batch, now) -> Lett
 # --- The two kinds allocations makes ----------------------------------------------------------
 
 
+def _source(records, source_id: int | None):
+    """The record named, or else the person's current one (None if there is none)."""
+    return (records.filter(pk=source_id) if source_id else records.filter(status="current")).first()
+
+
 def _indicative(person: Person, source_id: int | None) -> LetterContent:
-    budgets = IndicativeBudget.objects.select_related("policy").filter(person=person)
-    budget = (
-        budgets.filter(pk=source_id).first()
-        if source_id
-        else budgets.filter(status=IndicativeBudget.Status.CURRENT).first()
+    budget = _source(
+        IndicativeBudget.objects.select_related("policy").filter(person=person), source_id
     )
     if budget is None:
         raise NothingToIssue(f"{person.full_name} has no indicative budget to write about.")
@@ -172,12 +174,7 @@ def _indicative(person: Person, source_id: int | None) -> LetterContent:
 
 
 def _statement(person: Person, source_id: int | None) -> LetterContent:
-    agreed_budgets = AgreedBudget.objects.select_related("plan").filter(person=person)
-    agreed = (
-        agreed_budgets.filter(pk=source_id).first()
-        if source_id
-        else agreed_budgets.filter(status=AgreedBudget.Status.CURRENT).first()
-    )
+    agreed = _source(AgreedBudget.objects.select_related("plan").filter(person=person), source_id)
     if agreed is None:
         raise NothingToIssue(f"{person.full_name} has no agreed personal budget yet.")
     lines = [(line, line_weekly_text(line)) for line in agreed.plan.lines.all()]
