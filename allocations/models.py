@@ -10,7 +10,7 @@ from django.db.models import Q
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
-from allocations.engine import Band, Policy, policy_to_dict
+from allocations.engine import Band, Policy
 from assessments.models import Assessment, Person, User
 
 
@@ -153,9 +153,6 @@ class RasPolicy(models.Model):
 
         labels = dict(ClientGroup.choices)
         return [(labels.get(k, k), v) for k, v in self.client_group_factors.items()]
-
-    def engine_dict(self) -> dict:
-        return policy_to_dict(self.as_engine_policy())
 
 
 class RepricingRun(models.Model):

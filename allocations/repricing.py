@@ -93,17 +93,9 @@ class Row:
         return self.result is not None and is_silent_reduction(
             new_weekly=self.result.indicative_weekly,
             new_points=self.result.raw_points,
-            current=self,
+            current_weekly=self.current_weekly,
+            current_points=self.current_points,
         )
-
-    # is_silent_reduction() reads these names from "current".
-    @property
-    def indicative_weekly_gbp(self) -> Decimal:
-        return self.current_weekly
-
-    @property
-    def raw_points(self) -> Decimal:
-        return self.current_points
 
     @property
     def direction(self) -> str:

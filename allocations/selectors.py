@@ -13,11 +13,8 @@ from django.http import Http404
 from allocations.engine import round2
 from allocations.models import IndicativeBudget, RasPolicy
 from assessments.models import ClientGroup, FundingTrigger, InformalSupport, Person
+from assessments.roles import BUDGET_DECIDE, BUDGET_VIEW, POLICY_VIEW
 from assessments.selectors import people_visible_to
-
-POLICY_VIEW = "allocations.view_raspolicy"
-BUDGET_VIEW = "allocations.view_indicativebudget"
-BUDGET_DECIDE = "allocations.decide_indicativebudget"
 
 
 def policy_in_force_on(date: datetime.date) -> RasPolicy | None:
@@ -88,9 +85,6 @@ def gbp(value) -> str:
     return f"−£{-amount:,}" if amount < 0 else f"£{amount:,}"
 
 
-_gbp = gbp
-
-
 def _pts(value) -> str:
     return f"{round2(Decimal(value))}"
 
@@ -147,25 +141,25 @@ def budget_explanation(budget: IndicativeBudget) -> list[ExplanationRow]:
     rows.append(
         ExplanationRow(
             "Weekly amount before contingency",
-            f"{_pts(result['adjusted_points'])} points × {_gbp(policy['price_per_point'])} a "
+            f"{_pts(result['adjusted_points'])} points × {gbp(policy['price_per_point'])} a "
             f"point{factor_text}",
-            _gbp(result["gross_weekly"]),
+            gbp(result["gross_weekly"]),
         )
     )
     for band in b["bands"]:
         if Decimal(band["amount_in_band"]) == 0:
             continue
         where = (
-            f"above {_gbp(band['lower'])}"
+            f"above {gbp(band['lower'])}"
             if band["upper"] is None
-            else f"between {_gbp(band['lower'])} and {_gbp(band['upper'])}"
+            else f"between {gbp(band['lower'])} and {gbp(band['upper'])}"
         )
         rows.append(
             ExplanationRow(
                 "Contingency kept by the council",
-                f"{Decimal(band['rate']).normalize():f}% of the {_gbp(band['amount_in_band'])} "
+                f"{Decimal(band['rate']).normalize():f}% of the {gbp(band['amount_in_band'])} "
                 f"{where}",
-                f"− {_gbp(round2(Decimal(band['retained'])))}",
+                f"− {gbp(round2(Decimal(band['retained'])))}",
             )
         )
     rows.append(
@@ -174,30 +168,30 @@ def budget_explanation(budget: IndicativeBudget) -> list[ExplanationRow]:
             "Kept for packages that cost more, and changes in need. The bands are added "
             "exactly and the total rounded once, so the lines above may differ from it by a "
             "penny",
-            f"− {_gbp(result['contingency_weekly'])}",
+            f"− {gbp(result['contingency_weekly'])}",
         )
     )
     floor = Decimal(policy["minimum_weekly"])
     ras_detail = "Weekly amount less contingency"
     if floor and Decimal(result["ras_weekly"]) == floor:
-        ras_detail += f" (raised to the minimum of {_gbp(floor)})"
-    rows.append(ExplanationRow("RAS figure", ras_detail, _gbp(result["ras_weekly"])))
+        ras_detail += f" (raised to the minimum of {gbp(floor)})"
+    rows.append(ExplanationRow("RAS figure", ras_detail, gbp(result["ras_weekly"])))
     if result["basis"] == "existing_package":
         rows.append(
             ExplanationRow(
                 "Existing package protected",
                 "The person's current package costs this; it is kept while their needs have "
                 "not increased",
-                _gbp(result["indicative_weekly"]),
+                gbp(result["indicative_weekly"]),
             )
         )
-    rows.append(ExplanationRow("Indicative weekly budget", "", _gbp(result["indicative_weekly"])))
+    rows.append(ExplanationRow("Indicative weekly budget", "", gbp(result["indicative_weekly"])))
     rows.append(
         ExplanationRow(
             "Indicative yearly budget",
-            f"{_gbp(result['indicative_weekly'])} × "
+            f"{gbp(result['indicative_weekly'])} × "
             f"{Decimal(policy['weeks_per_year']).normalize():f} weeks",
-            _gbp(result["annual"]),
+            gbp(result["annual"]),
         )
     )
     return rows

@@ -19,7 +19,7 @@ from allocations.engine import (
     validate_policy,
 )
 from allocations.models import IndicativeBudget, RasPolicy
-from allocations.selectors import BUDGET_DECIDE, policy_in_force_on
+from allocations.selectors import policy_in_force_on
 from assessments.models import (
     Answer,
     Assessment,
@@ -28,11 +28,11 @@ from assessments.models import (
     InformalSupport,
     User,
 )
+from assessments.roles import BUDGET_DECIDE, BUDGET_RECALCULATE
 
 POLICY_ADD = "allocations.add_raspolicy"
 POLICY_CHANGE = "allocations.change_raspolicy"
 POLICY_APPROVE = "allocations.approve_raspolicy"
-BUDGET_RECALCULATE = "allocations.recalculate_indicativebudget"
 
 FOUR_EYES = "A policy must be approved by someone other than the person who drafted or edited it."
 NO_POLICY = "No RAS policy is in force on {date:%d %B %Y}."
@@ -286,13 +286,11 @@ def budget_fields(result: Result) -> dict[str, Any]:
     }
 
 
-def is_silent_reduction(*, new_weekly: Decimal, new_points: Decimal, current) -> bool:
+def is_silent_reduction(
+    *, new_weekly: Decimal, new_points: Decimal, current_weekly: Decimal, current_points: Decimal
+) -> bool:
     """Less money while needs (points) have not reduced: a manager must decide first."""
-    return (
-        current is not None
-        and new_weekly < current.indicative_weekly_gbp
-        and new_points >= current.raw_points
-    )
+    return new_weekly < current_weekly and new_points >= current_points
 
 
 def _place(budget: IndicativeBudget, *, actor: User, now) -> IndicativeBudget:
@@ -305,8 +303,11 @@ def _place(budget: IndicativeBudget, *, actor: User, now) -> IndicativeBudget:
         stale._history_user = actor
         stale.save()
     budget.replaces = current
-    if is_silent_reduction(
-        new_weekly=budget.indicative_weekly_gbp, new_points=budget.raw_points, current=current
+    if current is not None and is_silent_reduction(
+        new_weekly=budget.indicative_weekly_gbp,
+        new_points=budget.raw_points,
+        current_weekly=current.indicative_weekly_gbp,
+        current_points=current.raw_points,
     ):
         budget.status = IndicativeBudget.Status.AWAITING_DECISION
     else:

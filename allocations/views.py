@@ -67,7 +67,6 @@ from allocations.repricing import (
     repricing_start,
 )
 from allocations.selectors import (
-    BUDGET_DECIDE,
     budget_explanation,
     budget_get_for_user,
     budget_triggers,
@@ -78,7 +77,6 @@ from allocations.selectors import (
     policy_list,
 )
 from allocations.services import (
-    BUDGET_RECALCULATE,
     POLICY_ADD,
     POLICY_APPROVE,
     NoPolicyInForce,
@@ -90,19 +88,13 @@ from allocations.services import (
     policy_create_draft,
     policy_update_draft,
 )
+from assessments.forms import add_service_errors
 from assessments.models import ClientGroup, Outcome, PersonAccess
+from assessments.roles import BUDGET_DECIDE, BUDGET_RECALCULATE
 from assessments.selectors import object_history, people_visible_to, person_get_for_user
 from assessments.services import person_access_record
 
 REPRICE = "allocations.reprice_raspolicy"
-
-
-def _form_errors(form, error: ValidationError) -> None:
-    if hasattr(error, "error_dict"):
-        for name, errors in error.error_dict.items():
-            form.add_error(name if name in form.fields else None, errors)
-    else:
-        form.add_error(None, error)
 
 
 # --- The public rules page ---------------------------------------------------------------------
@@ -179,7 +171,7 @@ def policy_edit_view(request, pk: int | None = None):
             else:
                 policy = policy_create_draft(actor=request.user, data=data)
         except ValidationError as error:
-            _form_errors(form, error)
+            add_service_errors(form, error)
         except PolicyNotDraft as refusal:
             messages.error(request, str(refusal))
         else:

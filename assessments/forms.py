@@ -134,7 +134,7 @@ class SectionForm(forms.Form):
         """(question, radio field, evidence field) for the template."""
         return [(q, self[f"q_{q.pk}"], self[f"evidence_{q.pk}"]) for q in self.questions]
 
-    def add_service_errors(self, error_dict: dict[str, str]) -> None:
+    def add_question_errors(self, error_dict: dict[str, str]) -> None:
         by_code = {q.code: q for q in self.questions}
         for code, message in error_dict.items():
             question = by_code.get(code)
@@ -264,3 +264,12 @@ class QuestionnaireImportForm(forms.Form):
         label="Questionnaire file (JSON)",
         help_text="A file exported from this product (format open-ras-questionnaire/1).",
     )
+
+
+def add_service_errors(form: forms.Form, error) -> None:
+    """Put a service's ValidationError beside the fields it names (others at the top)."""
+    if hasattr(error, "error_dict"):
+        for field, field_errors in error.error_dict.items():
+            form.add_error(field if field in form.fields else None, field_errors)
+    else:
+        form.add_error(None, error)

@@ -36,9 +36,6 @@ class Role(models.TextChoices):
     AUDITOR = "auditor", "Auditor"
 
 
-# Roles tied to one team: their holders see only their own team's people.
-TEAM_ROLES = frozenset({Role.SOCIAL_WORKER, Role.TEAM_MANAGER})
-
 # Permissions of later apps are named here as strings (no import), so this stays the one
 # place that says what each role may do.
 POLICY_VIEW = "allocations.view_raspolicy"
@@ -156,12 +153,3 @@ def roles_sync_after_migrate(sender, using="default", verbosity=0, **kwargs) -> 
     for app_config in global_apps.get_app_configs():
         create_permissions(app_config, verbosity=0, using=using)
     roles_sync()
-
-
-def user_roles(user) -> set[str]:
-    """The role labels a user holds (their group names)."""
-    return {group.name for group in user.groups.all()}
-
-
-def user_sees_all_teams(user) -> bool:
-    return user.has_perm(PEOPLE_ALL_TEAMS)

@@ -26,6 +26,7 @@ from assessments.forms import (
     StartAssessmentForm,
     SubmitForm,
     WithdrawForm,
+    add_service_errors,
 )
 from assessments.models import Assessment, PersonAccess
 from assessments.person_page import person_sections
@@ -84,14 +85,6 @@ from assessments.services import (
 PEOPLE_PER_PAGE = 25
 
 
-def _form_errors_from(form: PersonForm, error: ValidationError) -> None:
-    if hasattr(error, "error_dict"):
-        for field, field_errors in error.error_dict.items():
-            form.add_error(field if field in form.fields else None, field_errors)
-    else:
-        form.add_error(None, error)
-
-
 @require_http_methods(["GET"])
 def person_list_view(request):
     search = PersonSearchForm(request.GET)
@@ -120,7 +113,7 @@ def person_create_view(request):
         try:
             person = person_create(actor=request.user, data=form.cleaned_data)
         except ValidationError as error:
-            _form_errors_from(form, error)
+            add_service_errors(form, error)
         else:
             messages.success(request, f"{person.full_name} has been added.")
             return redirect("assessments:person_detail", pk=person.pk)
@@ -165,7 +158,7 @@ def person_edit_view(request, pk: int):
         try:
             person = person_update(actor=request.user, person=person, data=form.cleaned_data)
         except ValidationError as error:
-            _form_errors_from(form, error)
+            add_service_errors(form, error)
         else:
             messages.success(request, f"{person.full_name}'s record has been updated.")
             return redirect("assessments:person_detail", pk=person.pk)
@@ -274,9 +267,9 @@ def assessment_step_view(request, pk: int, number: int):
             return redirect("assessments:assessment_summary", pk=assessment.pk)
         except ValidationError as error:
             if step.kind == "section":
-                form.add_service_errors(error.message_dict)
+                form.add_question_errors(error.message_dict)
             else:
-                _form_errors_from(form, error)
+                add_service_errors(form, error)
         else:
             return _after_save(request, assessment, steps, step)
 
