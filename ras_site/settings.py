@@ -121,6 +121,21 @@ try:
     }
 except ValueError as exc:
     raise ImproperlyConfigured(f"DATABASE_URL could not be understood: {exc}") from None
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # SQLite lets one connection write at a time. With these settings a few users and the
+    # background worker take turns without a "database is locked" error:
+    # * transactions ask for the write lock when they begin (BEGIN IMMEDIATE). On the default
+    #   (deferred) mode, a transaction that has read and then finds another connection writing
+    #   fails at once instead of waiting;
+    # * each write waits up to `timeout` seconds for the lock (the default is 5);
+    # * WAL lets pages read while another connection writes. With WAL, synchronous=NORMAL is
+    #   safe, though a power cut can lose the last commits.
+    # tests/test_sqlite_file_database.py runs users and the worker on a SQLite file to check it.
+    DATABASES["default"]["OPTIONS"] = {
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 20,
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL",
+    }
 # The test suite's own database (pytest-django adds a suffix per parallel worker).
 DATABASES["default"]["TEST"] = {"NAME": env_str("TEST_DATABASE_NAME", "test_ras")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
