@@ -1,6 +1,8 @@
 """The RAS engine: plain Python, no Django. See ../shared/spec/ras-calculation.md.
 
 `calculate(policy, case)` turns one case into an indicative budget with every step shown.
+`validate_policy` / `validate_case` refuse bad input (InvalidPolicy / InvalidCase, each problem
+naming its field) and raise nothing else; TRANSITIONAL_RULES are the rules step 7 can apply.
 """
 
 from allocations.engine.calculate import calculate, round2, validate_case, validate_policy
@@ -11,7 +13,9 @@ from allocations.engine.serialise import (
     result_to_dict,
 )
 from allocations.engine.types import (
+    NUMBER_LIMIT,
     STANDARD_CLIENT_GROUPS,
+    TRANSITIONAL_RULES,
     Band,
     BandShare,
     Case,
@@ -23,7 +27,9 @@ from allocations.engine.types import (
 )
 
 __all__ = [
+    "NUMBER_LIMIT",
     "STANDARD_CLIENT_GROUPS",
+    "TRANSITIONAL_RULES",
     "Band",
     "BandShare",
     "Case",

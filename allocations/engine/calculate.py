@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Context, Decimal, getcontext, localcontext
 
 from allocations.engine.types import (
+    NUMBER_LIMIT,
+    TRANSITIONAL_RULES,
     BandShare,
     Case,
     InvalidCase,
@@ -16,23 +18,81 @@ from allocations.engine.types import (
 CENT = Decimal("0.01")
 HUNDRED = Decimal("100")
 ZERO = Decimal("0")
+# The arithmetic context of every step: wide enough that the steps are exact for any numbers the
+# validators accept (each under NUMBER_LIMIT) with any sensible number of decimal places, and
+# the same whatever context the caller has set. Division is only ever by 100, which is exact.
+EXACT = Context(prec=100)
+_BELOW_LIMIT = -NUMBER_LIMIT
 
 
 def round2(value: Decimal) -> Decimal:
-    """Round to pennies, half up (never Python's default banker's rounding)."""
-    return value.quantize(CENT, rounding=ROUND_HALF_UP)
+    """Round a finite Decimal to pennies, half up (never Python's default banker's rounding).
+
+    Works however large the value: when the pennies would not fit in the current precision
+    (28 digits by default, so from about 10^26 up) the precision is widened just for this."""
+    digits = value.adjusted() + 3  # the digits before the point, and two after it
+    if digits <= getcontext().prec:
+        return value.quantize(CENT, rounding=ROUND_HALF_UP)
+    return value.quantize(CENT, rounding=ROUND_HALF_UP, context=Context(prec=digits))
+
+
+def _shown(value: Decimal) -> str:
+    """The value for a message: as written, unless that would be very long."""
+    text = str(value)
+    return text if len(text) <= 30 else f"{value:.6E}"
+
+
+def number_problem(value: object) -> str | None:
+    """Why `value` cannot be one of the engine's numbers, or None when it can.
+
+    An engine number is a Decimal (or an int, which is exact), finite (not NaN, sNaN, Infinity
+    or -Infinity) and less than NUMBER_LIMIT in size. Never raises: NaN and infinities are
+    recognised before anything compares them, which would raise decimal.InvalidOperation."""
+    if isinstance(value, Decimal) and value.is_finite() and _BELOW_LIMIT < value < NUMBER_LIMIT:
+        return None  # the usual case, answered quickly (every answer's points come here)
+    if isinstance(value, float):
+        return f"must be an exact decimal number, not a float (got {value!r})"
+    if isinstance(value, bool) or not isinstance(value, (Decimal, int)):
+        return f"must be a number (got {value!r})"
+    number = Decimal(value)
+    if not number.is_finite():
+        return f"must be a finite number (got {number})"
+    if number.copy_abs() >= NUMBER_LIMIT:  # copy_abs is exact; abs() could overflow
+        return f"is too large (got {_shown(number)}; it must be less than 1,000,000,000 in size)"
+    return None
+
+
+def transitional_rule_problem(rule: object) -> str | None:
+    """Why `rule` is not a transitional rule the engine knows, or None when it is."""
+    if isinstance(rule, str) and rule in TRANSITIONAL_RULES:
+        return None
+    return f"must be {' or '.join(TRANSITIONAL_RULES)} (got {rule!r})"
 
 
 def validate_policy(policy: Policy) -> None:
-    """Raise InvalidPolicy listing every problem, each naming its field."""
+    """Raise InvalidPolicy listing every problem, each naming its field; return None if the
+    policy is fit to calculate with (see Policy for what that means). Never raises anything
+    else, whatever Decimals the policy holds."""
     errors: list[tuple[str, str]] = []
 
-    def not_negative(name: str, value: Decimal) -> None:
+    def number(name: str, value: object) -> bool:
+        """A finite number of sane size? Records the problem if not."""
+        problem = number_problem(value)
+        if problem is not None:
+            errors.append((name, problem))
+        return problem is None
+
+    def not_negative(name: str, value: object) -> bool:
+        """A sane number and not negative? Records the problem if not."""
+        if not number(name, value):
+            return False
         if value < 0:
             errors.append((name, f"must not be negative (got {value})"))
+            return False
+        return True
 
     not_negative("price_per_point", policy.price_per_point)
-    if policy.weeks_per_year <= 0:
+    if number("weeks_per_year", policy.weeks_per_year) and policy.weeks_per_year <= 0:
         errors.append(("weeks_per_year", f"must be more than 0 (got {policy.weeks_per_year})"))
     not_negative("minimum_weekly", policy.minimum_weekly)
     not_negative("panel_threshold_weekly", policy.panel_threshold_weekly)
@@ -40,13 +100,11 @@ def validate_policy(policy: Policy) -> None:
         not_negative(f"client_group_factors.{group}", factor)
     for level, percent in policy.informal_support_reductions.items():
         name = f"informal_support_reductions.{level}"
-        not_negative(name, percent)
-        if percent > HUNDRED:
+        if not_negative(name, percent) and percent > HUNDRED:
             errors.append((name, f"is a percentage and cannot exceed 100 (got {percent})"))
     for impact, multiplier in policy.carer_impact_multipliers.items():
         name = f"carer_impact_multipliers.{impact}"
-        not_negative(name, multiplier)
-        if multiplier > 1:
+        if not_negative(name, multiplier) and multiplier > 1:
             errors.append((name, f"cannot exceed 1 (got {multiplier})"))
     bands = policy.contingency_bands
     if not bands:
@@ -54,28 +112,43 @@ def validate_policy(policy: Policy) -> None:
     previous = ZERO
     for index, band in enumerate(bands):
         name = f"contingency_bands[{index}]"
-        not_negative(f"{name}.rate", band.rate)
-        if band.rate >= HUNDRED:
+        if not_negative(f"{name}.rate", band.rate) and band.rate >= HUNDRED:
             errors.append((f"{name}.rate", f"must be less than 100 (got {band.rate})"))
         last = index == len(bands) - 1
         if band.up_to is None and not last:
             errors.append((f"{name}.up_to", "only the last band may be unbounded (null)"))
         elif band.up_to is not None and last:
             errors.append((f"{name}.up_to", "the last band must be unbounded (null)"))
-        elif band.up_to is not None:
+        elif band.up_to is not None and number(f"{name}.up_to", band.up_to):
             if band.up_to <= previous:
                 errors.append((f"{name}.up_to", f"must be more than the band before ({previous})"))
             previous = band.up_to
+    rule_problem = transitional_rule_problem(policy.transitional_rule)
+    if rule_problem is not None:
+        errors.append(("transitional_rule", rule_problem))
     if errors:
         raise InvalidPolicy(errors)
 
 
 def validate_case(policy: Policy, case: Case) -> None:
-    """Raise InvalidCase listing every problem, each naming its field."""
+    """Raise InvalidCase listing every problem, each naming its field; return None if the case
+    can be calculated under the policy (see Case). Never raises anything else, whatever
+    Decimals the case holds. Does not check the policy itself (validate_policy does)."""
     errors: list[tuple[str, str]] = []
+
+    def not_negative(name: str, value: object) -> None:
+        problem = number_problem(value)
+        if problem is None and value < 0:
+            problem = f"must not be negative (got {value})"
+        if problem is not None:
+            errors.append((name, problem))
+
     for index, points in enumerate(case.points):
-        if points < 0:
-            errors.append((f"points[{index}]", f"must not be negative (got {points})"))
+        # Most cases have dozens of answers: the usual good value is passed over quickly.
+        if not (
+            isinstance(points, Decimal) and points.is_finite() and ZERO <= points < NUMBER_LIMIT
+        ):
+            not_negative(f"points[{index}]", points)
     if case.client_group not in policy.client_groups:
         errors.append(("client_group", f"'{case.client_group}' is not known to the policy"))
     if (
@@ -91,10 +164,8 @@ def validate_case(policy: Policy, case: Case) -> None:
         errors.append(
             ("carer_impact", "is needed when the carer was assessed and is able and willing")
         )
-    if case.existing_weekly_cost is not None and case.existing_weekly_cost < 0:
-        errors.append(
-            ("existing_weekly_cost", f"must not be negative (got {case.existing_weekly_cost})")
-        )
+    if case.existing_weekly_cost is not None:
+        not_negative("existing_weekly_cost", case.existing_weekly_cost)
     if errors:
         raise InvalidCase(errors)
 
@@ -121,14 +192,23 @@ def _contingency(policy: Policy, gross: Decimal) -> tuple[tuple[BandShare, ...],
 
 
 def calculate(policy: Policy, case: Case, *, policy_checked: bool = False) -> Result:
-    """One case → its indicative budget. Raises InvalidPolicy / InvalidCase before any step.
+    """One case → its indicative budget, every step shown (spec steps 1–10).
+
+    Raises InvalidPolicy / InvalidCase before any step. Any policy and case the validators
+    accept is calculated: no number they let through can make a step raise.
 
     Pass policy_checked=True when validate_policy(policy) has already passed (a batch checks
-    its policy once)."""
+    its policy once). The steps run in the EXACT context, not the caller's."""
     if not policy_checked:
         validate_policy(policy)
     validate_case(policy, case)
 
+    with localcontext(EXACT):
+        return _steps(policy, case)
+
+
+def _steps(policy: Policy, case: Case) -> Result:
+    """Steps 1–10 for a policy and case already validated."""
     # 1. Raw points.
     raw_points = sum(case.points, ZERO)
 
@@ -167,7 +247,16 @@ def calculate(policy: Policy, case: Case, *, policy_checked: bool = False) -> Re
         and case.existing_weekly_cost is not None
         and not case.needs_increased
     ):
-        indicative, basis = case.existing_weekly_cost, "existing_package"
+        existing = case.existing_weekly_cost
+        if policy.transitional_rule == "higher_of":
+            # No one loses money at transition. The existing cost only when strictly higher.
+            if existing > ras_weekly:
+                indicative, basis = existing, "existing_package"
+            else:
+                indicative, basis = ras_weekly, "ras"
+        else:
+            # "existing_package": the existing cost, even when it is below the RAS figure.
+            indicative, basis = existing, "existing_package"
     else:
         indicative, basis = ras_weekly, "ras"
 

@@ -9,12 +9,26 @@ from __future__ import annotations
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from allocations.engine.calculate import round2
-from allocations.engine.types import Band, Case, InvalidCase, InvalidPolicy, Policy, Result
+from allocations.engine.calculate import number_problem, round2, transitional_rule_problem
+from allocations.engine.types import (
+    TRANSITIONAL_RULES,
+    Band,
+    Case,
+    InvalidCase,
+    InvalidPolicy,
+    Policy,
+    Result,
+)
 
 
 def _decimal(value: Any, name: str, errors: list[tuple[str, str]]) -> Decimal | None:
-    if isinstance(value, bool) or value is None:
+    """`value` as an engine number, or None after recording why it cannot be one.
+
+    Accepts a decimal string, an int, a Decimal, or a float (read through its shortest text,
+    so 4.88 is 4.88). Refuses anything else, and NaN, sNaN, Infinity, -Infinity and numbers of
+    NUMBER_LIMIT or more in size (such as 1e309), exactly as validate_policy / validate_case do.
+    """
+    if isinstance(value, bool) or not isinstance(value, (str, int, float, Decimal)):
         errors.append((name, f"must be a number (got {value!r})"))
         return None
     try:
@@ -22,8 +36,9 @@ def _decimal(value: Any, name: str, errors: list[tuple[str, str]]) -> Decimal | 
     except (InvalidOperation, TypeError, ValueError):
         errors.append((name, f"must be a number (got {value!r})"))
         return None
-    if not number.is_finite():
-        errors.append((name, f"must be a finite number (got {value!r})"))
+    problem = number_problem(number)
+    if problem is not None:
+        errors.append((name, problem))
         return None
     return number
 
@@ -52,11 +67,16 @@ POLICY_FIELDS = (
     "minimum_weekly",
     "panel_threshold_weekly",
     "protect_existing_packages",
+    "transitional_rule",
 )
 
 
 def policy_from_dict(data: Any) -> Policy:
-    """Read a policy; InvalidPolicy names every missing or malformed field."""
+    """Read a policy; InvalidPolicy names every missing or malformed field.
+
+    Numbers are refused here as validate_policy would refuse them (not finite, or too large);
+    the policy's other rules (negative prices, band order, ...) are left to validate_policy.
+    "transitional_rule" may be absent (then "existing_package")."""
     errors: list[tuple[str, str]] = []
     if not isinstance(data, dict):
         raise InvalidPolicy([("policy", "must be an object")])
@@ -90,6 +110,11 @@ def policy_from_dict(data: Any) -> Policy:
     protect = data.get("protect_existing_packages", False)
     if not isinstance(protect, bool):
         errors.append(("protect_existing_packages", "must be true or false"))
+    # Absent means the default rule; anything present must be a rule the engine knows.
+    rule = data.get("transitional_rule", TRANSITIONAL_RULES[0])
+    rule_problem = transitional_rule_problem(rule)
+    if rule_problem is not None:
+        errors.append(("transitional_rule", rule_problem))
     policy_kwargs = {
         "client_group_factors": _decimal_map(
             data.get("client_group_factors"), "client_group_factors", errors
@@ -112,12 +137,14 @@ def policy_from_dict(data: Any) -> Policy:
         weeks_per_year=weeks,
         contingency_bands=tuple(bands),
         protect_existing_packages=protect,
+        transitional_rule=rule,
         **policy_kwargs,
     )
 
 
 def policy_to_dict(policy: Policy) -> dict[str, Any]:
-    """The policy as JSON-ready data, decimals as strings exactly as held."""
+    """The policy as JSON-ready data, decimals as strings exactly as held; policy_from_dict
+    reads it back to an equal Policy."""
     return {
         "price_per_point": str(policy.price_per_point),
         "weeks_per_year": str(policy.weeks_per_year),
@@ -133,6 +160,7 @@ def policy_to_dict(policy: Policy) -> dict[str, Any]:
         "minimum_weekly": str(policy.minimum_weekly),
         "panel_threshold_weekly": str(policy.panel_threshold_weekly),
         "protect_existing_packages": policy.protect_existing_packages,
+        "transitional_rule": policy.transitional_rule,
     }
 
 

@@ -1,4 +1,8 @@
-"""The engine's inputs and outputs: frozen dataclasses holding Decimals."""
+"""The engine's inputs and outputs: frozen dataclasses holding Decimals.
+
+Constructing a Policy or a Case checks nothing; `validate_policy` / `validate_case` (and so
+`calculate`) refuse bad values, naming each field.
+"""
 
 from __future__ import annotations
 
@@ -18,6 +22,13 @@ STANDARD_CLIENT_GROUPS = frozenset(
     }
 )
 
+# The rules step 7 of the spec can apply to an existing package, the default first.
+TRANSITIONAL_RULES = ("existing_package", "higher_of")
+
+# Every number the engine takes must be smaller than this in size (a sanity limit: weekly money,
+# points, factors and rates are all far below it).
+NUMBER_LIMIT = Decimal("1000000000")
+
 
 class RasInputError(ValueError):
     """Bad input. `errors` is a list of (field, message); the message names the field."""
@@ -28,11 +39,11 @@ class RasInputError(ValueError):
 
 
 class InvalidPolicy(RasInputError):
-    pass
+    """The policy cannot be used; nothing is calculated under it."""
 
 
 class InvalidCase(RasInputError):
-    pass
+    """The case cannot be calculated under the policy."""
 
 
 def _frozen(mapping: Mapping[str, Decimal]) -> Mapping[str, Decimal]:
@@ -50,6 +61,13 @@ class Band:
 
 @dataclass(frozen=True)
 class Policy:
+    """One version of the council's RAS settings (spec "Inputs").
+
+    Every number is a finite Decimal, not negative and less than NUMBER_LIMIT; percentages are
+    0–100, carer multipliers 0–1, band rates under 100, band `up_to` strictly increasing with
+    only the last band unbounded (None); `transitional_rule` is one of TRANSITIONAL_RULES.
+    validate_policy checks all of this. The three mappings are frozen on construction."""
+
     price_per_point: Decimal
     weeks_per_year: Decimal
     client_group_factors: Mapping[str, Decimal]
@@ -59,6 +77,7 @@ class Policy:
     minimum_weekly: Decimal = Decimal("0")
     panel_threshold_weekly: Decimal = Decimal("0")
     protect_existing_packages: bool = False
+    transitional_rule: str = TRANSITIONAL_RULES[0]
 
     def __post_init__(self) -> None:
         for name in (
@@ -79,6 +98,12 @@ class Policy:
 
 @dataclass(frozen=True)
 class Case:
+    """What one assessment established (spec "Inputs").
+
+    Each of `points` and `existing_weekly_cost` (when given) is a finite Decimal, not negative
+    and less than NUMBER_LIMIT; the client group and levels must be ones the policy knows.
+    validate_case checks all of this against a policy."""
+
     points: tuple[Decimal, ...]
     client_group: str
     ref: str | None = None
@@ -122,7 +147,7 @@ class Result:
     minimum_weekly: Decimal
     ras_weekly: Decimal
     indicative_weekly: Decimal
-    basis: str  # "ras" or "existing_package"
+    basis: str  # "ras" or "existing_package" (step 7)
     weeks_per_year: Decimal
     annual: Decimal
     panel_threshold_weekly: Decimal

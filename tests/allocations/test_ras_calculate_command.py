@@ -356,3 +356,220 @@ def test_json_numbers_are_read_without_float_error(tmp_path):
             "physical-disability-triggers",
         )
     ]
+
+
+# --- Numbers that are not finite or too large ----------------------------------------------------
+
+# How a bad number can arrive in the file: a bare JSON literal (Python's json reads NaN,
+# Infinity and -Infinity; 1e309 is beyond any float) or a string. "BAD" is replaced by the text.
+BAD_NUMBERS = [
+    ("NaN", "must be a finite number (got NaN)"),
+    ("Infinity", "must be a finite number (got Infinity)"),
+    ("-Infinity", "must be a finite number (got -Infinity)"),
+    ("1e309", "is too large (got 1E+309;"),
+    ('"NaN"', "must be a finite number (got NaN)"),
+    ('"Infinity"', "must be a finite number (got Infinity)"),
+    ('"-Infinity"', "must be a finite number (got -Infinity)"),
+    ('"1e309"', "is too large (got 1E+309;"),
+]
+POLICY_NUMBER_FIELDS = [
+    "client_group_factors.learning_disability",
+    "price_per_point",
+    "contingency_bands[1].rate",
+    "contingency_bands[0].up_to",
+]
+
+
+def with_bad(data: dict, literal: str) -> str:
+    """data as JSON text, the string "BAD" replaced by the literal (bare or quoted)."""
+    return json.dumps(data).replace('"BAD"', literal)
+
+
+def policy_with_bad(field: str) -> dict:
+    policy = json.loads(json.dumps(SPEC_POLICY))
+    if field.startswith("contingency_bands["):
+        policy["contingency_bands"][int(field[18])][field.split(".")[1]] = "BAD"
+    elif "." in field:
+        mapping, key = field.split(".")
+        policy[mapping][key] = "BAD"
+    else:
+        policy[field] = "BAD"
+    return policy
+
+
+@pytest.mark.parametrize(
+    ("field", "literal", "message"),
+    [
+        (POLICY_NUMBER_FIELDS[index % len(POLICY_NUMBER_FIELDS)], literal, message)
+        for index, (literal, message) in enumerate(BAD_NUMBERS)
+    ],
+)
+def test_a_policy_number_that_is_not_finite_or_too_large_exits_2_naming_it(
+    tmp_path, field, literal, message
+):
+    text = with_bad(
+        {"policy": policy_with_bad(field), "cases": [spec_case("older-person")]}, literal
+    )
+
+    completed = ras_calculate(tmp_path, text)
+
+    assert completed.returncode == 2, completed.stderr
+    assert f"Invalid policy: {field}: {message}" in completed.stderr
+    assert "Traceback" not in completed.stderr
+    assert completed.stdout == ""
+
+
+def test_a_case_number_that_is_not_finite_or_too_large_fails_that_case_only(tmp_path):
+    fields = ["points[0]", "points", "existing_weekly_cost", "points[1]"]
+    bad_cases = []
+    for index, (literal, _message) in enumerate(BAD_NUMBERS):
+        field = fields[index % len(fields)]
+        case = {"ref": f"bad-{index}", "points": ["10", "12"], "client_group": "older_people"}
+        if field.startswith("points["):
+            case["points"][int(field[7])] = "BAD"
+        else:
+            case[field] = "BAD"
+        bad_cases.append(json.dumps(case).replace('"BAD"', literal))
+    good = [json.dumps(spec_case(ref)) for ref in ("older-person", "existing-package")]
+    text = (
+        '{"policy": '
+        + json.dumps(SPEC_POLICY)
+        + ', "cases": ['
+        + ", ".join([good[0], *bad_cases, good[1]])
+        + "]}"
+    )
+
+    completed = ras_calculate(tmp_path, text)
+
+    assert completed.returncode == 1, completed.stderr
+    assert "Traceback" not in completed.stderr
+    results = json.loads(completed.stdout)["results"]
+    assert results[0] == spec_result("older-person")
+    assert results[-1] == spec_result("existing-package")
+    for index, (literal, message) in enumerate(BAD_NUMBERS):
+        field = fields[index % len(fields)]
+        assert results[index + 1] == {
+            "ref": f"bad-{index}",
+            "error": results[index + 1]["error"],
+        }, literal
+        assert f"{field}: {message}" in results[index + 1]["error"], literal
+    assert f"{len(BAD_NUMBERS)} of {len(BAD_NUMBERS) + 2}" in completed.stderr
+
+
+def test_numbers_too_large_even_to_read_fail_their_case_not_the_run(tmp_path):
+    # A JSON number with an exponent no Decimal can hold, and an integer longer than Python
+    # reads as an int (4300 digits): each its case's error, naming the field.
+    text = with_bad(
+        {
+            "policy": SPEC_POLICY,
+            "cases": [
+                {"ref": "huge-exponent", "points": ["BAD"], "client_group": "older_people"},
+                {
+                    "ref": "long-integer",
+                    "points": "10",
+                    "client_group": "older_people",
+                    "existing_weekly_cost": "LONG",
+                },
+                spec_case("older-person"),
+            ],
+        },
+        "1e99999999999999999999",
+    ).replace('"LONG"', "9" * 5000)
+
+    completed = ras_calculate(tmp_path, text)
+
+    assert completed.returncode == 1, completed.stderr
+    results = json.loads(completed.stdout)["results"]
+    assert results[0]["ref"] == "huge-exponent"
+    assert results[0]["error"].startswith("points[0]: must be a number")
+    assert results[1]["ref"] == "long-integer"
+    assert results[1]["error"].startswith("existing_weekly_cost: is too large (got 1.000000E+5000;")
+    assert results[2] == spec_result("older-person")
+
+
+def test_a_ref_given_as_a_number_goes_back_as_valid_json(tmp_path):
+    text = (
+        '{"policy": '
+        + json.dumps(SPEC_POLICY)
+        + ', "cases": ['
+        + '{"ref": 1.5, "points": ["10", "12", "18"], "client_group": "older_people"},'
+        + '{"ref": NaN, "points": ["10", "12", "18"], "client_group": "older_people"},'
+        + '{"ref": 7, "points": ["10", "12", "18"], "client_group": "older_people"}'
+        + "]}"
+    )
+
+    completed = ras_calculate(tmp_path, text)
+
+    assert completed.returncode == 0, completed.stderr
+    assert "NaN," not in completed.stdout  # not JSON's invalid bare NaN
+
+    def strict(constant):
+        raise ValueError(f"invalid JSON constant {constant}")
+
+    results = json.loads(completed.stdout, parse_constant=strict)["results"]
+    assert [r["ref"] for r in results] == ["1.5", "NaN", 7]
+    assert results[2] == {**spec_result("older-person"), "ref": 7}
+
+
+# --- The transitional rule (step 7) --------------------------------------------------------------
+
+
+def test_higher_of_gives_the_higher_of_the_ras_figure_and_the_existing_cost(tmp_path):
+    policy = {**SPEC_POLICY, "transitional_rule": "higher_of"}
+    cases = [
+        spec_case("existing-package"),  # existing 250.00 < ras 323.84
+        {
+            **spec_case("existing-package"),
+            "ref": "existing-higher",
+            "existing_weekly_cost": "610.00",
+        },
+        spec_case("needs-increased"),
+        spec_case("older-person"),
+    ]
+
+    completed = ras_calculate(tmp_path, {"policy": policy, "cases": cases})
+
+    assert completed.returncode == 0, completed.stderr
+    assert json.loads(completed.stdout)["results"] == [
+        {
+            **spec_result("existing-package"),
+            "indicative_weekly": "323.84",
+            "basis": "ras",
+            "annual": "16839.68",
+        },
+        {
+            **spec_result("existing-package"),
+            "ref": "existing-higher",
+            "indicative_weekly": "610.00",
+            "basis": "existing_package",
+            "annual": "31720.00",
+            "panel_required": True,
+        },
+        spec_result("needs-increased"),
+        spec_result("older-person"),
+    ]
+
+
+def test_an_explicit_existing_package_rule_gives_the_spec_table(tmp_path):
+    policy = {**SPEC_POLICY, "transitional_rule": "existing_package"}
+
+    completed = ras_calculate(
+        tmp_path, {"policy": policy, "cases": [spec_case(ref) for ref in SPEC_CASES]}
+    )
+
+    assert completed.returncode == 0, completed.stderr
+    assert json.loads(completed.stdout) == {"results": [spec_result(ref) for ref in SPEC_CASES]}
+
+
+@pytest.mark.parametrize("rule", ["lower_of", None, 2])
+def test_an_unknown_transitional_rule_exits_2_naming_the_field(tmp_path, rule):
+    policy = {**SPEC_POLICY, "transitional_rule": rule}
+
+    completed = ras_calculate(tmp_path, {"policy": policy, "cases": [spec_case("older-person")]})
+
+    assert completed.returncode == 2
+    assert (
+        f"Invalid policy: transitional_rule: must be existing_package or higher_of (got {rule!r})"
+        in completed.stderr
+    )
+    assert completed.stdout == ""

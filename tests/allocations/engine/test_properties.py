@@ -1,7 +1,8 @@
 """Laws of spec/ras-calculation.md that hold for every policy and every case (hypothesis).
 
 Policies are generated too: increasing bands with rates 0–99.99, prices 0–20, factors 0–3,
-reductions 0–100 %, carer multipliers 0–1. Decimal only, 2 places, never a float.
+reductions 0–100 %, carer multipliers 0–1, either transitional rule. Decimal only, 2 places,
+never a float.
 """
 
 from __future__ import annotations
@@ -14,10 +15,13 @@ from hypothesis import strategies as st
 
 from allocations.engine import (
     STANDARD_CLIENT_GROUPS,
+    TRANSITIONAL_RULES,
     Band,
     Case,
     Policy,
     calculate,
+    policy_from_dict,
+    policy_to_dict,
     result_to_dict,
     round2,
 )
@@ -53,6 +57,7 @@ def policies(draw, *, protect: bool | None = None, minimum: Decimal | None = Non
         minimum_weekly=draw(decimals("0", "200")) if minimum is None else minimum,
         panel_threshold_weekly=draw(decimals("0", "2000")),
         protect_existing_packages=draw(st.booleans()) if protect is None else protect,
+        transitional_rule=draw(st.sampled_from(TRANSITIONAL_RULES)),
     )
 
 
@@ -175,9 +180,23 @@ def test_the_indicative_amount_follows_step_7(policy_case):
         and case.existing_weekly_cost is not None
         and not case.needs_increased
     )
-    assert result.basis == ("existing_package" if protected else "ras")
-    assert result.indicative_weekly == (
-        case.existing_weekly_cost if protected else result.ras_weekly
+    # existing_package takes the existing cost; higher_of only when it is strictly higher.
+    takes_existing = protected and (
+        policy.transitional_rule == "existing_package"
+        or case.existing_weekly_cost > result.ras_weekly
     )
+    if takes_existing:
+        expected = (case.existing_weekly_cost, "existing_package")
+    else:
+        expected = (result.ras_weekly, "ras")
+    assert (result.indicative_weekly, result.basis) == expected
+    if protected and policy.transitional_rule == "higher_of":
+        # No one loses money at transition.
+        assert result.indicative_weekly >= max(result.ras_weekly, case.existing_weekly_cost)
     assert result.annual == round2(result.indicative_weekly * policy.weeks_per_year)
     assert result.panel_required == (result.indicative_weekly >= policy.panel_threshold_weekly)
+
+
+@given(policies())
+def test_a_policy_reads_back_from_its_dict_unchanged(policy):
+    assert policy_from_dict(policy_to_dict(policy)) == policy
