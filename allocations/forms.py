@@ -4,6 +4,7 @@ from decimal import Decimal, InvalidOperation
 
 from django import forms
 
+from allocations.letters import letter_kind_choices
 from allocations.models import PlanLine, RasPolicy, SupportPlan
 from allocations.plans import PLAN_SETTINGS_FIELDS
 from allocations.services import POLICY_FIELDS
@@ -207,15 +208,8 @@ class CommentsForm(forms.Form):
 
 
 class LetterBatchForm(forms.Form):
-    kind = forms.ChoiceField(
-        label="Letter",
-        choices=[
-            ("indicative", "Indicative budget letters (people with a current indicative budget)"),
-            ("statement", "Personal budget statements (people with an agreed budget)"),
-            ("panel_decision", "Panel decision letters (people with a panel decision)"),
-        ],
-        initial="indicative",
-    )
+    # Choices come from the letter-kind registry (allocations.letters), filled in __init__.
+    kind = forms.ChoiceField(label="Letter", choices=[], initial="indicative")
     team = forms.ModelChoiceField(
         queryset=Team.objects.none(), required=False, empty_label="Every team I can see"
     )
@@ -227,6 +221,7 @@ class LetterBatchForm(forms.Form):
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
+        self.fields["kind"].choices = letter_kind_choices()
         teams = Team.objects.all()
         if not user.has_perm("assessments.view_all_people"):
             teams = teams.filter(pk=user.team_id)

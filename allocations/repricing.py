@@ -503,6 +503,8 @@ def repricing_apply(run: RepricingRun, *, chunk: int = CHUNK) -> RepricingRun:
     """Apply the run's policy to every current budget not yet on it. Safe to run again: people
     already on the policy (or with a lower figure awaiting a decision) are skipped."""
     policy = run.policy
+    # The worker has no request: every progress save's history row names who started the run.
+    run._history_user = run.created_by
     run.status, run.started_at = RepricingRun.Status.RUNNING, timezone.now()
     run.save()
     try:

@@ -26,6 +26,7 @@ urlpatterns = [
     path("plans/<int:pk>/", views.plan_detail_view, name="plan_detail"),
     path("people/<int:pk>/letters/issue/", views.letter_issue_view, name="letter_issue"),
     path("letters/<int:pk>/download/", views.letter_download_view, name="letter_download"),
+    path("letters/<int:pk>/withdraw/", views.letter_withdraw_view, name="letter_withdraw"),
     path("letters/batches/", views.letter_batch_list_view, name="letter_batches"),
     path("letters/batches/<int:pk>/", views.letter_batch_view, name="letter_batch"),
     path(

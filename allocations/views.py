@@ -26,11 +26,17 @@ from allocations.forms import (
 )
 from allocations.letters import (
     BATCH_RUN,
+    LETTER_WITHDRAW,
+    LetterAlreadyWithdrawn,
     NothingToIssue,
     batch_letters,
     batch_zip,
+    letter_already_issued_message,
+    letter_batch_description,
+    letter_batch_people,
     letter_batch_start,
     letter_issue,
+    letter_withdraw,
 )
 from allocations.models import (
     AgreedBudget,
@@ -304,10 +310,11 @@ def person_budget_section(request, person) -> str | None:
             "open_plan": next((p for p in plans if p.status != SupportPlan.Status.AGREED), None),
             "agreed": agreed,
             "can_plan": user.has_perm("allocations.add_supportplan"),
-            "letters": list(person.letters.select_related("issued_by").defer("pdf"))
+            "letters": list(person.letters.select_related("issued_by", "withdrawn_by").defer("pdf"))
             if user.has_perm("allocations.view_letter")
             else [],
             "can_issue": user.has_perm("allocations.add_letter"),
+            "can_withdraw_letters": user.has_perm(LETTER_WITHDRAW),
             "letter_kinds": Letter.Kind.choices,
         },
         request=request,
@@ -558,24 +565,33 @@ def letter_issue_view(request, pk: int):
     person = person_get_for_user(user=request.user, pk=pk)
     kind = request.POST.get("kind", "")
     try:
-        letter, _ = letter_issue(actor=request.user, person=person, kind=kind)
+        letter, reused = letter_issue(actor=request.user, person=person, kind=kind)
     except NothingToIssue as refusal:
         messages.error(request, str(refusal))
     else:
-        messages.success(request, f"{letter.get_kind_display()} issued.")
+        if reused:
+            messages.info(request, letter_already_issued_message(letter))
+        else:
+            messages.success(request, f"{letter.get_kind_display()} issued.")
     return redirect("assessments:person_detail", pk=person.pk)
+
+
+def letter_get_for_user(*, user, pk: int) -> Letter:
+    """A letter of a person the user may see, or 404 (also for a role that reads no letters)."""
+    letter = (
+        Letter.objects.select_related("person")
+        .filter(pk=pk, person__in=people_visible_to(user))
+        .first()
+    )
+    if letter is None or not user.has_perm("allocations.view_letter"):
+        raise Http404("No such letter.")
+    return letter
 
 
 @require_http_methods(["GET"])
 def letter_download_view(request, pk: int):
     """The issued PDF, byte for byte as issued. Every download is written to the access log."""
-    letter = (
-        Letter.objects.select_related("person")
-        .filter(pk=pk, person__in=people_visible_to(request.user))
-        .first()
-    )
-    if letter is None or not request.user.has_perm("allocations.view_letter"):
-        raise Http404("No such letter.")
+    letter = letter_get_for_user(user=request.user, pk=pk)
     person_access_record(
         user=request.user, person=letter.person, page=PersonAccess.Page.LETTER, path=request.path
     )
@@ -587,16 +603,32 @@ def letter_download_view(request, pk: int):
     return response
 
 
+@require_http_methods(["POST"])
+def letter_withdraw_view(request, pk: int):
+    """Withdraw an issued letter, with a reason (kept, never deleted)."""
+    letter = letter_get_for_user(user=request.user, pk=pk)
+    if not request.user.has_perm(LETTER_WITHDRAW):
+        raise PermissionDenied("Your role cannot withdraw letters.")
+    try:
+        letter_withdraw(actor=request.user, letter=letter, reason=request.POST.get("reason", ""))
+    except ValidationError as refusal:
+        messages.error(request, " ".join(refusal.messages))
+    except LetterAlreadyWithdrawn as refusal:
+        messages.error(request, str(refusal))
+    else:
+        messages.success(request, f"{letter.get_kind_display()} withdrawn.")
+    return redirect("assessments:person_detail", pk=letter.person_id)
+
+
 def _batch_people(user, form):
-    """The people a batch covers: a team (a team manager only their own), optionally only
-    those whose indicative budget was calculated since a date."""
-    people = people_visible_to(user).filter(budgets__status=IndicativeBudget.Status.CURRENT)
+    """The people a batch covers: those the chosen kind of letter is for (see
+    letter_batch_people), of a team (a team manager only their own), optionally only those
+    whose record dates from a given day on."""
+    people = people_visible_to(user)
     team = form.cleaned_data.get("team")
     if team is not None:
         people = people.filter(team=team)
-    since = form.cleaned_data.get("since")
-    if since is not None:
-        people = people.filter(budgets__created_at__date__gte=since)
+    people = letter_batch_people(form.cleaned_data["kind"], people, form.cleaned_data.get("since"))
     return people.distinct().order_by("reference")
 
 
@@ -607,15 +639,12 @@ def letter_batch_list_view(request):
     form = LetterBatchForm(request.POST or None, user=request.user)
     if request.method == "POST" and form.is_valid():
         people = _batch_people(request.user, form)
-        team = form.cleaned_data.get("team")
-        since = form.cleaned_data.get("since")
-        description = (
-            "Indicative budget letters"
-            + (f", {team}" if team else ", all teams")
-            + (f", budgets calculated since {since:%d %b %Y}" if since else "")
+        kind = form.cleaned_data["kind"]
+        description = letter_batch_description(
+            kind, team=form.cleaned_data.get("team"), since=form.cleaned_data.get("since")
         )
         batch = letter_batch_start(
-            actor=request.user, people=people, kind=Letter.Kind.INDICATIVE, description=description
+            actor=request.user, people=people, kind=kind, description=description
         )
         return redirect("allocations:letter_batch", pk=batch.pk)
     batches = LetterBatch.objects.filter(created_by=request.user).order_by("-created_at")[:20]

@@ -85,9 +85,10 @@ ROLE_PERMISSIONS: dict[Role, list[str]] = {
         BUDGET_RECALCULATE,
         BUDGET_DECIDE,
         "allocations.authorise_supportplan",
-        # Letters in batches, for their own team.
+        # Letters in batches, for their own team; withdrawing a letter sent in error.
         "allocations.run_letterbatch",
         "allocations.view_letterbatch",
+        "allocations.withdraw_letter",
     ],
     Role.PANEL_MEMBER: [*_SERVICE_READ, *PANEL_VIEW],
     # The chair arranges meetings, sets agendas and records the panel's decisions.
@@ -120,6 +121,7 @@ ROLE_PERMISSIONS: dict[Role, list[str]] = {
         "allocations.add_letter",
         "allocations.run_letterbatch",
         "allocations.view_letterbatch",
+        "allocations.withdraw_letter",
     ],
     # Reads everything, including history and the access log; changes nothing.
     Role.AUDITOR: [

@@ -15,8 +15,7 @@ class PanelsConfig(AppConfig):
         register_demo_step(seed_plans)
         register_demo_step(seed_letters)
 
-        from allocations.letters import register_letter_kind
-        from allocations.models import Letter
-        from panels.letters import panel_decision_letter
+        # The panel decision letter, with whom a batch of it is for.
+        from panels.letters import register as register_letters
 
-        register_letter_kind(Letter.Kind.PANEL_DECISION, panel_decision_letter)
+        register_letters()

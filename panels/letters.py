@@ -1,8 +1,14 @@
-"""The panel decision letter, added to the kinds of letter allocations can issue."""
+"""The panel decision letter, added to the kinds of letter allocations can issue (registered
+in PanelsConfig.ready: allocations never imports panels)."""
 
 from __future__ import annotations
 
-from allocations.letters import LetterContent, NothingToIssue
+import datetime
+
+from django.db.models import QuerySet
+
+from allocations.letters import LetterContent, NothingToIssue, register_letter_kind
+from allocations.models import Letter
 from assessments.models import Person
 from panels.models import PanelDecision
 
@@ -31,4 +37,24 @@ def panel_decision_letter(person: Person, source_id: int | None) -> LetterConten
             "decided_at": decision.decided_at.isoformat(),
         },
         source_id=decision.pk,
+    )
+
+
+def panel_decision_people(people: QuerySet, since: datetime.date | None) -> QuerySet:
+    """Those of `people` the panel has decided about (a batch of decision letters), optionally
+    only those with a decision made on or after `since`."""
+    decisions = PanelDecision.objects.all()
+    if since is not None:
+        decisions = decisions.filter(decided_at__date__gte=since)
+    return people.filter(pk__in=decisions.values("referral__plan__person"))
+
+
+def register() -> None:
+    register_letter_kind(
+        Letter.Kind.PANEL_DECISION,
+        panel_decision_letter,
+        label="Panel decision letters (people with a panel decision)",
+        people=panel_decision_people,
+        description="Panel decision letters",
+        since_text="decisions made",
     )
