@@ -17,7 +17,12 @@ from assessments.services import PERSON_FIELDS
 
 class PersonForm(forms.ModelForm):
     """The person's details. The team is fixed to the worker's own team unless their role
-    covers the whole service."""
+    covers the whole service.
+
+    Editing carries the record's lock_version (hidden), so a save based on an older copy is
+    refused by person_update rather than overwriting a colleague's change."""
+
+    lock_version = forms.IntegerField(widget=forms.HiddenInput)
 
     class Meta:
         model = Person
@@ -45,7 +50,12 @@ class PersonForm(forms.ModelForm):
             ("", "Not recorded"),
             *self.fields["ethnicity"].choices[1:],
         ]
+        if self.instance.pk is None:
+            del self.fields["lock_version"]  # a new record has no earlier copy to conflict with
+        else:
+            self.fields["lock_version"].initial = self.instance.lock_version
         self.helper = FormHelper()
+        self.helper.render_hidden_fields = True  # lock_version, which the layout does not name
         self.helper.layout = Layout(
             Fieldset("Who they are", "reference", "given_name", "family_name", "date_of_birth"),
             Fieldset(
@@ -62,6 +72,25 @@ class PersonForm(forms.ModelForm):
 
     def clean_reference(self):
         return self.cleaned_data["reference"].strip().upper()
+
+    def show_conflict(self, latest: Person) -> list[tuple[str, str]]:
+        """After a refused save: keep what the user typed, take `latest`'s lock_version (so
+        saving again is a deliberate choice), and return (label, latest saved value) for each
+        field where the saved record differs from what was typed."""
+        data = self.data.copy()
+        data["lock_version"] = latest.lock_version
+        self.data = data
+        differences = []
+        for name in PERSON_FIELDS:
+            saved, typed = getattr(latest, name), self.cleaned_data.get(name)
+            if saved == typed or (saved in (None, "") and typed in (None, "")):
+                continue
+            display = getattr(latest, f"get_{name}_display", None)
+            shown = display() if display else saved
+            if isinstance(saved, bool):
+                shown = "Yes" if saved else "No"
+            differences.append((self.fields[name].label, "" if shown is None else str(shown)))
+        return differences
 
     def clean_postcode(self):
         compact = "".join(self.cleaned_data["postcode"].upper().split())
@@ -257,6 +286,12 @@ class WithdrawForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 3}),
         max_length=2000,
     )
+
+
+class RetireQuestionnaireForm(forms.Form):
+    """Sent only by the confirmation page's button: a bare POST does not retire."""
+
+    confirm = forms.BooleanField(widget=forms.HiddenInput, initial=True)
 
 
 class QuestionnaireImportForm(forms.Form):

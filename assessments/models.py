@@ -282,9 +282,16 @@ code_validator = RegexValidator(
 )
 
 
+TRIGGER_CODE_FIXED_MESSAGE = "Used by published questionnaire {versions}: the code cannot change."
+
+
 class FundingTrigger(models.Model):
     """Another funding stream an answer may point to (NHS continuing healthcare, Access to
-    Work, ...), with what the worker should consider. Maintained by RAS administrators."""
+    Work, ...), with what the worker should consider. Maintained by RAS administrators.
+
+    The code is fixed once a published (or retired) questionnaire version uses the trigger:
+    exports and past answers name it. clean() says so beside the field; a PostgreSQL trigger
+    (migration 0007) refuses the change on every other path."""
 
     code = models.CharField(max_length=50, unique=True, validators=[code_validator])
     name = models.CharField(max_length=120)
@@ -296,6 +303,28 @@ class FundingTrigger(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self):
+        super().clean()
+        if self.pk is None:
+            return
+        stored = FundingTrigger.objects.filter(pk=self.pk).values_list("code", flat=True).first()
+        if stored is None or stored == self.code:
+            return
+        used = list(
+            QuestionnaireVersion.objects.filter(questions__options__triggers=self.pk)
+            .exclude(status=QuestionnaireVersion.Status.DRAFT)
+            .distinct()
+            .order_by("number")
+        )
+        if used:
+            names = [f"{v.number} ({v.title})" for v in used]
+            versions = (
+                f"version {names[0]}"
+                if len(names) == 1
+                else f"versions {', '.join(names[:-1])} and {names[-1]}"
+            )
+            raise ValidationError({"code": TRIGGER_CODE_FIXED_MESSAGE.format(versions=versions)})
 
 
 class QuestionnaireVersion(models.Model):

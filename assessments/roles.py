@@ -22,6 +22,9 @@ ASSESSMENT_ADD = "assessments.add_assessment"
 ASSESSMENT_CHANGE = "assessments.change_assessment"
 QUESTIONNAIRE_VIEW = "assessments.view_questionnaireversion"
 QUESTIONNAIRE_CHANGE = "assessments.change_questionnaireversion"
+# Publishing is four eyes: held by RAS administrators and senior managers, and refused to
+# anyone who drafted, imported or edited the version (assessments/services.py).
+QUESTIONNAIRE_PUBLISH = "assessments.publish_questionnaireversion"
 
 
 class Role(models.TextChoices):
@@ -101,6 +104,8 @@ ROLE_PERMISSIONS: dict[Role, list[str]] = {
     Role.RAS_ADMINISTRATOR: [
         *_SERVICE_READ,
         *_QUESTIONNAIRE_EDIT,
+        # Publishes a version someone else drafted.
+        QUESTIONNAIRE_PUBLISH,
         # Drafts policy versions (approved by someone else), applies approved ones.
         "allocations.add_raspolicy",
         "allocations.change_raspolicy",
@@ -112,11 +117,13 @@ ROLE_PERMISSIONS: dict[Role, list[str]] = {
         "assessments.add_team",
         "assessments.change_team",
     ],
-    # Senior managers approve policy versions (four eyes) and decide on lower figures.
+    # Senior managers approve policy versions and publish questionnaire versions (four eyes),
+    # and decide on lower figures.
     Role.SENIOR_MANAGER: [
         *_SERVICE_READ,
         *PANEL_VIEW,
         "allocations.approve_raspolicy",
+        QUESTIONNAIRE_PUBLISH,
         BUDGET_DECIDE,
         "allocations.add_letter",
         "allocations.run_letterbatch",

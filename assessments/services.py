@@ -8,7 +8,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Max
+from django.db.models import Max, Q
 from django.utils import timezone
 
 from assessments.eligibility import is_eligible
@@ -37,6 +37,7 @@ from assessments.roles import (
     PERSON_ADD,
     PERSON_CHANGE,
     QUESTIONNAIRE_CHANGE,
+    QUESTIONNAIRE_PUBLISH,
 )
 from assessments.signals import assessment_submitted
 
@@ -95,17 +96,60 @@ def person_create(*, actor: User, data: dict[str, Any]) -> Person:
     return _save_person(person, actor=actor)
 
 
+PERSON_CONCURRENT_EDIT = (
+    "{who} changed this record at {when} while you were editing it. Nothing of yours has been "
+    "saved yet: your changes are shown below, with the latest saved details beside any that "
+    "differ. Check them and save again."
+)
+
+
+class ConcurrentEdit(Exception):
+    """Someone else saved the record since this user loaded it. `message` says who and when."""
+
+    def __init__(self, message: str):
+        self.message = message
+        super().__init__(message)
+
+
+def _who_and_when(user: User | None, moment) -> dict[str, str]:
+    who = (user.get_full_name() or user.username) if user is not None else "Someone"
+    return {"who": who, "when": f"{timezone.localtime(moment):%H:%M:%S on %d %b %Y}"}
+
+
+def _person_conflict(person: Person) -> ConcurrentEdit:
+    """Name whoever made the latest change: the user of the record's newest history row."""
+    latest = (
+        person.history.select_related("history_user")
+        .order_by("-history_date", "-history_id")
+        .first()
+    )
+    who, when = (latest.history_user, latest.history_date) if latest else (None, person.updated_at)
+    return ConcurrentEdit(PERSON_CONCURRENT_EDIT.format(**_who_and_when(who, when)))
+
+
 @transaction.atomic
-def person_update(*, actor: User, person: Person, data: dict[str, Any]) -> Person:
-    """Change a person's details; the history records the actor and every field changed."""
+def person_update(
+    *, actor: User, person: Person, data: dict[str, Any], lock_version: int | None = None
+) -> Person:
+    """Change a person's details; the history records the actor and every field changed.
+
+    `lock_version` is the number the editor's page was built from: if the record has been
+    saved since, ConcurrentEdit (naming who and when) is raised and nothing is saved. Internal
+    callers that are not editing from a page (demo data, re-pricing) pass None: no check.
+    Every save adds one to the record's lock_version.
+    """
     if not actor.has_perm(PERSON_CHANGE):
         raise PermissionDenied("Your role cannot change people's records.")
+    # The row alone (no joins): see _lock_draft.
     person = Person.objects.select_for_update().get(pk=person.pk)
     _check_team(actor=actor, team=person.team)
+    if lock_version is not None and person.lock_version != lock_version:
+        raise _person_conflict(person)
     for name in PERSON_FIELDS:
         if name in data:
             setattr(person, name, data[name])
     _check_team(actor=actor, team=person.team)
+    person.lock_version += 1
     return _save_person(person, actor=actor)
 
 
@@ -374,17 +418,64 @@ def _lock_version(version: QuestionnaireVersion) -> QuestionnaireVersion:
     return QuestionnaireVersion.objects.select_for_update().get(pk=version.pk)
 
 
+PUBLISH_NOT_PERMITTED = "Only RAS administrators and senior managers publish questionnaires."
+PUBLISH_NEEDS_SECOND_PERSON = (
+    "You drafted, imported or edited this version, so someone else must publish it (four "
+    "eyes): ask a RAS administrator or senior manager who has not changed it."
+)
+
+
+def questionnaire_touched_by(*, version: QuestionnaireVersion) -> set[int]:
+    """Ids of everyone who drafted, imported or edited `version`: its creator and the user of
+    every history row of the version and of its sections, questions and options (including
+    parts since deleted or moved, and options' trigger changes, which simple-history records as
+    option rows)."""
+    section_ids = Section.history.filter(version_id=version.pk).values("id")
+    question_ids = Question.history.filter(
+        Q(version_id=version.pk) | Q(section_id__in=section_ids)
+    ).values("id")
+    option_ids = AnswerOption.history.filter(question_id__in=question_ids).values("id")
+    users = {version.created_by_id}
+    for rows in (
+        version.history.all(),
+        Section.history.filter(id__in=section_ids),
+        Question.history.filter(id__in=question_ids),
+        AnswerOption.history.filter(id__in=option_ids),
+    ):
+        users.update(rows.values_list("history_user_id", flat=True).distinct())
+    users.discard(None)
+    return users
+
+
+def questionnaire_publish_refusal(*, actor: User, version: QuestionnaireVersion) -> str | None:
+    """Why `actor` may not publish `version` (PUBLISH_NOT_PERMITTED or
+    PUBLISH_NEEDS_SECOND_PERSON), or None when they may. Does not check the status."""
+    if not actor.has_perm(QUESTIONNAIRE_PUBLISH):
+        return PUBLISH_NOT_PERMITTED
+    if actor.pk in questionnaire_touched_by(version=version):
+        return PUBLISH_NEEDS_SECOND_PERSON
+    return None
+
+
 @transaction.atomic
 def questionnaire_publish(*, actor: User, version: QuestionnaireVersion):
     """draft → published. The version in use until now is retired in the same transaction.
 
-    Refused (QuestionnaireInvalid) when the draft is incomplete: every section needs a
+    Four eyes: refused with PermissionDenied(PUBLISH_NOT_PERMITTED) without the publish
+    permission, and with PermissionDenied(PUBLISH_NEEDS_SECOND_PERSON) when the actor
+    drafted, imported or edited any part of the version (questionnaire_touched_by); the
+    database refuses a version published by its creator as well. IllegalTransition unless
+    it is a draft; QuestionnaireInvalid when the draft is incomplete: every section needs a
     question, every question 2 options.
     """
-    _check_questionnaire_editor(actor)
+    if not actor.has_perm(QUESTIONNAIRE_PUBLISH):
+        raise PermissionDenied(PUBLISH_NOT_PERMITTED)
     version = _lock_version(version)
     if version.status != QuestionnaireVersion.Status.DRAFT:
         raise IllegalTransition(f"Only a draft can be published; {version} is {version.status}.")
+    refusal = questionnaire_publish_refusal(actor=actor, version=version)
+    if refusal is not None:
+        raise PermissionDenied(refusal)
     errors = _check_questionnaire_tree(questionnaire_export(version=version), known_triggers=set())
     if errors:
         raise QuestionnaireInvalid(errors)
@@ -449,18 +540,6 @@ class AssessmentLocked(Exception):
     """The assessment is no longer a draft."""
 
 
-class ConcurrentEdit(Exception):
-    """Someone else saved the draft since this user loaded it."""
-
-    def __init__(self, assessment: Assessment):
-        who = assessment.updated_by
-        when = timezone.localtime(assessment.updated_at)
-        self.message = CONCURRENT_EDIT.format(
-            who=who.get_full_name() or who.username, when=f"{when:%H:%M:%S on %d %b %Y}"
-        )
-        super().__init__(self.message)
-
-
 class AssessmentIncomplete(Exception):
     def __init__(self, problems: list[str]):
         self.problems = problems
@@ -483,17 +562,23 @@ def _check_caseworker(actor: User, person: Person, permission: str) -> None:
 
 
 def _lock_draft(*, actor: User, assessment: Assessment, lock_version: int | None) -> Assessment:
-    """Lock the row; refuse if it is not a draft, or if it changed since `lock_version`."""
-    locked = (
-        Assessment.objects.select_for_update()
-        .select_related("person__team", "updated_by")
-        .get(pk=assessment.pk)
-    )
+    """Lock the row; refuse if it is not a draft, or if it changed since `lock_version`.
+
+    The FOR UPDATE query reads the assessment row alone. With joins, PostgreSQL locks the
+    joined rows too and, when the assessment was updated while this query waited for the
+    lock, re-checks the join against the new row but the old joined rows: a changed
+    `updated_by` no longer matches, the row is dropped and `.get()` raises DoesNotExist
+    instead of the conflict message. What else is needed is read after the lock is held.
+    """
+    locked = Assessment.objects.select_for_update().get(pk=assessment.pk)
+    locked.person = Person.objects.select_related("team").get(pk=locked.person_id)
     _check_caseworker(actor, locked.person, ASSESSMENT_CHANGE)
     if locked.status != Assessment.Status.DRAFT:
         raise AssessmentLocked(NOT_A_DRAFT.format(status=locked.get_status_display().lower()))
     if lock_version is not None and locked.lock_version != lock_version:
-        raise ConcurrentEdit(locked)
+        raise ConcurrentEdit(
+            CONCURRENT_EDIT.format(**_who_and_when(locked.updated_by, locked.updated_at))
+        )
     return locked
 
 

@@ -22,13 +22,14 @@ from assessments.forms import (
     PersonForm,
     PersonSearchForm,
     QuestionnaireImportForm,
+    RetireQuestionnaireForm,
     SectionForm,
     StartAssessmentForm,
     SubmitForm,
     WithdrawForm,
     add_service_errors,
 )
-from assessments.models import Assessment, PersonAccess
+from assessments.models import Assessment, PersonAccess, QuestionnaireVersion
 from assessments.person_page import person_sections
 from assessments.roles import (
     ACCESS_LOG_VIEW,
@@ -36,6 +37,7 @@ from assessments.roles import (
     ASSESSMENT_CHANGE,
     PERSON_CHANGE,
     QUESTIONNAIRE_CHANGE,
+    QUESTIONNAIRE_PUBLISH,
 )
 from assessments.selectors import (
     assessment_get_for_change,
@@ -60,6 +62,7 @@ from assessments.selectors import (
     section_questions,
 )
 from assessments.services import (
+    PUBLISH_NOT_PERMITTED,
     AssessmentIncomplete,
     AssessmentLocked,
     ConcurrentEdit,
@@ -79,6 +82,7 @@ from assessments.services import (
     questionnaire_export,
     questionnaire_import,
     questionnaire_publish,
+    questionnaire_publish_refusal,
     questionnaire_retire,
 )
 
@@ -152,17 +156,31 @@ def person_detail_view(request, pk: int):
 def person_edit_view(request, pk: int):
     person = person_get_for_change(user=request.user, pk=pk)
     form = PersonForm(request.POST or None, instance=person, user=request.user)
+    conflict, latest = None, []
     if request.method == "GET":
         _record_opening(request, person, PersonAccess.Page.EDIT)
     elif form.is_valid():
         try:
-            person = person_update(actor=request.user, person=person, data=form.cleaned_data)
+            person = person_update(
+                actor=request.user,
+                person=person,
+                data=form.cleaned_data,
+                lock_version=form.cleaned_data["lock_version"],
+            )
+        except ConcurrentEdit as refusal:
+            conflict = refusal.message
+            person = person_get_for_change(user=request.user, pk=pk)
+            latest = form.show_conflict(person)
         except ValidationError as error:
             add_service_errors(form, error)
         else:
             messages.success(request, f"{person.full_name}'s record has been updated.")
             return redirect("assessments:person_detail", pk=person.pk)
-    return render(request, "assessments/person_form.html", {"form": form, "person": person})
+    return render(
+        request,
+        "assessments/person_form.html",
+        {"form": form, "person": person, "conflict": conflict, "latest": latest},
+    )
 
 
 @require_http_methods(["GET"])
@@ -424,6 +442,11 @@ def questionnaire_list_view(request):
 def questionnaire_detail_view(request, pk: int):
     version = questionnaire_get_for_user(user=request.user, pk=pk)
     sections = questionnaire_tree(version=version)
+    publish_refusal = (
+        questionnaire_publish_refusal(actor=request.user, version=version)
+        if version.is_draft
+        else None
+    )
     return render(
         request,
         "assessments/questionnaire_detail.html",
@@ -432,6 +455,8 @@ def questionnaire_detail_view(request, pk: int):
             "sections": sections,
             "question_count": sum(len(s.questions.all()) for s in sections),
             "can_edit": request.user.has_perm(QUESTIONNAIRE_CHANGE),
+            "can_publish": version.is_draft and publish_refusal is None,
+            "publish_refusal": publish_refusal,
         },
     )
 
@@ -471,9 +496,7 @@ def questionnaire_import_view(request):
     )
 
 
-def _questionnaire_action(request, pk: int, action, done: str):
-    _require_questionnaire_editor(request.user)
-    version = questionnaire_get_for_user(user=request.user, pk=pk)
+def _questionnaire_action(request, version, action, done: str):
     try:
         result = action(actor=request.user, version=version)
     except IllegalTransition as refusal:
@@ -490,20 +513,52 @@ def _questionnaire_action(request, pk: int, action, done: str):
 
 @require_http_methods(["POST"])
 def questionnaire_publish_view(request, pk: int):
+    if not request.user.has_perm(QUESTIONNAIRE_PUBLISH):
+        raise PermissionDenied(PUBLISH_NOT_PERMITTED)
+    version = questionnaire_get_for_user(user=request.user, pk=pk)
+    if version.is_draft:
+        # Four eyes: someone who drafted or edited it may see it, not publish it.
+        refusal = questionnaire_publish_refusal(actor=request.user, version=version)
+        if refusal is not None:
+            messages.error(request, refusal)
+            return redirect("assessments:questionnaire_detail", pk=version.pk)
     return _questionnaire_action(
-        request, pk, questionnaire_publish, "{version} is published: new assessments use it."
+        request, version, questionnaire_publish, "{version} is published: new assessments use it."
     )
 
 
-@require_http_methods(["POST"])
+@require_http_methods(["GET", "POST"])
 def questionnaire_retire_view(request, pk: int):
-    return _questionnaire_action(
-        request, pk, questionnaire_retire, "{version} is retired: no new assessments use it."
+    """A confirmation page (what retiring means) whose form retires; a POST without that
+    confirmation shows the page again and changes nothing."""
+    _require_questionnaire_editor(request.user)
+    version = questionnaire_get_for_user(user=request.user, pk=pk)
+    if request.method == "GET" and version.status != QuestionnaireVersion.Status.PUBLISHED:
+        messages.info(request, f"Only the published version can be retired; {version} is not.")
+        return redirect("assessments:questionnaire_detail", pk=version.pk)
+    form = RetireQuestionnaireForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        return _questionnaire_action(
+            request,
+            version,
+            questionnaire_retire,
+            "{version} is retired: no new assessments use it.",
+        )
+    return render(
+        request,
+        "assessments/questionnaire_retire.html",
+        {
+            "version": version,
+            "form": form,
+            "assessments_using_it": version.assessments.count(),
+        },
     )
 
 
 @require_http_methods(["POST"])
 def questionnaire_copy_view(request, pk: int):
+    _require_questionnaire_editor(request.user)
+    version = questionnaire_get_for_user(user=request.user, pk=pk)
     return _questionnaire_action(
-        request, pk, questionnaire_copy_to_draft, "{version} has been created as a draft copy."
+        request, version, questionnaire_copy_to_draft, "{version} has been created as a draft copy."
     )

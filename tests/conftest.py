@@ -93,11 +93,12 @@ def person_a(worker_a):
 
 
 @pytest.fixture
-def questionnaire(ras_admin):
-    """A small published questionnaire: 2 sections of 2 questions, options worth 0, 2 and 5."""
+def questionnaire(ras_admin, senior_manager):
+    """A small published questionnaire: 2 sections of 2 questions, options worth 0, 2 and 5.
+    Imported by the RAS administrator, published by the senior manager (four eyes)."""
     from tests.factories import make_published_questionnaire
 
-    return make_published_questionnaire(ras_admin)
+    return make_published_questionnaire(ras_admin, publisher=senior_manager)
 
 
 @pytest.fixture

@@ -39,7 +39,8 @@ def test_edit_writes_a_history_row_with_the_actor_and_the_change(person_a, manag
     )
     latest, created = person_a.history.order_by("-history_id")[:2]
     assert latest.history_user == manager_a
-    delta = latest.diff_against(created, excluded_fields=["updated_at"])
+    assert (created.lock_version, latest.lock_version) == (1, 2)
+    delta = latest.diff_against(created, excluded_fields=["updated_at", "lock_version"])
     assert [(c.field, c.old, c.new) for c in delta.changes] == [
         ("existing_weekly_cost_gbp", Decimal("120.00"), Decimal("99.50"))
     ]
@@ -48,6 +49,7 @@ def test_edit_writes_a_history_row_with_the_actor_and_the_change(person_a, manag
 def test_edit_through_the_page_records_the_request_user(client, person_a, manager_a):
     client.force_login(manager_a)
     data = form_data(person_data(person_a.team, reference=person_a.reference, town="Elsewhere"))
+    data["lock_version"] = person_a.lock_version
     client.post(reverse("assessments:person_edit", args=[person_a.pk]), data)
     assert person_a.history.latest().history_user == manager_a
 

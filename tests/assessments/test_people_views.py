@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from assessments.models import Person, PersonAccess
 from tests.factories import form_data, make_person, person_data
@@ -151,6 +152,7 @@ def test_team_roles_edit_a_person(client, person_a, role, request):
             person_a.team, reference=person_a.reference, given_name="Edie", needs_increased=True
         )
     )
+    data["lock_version"] = person_a.lock_version
     response = client.post(url("assessments:person_edit", person_a), data)
     assert response.status_code == 302
     person_a.refresh_from_db()
@@ -259,3 +261,55 @@ def test_people_list_is_paginated_with_constant_queries(
         client.get(url("assessments:person_list"))
     with django_assert_max_num_queries(len(full_page.captured_queries)):
         client.get(url("assessments:person_list"), {"page": 2})
+
+
+# --- two people editing the same record --------------------------------------------------------
+
+
+def test_a_stale_edit_is_refused_naming_who_changed_it_and_keeping_what_was_typed(
+    client, person_a, worker_a, manager_a
+):
+    import re
+
+    from assessments.services import person_update
+
+    client.force_login(worker_a)
+    page = client.get(url("assessments:person_edit", person_a)).text
+    assert re.search(r'<input type="hidden" name="lock_version" value="1"', page)
+    # While the worker is typing, the manager saves a change to the same record.
+    manager_a.last_name = "Ahmed"
+    manager_a.save()
+    person_update(actor=manager_a, person=person_a, data={"town": "Managerton"}, lock_version=1)
+    change = person_a.history.latest()
+
+    typed = form_data(
+        person_data(person_a.team, reference=person_a.reference, given_name="Edie", town="Typed")
+    )
+    typed["lock_version"] = "1"
+    response = client.post(url("assessments:person_edit", person_a), typed)
+
+    assert response.status_code == 200
+    when = timezone.localtime(change.history_date)
+    message = f"Manager.A Ahmed changed this record at {when:%H:%M:%S on %d %b %Y}"
+    assert message in response.text
+    assert re.search(r"\d\d:\d\d:\d\d on \d\d [A-Z][a-z]{2} \d{4}", message)
+    form = response.context["form"]
+    assert form["given_name"].value() == "Edie" and form["town"].value() == "Typed"
+    assert 'value="Edie"' in response.text and 'value="Typed"' in response.text
+    assert re.search(r'<input type="hidden" name="lock_version" value="2"', response.text)
+    assert "Town or city: Managerton" in response.text  # the colleague's value, to compare
+    person_a.refresh_from_db()
+    assert (person_a.given_name, person_a.town, person_a.lock_version) == ("Edith", "Managerton", 2)
+
+    # Saving again, now on the latest version, is a deliberate choice and is kept.
+    typed["lock_version"] = "2"
+    saved = client.post(url("assessments:person_edit", person_a), typed)
+    assert saved.status_code == 302
+    person_a.refresh_from_db()
+    assert (person_a.given_name, person_a.town, person_a.lock_version) == ("Edie", "Typed", 3)
+    assert person_a.history.latest().history_user == worker_a
+
+
+def test_the_add_form_has_no_lock_version(client, worker_a):
+    client.force_login(worker_a)
+    assert 'name="lock_version"' not in client.get(url("assessments:person_create")).text
