@@ -16,11 +16,12 @@ from assessments.models import Assessment, Person
 from assessments.services import person_update
 
 # The worked-example policy of spec/ras-calculation.md (Leicestershire's £4.88 a point, a
-# contingency of 5% to 26% by package size).
+# contingency of 5% to 26% by package size). A policy cannot take effect before the day it is
+# approved, so the demo's is in force from the day the demo is loaded.
 POLICY_2026 = {
     "name": "2026/27 rates",
     "notes": "Price per point set for affordability after the desktop sample (see seeds).",
-    "effective_from": datetime.date(2026, 4, 1),
+    "effective_from": datetime.date.today(),  # noqa: DTZ011 - the demo's own day
     "price_per_point_gbp": Decimal("4.88"),
     "weeks_per_year": Decimal("52"),
     "client_group_factors": {"learning_disability": "1.10"},
@@ -34,6 +35,7 @@ POLICY_2026 = {
     "minimum_weekly_gbp": Decimal("0"),
     "panel_threshold_weekly_gbp": Decimal("600"),
     "protect_existing_packages": True,
+    "transitional_rule": "existing_package",
     "plan_tolerance_percent": Decimal("10"),
     "residential_benchmark_annual_gbp": Decimal("42000"),
 }

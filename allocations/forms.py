@@ -11,6 +11,21 @@ from allocations.services import POLICY_FIELDS
 from assessments.models import Team
 
 _HELP_MAP = "One per line, as name: number."
+# Numbers typed into the policy's lists: finite and of a sane size (the engine refuses the same).
+_TOO_LARGE = Decimal("1E9")
+
+
+def _number(text: str, line: int, what: str) -> Decimal:
+    """A finite decimal below a billion, or a ValidationError naming the line."""
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        raise forms.ValidationError(f"Line {line}: {text!r} is not a number.") from None
+    if not value.is_finite():
+        raise forms.ValidationError(f"Line {line}: {what} must be a finite number, not {text!r}.")
+    if abs(value) >= _TOO_LARGE:
+        raise forms.ValidationError(f"Line {line}: {what} {text!r} is too large.")
+    return value
 
 
 def _format_map(mapping: dict) -> str:
@@ -25,12 +40,7 @@ def _parse_map(text: str) -> dict[str, str]:
         name, sep, value = line.partition(":")
         if not sep or not name.strip():
             raise forms.ValidationError(f"Line {number}: write it as name: number.")
-        try:
-            Decimal(value.strip())
-        except InvalidOperation:
-            raise forms.ValidationError(
-                f"Line {number}: {value.strip()!r} is not a number."
-            ) from None
+        _number(value.strip(), number, name.strip())
         result[name.strip()] = value.strip()
     return result
 
@@ -50,14 +60,15 @@ def _parse_bands(text: str) -> list[dict]:
         if not sep:
             raise forms.ValidationError(f"Line {number}: write it as up-to amount: rate.")
         upper = upper.strip().lower()
-        try:
-            Decimal(rate.strip())
-            if upper != "above":
+        if upper != "above":
+            try:
                 Decimal(upper)
-        except InvalidOperation:
-            raise forms.ValidationError(
-                f"Line {number}: use numbers, and 'above' for the last."
-            ) from None
+            except InvalidOperation:
+                raise forms.ValidationError(
+                    f"Line {number}: use numbers, and 'above' for the last."
+                ) from None
+            _number(upper, number, "the upper limit")
+        _number(rate.strip(), number, "the rate")
         bands.append({"up_to": None if upper == "above" else upper, "rate": rate.strip()})
     return bands
 
@@ -92,6 +103,11 @@ class PolicyForm(forms.ModelForm):
         widgets = {
             "effective_from": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
             "notes": forms.Textarea(attrs={"rows": 3}),
+            "transitional_rule": forms.RadioSelect,
+        }
+        help_texts = {
+            "effective_from": "The day it takes effect: on or after the day it is approved (a "
+            "policy cannot take effect in the past; re-pricing moves existing budgets).",
         }
 
     def __init__(self, *args, **kwargs):

@@ -297,7 +297,7 @@ def _statement(person: Person, source_id: int | None) -> LetterContent:
     agreed = _source(AgreedBudget.objects.select_related("plan").filter(person=person), source_id)
     if agreed is None:
         raise NothingToIssue(f"{person.full_name} has no agreed personal budget yet.")
-    lines = [(line, line_weekly_text(line)) for line in agreed.plan.lines.all()]
+    lines = [(line, line_weekly_text(line)) for line in agreed.plan.lines.live()]
     return LetterContent(
         template="allocations/letters/statement.html",
         title=f"Your personal budget statement – {person.reference}",

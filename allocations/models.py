@@ -21,6 +21,13 @@ class ApprovedPolicyImmutable(Exception):
         )
 
 
+class TransitionalRule(models.TextChoices):
+    """How step 7 of the calculation treats a person's existing package (spec step 7)."""
+
+    EXISTING_PACKAGE = "existing_package", "The cost of the current support (may be lower)"
+    HIGHER_OF = "higher_of", "Whichever is higher: the RAS figure or the current support"
+
+
 def _decimal_map(data: dict) -> dict[str, Decimal]:
     return {str(k): Decimal(str(v)) for k, v in (data or {}).items()}
 
@@ -63,9 +70,18 @@ class RasPolicy(models.Model):
         validators=[MinValueValidator(0)],
     )
     protect_existing_packages = models.BooleanField(
-        "protect existing packages",
+        "apply the transitional rule to existing packages",
         default=True,
-        help_text="Keep a person's existing package cost while their needs have not increased.",
+        help_text="While a person's needs have not increased, their current package cost "
+        "counts as the rule below says.",
+    )
+    transitional_rule = models.CharField(
+        "transitional rule",
+        max_length=20,
+        choices=TransitionalRule.choices,
+        default=TransitionalRule.EXISTING_PACKAGE,
+        help_text="'The cost of the current support' can give less than the RAS figure; "
+        "'whichever is higher' never gives anyone less than their current package.",
     )
     plan_tolerance_percent = models.DecimalField(
         "support plan tolerance (%)",
@@ -112,6 +128,10 @@ class RasPolicy(models.Model):
             models.CheckConstraint(
                 condition=Q(price_per_point_gbp__gte=0), name="policy_price_not_negative"
             ),
+            models.CheckConstraint(
+                condition=Q(transitional_rule__in=["existing_package", "higher_of"]),
+                name="policy_transitional_rule_known",
+            ),
         ]
         indexes = [
             # policy_in_force_on(): approved versions by effective date.
@@ -145,6 +165,7 @@ class RasPolicy(models.Model):
             minimum_weekly=self.minimum_weekly_gbp,
             panel_threshold_weekly=self.panel_threshold_weekly_gbp,
             protect_existing_packages=self.protect_existing_packages,
+            transitional_rule=self.transitional_rule,
         )
 
     def client_group_factor_rows(self) -> list[tuple[str, str]]:
@@ -202,10 +223,11 @@ class IndicativeBudget(models.Model):
         SUPERSEDED = "superseded", "Superseded"
         AWAITING_DECISION = "awaiting_decision", "Lower figure awaiting a manager's decision"
         NOT_ADOPTED = "not_adopted", "Not adopted (manager kept the earlier figure)"
+        ENDED = "ended", "Ended (a reassessment found the needs not eligible)"
 
     class Basis(models.TextChoices):
         RAS = "ras", "The RAS calculation"
-        EXISTING_PACKAGE = "existing_package", "The existing package (protected)"
+        EXISTING_PACKAGE = "existing_package", "The cost of the current support"
 
     # Foreign keys without an index of their own where an index below already serves the
     # look-ups (or none are made): re-pricing writes 100,000 rows at a time, and every index
@@ -251,6 +273,9 @@ class IndicativeBudget(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     created_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+", db_index=False)
     ended_at = models.DateTimeField(null=True, blank=True)
+    end_reason = models.TextField(
+        "why it ended", blank=True, help_text="Set when the budget ends without a successor."
+    )
     decided_at = models.DateTimeField(null=True, blank=True)
     decided_by = models.ForeignKey(
         User, on_delete=models.PROTECT, null=True, blank=True, related_name="+", db_index=False
@@ -313,6 +338,7 @@ class SupportPlan(models.Model):
         AT_PANEL = "at_panel", "Referred to the risk enablement panel"
         RETURNED = "returned", "Returned to the worker"
         AGREED = "agreed", "Agreed"
+        CLOSED = "closed", "Closed without agreement"
 
     person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="plans")
     indicative_budget = models.ForeignKey(
@@ -362,6 +388,8 @@ class SupportPlan(models.Model):
     decided_by = models.ForeignKey(
         User, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
+    closed_at = models.DateTimeField(null=True, blank=True)
+    closed_reason = models.TextField("why the plan was closed", blank=True)
     history = HistoricalRecords()
 
     class Meta:
@@ -388,6 +416,13 @@ class SupportPlan(models.Model):
     @property
     def is_editable(self) -> bool:
         return self.status in (self.Status.DRAFT, self.Status.RETURNED)
+
+
+class LiveQuerySet(models.QuerySet):
+    """Plan lines and informal support are ended, never deleted: `live()` is what counts."""
+
+    def live(self):
+        return self.filter(ended_at__isnull=True)
 
 
 class PlanLine(models.Model):
@@ -431,7 +466,13 @@ class PlanLine(models.Model):
         blank=True,
         help_text="Section codes of the assessment's questionnaire.",
     )
+    ended_at = models.DateTimeField(null=True, blank=True)
+    ended_by = models.ForeignKey(
+        User, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
     history = HistoricalRecords()
+
+    objects = LiveQuerySet.as_manager()
 
     class Meta:
         ordering = ["plan", "id"]
@@ -453,7 +494,13 @@ class InformalSupportItem(models.Model):
     outcome = models.CharField(max_length=30)
     who = models.CharField("who gives it", max_length=120)
     what = models.CharField("what they do", max_length=300)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    ended_by = models.ForeignKey(
+        User, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
     history = HistoricalRecords()
+
+    objects = LiveQuerySet.as_manager()
 
     class Meta:
         ordering = ["plan", "id"]
@@ -469,10 +516,12 @@ class AgreedBudget(models.Model):
     class Status(models.TextChoices):
         CURRENT = "current", "Current"
         ENDED = "ended", "Ended"
+        AWAITING_DECISION = "awaiting_decision", "Lower budget awaiting a manager's decision"
+        NOT_ADOPTED = "not_adopted", "Not adopted (manager kept the earlier budget)"
 
     person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="agreed_budgets")
     plan = models.OneToOneField(SupportPlan, on_delete=models.PROTECT, related_name="agreed")
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.CURRENT)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.CURRENT)
     weekly_gbp = models.DecimalField(max_digits=12, decimal_places=2)
     annual_gbp = models.DecimalField(max_digits=12, decimal_places=2)
     one_off_gbp = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0"))
@@ -489,6 +538,15 @@ class AgreedBudget(models.Model):
     agreed_at = models.DateTimeField(default=timezone.now)
     agreed_how = models.CharField(max_length=40)  # "team manager" or "risk enablement panel"
     ended_at = models.DateTimeField(null=True, blank=True)
+    # A lower budget while needs have not reduced waits for a manager (no silent reductions).
+    replaces = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decided_by = models.ForeignKey(
+        User, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    decision_reason = models.TextField(blank=True)
     history = HistoricalRecords()
 
     class Meta:
@@ -497,9 +555,20 @@ class AgreedBudget(models.Model):
             models.UniqueConstraint(
                 fields=["person"], condition=Q(status="current"), name="agreed_one_current"
             ),
+            models.UniqueConstraint(
+                fields=["person"],
+                condition=Q(status="awaiting_decision"),
+                name="agreed_one_awaiting_decision",
+            ),
             models.CheckConstraint(
                 condition=Q(weekly_gbp__gte=0) & Q(council_weekly_gbp__gte=0),
                 name="agreed_money_not_negative",
+            ),
+            # Sufficiency: any difference from the indicative budget carries its reason.
+            models.CheckConstraint(
+                condition=Q(weekly_gbp=models.F("indicative_weekly_gbp"))
+                | ~Q(difference_reason=""),
+                name="agreed_difference_has_reason",
             ),
         ]
 
@@ -570,19 +639,33 @@ class Letter(models.Model):
     batch = models.ForeignKey(
         LetterBatch, on_delete=models.PROTECT, null=True, blank=True, related_name="letters"
     )
+    # Withdrawal is the one change an issued letter allows (the PDF and figures never change).
+    withdrawn_at = models.DateTimeField(null=True, blank=True)
+    withdrawn_by = models.ForeignKey(
+        User, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    withdrawn_reason = models.TextField(blank=True)
+    # The PDF is kept once, in the letter itself; the history records issue and withdrawal.
+    history = HistoricalRecords(excluded_fields=["pdf"])
 
     class Meta:
         ordering = ["-issued_at", "-id"]
-        indexes = [
-            # Reuse in batches: the same letter for the same figures.
-            models.Index(fields=["person", "kind", "figures_sha256"], name="letter_reuse_idx"),
+        permissions = [("withdraw_letter", "Can withdraw an issued letter, with a reason")]
+        constraints = [
+            # One letter for the same figures (two clicks on "Issue" make one letter); its
+            # index also serves reuse in batches.
+            models.UniqueConstraint(
+                fields=["person", "kind", "figures_sha256"],
+                condition=Q(withdrawn_at__isnull=True),
+                name="letter_once_per_figures",
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} for {self.person_id}, {self.issued_at:%d %b %Y}"
 
     def save(self, *args, **kwargs):
-        if self.pk is not None:
+        if self.pk is not None and not getattr(self, "_withdrawing", False):
             raise PermissionError("An issued letter never changes: issue a new one.")
         super().save(*args, **kwargs)
 

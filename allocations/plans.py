@@ -25,12 +25,13 @@ from allocations.models import (
     RasPolicy,
     SupportPlan,
 )
-from allocations.selectors import gbp
-from allocations.signals import plan_referred_to_panel
+from allocations.selectors import gbp, is_silent_reduction
+from allocations.signals import plan_referred_to_panel, plan_withdrawn_from_panel
 from assessments.models import Outcome, User
 
 PLAN_CHANGE = "allocations.change_supportplan"
 PLAN_AUTHORISE = "allocations.authorise_supportplan"
+BUDGET_DECIDE = "allocations.decide_indicativebudget"
 
 NOT_YOUR_OWN = "Nobody may authorise or decide on a plan they wrote."
 NEED_NOT_MET = "No plan line or named informal support meets this eligible need: {need}."
@@ -41,6 +42,20 @@ SPLIT_MUST_ADD_UP = (
 REASON_NEEDED = (
     "The plan differs from the indicative budget by {percent}%, more than the {tolerance}% "
     "tolerance: give the reason."
+)
+DIFFERENCE_REASON_NEEDED = (
+    "The plan differs from the indicative budget by {difference} a week ({percent}%): give "
+    "the reason, however small the difference."
+)
+BUDGET_CHANGED = (
+    "The indicative budget changed from {old} to {new} a week ({why}). The plan is now "
+    "compared with the new figure{again}."
+)
+PLAN_CLOSED = "{why} The support plan was closed: start a new one if a budget becomes due."
+LOWER_AGREED = (
+    "The new agreed budget of {new} a week is lower than the current {old} while the person's "
+    "needs (points) have not reduced: it waits for a team manager's decision and the current "
+    "budget stays in force until then."
 )
 CONTRIBUTION_TOO_HIGH = "The person's contribution cannot be more than the plan's weekly cost."
 RISK_REASONS_NEEDED = "Describe the risks when referring the plan to the panel for risk reasons."
@@ -92,10 +107,15 @@ class PlanCosts:
     outside_tolerance: bool
 
 
+def live_lines(plan: SupportPlan) -> list[PlanLine]:
+    """The plan's lines that count: ended lines stay on record (and in the history) only."""
+    return list(plan.lines.live())
+
+
 def plan_costs(plan: SupportPlan, lines: list[PlanLine] | None = None) -> PlanCosts:
     """The plan's weekly cost (exact line figures added, rounded once), yearly cost, one-off
     items, and the difference from the indicative budget in £ and %."""
-    lines = list(plan.lines.all()) if lines is None else lines
+    lines = live_lines(plan) if lines is None else lines
     policy = plan.indicative_budget.policy
     weekly = round2(sum((w for w in map(line_weekly, lines) if w is not None), Decimal(0)))
     one_off = round2(
@@ -168,7 +188,7 @@ def plan_sections(plan: SupportPlan) -> list[tuple[str, str]]:
 
 def coverage_problems(plan: SupportPlan, lines: list[PlanLine]) -> list[str]:
     met = {code for line in lines for code in line.meets_outcomes}
-    met |= {item.outcome for item in plan.informal.all()}
+    met |= {item.outcome for item in plan.informal.live()}
     return [
         NEED_NOT_MET.format(need=Outcome(code).label)
         for code in eligible_needs(plan)
@@ -201,10 +221,16 @@ def submission_problems(plan: SupportPlan, lines: list[PlanLine], costs: PlanCos
         )
     if plan.contribution_weekly_gbp > costs.weekly:
         problems.append(CONTRIBUTION_TOO_HIGH)
-    if costs.outside_tolerance and not plan.difference_reason.strip():
+    if costs.difference and not plan.difference_reason.strip():
+        # Sufficiency: every difference from the indicative budget carries its reason; one
+        # beyond the tolerance also goes to the panel.
         problems.append(
             REASON_NEEDED.format(
                 percent=costs.difference_percent, tolerance=costs.tolerance_percent.normalize()
+            )
+            if costs.outside_tolerance
+            else DIFFERENCE_REASON_NEEDED.format(
+                difference=gbp(costs.difference), percent=costs.difference_percent
             )
         )
     if plan.risk_referral and not plan.risk_reasons.strip():
@@ -234,18 +260,17 @@ def _check_team_worker(actor: User, plan_or_person, permission: str = PLAN_CHANG
 
 
 def _lock(plan: SupportPlan) -> SupportPlan:
-    return (
-        SupportPlan.objects.select_for_update()
-        .select_related("person", "indicative_budget__policy")
-        .get(pk=plan.pk)
-    )
+    # The row alone: a FOR UPDATE query with joins can lose the row on PostgreSQL when a
+    # joined key (the plan's budget) changed concurrently. Related rows are read after.
+    return SupportPlan.objects.select_for_update().get(pk=plan.pk)
 
 
 def _save(plan: SupportPlan, *, actor: User, why: str = "edited") -> SupportPlan:
-    """Save with the history naming the actor and why (WRITING reasons make an author)."""
+    """Save with the history naming the actor and why (WRITING reasons make an author; the
+    history keeps 100 characters of the reason)."""
     plan.updated_at, plan.updated_by = timezone.now(), actor
     plan._history_user = actor
-    plan._change_reason = why
+    plan._change_reason = why[:100]
     plan.save()
     return plan
 
@@ -320,15 +345,21 @@ def plan_line_add(*, actor: User, plan: SupportPlan, data: dict[str, Any]) -> Pl
     return line
 
 
+def _end(item, *, actor: User) -> None:
+    """End a plan line or named informal support: kept, with who ended it and when."""
+    item.ended_at, item.ended_by = timezone.now(), actor
+    item._history_user = actor
+    item.save()
+
+
 @transaction.atomic
 def plan_line_remove(*, actor: User, plan: SupportPlan, line_id: int) -> None:
-    """Remove a line from a plan still being written (the history keeps it)."""
+    """Take a line off a plan still being written: the line is ended, not deleted."""
     plan = _editable(actor, plan)
-    line = plan.lines.filter(pk=line_id).first()
+    line = plan.lines.live().filter(pk=line_id).first()
     if line is None:
         raise ValidationError("That line is not on this plan.")
-    line._history_user = actor
-    line.delete()
+    _end(line, actor=actor)
     _save(plan, actor=actor)
 
 
@@ -347,13 +378,12 @@ def plan_informal_add(*, actor: User, plan: SupportPlan, outcome: str, who: str,
 
 @transaction.atomic
 def plan_informal_remove(*, actor: User, plan: SupportPlan, item_id: int) -> None:
-    """Remove named informal support from a plan still being written (the history keeps it)."""
+    """Take named informal support off a plan still being written: ended, not deleted."""
     plan = _editable(actor, plan)
-    item = plan.informal.filter(pk=item_id).first()
+    item = plan.informal.live().filter(pk=item_id).first()
     if item is None:
         raise ValidationError("That informal support is not on this plan.")
-    item._history_user = actor
-    item.delete()
+    _end(item, actor=actor)
     _save(plan, actor=actor)
 
 
@@ -363,7 +393,7 @@ def plan_submit(*, actor: User, plan: SupportPlan) -> SupportPlan:
     eligible need is unmet, the split does not add up, or a reason is missing. Goes to the
     panel when any panel rule holds (the reasons are recorded), else to a team manager."""
     plan = _editable(actor, plan)
-    lines = list(plan.lines.all())
+    lines = live_lines(plan)
     costs = plan_costs(plan, lines)
     problems = submission_problems(plan, lines, costs)
     if problems:
@@ -417,19 +447,35 @@ def wrote(actor: User, plan: SupportPlan) -> bool:
 def _agree(
     plan: SupportPlan, *, actor: User, how: str, review_date: datetime.date, conditions: str = ""
 ) -> AgreedBudget:
-    lines = list(plan.lines.all())
+    """The agreed personal budget for an authorised plan. It replaces the current one, unless
+    it is lower while the person's points have not fallen: then it waits for a team manager's
+    decision (agreed_budget_decide) and the current one stays in force (no silent reductions).
+    """
+    lines = live_lines(plan)
     costs = plan_costs(plan, lines)
     split = management_split(plan, costs.weekly)
     now = timezone.now()
-    for previous in AgreedBudget.objects.select_for_update().filter(
-        person=plan.person, status=AgreedBudget.Status.CURRENT
-    ):
-        previous.status, previous.ended_at = AgreedBudget.Status.ENDED, now
-        previous._history_user = actor
-        previous.save()
+    agreed_budgets = AgreedBudget.objects.select_for_update().filter(person_id=plan.person_id)
+    for stale in agreed_budgets.filter(status=AgreedBudget.Status.AWAITING_DECISION):
+        stale.status, stale.ended_at = AgreedBudget.Status.ENDED, now
+        stale._history_user = actor
+        stale.save()
+    current = agreed_budgets.filter(status=AgreedBudget.Status.CURRENT).first()
+    lower = current is not None and is_silent_reduction(
+        new_weekly=costs.weekly,
+        new_points=plan.indicative_budget.raw_points,
+        current_weekly=current.weekly_gbp,
+        current_points=current.plan.indicative_budget.raw_points,
+    )
+    if current is not None and not lower:
+        current.status, current.ended_at = AgreedBudget.Status.ENDED, now
+        current._history_user = actor
+        current.save()
     agreed = AgreedBudget(
         person=plan.person,
         plan=plan,
+        status=AgreedBudget.Status.AWAITING_DECISION if lower else AgreedBudget.Status.CURRENT,
+        replaces=current,
         weekly_gbp=costs.weekly,
         annual_gbp=costs.annual,
         one_off_gbp=costs.one_off,
@@ -449,6 +495,114 @@ def _agree(
     plan.status, plan.decided_at, plan.decided_by = SupportPlan.Status.AGREED, now, actor
     _save(plan, actor=actor, why="agreed")
     return agreed
+
+
+ADOPT, KEEP = "adopt", "keep"
+
+
+@transaction.atomic
+def agreed_budget_decide(
+    *, actor: User, agreed: AgreedBudget, decision: str, reason: str
+) -> AgreedBudget:
+    """A team manager's decision on a lower agreed budget: adopt it (it replaces the current
+    one) or keep the current one (the lower one stays on record, not adopted). A reason is
+    always required."""
+    _check_team_worker(actor, agreed, BUDGET_DECIDE)
+    if not reason.strip():
+        raise ValidationError({"reason": "Give the reason for the decision."})
+    agreed = AgreedBudget.objects.select_for_update().get(pk=agreed.pk)
+    if agreed.status != AgreedBudget.Status.AWAITING_DECISION:
+        raise ValidationError("This agreed budget has already been decided.")
+    now = timezone.now()
+    agreed.decided_by, agreed.decided_at, agreed.decision_reason = actor, now, reason.strip()
+    if decision == ADOPT:
+        current = (
+            AgreedBudget.objects.select_for_update()
+            .filter(person_id=agreed.person_id, status=AgreedBudget.Status.CURRENT)
+            .first()
+        )
+        if current is not None:
+            current.status, current.ended_at = AgreedBudget.Status.ENDED, now
+            current._history_user = actor
+            current.save()
+        agreed.status = AgreedBudget.Status.CURRENT
+    elif decision == KEEP:
+        agreed.status, agreed.ended_at = AgreedBudget.Status.NOT_ADOPTED, now
+    else:
+        raise ValidationError({"decision": "Choose to adopt the new budget or keep the current."})
+    agreed._history_user = actor
+    agreed.save()
+    return agreed
+
+
+OPEN_STATUSES = (
+    SupportPlan.Status.DRAFT,
+    SupportPlan.Status.RETURNED,
+    SupportPlan.Status.AWAITING_AUTHORISATION,
+    SupportPlan.Status.AT_PANEL,
+)
+
+
+def plan_follow_budget(*, actor: User, budget: IndicativeBudget) -> SupportPlan | None:
+    """A new current indicative budget: the person's open plan is compared with it from now on.
+    A plan still being written keeps going against the new figure; a plan already submitted
+    (to a team manager or the panel) goes back to the worker to check and submit again, since
+    its routing and reasons were judged against the old figure. Runs inside the caller's
+    transaction; returns the plan that moved, if any."""
+    plan = (
+        SupportPlan.objects.select_for_update()
+        .filter(person_id=budget.person_id, status__in=OPEN_STATUSES)
+        .exclude(indicative_budget=budget)
+        .first()
+    )
+    if plan is None:
+        return None
+    old = IndicativeBudget.objects.get(pk=plan.indicative_budget_id)
+    submitted = plan.status in (
+        SupportPlan.Status.AWAITING_AUTHORISATION,
+        SupportPlan.Status.AT_PANEL,
+    )
+    message = BUDGET_CHANGED.format(
+        old=gbp(old.indicative_weekly_gbp),
+        new=gbp(budget.indicative_weekly_gbp),
+        why=budget.reason,
+        again=": check it and submit it again" if submitted else "",
+    )
+    plan.indicative_budget = budget
+    if submitted:
+        at_panel = plan.status == SupportPlan.Status.AT_PANEL
+        plan.status, plan.returned_comments = SupportPlan.Status.RETURNED, message
+        plan.decided_at, plan.decided_by = timezone.now(), actor
+        if at_panel:
+            plan_withdrawn_from_panel.send(
+                sender=SupportPlan, plan=plan, reason=message, actor=actor
+            )
+    why = (
+        f"indicative budget changed from {gbp(old.indicative_weekly_gbp)} to "
+        f"{gbp(budget.indicative_weekly_gbp)} a week"
+    )
+    return _save(plan, actor=actor, why=why)
+
+
+def plan_close_for_person(*, actor: User, person_id: int, reason: str) -> SupportPlan | None:
+    """No indicative budget is due any more: the person's open plan is closed (kept, with
+    the reason), and withdrawn from the panel if it was waiting there."""
+    plan = (
+        SupportPlan.objects.select_for_update()
+        .filter(person_id=person_id, status__in=OPEN_STATUSES)
+        .first()
+    )
+    if plan is None:
+        return None
+    message = PLAN_CLOSED.format(why=reason)
+    if plan.status == SupportPlan.Status.AT_PANEL:
+        plan_withdrawn_from_panel.send(sender=SupportPlan, plan=plan, reason=message, actor=actor)
+    plan.status, plan.closed_at, plan.closed_reason = (
+        SupportPlan.Status.CLOSED,
+        timezone.now(),
+        message,
+    )
+    return _save(plan, actor=actor, why="closed: no indicative budget is due")
 
 
 def _default_review() -> datetime.date:

@@ -4,7 +4,7 @@ import contextlib
 
 from django.dispatch import receiver
 
-from allocations.services import NoPolicyInForce, budget_for_assessment
+from allocations.services import NoPolicyInForce, budget_end_not_eligible, budget_for_assessment
 from assessments.signals import assessment_submitted
 
 
@@ -12,9 +12,11 @@ from assessments.signals import assessment_submitted
 def calculate_budget_on_submission(sender, assessment, actor, **kwargs):
     """An eligible person's submitted assessment gets its indicative budget at once, with
     the policy in force on the assessment date. With no policy in force the submission still
-    stands; the person's page says so and a manager can calculate later."""
+    stands; the person's page says so and a manager can calculate later. A reassessment that
+    finds the needs not eligible ends the current budget (and closes an open plan)."""
     eligibility = getattr(assessment, "eligibility", None)
     if eligibility is None or not eligibility.eligible:
+        budget_end_not_eligible(actor=actor, assessment=assessment)
         return
     with contextlib.suppress(NoPolicyInForce):
         budget_for_assessment(

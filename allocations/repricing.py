@@ -22,6 +22,7 @@ from django.utils import timezone
 
 from allocations.engine import Case, RasInputError, Result, calculate, validate_policy
 from allocations.models import IndicativeBudget, RasPolicy, RepricingRun
+from allocations.plans import OPEN_STATUSES, plan_follow_budget
 from allocations.services import (
     breakdown_for,
     budget_fields,
@@ -346,6 +347,7 @@ _COPY_COLUMNS = (
     "created_at",
     "created_by_id",
     "decision_reason",
+    "end_reason",
 )  # ended_at, decided_at and decided_by_id stay NULL
 
 
@@ -396,6 +398,7 @@ def _copy_row(r: Row, *, policy, policy_data, run, reason, now, user_id) -> tupl
         now,
         str(user_id),
         "",
+        "",
     )
 
 
@@ -410,7 +413,12 @@ def _apply_chunk(run: RepricingRun, policy: RasPolicy, rows: list[Row]) -> tuple
         cursor.execute("SET LOCAL jit = off")
         # Safe to lose the last chunk's commit in a crash: the run is resumable (idempotent).
         cursor.execute("SET LOCAL synchronous_commit = off")
-        # Lock the budgets and skip any that stopped being current since the rows were read.
+        # Lock the people first, as every other change of a budget does (services._lock_person),
+        # then the budgets, skipping any that stopped being current since the rows were read.
+        cursor.execute(
+            "SELECT id FROM assessments_person WHERE id = ANY(%s) ORDER BY id FOR UPDATE",
+            [sorted({r.person_id for r in rows})],
+        )
         cursor.execute(
             "SELECT id FROM allocations_indicativebudget "
             "WHERE id = ANY(%s) AND status = 'current' FOR UPDATE",
@@ -468,6 +476,13 @@ def _apply_chunk(run: RepricingRun, policy: RasPolicy, rows: list[Row]) -> tuple
         _snapshot_history(
             IndicativeBudget, created, history_type="+", user_id=user_id, when=now, reason=reason
         )
+        # An open support plan follows its person's new current figure (a few people at most).
+        for budget in IndicativeBudget.objects.filter(
+            pk__in=created,
+            status=IndicativeBudget.Status.CURRENT,
+            person__plans__status__in=OPEN_STATUSES,
+        ).distinct():
+            plan_follow_budget(actor=run.created_by, budget=budget)
         return len(created), sum(1 for r in todo if r.flagged)
 
 

@@ -11,7 +11,7 @@ from django.db.models import QuerySet
 from django.http import Http404
 
 from allocations.engine import round2
-from allocations.models import IndicativeBudget, RasPolicy
+from allocations.models import AgreedBudget, IndicativeBudget, RasPolicy, TransitionalRule
 from assessments.models import ClientGroup, FundingTrigger, InformalSupport, Person
 from assessments.roles import BUDGET_DECIDE, BUDGET_VIEW, POLICY_VIEW
 from assessments.selectors import people_visible_to
@@ -70,6 +70,39 @@ def budgets_awaiting_decision(*, user) -> QuerySet[IndicativeBudget]:
         .select_related("person__team", "policy", "replaces")
         .order_by("created_at")
     )
+
+
+def is_silent_reduction(
+    *, new_weekly: Decimal, new_points: Decimal, current_weekly: Decimal, current_points: Decimal
+) -> bool:
+    """Less money while needs (points) have not reduced: a manager must decide first. The one
+    rule for indicative figures, re-pricing and agreed budgets."""
+    return new_weekly < current_weekly and new_points >= current_points
+
+
+def agreed_awaiting_decision(*, user) -> QuerySet[AgreedBudget]:
+    """Lower agreed budgets waiting for this manager (their team, or all for whole-service
+    roles)."""
+    if not user.has_perm(BUDGET_DECIDE):
+        return AgreedBudget.objects.none()
+    return (
+        AgreedBudget.objects.filter(
+            status=AgreedBudget.Status.AWAITING_DECISION, person__in=people_visible_to(user)
+        )
+        .select_related("person__team", "replaces", "agreed_by")
+        .order_by("agreed_at")
+    )
+
+
+def agreed_get_for_user(*, user, pk: int) -> AgreedBudget:
+    agreed = (
+        AgreedBudget.objects.select_related("person__team", "replaces", "agreed_by", "plan")
+        .filter(pk=pk, person__in=people_visible_to(user))
+        .first()
+    )
+    if agreed is None or not user.has_perm("allocations.view_agreedbudget"):
+        raise Http404("No such agreed budget on your caseload.")
+    return agreed
 
 
 @dataclass(frozen=True)
@@ -176,15 +209,9 @@ def budget_explanation(budget: IndicativeBudget) -> list[ExplanationRow]:
     if floor and Decimal(result["ras_weekly"]) == floor:
         ras_detail += f" (raised to the minimum of {gbp(floor)})"
     rows.append(ExplanationRow("RAS figure", ras_detail, gbp(result["ras_weekly"])))
-    if result["basis"] == "existing_package":
-        rows.append(
-            ExplanationRow(
-                "Existing package protected",
-                "The person's current package costs this; it is kept while their needs have "
-                "not increased",
-                gbp(result["indicative_weekly"]),
-            )
-        )
+    transitional = transitional_row(budget)
+    if transitional is not None:
+        rows.append(transitional)
     rows.append(ExplanationRow("Indicative weekly budget", "", gbp(result["indicative_weekly"])))
     rows.append(
         ExplanationRow(
@@ -200,3 +227,53 @@ def budget_explanation(budget: IndicativeBudget) -> list[ExplanationRow]:
 def budget_triggers(budget: IndicativeBudget) -> list[FundingTrigger]:
     """The funding triggers the answers flagged, with what to consider (one query)."""
     return list(FundingTrigger.objects.filter(code__in=budget.triggers).order_by("name"))
+
+
+def _rule(budget: IndicativeBudget) -> str:
+    # Budgets stored before the rule could be chosen used today's default.
+    return budget.breakdown["policy"].get("transitional_rule", TransitionalRule.EXISTING_PACKAGE)
+
+
+def transitional_row(budget: IndicativeBudget) -> ExplanationRow | None:
+    """Step 7 in words that say what it did: the cost of the current support is used while
+    needs have not increased — lower than the RAS figure or higher — and only 'whichever is
+    higher' is called protection."""
+    if budget.basis != IndicativeBudget.Basis.EXISTING_PACKAGE:
+        return None
+    existing, ras = budget.indicative_weekly_gbp, budget.ras_weekly_gbp
+    if _rule(budget) == TransitionalRule.HIGHER_OF:
+        return ExplanationRow(
+            "Current support kept",
+            f"The person's current support costs {gbp(existing)} a week, more than the RAS "
+            f"figure of {gbp(ras)}; under the council's rule no one gets less than their "
+            "current support while their needs have not increased",
+            gbp(existing),
+        )
+    if existing < ras:
+        compared = f"{gbp(ras - existing)} less than the RAS figure of {gbp(ras)}"
+    elif existing > ras:
+        compared = f"{gbp(existing - ras)} more than the RAS figure of {gbp(ras)}"
+    else:
+        compared = "the same as the RAS figure"
+    return ExplanationRow(
+        "Based on the cost of the current support",
+        f"The person's needs have not increased, so the indicative budget is the cost of their "
+        f"current support, {gbp(existing)} a week: {compared}",
+        gbp(existing),
+    )
+
+
+def basis_note(budget: IndicativeBudget) -> str:
+    """One plain sentence on what the figure is based on, for pages and letters."""
+    row = transitional_row(budget)
+    if row is None:
+        return "Based on the RAS calculation."
+    if _rule(budget) == TransitionalRule.HIGHER_OF:
+        return (
+            "Based on the cost of the current support, which is more than the RAS figure: no "
+            "one gets less than their current support while their needs have not increased."
+        )
+    return (
+        "Based on the cost of the current support, because the person's needs have not "
+        f"increased (the RAS figure is {gbp(budget.ras_weekly_gbp)})."
+    )

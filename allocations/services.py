@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime
-from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -19,13 +18,15 @@ from allocations.engine import (
     validate_policy,
 )
 from allocations.models import IndicativeBudget, RasPolicy
-from allocations.selectors import policy_in_force_on
+from allocations.plans import plan_close_for_person, plan_follow_budget
+from allocations.selectors import is_silent_reduction, policy_in_force_on
 from assessments.models import (
     Answer,
     Assessment,
     CarerImpact,
     ClientGroup,
     InformalSupport,
+    Person,
     User,
 )
 from assessments.roles import BUDGET_DECIDE, BUDGET_RECALCULATE
@@ -34,8 +35,16 @@ POLICY_ADD = "allocations.add_raspolicy"
 POLICY_CHANGE = "allocations.change_raspolicy"
 POLICY_APPROVE = "allocations.approve_raspolicy"
 
-FOUR_EYES = "A policy must be approved by someone other than the person who drafted or edited it."
+FOUR_EYES = "A policy must be approved by someone other than the people who drafted or edited it."
 NO_POLICY = "No RAS policy is in force on {date:%d %B %Y}."
+EFFECTIVE_IN_PAST = (
+    "A policy cannot take effect in the past: choose {today:%d %B %Y} or later (the day it is "
+    "approved or after). Re-pricing moves existing budgets to a new policy."
+)
+NOT_ELIGIBLE_ENDED = (
+    "Ended: the reassessment of {date:%d %B %Y} (assessment {assessment}) found the needs not "
+    "eligible, so no indicative budget is due."
+)
 
 
 class NoPolicyInForce(Exception):
@@ -61,6 +70,7 @@ POLICY_FIELDS = (
     "minimum_weekly_gbp",
     "panel_threshold_weekly_gbp",
     "protect_existing_packages",
+    "transitional_rule",
     "plan_tolerance_percent",
     "residential_benchmark_annual_gbp",
 )
@@ -76,11 +86,19 @@ _ENGINE_FIELD = {
     "informal_support_reductions": "informal_support_reductions",
     "carer_impact_multipliers": "carer_impact_multipliers",
     "contingency_bands": "contingency_bands",
+    "transitional_rule": "transitional_rule",
 }
+
+
+def _check_effective_date(policy: RasPolicy) -> None:
+    today = timezone.localdate()
+    if policy.effective_from is not None and policy.effective_from < today:
+        raise ValidationError({"effective_from": EFFECTIVE_IN_PAST.format(today=today)})
 
 
 def _validate_policy(policy: RasPolicy) -> None:
     policy.full_clean(exclude=["created_by", "updated_by"])
+    _check_effective_date(policy)
     try:
         validate_policy(policy.as_engine_policy())
     except InvalidPolicy as problem:
@@ -149,16 +167,34 @@ def policy_copy_to_draft(*, actor: User, policy: RasPolicy) -> RasPolicy:
     return policy_create_draft(actor=actor, data=data)
 
 
+def policy_authors(policy: RasPolicy) -> set[int]:
+    """Everyone who drafted or edited this version at any point: its whole history, not only
+    the creator and the last editor."""
+    authors = set(policy.history.values_list("history_user_id", flat=True))
+    authors |= {policy.created_by_id, policy.updated_by_id}
+    authors.discard(None)
+    return authors
+
+
+def policy_can_approve(*, user: User, policy: RasPolicy) -> bool:
+    return (
+        user.has_perm(POLICY_APPROVE)
+        and policy.status == RasPolicy.Status.DRAFT
+        and user.pk not in policy_authors(policy)
+    )
+
+
 @transaction.atomic
 def policy_approve(*, actor: User, policy: RasPolicy) -> RasPolicy:
-    """draft → approved, by a RAS administrator or senior manager who neither drafted nor
-    edited it (four eyes). In force from its effective date; never changes again."""
+    """draft → approved, by a RAS administrator or senior manager who never drafted or edited
+    it (four eyes, over the draft's whole history). Its effective date must be on or after
+    the day of approval. In force from that date; never changes again."""
     if not actor.has_perm(POLICY_APPROVE):
         raise PermissionDenied("Only RAS administrators and senior managers approve policies.")
     policy = RasPolicy.objects.select_for_update().get(pk=policy.pk)
     if policy.status != RasPolicy.Status.DRAFT:
         raise PolicyNotDraft(f"{policy} is already approved.")
-    if actor.pk in (policy.created_by_id, policy.updated_by_id):
+    if actor.pk in policy_authors(policy):
         raise PermissionDenied(FOUR_EYES)
     _validate_policy(policy)
     policy.status = RasPolicy.Status.APPROVED
@@ -223,6 +259,8 @@ def policy_breakdown(policy: RasPolicy) -> dict[str, Any]:
         "price_per_point": str(policy.price_per_point_gbp),
         "weeks_per_year": str(policy.weeks_per_year),
         "minimum_weekly": str(policy.minimum_weekly_gbp),
+        "protect_existing_packages": policy.protect_existing_packages,
+        "transitional_rule": policy.transitional_rule,
     }
 
 
@@ -286,16 +324,17 @@ def budget_fields(result: Result) -> dict[str, Any]:
     }
 
 
-def is_silent_reduction(
-    *, new_weekly: Decimal, new_points: Decimal, current_weekly: Decimal, current_points: Decimal
-) -> bool:
-    """Less money while needs (points) have not reduced: a manager must decide first."""
-    return new_weekly < current_weekly and new_points >= current_points
+def _lock_person(person_id: int) -> None:
+    """Serialise every change of one person's budgets: two recalculations at once queue here
+    instead of both reading "no other current version" (the unique index is the backstop)."""
+    Person.objects.select_for_update().filter(pk=person_id).values_list("pk").get()
 
 
 def _place(budget: IndicativeBudget, *, actor: User, now) -> IndicativeBudget:
     """Save a new version: it becomes current and supersedes the current one, unless it is a
-    silent reduction, in which case it waits for a manager. Stale pending versions close."""
+    silent reduction, in which case it waits for a manager. Stale pending versions close. An
+    open support plan follows the new current figure (allocations.plans.plan_follow_budget)."""
+    _lock_person(budget.person_id)
     person_budgets = IndicativeBudget.objects.select_for_update().filter(person=budget.person)
     current = person_budgets.filter(status=IndicativeBudget.Status.CURRENT).first()
     for stale in person_budgets.filter(status=IndicativeBudget.Status.AWAITING_DECISION):
@@ -318,7 +357,35 @@ def _place(budget: IndicativeBudget, *, actor: User, now) -> IndicativeBudget:
             current.save()
     budget._history_user = actor
     budget.save()
+    if budget.status == IndicativeBudget.Status.CURRENT:
+        plan_follow_budget(actor=actor, budget=budget)
     return budget
+
+
+@transaction.atomic
+def budget_end_not_eligible(*, actor: User, assessment: Assessment) -> list[IndicativeBudget]:
+    """A reassessment found the needs not eligible: the person's current indicative budget
+    (and any lower figure awaiting a decision) ends, naming the assessment; an open support
+    plan is closed with a message to the worker. Returns the budgets ended."""
+    _lock_person(assessment.person_id)
+    now = timezone.now()
+    why = NOT_ELIGIBLE_ENDED.format(date=assessment.assessment_date, assessment=assessment.pk)
+    ended = []
+    for budget in IndicativeBudget.objects.select_for_update().filter(
+        person_id=assessment.person_id,
+        status__in=[IndicativeBudget.Status.CURRENT, IndicativeBudget.Status.AWAITING_DECISION],
+    ):
+        budget.status, budget.ended_at, budget.end_reason = (
+            IndicativeBudget.Status.ENDED,
+            now,
+            why,
+        )
+        budget._history_user = actor
+        budget._change_reason = f"ended: assessment {assessment.pk} found the needs not eligible"
+        budget.save()
+        ended.append(budget)
+    plan_close_for_person(actor=actor, person_id=assessment.person_id, reason=why)
+    return ended
 
 
 @transaction.atomic
@@ -389,6 +456,7 @@ def budget_decide(
         raise PermissionDenied("Only managers decide on lower figures.")
     if not reason.strip():
         raise ValidationError({"reason": "Give the reason for the decision."})
+    _lock_person(budget.person_id)
     budget = IndicativeBudget.objects.select_for_update().get(pk=budget.pk)
     if budget.status != IndicativeBudget.Status.AWAITING_DECISION:
         raise ValidationError("This figure has already been decided.")
@@ -416,4 +484,6 @@ def budget_decide(
         raise ValidationError({"decision": "Choose to adopt the new figure or keep the current."})
     budget._history_user = actor
     budget.save()
+    if budget.status == IndicativeBudget.Status.CURRENT:
+        plan_follow_budget(actor=actor, budget=budget)
     return budget

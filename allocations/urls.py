@@ -22,6 +22,7 @@ urlpatterns = [
     path("budgets/decisions/", views.decisions_view, name="decisions"),
     path("budgets/<int:pk>/", views.budget_detail_view, name="budget_detail"),
     path("budgets/<int:pk>/decide/", views.budget_decide_view, name="budget_decide"),
+    path("agreed/<int:pk>/", views.agreed_decide_view, name="agreed_decide"),
     path("people/<int:pk>/plans/new/", views.plan_start_view, name="plan_start"),
     path("plans/<int:pk>/", views.plan_detail_view, name="plan_detail"),
     path("people/<int:pk>/letters/issue/", views.letter_issue_view, name="letter_issue"),

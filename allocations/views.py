@@ -48,11 +48,14 @@ from allocations.models import (
     SupportPlan,
 )
 from allocations.plans import (
+    OPEN_STATUSES,
     PLAN_AUTHORISE,
     PlanIncomplete,
     PlanStateError,
+    agreed_budget_decide,
     eligible_needs,
     line_weekly_text,
+    live_lines,
     plan_authorise,
     plan_costs,
     plan_informal_add,
@@ -73,6 +76,9 @@ from allocations.repricing import (
     repricing_start,
 )
 from allocations.selectors import (
+    agreed_awaiting_decision,
+    agreed_get_for_user,
+    basis_note,
     budget_explanation,
     budget_get_for_user,
     budget_triggers,
@@ -90,6 +96,7 @@ from allocations.services import (
     budget_decide,
     budget_recalculate,
     policy_approve,
+    policy_can_approve,
     policy_copy_to_draft,
     policy_create_draft,
     policy_update_draft,
@@ -150,9 +157,10 @@ def policy_detail_view(request, pk: int):
             "in_force": policy_in_force_on(timezone.localdate()),
             "can_edit": user.has_perm("allocations.change_raspolicy")
             and policy.status == RasPolicy.Status.DRAFT,
-            "can_approve": user.has_perm(POLICY_APPROVE)
-            and policy.status == RasPolicy.Status.DRAFT
-            and user.pk not in (policy.created_by_id, policy.updated_by_id),
+            "can_approve": policy_can_approve(user=user, policy=policy),
+            "approver_touched": policy.status == RasPolicy.Status.DRAFT
+            and user.has_perm(POLICY_APPROVE)
+            and not policy_can_approve(user=user, policy=policy),
             "can_copy": user.has_perm(POLICY_ADD),
             "can_reprice": user.has_perm(REPRICE) and repricing_refusal(policy) is None,
             "runs": policy.runs.select_related("created_by"),
@@ -284,22 +292,34 @@ def person_budget_section(request, person) -> str | None:
         return None
     current = next((b for b in budgets if b.status == IndicativeBudget.Status.CURRENT), None)
     pending = [b for b in budgets if b.status == IndicativeBudget.Status.AWAITING_DECISION]
+    # Why there is no current figure, when a reassessment ended the last one.
+    ended = (
+        next((b for b in budgets if b.status == IndicativeBudget.Status.ENDED), None)
+        if current is None
+        else None
+    )
     plans = (
         list(person.plans.select_related("created_by"))
         if user.has_perm("allocations.view_supportplan")
         else []
     )
-    agreed = (
-        AgreedBudget.objects.filter(person=person, status=AgreedBudget.Status.CURRENT)
-        .select_related("agreed_by")
-        .first()
+    agreed_budgets = list(
+        AgreedBudget.objects.filter(
+            person=person,
+            status__in=[AgreedBudget.Status.CURRENT, AgreedBudget.Status.AWAITING_DECISION],
+        ).select_related("agreed_by")
     )
+    agreed = next((a for a in agreed_budgets if a.status == AgreedBudget.Status.CURRENT), None)
+    agreed_pending = [a for a in agreed_budgets if a.status != AgreedBudget.Status.CURRENT]
     return render_to_string(
         "allocations/_person_budget.html",
         {
             "person": person,
             "current": current,
             "pending": pending,
+            "ended": ended,
+            "basis_note": basis_note(current) if current else "",
+            "agreed_pending": agreed_pending,
             "budgets": budgets,
             "explanation": budget_explanation(current) if current else [],
             "triggers": budget_triggers(current) if current else [],
@@ -307,7 +327,7 @@ def person_budget_section(request, person) -> str | None:
             "can_decide": user.has_perm(BUDGET_DECIDE),
             "reason_form": ReasonForm(),
             "plans": plans,
-            "open_plan": next((p for p in plans if p.status != SupportPlan.Status.AGREED), None),
+            "open_plan": next((p for p in plans if p.status in OPEN_STATUSES), None),
             "agreed": agreed,
             "can_plan": user.has_perm("allocations.add_supportplan"),
             "letters": list(person.letters.select_related("issued_by", "withdrawn_by").defer("pdf"))
@@ -379,7 +399,56 @@ def decisions_view(request):
     return render(
         request,
         "allocations/decisions.html",
-        {"budgets": budgets_awaiting_decision(user=request.user)},
+        {
+            "budgets": budgets_awaiting_decision(user=request.user),
+            "agreed_budgets": agreed_awaiting_decision(user=request.user),
+        },
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def agreed_decide_view(request, pk: int):
+    """A lower agreed budget: see it beside the current one, and adopt it or keep the current
+    one, with a reason."""
+    agreed = agreed_get_for_user(user=request.user, pk=pk)
+    form = DecisionForm(request.POST or None)
+    can_decide = (
+        request.user.has_perm(BUDGET_DECIDE)
+        and agreed.status == AgreedBudget.Status.AWAITING_DECISION
+    )
+    if request.method == "POST":
+        if not can_decide:
+            raise PermissionDenied("Only managers decide on lower agreed budgets.")
+        if form.is_valid():
+            try:
+                agreed_budget_decide(
+                    actor=request.user,
+                    agreed=agreed,
+                    decision=form.cleaned_data["decision"],
+                    reason=form.cleaned_data["reason"],
+                )
+            except ValidationError as refusal:
+                add_service_errors(form, refusal)
+            else:
+                messages.success(request, "Decision recorded.")
+                return redirect("allocations:decisions")
+    else:
+        person_access_record(
+            user=request.user,
+            person=agreed.person,
+            page=PersonAccess.Page.BUDGET,
+            path=request.path,
+        )
+    return render(
+        request,
+        "allocations/agreed_decide.html",
+        {
+            "agreed": agreed,
+            "person": agreed.person,
+            "form": form,
+            "can_decide": can_decide,
+            "history": object_history(agreed),
+        },
     )
 
 
@@ -521,8 +590,8 @@ def plan_detail_view(request, pk: int):
         except (PlanStateError, ValidationError) as refusal:
             messages.error(request, " ".join(getattr(refusal, "messages", [str(refusal)])))
             return redirect("allocations:plan_detail", pk=plan.pk)
-    lines = list(plan.lines.all())
-    informal = list(plan.informal.all())
+    lines = live_lines(plan)
+    informal = list(plan.informal.live())
     met = {code for line in lines for code in line.meets_outcomes} | {i.outcome for i in informal}
     can_authorise = (
         plan.status == SupportPlan.Status.AWAITING_AUTHORISATION

@@ -38,7 +38,8 @@ class User(AbstractUser):
         related_name="members",
         help_text="Social workers and team managers see the people of this team.",
     )
-    history = HistoricalRecords(excluded_fields=["password", "last_login"])
+    # Roles are groups: a change of someone's roles (or team) is kept with who made it.
+    history = HistoricalRecords(excluded_fields=["password", "last_login"], m2m_fields=["groups"])
 
     class Meta(AbstractUser.Meta):
         swappable = "AUTH_USER_MODEL"
@@ -164,6 +165,9 @@ class Person(models.Model):
 
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # Optimistic concurrency: every save adds one; an edit based on an older number is refused
+    # ("X changed this at T") rather than silently overwriting a colleague's change.
+    lock_version = models.PositiveIntegerField(default=1)
 
     history = HistoricalRecords()
 
@@ -359,6 +363,12 @@ class QuestionnaireVersion(models.Model):
 
     class Meta:
         ordering = ["-number"]
+        permissions = [
+            (
+                "publish_questionnaireversion",
+                "Can publish a questionnaire version drafted by someone else",
+            ),
+        ]
         constraints = [
             models.UniqueConstraint(fields=["number"], name="questionnaire_version_number_unique"),
             models.UniqueConstraint(

@@ -268,7 +268,7 @@ def _check_questionnaire_tree(data: dict, *, known_triggers: set[str]) -> list[t
                 else:
                     if points < 0:
                         errors.append((f"{owhere}.points", "cannot be negative"))
-                    elif points != points.quantize(Decimal("0.01")) or points >= 10_000:
+                    elif points >= 10_000 or points != points.quantize(Decimal("0.01")):
                         errors.append(
                             (f"{owhere}.points", "must be under 10000, with at most 2 decimals")
                         )

@@ -74,7 +74,7 @@ def _cover(plan, worker, weekly_target: Decimal) -> SupportPlan:
         plan=plan,
         data={
             "difference_reason": "Costed with the person and their family from local prices."
-            if costs.outside_tolerance
+            if costs.difference
             else "",
             "contribution_weekly_gbp": Decimal("22.40"),
         },
@@ -137,6 +137,47 @@ def seed_plans(users) -> None:
                     conditions="Falls sensor installed before the night support starts.",
                     review_date=timezone.localdate() + datetime.timedelta(days=90),
                 )
+
+
+def seed_changes(users) -> None:
+    """Later events, so the demo shows the rules that keep figures honest: a lower agreed
+    budget waiting for the north team manager, and a reassessment that found someone's needs
+    not eligible, which ended their indicative budget (and closed their plan)."""
+    import random
+
+    from allocations.models import AgreedBudget
+    from assessments.demo import _complete
+    from assessments.services import assessment_start
+
+    if AgreedBudget.objects.filter(status=AgreedBudget.Status.AWAITING_DECISION).exists():
+        return
+    worker, manager = users["sw.north"], users["tm.north"]
+    agreed = (
+        AgreedBudget.objects.filter(
+            status=AgreedBudget.Status.CURRENT,
+            person__team__code="north",
+            agreed_how="team manager",
+        )
+        .select_related("person")
+        .first()
+    )
+    if agreed is not None:
+        plan = plan_start(actor=worker, person=agreed.person)
+        plan = _cover(plan, worker, agreed.weekly_gbp - Decimal("40"))
+        plan = plan_update(
+            actor=worker,
+            plan=plan,
+            data={"difference_reason": "Fewer day centre sessions now she goes to a club."},
+        )
+        plan_authorise(actor=manager, plan=plan_submit(actor=worker, plan=plan))
+    # The south team's plan being written: the person is reassessed and found not eligible.
+    plan = SupportPlan.objects.filter(
+        person__team__code="south", status=SupportPlan.Status.DRAFT
+    ).first()
+    if plan is not None:
+        south = users["sw.south"]
+        again = assessment_start(actor=south, person=plan.person, supported_by="family")
+        _complete(again, south, random.Random(11), need=0.05, eligible=False)
 
 
 def seed_letters(users) -> None:

@@ -33,6 +33,7 @@ class PanelReferral(models.Model):
     class Status(models.TextChoices):
         WAITING = "waiting", "Waiting for a decision"
         DECIDED = "decided", "Decided"
+        WITHDRAWN = "withdrawn", "Withdrawn before a decision"
 
     plan = models.ForeignKey(SupportPlan, on_delete=models.PROTECT, related_name="referrals")
     meeting = models.ForeignKey(
@@ -49,6 +50,8 @@ class PanelReferral(models.Model):
     )
     referred_at = models.DateTimeField(default=timezone.now)
     referred_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    withdrawn_at = models.DateTimeField(null=True, blank=True)
+    withdrawn_reason = models.TextField(blank=True)
     history = HistoricalRecords()
 
     class Meta:

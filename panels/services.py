@@ -12,6 +12,7 @@ from django.utils import timezone
 from allocations.models import SupportPlan
 from allocations.plans import (
     line_weekly_text,
+    live_lines,
     plan_agree_by_panel,
     plan_authors,
     plan_costs,
@@ -43,7 +44,7 @@ class AlreadyDecided(Exception):
 
 def plan_snapshot(plan: SupportPlan) -> dict:
     """The plan as the panel is asked to decide it (the plan may change after a deferral)."""
-    lines = list(plan.lines.all())
+    lines = live_lines(plan)
     costs = plan_costs(plan, lines)
     return {
         "weekly": str(costs.weekly),
@@ -72,6 +73,23 @@ def referral_create(*, plan: SupportPlan, reasons: list[str], actor: User) -> Pa
     referral = PanelReferral(
         plan=plan, reasons=reasons, referred_by=actor, plan_snapshot=plan_snapshot(plan)
     )
+    referral._history_user = actor
+    referral.save()
+    return referral
+
+
+def referral_withdraw(*, plan: SupportPlan, reason: str, actor: User) -> PanelReferral | None:
+    """The plan left the panel before a decision (its indicative budget changed or ended):
+    the waiting referral is withdrawn, kept with the reason, and leaves the agenda."""
+    referral = (
+        PanelReferral.objects.select_for_update()
+        .filter(plan=plan, status=PanelReferral.Status.WAITING)
+        .first()
+    )
+    if referral is None:
+        return None
+    referral.status = PanelReferral.Status.WITHDRAWN
+    referral.withdrawn_at, referral.withdrawn_reason = timezone.now(), reason
     referral._history_user = actor
     referral.save()
     return referral
@@ -192,14 +210,14 @@ def panel_decide(
     """
     if not actor.has_perm(DECIDE):
         raise PermissionDenied("Only the panel chair records decisions.")
-    referral = (
-        PanelReferral.objects.select_for_update(of=("self",))
-        .select_related("plan__person", "meeting")
-        .get(pk=referral.pk)
-    )
+    # The referral row alone (no joins: a joined key changed at the same moment would make
+    # PostgreSQL drop the row from a FOR UPDATE query); related rows are read after the lock.
+    referral = PanelReferral.objects.select_for_update().get(pk=referral.pk)
     existing = PanelDecision.objects.filter(referral=referral).select_related("decided_by").first()
     if existing is not None:
         raise AlreadyDecided(existing)
+    if referral.status == PanelReferral.Status.WITHDRAWN:
+        raise ValidationError(f"This referral was withdrawn: {referral.withdrawn_reason}")
     if referral.meeting is None or referral.meeting.chair_id != actor.pk:
         raise PermissionDenied("Only the chair of the meeting this referral is on can decide it.")
     if actor.pk in referral_conflicts(referral):

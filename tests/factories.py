@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import itertools
 from decimal import Decimal
@@ -173,15 +174,33 @@ def complete_assessment(assessment, actor, *, eligible: bool = True):
 # --- RAS policies ----------------------------------------------------------------------------
 
 # The worked-example policy of spec/ras-calculation.md, as the demo uses it.
-SPEC_POLICY = {**POLICY_2026, "name": "Spec example", "notes": ""}
+# In force since 1 April 2026 (drafted and approved that day: see make_policy).
+SPEC_POLICY = {
+    **POLICY_2026,
+    "name": "Spec example",
+    "notes": "",
+    "effective_from": datetime.date(2026, 4, 1),
+}
 
 
 def make_policy(drafter, approver=None, **overrides):
+    """A policy drafted (and, given an approver, approved) through the services. A policy
+    cannot take effect before the day it is approved, so one dated in the past is drafted and
+    approved on its effective date, as it would have been (time travel, not a bypass)."""
+    import time_machine
+    from django.utils import timezone
+
     from allocations.services import policy_approve, policy_create_draft
 
-    policy = policy_create_draft(actor=drafter, data={**SPEC_POLICY, **overrides})
-    if approver is not None:
-        policy = policy_approve(actor=approver, policy=policy)
+    data = {**SPEC_POLICY, **overrides}
+    effective = data["effective_from"]
+    when = None
+    if effective < timezone.localdate():
+        when = timezone.make_aware(datetime.datetime.combine(effective, datetime.time(9)))
+    with time_machine.travel(when, tick=False) if when else contextlib.nullcontext():
+        policy = policy_create_draft(actor=drafter, data=data)
+        if approver is not None:
+            policy = policy_approve(actor=approver, policy=policy)
     return policy
 
 

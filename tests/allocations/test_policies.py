@@ -6,6 +6,7 @@ from decimal import Decimal
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.urls import reverse
+from django.utils import timezone
 
 from allocations.models import ApprovedPolicyImmutable, RasPolicy
 from allocations.selectors import policy_in_force_on
@@ -32,7 +33,7 @@ def test_the_drafter_cannot_approve_their_own_policy(ras_admin):
 
 def test_whoever_edited_the_draft_cannot_approve_it(ras_admin):
     other_admin = make_user("ras.admin2", Role.RAS_ADMINISTRATOR)
-    draft = make_policy(ras_admin)
+    draft = make_policy(ras_admin, effective_from=timezone.localdate())
     policy_update_draft(actor=other_admin, policy=draft, data={"name": "Edited"})
     with pytest.raises(PermissionDenied) as caught:
         policy_approve(actor=other_admin, policy=draft)
@@ -42,7 +43,8 @@ def test_whoever_edited_the_draft_cannot_approve_it(ras_admin):
 @pytest.mark.parametrize("approver_role", [Role.RAS_ADMINISTRATOR, Role.SENIOR_MANAGER])
 def test_a_second_ras_administrator_or_senior_manager_approves(ras_admin, approver_role):
     approver = make_user("second", approver_role)
-    approved = policy_approve(actor=approver, policy=make_policy(ras_admin))
+    draft = make_policy(ras_admin, effective_from=timezone.localdate())
+    approved = policy_approve(actor=approver, policy=draft)
     assert (approved.status, approved.approved_by) == (RasPolicy.Status.APPROVED, approver)
     assert approved.history.latest().history_user == approver
 
@@ -139,6 +141,7 @@ def test_drafting_and_approving_in_the_browser_forms(client, ras_admin, senior_m
         "minimum_weekly_gbp": "0",
         "panel_threshold_weekly_gbp": "600",
         "protect_existing_packages": "on",
+        "transitional_rule": "existing_package",
         "plan_tolerance_percent": "10",
         "residential_benchmark_annual_gbp": "42000",
     }

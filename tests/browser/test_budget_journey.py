@@ -30,7 +30,8 @@ def test_worker_submits_and_sees_the_budget_and_how_it_was_worked_out(page, live
     text = table.inner_text()
     assert "8.00 points × £4.88 a point" in text
     assert "£39.04" in text and "− £1.95" in text and "£37.09" in text
-    assert "Existing package protected" in text
+    assert "Based on the cost of the current support" in text
+    assert "£82.91 more than the RAS figure of £37.09" in text
     assert "£6,240.00" in text
 
 

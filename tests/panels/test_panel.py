@@ -135,12 +135,24 @@ def test_a_member_who_manages_the_case_has_a_conflict(referral, panel_member, te
     assert referral_conflicts(referral)[panel_member.pk] == "manages the person's team"
 
 
-def test_a_chair_who_assessed_the_person_cannot_decide(referral, panel_chair, settings):
-    assessment = referral.plan.indicative_budget.assessment
-    type(assessment).objects.filter(pk=assessment.pk).update(started_by=panel_chair)
+def test_a_chair_who_assessed_the_person_cannot_decide(
+    referral, worker_a, panel_member, panel_member2, settings
+):
+    # The social worker who assessed the person also chairs panels (a submitted assessment's
+    # assessor cannot be rewritten, so the chair is made the assessor, not the other way).
+    from django.contrib.auth.models import Group
+
+    from assessments.models import User
+
+    worker_a.groups.add(Group.objects.get(name=Role.PANEL_CHAIR.label))
+    chair = User.objects.get(pk=worker_a.pk)
+    meeting = meeting_create(
+        actor=chair, date=REVIEW, chair=chair, members=[panel_member, panel_member2]
+    )
+    referral = referral_schedule(actor=chair, referral=referral, meeting=meeting)
     settings.PANEL_QUORUM = 2
     with pytest.raises(PermissionDenied, match=CHAIR_CONFLICTED):
-        decide(referral, panel_chair)
+        decide(referral, chair)
 
 
 def test_quorum_is_configurable(referral, panel_chair, panel_member2, settings):
