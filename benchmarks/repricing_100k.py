@@ -57,19 +57,20 @@ def seed(people: int) -> None:
     sql = [
         """INSERT INTO assessments_person (reference, given_name, family_name, date_of_birth,
                client_group, team_id, address_line_1, address_line_2, town, postcode,
-               existing_weekly_cost_gbp, needs_increased, sex, ethnicity, created_at, updated_at)
+               existing_weekly_cost_gbp, needs_increased, sex, ethnicity, created_at, updated_at,
+               lock_version)
            SELECT 'B-' || g, 'Given' || g, 'Family' || (g %% 997), DATE '1940-01-01' + (g %% 20000),
                (ARRAY['older_people','physical_disability','learning_disability','mental_health',
                       'sensory_impairment'])[1 + g %% 5],
                (SELECT id FROM assessments_team ORDER BY id LIMIT 1 OFFSET (g %% 2)),
                g || ' High Street', '', 'Benchtown', 'BT1 1AA',
-               CASE WHEN g %% 4 = 0 THEN 100 + (g %% 400) END, g %% 7 = 0, '', '', now(), now()
+               CASE WHEN g %% 4 = 0 THEN 100 + (g %% 400) END, g %% 7 = 0, '', '', now(), now(), 1
            FROM generate_series(1, %(people)s) AS g""",
         """INSERT INTO assessments_assessment (person_id, questionnaire_id, status, supported_by,
                assessment_date, informal_support, carer_assessed, carer_able_and_willing,
                carer_impact, started_at, started_by_id, updated_at, updated_by_id, lock_version,
                submitted_at, submitted_by_id, withdrawn_reason)
-           SELECT p.id, %(questionnaire)s, 'submitted', 'self', %(today)s,
+           SELECT p.id, %(questionnaire)s, 'draft', 'self', %(today)s,
                (ARRAY['none','some','substantial','most'])[1 + p.id %% 4],
                CASE WHEN p.id %% 4 = 0 THEN NULL ELSE p.id %% 3 <> 0 END,
                CASE WHEN p.id %% 4 = 0 THEN NULL ELSE p.id %% 5 <> 0 END,
@@ -87,15 +88,17 @@ def seed(people: int) -> None:
                opts.ids[1 + (a.id * 7 + opts.question_id * 13) %% cardinality(opts.ids)],
                '', now(), %(worker)s
            FROM assessments_assessment a CROSS JOIN opts""",
+        # Answered as drafts, then submitted: a submitted assessment's answers are locked.
+        "UPDATE assessments_assessment SET status = 'submitted'",
         """INSERT INTO allocations_indicativebudget (person_id, assessment_id, policy_id, status,
                reason, calculated_on, raw_points, reduction_percent, adjusted_points,
                gross_weekly_gbp, contingency_weekly_gbp, ras_weekly_gbp, indicative_weekly_gbp,
                annual_gbp, basis, panel_required, triggers, breakdown, created_at, created_by_id,
-               decision_reason)
+               decision_reason, end_reason)
            SELECT a.person_id, a.id, %(policy)s, 'current', 'Benchmark seed', %(today)s,
                pts.total, 0, pts.total, 0, 0, 0, 0, 0, 'ras', false, '[]'::jsonb,
-               '{"points_by_section": [], "inputs": {"points": []}}'::jsonb, now(), %(worker)s, ''
-
+               '{"points_by_section": [], "inputs": {"points": []}}'::jsonb, now(), %(worker)s,
+               '', ''
            FROM assessments_assessment a
            JOIN (SELECT ans.assessment_id, SUM(o.points) AS total FROM assessments_answer ans
                  JOIN assessments_answeroption o ON o.id = ans.option_id
@@ -145,7 +148,8 @@ def main(people: int = 100_000) -> None:
             data={
                 **POLICY_2026,
                 "name": "Uplift",
-                "effective_from": datetime.date(2026, 10, 1),
+                # Approved today, so in force from today (never before its approval).
+                "effective_from": datetime.date.today(),  # noqa: DTZ011
                 "price_per_point_gbp": Decimal("5.03"),
             },
         ),

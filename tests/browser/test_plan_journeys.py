@@ -25,7 +25,7 @@ def _submit_in_browser(page, live_server, plan):
 def test_plan_under_the_threshold_authorised_by_the_team_manager(
     page, live_server, submitted_a, person_a, worker_a, manager_a
 ):
-    plan = make_plan(person_a, worker_a, weekly="118.00")
+    plan = make_plan(person_a, worker_a, weekly="118.00", difference_reason="Two hours fewer.")
     _submit_in_browser(page, live_server, plan)
     page.get_by_text("The plan has been sent to a team manager.").wait_for()
     page.get_by_role("button", name="Log out").click()
@@ -78,7 +78,7 @@ def test_plan_over_the_threshold_approved_with_conditions_by_the_panel(
 def test_plan_and_panel_pages_have_no_serious_accessibility_violations(
     axe_page, live_server, submitted_a, person_a, worker_a
 ):
-    plan = make_plan(person_a, worker_a, weekly="118.00")
+    plan = make_plan(person_a, worker_a, weekly="118.00", difference_reason="Two hours fewer.")
     page = axe_page
     log_in(page, live_server, "worker.a", TEST_PASSWORD)
     assert axe_violations(page) == [], "my work"
