@@ -659,6 +659,11 @@ class Letter(models.Model):
                 condition=Q(withdrawn_at__isnull=True),
                 name="letter_once_per_figures",
             ),
+            # A withdrawal always says why.
+            models.CheckConstraint(
+                condition=Q(withdrawn_at__isnull=True) | ~Q(withdrawn_reason=""),
+                name="letter_withdrawal_has_reason",
+            ),
         ]
 
     def __str__(self) -> str:
