@@ -15,6 +15,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from allocations.decisions import decide_lower, lock_person
 from allocations.engine import round2
 from allocations.models import (
     AgreedBudget,
@@ -455,6 +456,7 @@ def _agree(
     costs = plan_costs(plan, lines)
     split = management_split(plan, costs.weekly)
     now = timezone.now()
+    lock_person(plan.person_id)
     agreed_budgets = AgreedBudget.objects.select_for_update().filter(person_id=plan.person_id)
     for stale in agreed_budgets.filter(status=AgreedBudget.Status.AWAITING_DECISION):
         stale.status, stale.ended_at = AgreedBudget.Status.ENDED, now
@@ -497,9 +499,6 @@ def _agree(
     return agreed
 
 
-ADOPT, KEEP = "adopt", "keep"
-
-
 @transaction.atomic
 def agreed_budget_decide(
     *, actor: User, agreed: AgreedBudget, decision: str, reason: str
@@ -508,31 +507,14 @@ def agreed_budget_decide(
     one) or keep the current one (the lower one stays on record, not adopted). A reason is
     always required."""
     _check_team_worker(actor, agreed, BUDGET_DECIDE)
-    if not reason.strip():
-        raise ValidationError({"reason": "Give the reason for the decision."})
-    agreed = AgreedBudget.objects.select_for_update().get(pk=agreed.pk)
-    if agreed.status != AgreedBudget.Status.AWAITING_DECISION:
-        raise ValidationError("This agreed budget has already been decided.")
-    now = timezone.now()
-    agreed.decided_by, agreed.decided_at, agreed.decision_reason = actor, now, reason.strip()
-    if decision == ADOPT:
-        current = (
-            AgreedBudget.objects.select_for_update()
-            .filter(person_id=agreed.person_id, status=AgreedBudget.Status.CURRENT)
-            .first()
-        )
-        if current is not None:
-            current.status, current.ended_at = AgreedBudget.Status.ENDED, now
-            current._history_user = actor
-            current.save()
-        agreed.status = AgreedBudget.Status.CURRENT
-    elif decision == KEEP:
-        agreed.status, agreed.ended_at = AgreedBudget.Status.NOT_ADOPTED, now
-    else:
-        raise ValidationError({"decision": "Choose to adopt the new budget or keep the current."})
-    agreed._history_user = actor
-    agreed.save()
-    return agreed
+    return decide_lower(
+        agreed,
+        actor=actor,
+        decision=decision,
+        reason=reason,
+        replaced_status=AgreedBudget.Status.ENDED,
+        already_decided="This agreed budget has already been decided.",
+    )
 
 
 OPEN_STATUSES = (

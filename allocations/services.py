@@ -10,6 +10,7 @@ from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
 
+from allocations.decisions import decide_lower, lock_person
 from allocations.engine import (
     Case,
     InvalidPolicy,
@@ -26,7 +27,6 @@ from assessments.models import (
     CarerImpact,
     ClientGroup,
     InformalSupport,
-    Person,
     User,
 )
 from assessments.roles import BUDGET_DECIDE, BUDGET_RECALCULATE
@@ -324,17 +324,11 @@ def budget_fields(result: Result) -> dict[str, Any]:
     }
 
 
-def _lock_person(person_id: int) -> None:
-    """Serialise every change of one person's budgets: two recalculations at once queue here
-    instead of both reading "no other current version" (the unique index is the backstop)."""
-    Person.objects.select_for_update().filter(pk=person_id).values_list("pk").get()
-
-
 def _place(budget: IndicativeBudget, *, actor: User, now) -> IndicativeBudget:
     """Save a new version: it becomes current and supersedes the current one, unless it is a
     silent reduction, in which case it waits for a manager. Stale pending versions close. An
     open support plan follows the new current figure (allocations.plans.plan_follow_budget)."""
-    _lock_person(budget.person_id)
+    lock_person(budget.person_id)
     person_budgets = IndicativeBudget.objects.select_for_update().filter(person=budget.person)
     current = person_budgets.filter(status=IndicativeBudget.Status.CURRENT).first()
     for stale in person_budgets.filter(status=IndicativeBudget.Status.AWAITING_DECISION):
@@ -367,7 +361,7 @@ def budget_end_not_eligible(*, actor: User, assessment: Assessment) -> list[Indi
     """A reassessment found the needs not eligible: the person's current indicative budget
     (and any lower figure awaiting a decision) ends, naming the assessment; an open support
     plan is closed with a message to the worker. Returns the budgets ended."""
-    _lock_person(assessment.person_id)
+    lock_person(assessment.person_id)
     now = timezone.now()
     why = NOT_ELIGIBLE_ENDED.format(date=assessment.assessment_date, assessment=assessment.pk)
     ended = []
@@ -443,9 +437,6 @@ def budget_recalculate(*, actor: User, person, reason: str) -> IndicativeBudget:
     )
 
 
-ADOPT, KEEP = "adopt", "keep"
-
-
 @transaction.atomic
 def budget_decide(
     *, actor: User, budget: IndicativeBudget, decision: str, reason: str
@@ -454,36 +445,14 @@ def budget_decide(
     earlier figure (the lower one is kept on record, not adopted). Reasons are required."""
     if not actor.has_perm(BUDGET_DECIDE):
         raise PermissionDenied("Only managers decide on lower figures.")
-    if not reason.strip():
-        raise ValidationError({"reason": "Give the reason for the decision."})
-    _lock_person(budget.person_id)
-    budget = IndicativeBudget.objects.select_for_update().get(pk=budget.pk)
-    if budget.status != IndicativeBudget.Status.AWAITING_DECISION:
-        raise ValidationError("This figure has already been decided.")
-    now = timezone.now()
-    budget.decided_by, budget.decided_at, budget.decision_reason = actor, now, reason.strip()
-    if decision == ADOPT:
-        current = (
-            IndicativeBudget.objects.select_for_update()
-            .filter(person_id=budget.person_id, status=IndicativeBudget.Status.CURRENT)
-            .first()
-        )
-        if current is not None and budget.replaces_id != current.pk:
-            raise ValidationError(
-                "The figure this one would replace is no longer the current one: recalculate "
-                "instead."
-            )
-        if current is not None:
-            current.status, current.ended_at = IndicativeBudget.Status.SUPERSEDED, now
-            current._history_user = actor
-            current.save()
-        budget.status = IndicativeBudget.Status.CURRENT
-    elif decision == KEEP:
-        budget.status, budget.ended_at = IndicativeBudget.Status.NOT_ADOPTED, now
-    else:
-        raise ValidationError({"decision": "Choose to adopt the new figure or keep the current."})
-    budget._history_user = actor
-    budget.save()
+    budget = decide_lower(
+        budget,
+        actor=actor,
+        decision=decision,
+        reason=reason,
+        replaced_status=IndicativeBudget.Status.SUPERSEDED,
+        already_decided="This figure has already been decided.",
+    )
     if budget.status == IndicativeBudget.Status.CURRENT:
         plan_follow_budget(actor=actor, budget=budget)
     return budget

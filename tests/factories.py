@@ -183,6 +183,25 @@ SPEC_POLICY = {
 }
 
 
+# A new policy version as the browser's form posts it (add "effective_from").
+POLICY_FORM = {
+    "name": "New rates",
+    "notes": "",
+    "price_per_point_gbp": "5.10",
+    "weeks_per_year": "52",
+    "client_group_factors": "learning_disability: 1.10",
+    "informal_support_reductions": "none: 0\nsome: 10\nsubstantial: 20\nmost: 30",
+    "carer_impact_multipliers": "low: 1\nmoderate: 0.5\nhigh: 0",
+    "contingency_bands": "100: 5\n300: 10\nabove: 26",
+    "minimum_weekly_gbp": "0",
+    "panel_threshold_weekly_gbp": "600",
+    "protect_existing_packages": "on",
+    "transitional_rule": "existing_package",
+    "plan_tolerance_percent": "10",
+    "residential_benchmark_annual_gbp": "42000",
+}
+
+
 def make_policy(drafter, approver=None, **overrides):
     """A policy drafted (and, given an approver, approved) through the services. A policy
     cannot take effect before the day it is approved, so one dated in the past is drafted and

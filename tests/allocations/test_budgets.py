@@ -8,8 +8,9 @@ import pytest
 from django.core.exceptions import PermissionDenied
 from django.urls import reverse
 
+from allocations.decisions import ADOPT, KEEP
 from allocations.models import IndicativeBudget
-from allocations.services import ADOPT, KEEP, budget_decide, budget_recalculate
+from allocations.services import budget_decide, budget_recalculate
 from assessments.services import assessment_start, assessment_submit, person_update
 from tests.factories import complete_assessment
 

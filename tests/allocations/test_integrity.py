@@ -14,12 +14,11 @@ from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from allocations.decisions import ADOPT, KEEP
 from allocations.letters import letter_content, render_html
 from allocations.models import AgreedBudget, IndicativeBudget, RasPolicy, SupportPlan
 from allocations.plans import (
-    ADOPT,
     DIFFERENCE_REASON_NEEDED,
-    KEEP,
     PlanIncomplete,
     PlanStateError,
     agreed_budget_decide,
@@ -42,6 +41,7 @@ from assessments.roles import Role
 from assessments.services import assessment_start, assessment_submit, person_update
 from panels.models import PanelReferral
 from tests.factories import (
+    POLICY_FORM,
     SPEC_POLICY,
     complete_assessment,
     make_person,
@@ -334,23 +334,7 @@ def test_the_policy_form_offers_both_transitional_rules(client, ras_admin):
 # --- Numbers are finite in every form ---------------------------------------------------------
 
 
-POLICY_POST = {
-    "name": "New rates",
-    "notes": "",
-    "effective_from": "2099-04-01",
-    "price_per_point_gbp": "5.10",
-    "weeks_per_year": "52",
-    "client_group_factors": "learning_disability: 1.10",
-    "informal_support_reductions": "none: 0\nsome: 10\nsubstantial: 20\nmost: 30",
-    "carer_impact_multipliers": "low: 1\nmoderate: 0.5\nhigh: 0",
-    "contingency_bands": "100: 5\n300: 10\nabove: 26",
-    "minimum_weekly_gbp": "0",
-    "panel_threshold_weekly_gbp": "600",
-    "protect_existing_packages": "on",
-    "transitional_rule": "existing_package",
-    "plan_tolerance_percent": "10",
-    "residential_benchmark_annual_gbp": "42000",
-}
+POLICY_POST = {**POLICY_FORM, "effective_from": "2099-04-01"}
 ODD_NUMBERS = ["NaN", "Infinity", "-Infinity", "1e309", "sNaN"]
 
 

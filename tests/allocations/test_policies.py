@@ -18,7 +18,7 @@ from allocations.services import (
     policy_update_draft,
 )
 from assessments.roles import Role
-from tests.factories import SPEC_POLICY, make_policy, make_user
+from tests.factories import POLICY_FORM, SPEC_POLICY, make_policy, make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -128,23 +128,7 @@ def test_rules_page_without_a_policy(client, db):
 
 def test_drafting_and_approving_in_the_browser_forms(client, ras_admin, senior_manager):
     client.force_login(ras_admin)
-    data = {
-        "name": "New rates",
-        "notes": "",
-        "effective_from": "2027-04-01",
-        "price_per_point_gbp": "5.10",
-        "weeks_per_year": "52",
-        "client_group_factors": "learning_disability: 1.10",
-        "informal_support_reductions": "none: 0\nsome: 10\nsubstantial: 20\nmost: 30",
-        "carer_impact_multipliers": "low: 1\nmoderate: 0.5\nhigh: 0",
-        "contingency_bands": "100: 5\n300: 10\nabove: 26",
-        "minimum_weekly_gbp": "0",
-        "panel_threshold_weekly_gbp": "600",
-        "protect_existing_packages": "on",
-        "transitional_rule": "existing_package",
-        "plan_tolerance_percent": "10",
-        "residential_benchmark_annual_gbp": "42000",
-    }
+    data = {**POLICY_FORM, "effective_from": "2027-04-01"}
     bad = client.post(
         reverse("allocations:policy_create"), {**data, "contingency_bands": "100: 5\nlots: 9"}
     )

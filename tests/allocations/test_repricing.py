@@ -178,7 +178,8 @@ def test_only_the_policy_in_force_today_can_be_applied(caseload, ras_admin, seni
 
 
 def test_a_kept_figure_is_not_flagged_again(caseload, ras_admin, senior_manager, manager_a):
-    from allocations.services import KEEP, budget_decide
+    from allocations.decisions import KEEP
+    from allocations.services import budget_decide
 
     cheaper = _new_policy(ras_admin, senior_manager, "4.50")
     repricing_apply(RepricingRun.objects.create(policy=cheaper, created_by=ras_admin, reason="x"))
