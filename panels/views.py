@@ -131,10 +131,11 @@ def referral_detail_view(request, pk: int):
                 for u in ([meeting.chair, *meeting.members.all()] if meeting else [])
                 if u.pk in conflicts
             },
-            "can_decide": is_chair and decision is None,
-            "can_declare": meeting is not None
-            and request.user.pk in [meeting.chair_id, *meeting.members.values_list("pk", flat=True)]
-            and decision is None,
+            "can_decide": is_chair and referral.status == PanelReferral.Status.WAITING,
+            "can_declare": referral.status == PanelReferral.Status.WAITING
+            and meeting is not None
+            and request.user.pk
+            in [meeting.chair_id, *meeting.members.values_list("pk", flat=True)],
             "decision": decision,
             "decision_form": DecisionForm(),
             "conflict_form": ConflictForm(),

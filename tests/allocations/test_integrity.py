@@ -413,3 +413,27 @@ def test_a_questionnaire_import_refuses_odd_points_naming_the_row(ras_admin, odd
             questionnaire_import(actor=ras_admin, data=parsed)
         assert "sections[0].questions[1].options[2].points" in dict(refused.value.errors)
     assert not QuestionnaireVersion.objects.exists()
+
+
+def test_a_withdrawn_referral_says_why_and_cannot_be_decided(
+    client, submitted_a, person_a, worker_a, manager_a, panel_chair, panel_member, panel_member2
+):
+    from panels.services import meeting_create, referral_schedule
+
+    plan = make_plan(
+        person_a, worker_a, weekly="120", risk_referral=True, risk_reasons="Falls at night."
+    )
+    plan = plan_submit(actor=worker_a, plan=plan)
+    meeting = meeting_create(
+        actor=panel_chair,
+        date=timezone.localdate() + datetime.timedelta(days=3),
+        chair=panel_chair,
+        members=[panel_member, panel_member2],
+    )
+    referral = referral_schedule(actor=panel_chair, referral=plan.referrals.get(), meeting=meeting)
+    _recalculate_at(person_a, manager_a, "150")
+    client.force_login(panel_chair)
+    page = client.get(reverse("panels:referral_detail", args=[referral.pk])).text
+    assert "Withdrawn" in page and "Record the panel&#x27;s decision" not in page
+    agenda = client.get(reverse("panels:meeting_detail", args=[meeting.pk])).text
+    assert "withdrawn: the indicative budget changed or ended" in agenda
