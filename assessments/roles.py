@@ -93,10 +93,14 @@ ROLE_PERMISSIONS: dict[Role, list[str]] = {
         "allocations.view_letterbatch",
         "allocations.withdraw_letter",
     ],
-    Role.PANEL_MEMBER: [*_SERVICE_READ, *PANEL_VIEW],
+    # Panel members and chairs read only the people referred to the panel: those on a meeting
+    # they belong to and those waiting for a meeting (panels/selectors.py registers that rule
+    # with people_visible_to). No PEOPLE_ALL_TEAMS: anyone else is 404, as for another team's
+    # worker.
+    Role.PANEL_MEMBER: [*_READ, *PANEL_VIEW],
     # The chair arranges meetings, sets agendas and records the panel's decisions.
     Role.PANEL_CHAIR: [
-        *_SERVICE_READ,
+        *_READ,
         *PANEL_VIEW,
         "panels.add_panelmeeting",
         "panels.add_paneldecision",

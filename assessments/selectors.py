@@ -8,9 +8,12 @@ may see but not change it.
 from __future__ import annotations
 
 import datetime
+import operator
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import reduce
 
 from django.core.exceptions import PermissionDenied
 from django.db.models import DecimalField, Prefetch, Q, QuerySet, Sum
@@ -32,6 +35,7 @@ from assessments.roles import (
     ACCESS_LOG_VIEW,
     ASSESSMENT_CHANGE,
     ASSESSMENT_VIEW,
+    PEOPLE_ALL_TEAMS,
     PERSON_ADD,
     PERSON_CHANGE,
     PERSON_VIEW,
@@ -41,16 +45,43 @@ from assessments.roles import (
 _DATE_FORMATS = ("%d/%m/%Y", "%Y-%m-%d", "%d-%m-%Y", "%d.%m.%Y")
 
 
+# Who else a user may see, beyond their team's caseload. Apps higher up register a rule in
+# their AppConfig.ready() (panels: the people referred to a panel the user sits on), so
+# assessments never imports them (HOUSE STYLE §2b). A rule takes the user and returns a Q on
+# Person, a queryset of Person ids, or None when it grants nothing.
+VisibilityRule = Callable[..., Q | QuerySet | None]
+_visibility_rules: list[VisibilityRule] = []
+
+
+def register_visibility(rule: VisibilityRule) -> VisibilityRule:
+    """Add a rule to people_visible_to (idempotent, so ready() may run twice)."""
+    if rule not in _visibility_rules:
+        _visibility_rules.append(rule)
+    return rule
+
+
 def people_visible_to(user) -> QuerySet[Person]:
-    """Everyone a user may see: their team's caseload, or everyone for whole-service roles."""
+    """Everyone a user may see: everyone for whole-service roles; otherwise their team's
+    caseload and whatever the registered rules add (e.g. people referred to their panel).
+
+    The one door: every look-up of a person, or of anything that belongs to one (assessments,
+    budgets, plans, letters), filters by this."""
     if not user.is_authenticated or not user.has_perm(PERSON_VIEW):
         return Person.objects.none()
     people = Person.objects.select_related("team")
-    if user.has_perm("assessments.view_all_people"):
+    if user.has_perm(PEOPLE_ALL_TEAMS):
         return people
-    if user.team_id is None:
+    allowed = []
+    if user.team_id is not None:
+        allowed.append(Q(team_id=user.team_id))
+    for rule in _visibility_rules:
+        extra = rule(user)
+        if extra is None:
+            continue
+        allowed.append(extra if isinstance(extra, Q) else Q(pk__in=extra))
+    if not allowed:
         return Person.objects.none()
-    return people.filter(team_id=user.team_id)
+    return people.filter(reduce(operator.or_, allowed))
 
 
 def _parse_date(text: str) -> datetime.date | None:

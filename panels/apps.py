@@ -19,3 +19,9 @@ class PanelsConfig(AppConfig):
         from panels.letters import register as register_letters
 
         register_letters()
+
+        # Panel members and chairs see the people referred to their panel (and no one else).
+        from assessments.selectors import register_visibility
+        from panels.selectors import panel_people_visible
+
+        register_visibility(panel_people_visible)

@@ -8,6 +8,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from allocations.models import SupportPlan
+from assessments.roles import PEOPLE_ALL_TEAMS
 from assessments.selectors import people_visible_to
 from panels.models import PanelDecision, PanelMeeting, PanelReferral
 
@@ -19,9 +20,33 @@ def _require(user) -> None:
         raise PermissionDenied("Only panel members, chairs and managers see the panel's work.")
 
 
+def _belongs(user) -> Q:
+    """Meetings the user chairs, sits on or arranged (the chair who arranges a meeting sets its
+    agenda, even for another chair)."""
+    return Q(chair=user) | Q(members=user) | Q(created_by=user)
+
+
+def panel_people_visible(user) -> QuerySet | None:
+    """Registered with assessments.selectors.people_visible_to (PanelsConfig.ready): the ids
+    of the people a panel member or chair may read — those referred to a meeting they belong
+    to (whatever the referral's status), and those waiting for a meeting, so that a chair can
+    put them on an agenda. Nothing for anyone outside the panel."""
+    if not user.has_perm(PANEL_VIEW):
+        return None
+    meetings = PanelMeeting.objects.filter(_belongs(user)).values("pk")
+    return PanelReferral.objects.filter(
+        Q(meeting__in=meetings) | Q(meeting__isnull=True, status=PanelReferral.Status.WAITING)
+    ).values("plan__person_id")
+
+
 def meetings_for(*, user) -> QuerySet[PanelMeeting]:
+    """Every meeting for whole-service roles; otherwise the meetings the user belongs to (an
+    agenda names the people on it)."""
     _require(user)
-    return PanelMeeting.objects.select_related("chair").prefetch_related("members")
+    meetings = PanelMeeting.objects.select_related("chair").prefetch_related("members")
+    if user.has_perm(PEOPLE_ALL_TEAMS):
+        return meetings
+    return meetings.filter(pk__in=PanelMeeting.objects.filter(_belongs(user)).values("pk"))
 
 
 def meeting_get(*, user, pk: int) -> PanelMeeting:

@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+import datetime
+import functools
+import itertools
+import re
+from dataclasses import dataclass
+from urllib.parse import parse_qs, urlsplit
+
 import pytest
+from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django.conf import settings
+from django.contrib import admin
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
-from django.urls import reverse
+from django.urls import URLResolver, get_resolver, resolve, reverse
+from django.urls.resolvers import RoutePattern
 
 from tests.factories import TEST_PASSWORD
 
@@ -107,23 +117,226 @@ def test_change_password(client, worker_a):
     assert worker_a.check_password(new)
 
 
-def test_every_page_but_login_needs_a_login(client, db):
-    from django.urls import get_resolver
+# --- every page needs a login --------------------------------------------------------------
 
-    open_pages = {"login", "healthz"}
-    checked = 0
-    for name in get_resolver().reverse_dict:
-        if not isinstance(name, str) or name in open_pages:
+# The only pages an anonymous visitor may open: each view is marked @login_not_required.
+OPEN_PAGES = {
+    "login",  # the site's log-in page
+    "healthz",  # for load balancers
+    "allocations:rules",  # the public page of how budgets are worked out
+    "admin:login",  # the admin's own log-in page
+}
+
+
+@dataclass(frozen=True)
+class Page:
+    """One URL pattern, reached through every include above it."""
+
+    pieces: tuple  # the URLPattern/URLResolver patterns from the root down to this one
+    name: str | None  # namespaced, e.g. "panels:referral_detail"; None for unnamed patterns
+    callback: object
+    admin_model: type | None  # the model whose ModelAdmin the pattern belongs to
+
+
+def _walk(patterns, pieces=(), namespace=None, admin_model=None):
+    """Every pattern of every namespace, recursing through each include (admin included)."""
+    for entry in patterns:
+        if isinstance(entry, URLResolver):
+            inner = namespace
+            if entry.namespace:
+                inner = f"{namespace}:{entry.namespace}" if namespace else entry.namespace
+            model = admin_model
+            if inner == "admin":  # a ModelAdmin's include: admin/<app_label>/<model_name>/
+                model = _admin_models().get(str(entry.pattern), model)
+            yield from _walk(entry.url_patterns, (*pieces, entry.pattern), inner, model)
+        else:
+            name = entry.name and (f"{namespace}:{entry.name}" if namespace else entry.name)
+            yield Page((*pieces, entry.pattern), name, entry.callback, admin_model)
+
+
+def _admin_models() -> dict[str, type]:
+    return {f"{m._meta.app_label}/{m._meta.model_name}/": m for m in admin.site._registry}
+
+
+_ROUTE_PARAMETER = re.compile(r"<(?:\w+:)?(\w+)>")
+_REGEX_GROUP = re.compile(r"\((?:\?P<(\w+)>)?[^()]*\)")
+
+
+def _fill(text: str, parameters: re.Pattern, url: str, value) -> str:
+    """`url` + `text`, each parameter of `text` replaced by value(name, URL up to it)
+    (unnamed regex groups are called group0, group1, ...)."""
+    done, anonymous = 0, itertools.count()
+    for match in parameters.finditer(text):
+        url += text[done : match.start()]
+        url += value(match[1] or f"group{next(anonymous)}", url)
+        done = match.end()
+    return url + text[done:]
+
+
+def _path(page: Page, value) -> str:
+    """The page's URL, each parameter filled by value(parameter name, URL up to it)."""
+    url = "/"
+    for pattern in page.pieces:
+        if isinstance(pattern, RoutePattern):
+            url = _fill(str(pattern), _ROUTE_PARAMETER, url, value)
+        else:  # a regular expression: admin's app index, catch-all and simple-history pages
+            url = _fill(
+                pattern._regex.removeprefix("^").removesuffix("$"), _REGEX_GROUP, url, value
+            )
+    return url
+
+
+@pytest.fixture
+def world(
+    client,
+    django_capture_on_commit_callbacks,
+    submitted_a,
+    person_a,
+    worker_a,
+    manager_a,
+    panel_chair,
+    panel_member,
+    panel_member2,
+    ras_admin,
+    policy,
+    questionnaire,
+):
+    """One of everything a URL can name, made through the services the pages use."""
+    from allocations.letters import letter_batch_start, letter_issue
+    from allocations.models import IndicativeBudget
+    from allocations.plans import plan_submit
+    from allocations.repricing import repricing_start
+    from assessments.models import Person, PersonAccess
+    from assessments.services import assessment_start, person_access_record
+    from panels.services import meeting_create, panel_decide, referral_schedule
+    from tests.factories import make_person, make_plan
+
+    draft = assessment_start(
+        actor=worker_a, person=make_person(actor=worker_a), supported_by="self"
+    )
+    plan = plan_submit(
+        actor=worker_a,
+        plan=make_plan(person_a, worker_a, weekly="140.00", difference_reason="More hours"),
+    )
+    meeting = meeting_create(
+        actor=panel_chair,
+        date=datetime.date(2027, 1, 5),
+        chair=panel_chair,
+        members=[panel_member, panel_member2],
+    )
+    referral = referral_schedule(actor=panel_chair, referral=plan.referrals.get(), meeting=meeting)
+    decision = panel_decide(
+        actor=panel_chair, referral=referral, outcome="approved", reasons="Meets needs safely."
+    )
+    letter, _ = letter_issue(actor=worker_a, person=person_a, kind="indicative")
+    person_access_record(
+        user=worker_a, person=person_a, page=PersonAccess.Page.DETAIL, path="/people/"
+    )
+    # Committed for real, so their background tasks are queued (django_tasks_database rows).
+    with django_capture_on_commit_callbacks(execute=True):
+        batch = letter_batch_start(
+            actor=manager_a,
+            people=Person.objects.filter(pk=person_a.pk),
+            kind="indicative",
+            description="Test batch",
+        )
+        run = repricing_start(actor=ras_admin, policy=policy)
+    # django-axes' records: a log-in and a log-out (an access log), then a failed log-in (an
+    # access attempt; a success would clear it). Axes keeps failure logs only when told to
+    # (AXES_ENABLE_ACCESS_FAILURE_LOG), so one is written from the attempt for its admin pages.
+    client.post(reverse("login"), {"username": worker_a.username, "password": TEST_PASSWORD})
+    client.post(reverse("logout"))
+    client.post(reverse("login"), {"username": worker_a.username, "password": "wrong"})
+    attempt = AccessAttempt.objects.get()
+    if not AccessFailureLog.objects.exists():
+        AccessFailureLog.objects.create(
+            username=attempt.username,
+            ip_address=attempt.ip_address,
+            user_agent=attempt.user_agent,
+            path_info=attempt.path_info,
+        )
+    assert AccessLog.objects.exists()
+    return {
+        "people/": person_a,
+        "assessments/": draft,
+        "questionnaires/": questionnaire,
+        "policies/": policy,
+        "repricing/": run,
+        "budgets/": IndicativeBudget.objects.get(person=person_a),
+        "plans/": plan,
+        "letters/batches/": batch,
+        "letters/": letter,
+        "panel/meetings/": meeting,
+        "panel/referrals/": referral,
+        "agreed/": decision.referral.plan.agreed,  # the budget the panel agreed
+    }
+
+
+def _value(world, page: Page, parameter: str, so_far: str) -> str:
+    """A real value for one path parameter of `page`, given the URL up to it."""
+    from django.contrib.contenttypes.models import ContentType
+
+    route = so_far.removeprefix("/")
+    if not route.startswith("admin/"):
+        if parameter == "number":  # an assessment's step
+            return "1"
+        for prefix in sorted(world, key=len, reverse=True):
+            if route.startswith(prefix):
+                return str(world[prefix].pk)
+        pytest.fail(f"No object for <{parameter}> in /{route}: add one to the world fixture.")
+    if parameter == "app_label":  # an app's index in the admin
+        return "assessments"
+    if parameter == "url":  # the admin's catch-all: an address no admin page has
+        return "no-such-page/"
+    person = world["people/"]
+    if route == "admin/r/":  # "view on site": a content type, then one of its objects
+        return str(ContentType.objects.get_for_model(person).pk)
+    if route.startswith("admin/r/"):
+        return str(person.pk)
+    # A ModelAdmin's page: a real object of that admin's model.
+    model = page.admin_model
+    assert model is not None, (parameter, route)
+    obj = model._default_manager.order_by("pk").first()
+    assert obj is not None, f"No {model.__name__} to open at /{route}"
+    if parameter == "group1":  # simple-history's <object id>/history/<history id>/
+        return str(obj.history.order_by("history_id").first().history_id)
+    assert parameter in ("object_id", "id", "group0"), (parameter, route)
+    return str(obj.pk)
+
+
+def test_every_page_but_login_needs_a_login(client, world):
+    """Every URL pattern of every namespace, its parameters filled with real objects: an
+    anonymous GET or POST is sent to log in (the admin's to the admin's own log-in) and comes
+    back to the page afterwards. Only OPEN_PAGES answer, and they answer 200."""
+    pages = list(_walk(get_resolver().url_patterns))
+    checked, opened = [], []
+    for page in pages:
+        url = _path(page, functools.partial(_value, world, page))
+        match = resolve(url)
+        assert match.func == page.callback, f"{url} resolves to {match.view_name}, not {page.name}"
+        if page.name in OPEN_PAGES:
+            assert client.get(url).status_code == 200, page.name
+            opened.append(page.name)
             continue
-        try:
-            path = reverse(name)
-        except Exception:  # noqa: S112 - patterns needing arguments are covered elsewhere
-            continue
-        response = client.get(path)
-        assert response.status_code in (301, 302), name
-        checked += 1
-    assert checked >= 4
-    assert client.get(reverse("healthz")).status_code == 200
+        login = reverse("login")
+        if url.startswith("/admin/") and page.admin_model is None:
+            # The admin's own pages carry login_url, which LoginRequiredMiddleware honours.
+            # A ModelAdmin's pages do not (Django sets it only in AdminSite.get_urls), so the
+            # middleware sends them to the site's log-in, which returns to them afterwards.
+            login = reverse("admin:login")
+        for method in (client.get, client.post):
+            response = method(url)
+            where = f"{method.__name__.upper()} {url} ({page.name or 'unnamed'})"
+            assert response.status_code == 302, where
+            sent_to = urlsplit(response.url)
+            assert (sent_to.path, parse_qs(sent_to.query)) == (login, {"next": [url]}), where
+        checked.append(url)
+    assert sorted(opened) == sorted(OPEN_PAGES)
+    # Every app's pages and the admin's were walked: the test cannot pass by checking nothing.
+    assert len(checked) == len(pages) - len(OPEN_PAGES) > 100
+    assert len([url for url in checked if not url.startswith("/admin/")]) > 40
+    for prefix in ("/people/", "/assessments/", "/plans/", "/panel/", "/letters/", "/admin/"):
+        assert any(url.startswith(prefix) for url in checked), prefix
 
 
 def test_pages_carry_security_headers(client, worker_a):

@@ -271,7 +271,7 @@ def test_other_team_gets_404_everywhere(client, draft_a, worker_b):
         assert method(url).status_code == 404, name
 
 
-@pytest.mark.parametrize("role", ["auditor", "senior_manager", "panel_member"])
+@pytest.mark.parametrize("role", ["auditor", "senior_manager", "ras_admin"])
 def test_read_only_roles_read_but_cannot_change(client, draft_a, role, request):
     client.force_login(request.getfixturevalue(role))
     urls = _urls(draft_a)
