@@ -10,9 +10,10 @@ class PanelsConfig(AppConfig):
     def ready(self) -> None:
         from assessments.demo import register_demo_step
         from panels import receivers  # noqa: F401
-        from panels.demo import seed_letters, seed_plans
+        from panels.demo import seed_changes, seed_letters, seed_plans
 
         register_demo_step(seed_plans)
+        register_demo_step(seed_changes)
         register_demo_step(seed_letters)
 
         # The panel decision letter, with whom a batch of it is for.
