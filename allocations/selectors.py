@@ -14,7 +14,7 @@ from allocations.engine import round2
 from allocations.models import AgreedBudget, IndicativeBudget, RasPolicy, TransitionalRule
 from assessments.models import ClientGroup, FundingTrigger, InformalSupport, Person
 from assessments.roles import BUDGET_DECIDE, BUDGET_VIEW, POLICY_VIEW
-from assessments.selectors import people_visible_to
+from assessments.selectors import FieldChange, HistoryEntry, object_history, people_visible_to
 
 
 def policy_in_force_on(date: datetime.date) -> RasPolicy | None:
@@ -277,3 +277,35 @@ def basis_note(budget: IndicativeBudget) -> str:
         "Based on the cost of the current support, because the person's needs have not "
         f"increased (the RAS figure is {gbp(budget.ras_weekly_gbp)})."
     )
+
+
+def plan_history(plan) -> list[HistoryEntry]:
+    """The plan's own changes and every line and piece of named informal support added or
+    ended, newest first: what the plan holds now and what it held before (three queries)."""
+    from allocations.models import InformalSupportItem, PlanLine
+
+    entries = object_history(plan)
+    parts = [
+        (PlanLine, "line", lambda r: f"{r.description}: {r.quantity.normalize():f} {r.unit} × "
+         f"{gbp(r.unit_cost_gbp)} {PlanLine.Frequency(r.frequency).label}"),
+        (InformalSupportItem, "named informal support", lambda r: f"{r.who}: {r.what}"),
+    ]  # fmt: skip
+    for model, noun, describe in parts:
+        records = (
+            model.history.filter(plan_id=plan.pk)
+            .select_related("history_user")
+            .order_by("history_date", "history_id")
+        )
+        for record in records:
+            user = record.history_user
+            ended = record.ended_at is not None
+            entries.append(
+                HistoryEntry(
+                    when=record.history_date,
+                    who=(user.get_full_name() or user.username) if user else "System",
+                    action=f"{'Ended' if ended else 'Added'} {noun}",
+                    changes=(FieldChange(field=noun.capitalize(), old="", new=describe(record)),),
+                )
+            )
+    entries.sort(key=lambda e: e.when, reverse=True)
+    return entries

@@ -84,6 +84,7 @@ from allocations.selectors import (
     budget_triggers,
     budgets_awaiting_decision,
     budgets_for_person,
+    plan_history,
     policy_get_for_user,
     policy_in_force_on,
     policy_list,
@@ -621,7 +622,7 @@ def plan_detail_view(request, pk: int):
             "agreed": getattr(plan, "agreed", None)
             if plan.status == SupportPlan.Status.AGREED
             else None,
-            "history": object_history(plan),
+            "history": plan_history(plan),
         },
     )
 

@@ -23,6 +23,7 @@ from allocations.plans import (
     PlanStateError,
     agreed_budget_decide,
     plan_authorise,
+    plan_line_add,
     plan_start,
     plan_submit,
     plan_update,
@@ -48,6 +49,7 @@ from tests.factories import (
     make_plan,
     make_policy,
     make_user,
+    plan_line,
 )
 
 pytestmark = pytest.mark.django_db
@@ -437,3 +439,22 @@ def test_a_withdrawn_referral_says_why_and_cannot_be_decided(
     assert "Withdrawn" in page and "Record the panel&#x27;s decision" not in page
     agenda = client.get(reverse("panels:meeting_detail", args=[meeting.pk])).text
     assert "withdrawn: the indicative budget changed or ended" in agenda
+
+
+def test_an_ended_line_leaves_the_plan_but_stays_in_its_history(
+    client, submitted_a, person_a, worker_a
+):
+    plan = make_plan(person_a, worker_a, weekly="120")
+    extra = plan_line_add(
+        actor=worker_a, plan=plan, data=plan_line(weekly="15", description="Gardening help")
+    )
+    client.force_login(worker_a)
+    url = reverse("allocations:plan_detail", args=[plan.pk])
+    client.post(url, {"action": "remove_line", "line": extra.pk})
+    extra.refresh_from_db()
+    assert (extra.ended_by, extra.ended_at is not None) == (worker_a, True)
+    page = client.get(url)
+    assert [line.pk for line, _ in page.context["lines"]] == [plan.lines.live().get().pk]
+    assert page.context["costs"].weekly == Decimal("120.00")
+    history = page.text
+    assert "Ended line" in history and "Added line" in history and "Gardening help" in history
