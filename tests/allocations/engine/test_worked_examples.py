@@ -7,31 +7,11 @@ from decimal import Decimal
 
 import pytest
 
-from allocations.engine import Band, Case, Policy, calculate, result_to_dict
+from allocations.engine import Case, calculate, result_to_dict
+from tests.allocations.engine.policies import SPEC_POLICY
 
 D = Decimal
 
-# The policy "as in the table above" in the spec.
-SPEC_POLICY = Policy(
-    price_per_point=D("4.88"),
-    weeks_per_year=D("52"),
-    client_group_factors={"learning_disability": D("1.10")},
-    informal_support_reductions={
-        "none": D("0"),
-        "some": D("10"),
-        "substantial": D("20"),
-        "most": D("30"),
-    },
-    carer_impact_multipliers={"low": D("1"), "moderate": D("0.5"), "high": D("0")},
-    contingency_bands=(
-        Band(up_to=D("100"), rate=D("5")),
-        Band(up_to=D("300"), rate=D("10")),
-        Band(up_to=None, rate=D("26")),
-    ),
-    minimum_weekly=D("0"),
-    panel_threshold_weekly=D("600"),
-    protect_existing_packages=True,
-)
 
 CASES = {
     "older-person": Case(
