@@ -26,6 +26,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.template.loader import render_to_string
 from django.utils import timezone
+from django_tasks import task
 
 from allocations.models import AgreedBudget, IndicativeBudget, Letter, LetterBatch
 from allocations.pdf_worker import html_to_pdf
@@ -380,8 +381,6 @@ def letter_batch_description(kind: str, *, team=None, since: datetime.date | Non
 
 @transaction.atomic
 def letter_batch_start(*, actor: User, people, kind: str, description: str) -> LetterBatch:
-    from allocations.tasks import issue_letter_batch
-
     if not actor.has_perm(BATCH_RUN):
         raise PermissionDenied("Only managers issue letters in batches.")
     if kind not in _kinds:
@@ -417,6 +416,17 @@ def letter_batch_run(batch: LetterBatch, *, processes: int | None = None) -> Let
         batch.failures.append({"reference": "(the whole batch)", "error": str(problem)})
         batch.save()
         raise
+
+
+@task()
+def issue_letter_batch(batch_id: int) -> int:
+    """The background job (django-tasks; `manage.py db_worker` runs it): issue a batch of
+    letters; returns how many were newly issued. Defined beside its body so that
+    letter_batch_start enqueues it without importing allocations.tasks."""
+    batch = LetterBatch.objects.select_related("created_by").get(pk=batch_id)
+    if batch.status == LetterBatch.Status.DONE:
+        return 0
+    return letter_batch_run(batch).issued
 
 
 def _run(batch: LetterBatch, actor, processes) -> LetterBatch:

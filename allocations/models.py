@@ -1,4 +1,4 @@
-"""RAS policies and indicative budgets (later: support plans, agreed budgets, letters)."""
+"""RAS policies, re-pricing runs, indicative budgets, support plans, agreed budgets and letters."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from django.db.models import Q
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
-from allocations.engine import Band, Policy
+from allocations.engine import Policy
 from assessments.models import Assessment, Person, User
 
 
@@ -26,10 +26,6 @@ class TransitionalRule(models.TextChoices):
 
     EXISTING_PACKAGE = "existing_package", "The cost of the current support (may be lower)"
     HIGHER_OF = "higher_of", "Whichever is higher: the RAS figure or the current support"
-
-
-def _decimal_map(data: dict) -> dict[str, Decimal]:
-    return {str(k): Decimal(str(v)) for k, v in (data or {}).items()}
 
 
 class RasPolicy(models.Model):
@@ -149,24 +145,11 @@ class RasPolicy(models.Model):
         super().save(*args, **kwargs)
 
     def as_engine_policy(self) -> Policy:
-        return Policy(
-            price_per_point=self.price_per_point_gbp,
-            weeks_per_year=self.weeks_per_year,
-            client_group_factors=_decimal_map(self.client_group_factors),
-            informal_support_reductions=_decimal_map(self.informal_support_reductions),
-            carer_impact_multipliers=_decimal_map(self.carer_impact_multipliers),
-            contingency_bands=tuple(
-                Band(
-                    up_to=None if band["up_to"] is None else Decimal(str(band["up_to"])),
-                    rate=Decimal(str(band["rate"])),
-                )
-                for band in self.contingency_bands
-            ),
-            minimum_weekly=self.minimum_weekly_gbp,
-            panel_threshold_weekly=self.panel_threshold_weekly_gbp,
-            protect_existing_packages=self.protect_existing_packages,
-            transitional_rule=self.transitional_rule,
-        )
+        """The engine's Policy for this version: kept for callers such as `manage.py
+        ras_calculate`; delegates to allocations.adapter.engine_policy, the one mapping."""
+        from allocations.adapter import engine_policy
+
+        return engine_policy(self)
 
     def client_group_factor_rows(self) -> list[tuple[str, str]]:
         """(client group as people read it, factor) for every group with a factor."""

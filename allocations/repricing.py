@@ -19,13 +19,16 @@ from decimal import Decimal
 from django.db import connection, transaction
 from django.db.models import Model
 from django.utils import timezone
+from django_tasks import task
 
+from allocations.adapter import case_from_facts, engine_policy
 from allocations.engine import Case, RasInputError, Result, calculate, validate_policy
 from allocations.models import IndicativeBudget, RasPolicy, RepricingRun
 from allocations.plans import OPEN_STATUSES, plan_follow_budget
 from allocations.services import (
     breakdown_for,
     budget_fields,
+    budget_place,
     is_silent_reduction,
     policy_breakdown,
 )
@@ -140,8 +143,8 @@ def _rows_portable(policy: RasPolicy) -> list[tuple]:
 
 def repricing_rows(policy: RasPolicy) -> list[Row]:
     """Every current budget not yet on `policy`, with its new figure worked out."""
-    engine_policy = policy.as_engine_policy()
-    validate_policy(engine_policy)
+    rules = engine_policy(policy)
+    validate_policy(rules)
     if connection.vendor == "postgresql":
         with transaction.atomic(), connection.cursor() as cursor:
             # PostgreSQL's JIT compiles this big join for about a second and gains nothing.
@@ -155,17 +158,19 @@ def repricing_rows(policy: RasPolicy) -> list[Row]:
         # Django reads jsonb from a raw cursor as text: decode the triggers and sections.
         r = list(r)
         r[17], r[18] = (json.loads(v) if isinstance(v, str) else v for v in (r[17], r[18]))
-        case = Case(
+        # The points summed in SQL, and the triggers the current budget recorded (the engine
+        # keeps each trigger once, sorted, whatever order the answers gave them in).
+        case = case_from_facts(
             ref=r[3],
             points=(r[20],),
             client_group=r[7],
-            informal_support=r[11] or None,
-            carer_assessed=bool(r[12]),
-            carer_able_and_willing=bool(r[13]),
-            carer_impact=r[14] or None,
+            informal_support=r[11],
+            carer_assessed=r[12],
+            carer_able_and_willing=r[13],
+            carer_impact=r[14],
             existing_weekly_cost=r[15],
             needs_increased=r[16],
-            triggers=tuple(r[17] or ()),
+            triggers=r[17],
         )
         row = Row(
             budget_id=r[0],
@@ -183,7 +188,7 @@ def repricing_rows(policy: RasPolicy) -> list[Row]:
             assessment_date=r[19],
         )
         try:
-            row.result = calculate(engine_policy, case, policy_checked=True)
+            row.result = calculate(rules, case, policy_checked=True)
         except RasInputError as problem:
             row.error = str(problem)
         rows.append(row)
@@ -488,8 +493,6 @@ def _apply_chunk(run: RepricingRun, policy: RasPolicy, rows: list[Row]) -> tuple
 
 def _apply_chunk_portable(run: RepricingRun, policy: RasPolicy, rows: list[Row]):
     """_apply_chunk through the ORM, one row at a time (see _rows_portable)."""
-    from allocations.services import _place
-
     now, created, flagged = timezone.now(), 0, 0
     policy_data = policy_breakdown(policy)
     with transaction.atomic():
@@ -508,7 +511,7 @@ def _apply_chunk_portable(run: RepricingRun, policy: RasPolicy, rows: list[Row])
                 created_by_id=run.created_by_id,
                 **budget_fields(r.result),
             )
-            budget = _place(budget, actor=run.created_by, now=now)
+            budget = budget_place(budget, actor=run.created_by, now=now)
             created += 1
             flagged += budget.status == IndicativeBudget.Status.AWAITING_DECISION
     return created, flagged
@@ -549,6 +552,17 @@ def repricing_apply(run: RepricingRun, *, chunk: int = CHUNK) -> RepricingRun:
     return run
 
 
+@task()
+def apply_repricing(run_id: int) -> int:
+    """The background job (django-tasks; `manage.py db_worker` runs it): apply a re-pricing
+    run; returns how many budget versions it created. Defined beside its body so that
+    repricing_start enqueues it without importing allocations.tasks."""
+    run = RepricingRun.objects.select_related("policy").get(pk=run_id)
+    if run.status == RepricingRun.Status.DONE:
+        return 0
+    return repricing_apply(run).changed
+
+
 def repricing_refusal(policy: RasPolicy) -> str | None:
     """Why this policy cannot be applied to current budgets now (None when it can): only the
     approved policy in force today is applied, never a future one or one already replaced."""
@@ -568,8 +582,6 @@ def repricing_refusal(policy: RasPolicy) -> str | None:
 def repricing_start(*, actor, policy: RasPolicy, reason: str = "") -> RepricingRun:
     """Queue a background run applying an approved policy. One run at a time per policy."""
     from django.core.exceptions import PermissionDenied, ValidationError
-
-    from allocations.tasks import apply_repricing
 
     if not actor.has_perm("allocations.reprice_raspolicy"):
         raise PermissionDenied("Only RAS administrators apply a policy to current budgets.")

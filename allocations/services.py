@@ -1,4 +1,5 @@
-"""Writes for policies and indicative budgets. The only adapter between models and the engine."""
+"""Writes for policies and indicative budgets. Models become the engine's Case and Policy only
+in allocations.adapter."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
 
+from allocations.adapter import case_for_assessment, engine_policy
 from allocations.decisions import decide_lower, lock_person
 from allocations.engine import (
     Case,
@@ -100,7 +102,7 @@ def _validate_policy(policy: RasPolicy) -> None:
     policy.full_clean(exclude=["created_by", "updated_by"])
     _check_effective_date(policy)
     try:
-        validate_policy(policy.as_engine_policy())
+        validate_policy(engine_policy(policy))
     except InvalidPolicy as problem:
         errors: dict[str, list[str]] = {}
         for name, message in problem.errors:
@@ -226,29 +228,6 @@ def points_by_section(assessment: Assessment) -> list[dict[str, str]]:
     ]
 
 
-def case_for_assessment(assessment: Assessment) -> Case:
-    """The engine's case: the points and triggers of every chosen answer, the informal-support
-    facts of the assessment, and the person's group, existing package and needs flag."""
-    answers = list(
-        Answer.objects.filter(assessment=assessment)
-        .select_related("option")
-        .prefetch_related("option__triggers")
-    )
-    person = assessment.person
-    return Case(
-        ref=person.reference,
-        points=tuple(a.option.points for a in answers),
-        client_group=person.client_group,
-        informal_support=assessment.informal_support or None,
-        carer_assessed=bool(assessment.carer_assessed),
-        carer_able_and_willing=bool(assessment.carer_able_and_willing),
-        carer_impact=assessment.carer_impact or None,
-        existing_weekly_cost=person.existing_weekly_cost_gbp,
-        needs_increased=person.needs_increased,
-        triggers=tuple(t.code for a in answers for t in a.option.triggers.all()),
-    )
-
-
 def policy_breakdown(policy: RasPolicy) -> dict[str, Any]:
     """The policy figures a budget's explanation quotes, stored with each budget (the rest of
     the approved version, which never changes, is a foreign key away). Once per batch."""
@@ -324,10 +303,13 @@ def budget_fields(result: Result) -> dict[str, Any]:
     }
 
 
-def _place(budget: IndicativeBudget, *, actor: User, now) -> IndicativeBudget:
-    """Save a new version: it becomes current and supersedes the current one, unless it is a
-    silent reduction, in which case it waits for a manager. Stale pending versions close. An
-    open support plan follows the new current figure (allocations.plans.plan_follow_budget)."""
+def budget_place(budget: IndicativeBudget, *, actor: User, now) -> IndicativeBudget:
+    """Save `budget`, a new unsaved version for its person with its figures filled in (from
+    budget_fields) and no status yet: it becomes current and supersedes the person's current
+    one, unless it is a silent reduction, in which case it waits for a manager. Stale pending
+    versions close. An open support plan follows the new current figure
+    (allocations.plans.plan_follow_budget). Locks the person; the caller must be inside a
+    transaction. Used by budget_for_assessment and re-pricing's portable path."""
     lock_person(budget.person_id)
     person_budgets = IndicativeBudget.objects.select_for_update().filter(person=budget.person)
     current = person_budgets.filter(status=IndicativeBudget.Status.CURRENT).first()
@@ -392,7 +374,7 @@ def budget_for_assessment(
     if policy is None:
         raise NoPolicyInForce(NO_POLICY.format(date=on_date))
     case = case_for_assessment(assessment)
-    result = calculate(policy.as_engine_policy(), case)
+    result = calculate(engine_policy(policy), case)
     now = timezone.now()
     budget = IndicativeBudget(
         person=assessment.person,
@@ -412,7 +394,7 @@ def budget_for_assessment(
         created_at=now,
         **budget_fields(result),
     )
-    return _place(budget, actor=actor, now=now)
+    return budget_place(budget, actor=actor, now=now)
 
 
 @transaction.atomic

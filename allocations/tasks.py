@@ -1,27 +1,12 @@
-"""Background jobs (django-tasks). `manage.py db_worker` runs them."""
+"""Background jobs (django-tasks). `manage.py db_worker` runs them.
 
-from django_tasks import task
+Each job is defined beside its body (allocations.repricing, allocations.letters), so the
+services that start a job enqueue it without importing this module and no job body imports
+it back (tests/allocations/test_adapter.py checks). This module only gathers them: jobs
+queued under their old paths (allocations.tasks.apply_repricing, …) still resolve here.
+"""
 
-from allocations.models import RepricingRun
-from allocations.repricing import repricing_apply
+from allocations.letters import issue_letter_batch
+from allocations.repricing import apply_repricing
 
-
-@task()
-def apply_repricing(run_id: int) -> int:
-    """Apply a re-pricing run; returns how many budget versions it created."""
-    run = RepricingRun.objects.select_related("policy").get(pk=run_id)
-    if run.status == RepricingRun.Status.DONE:
-        return 0
-    return repricing_apply(run).changed
-
-
-@task()
-def issue_letter_batch(batch_id: int) -> int:
-    """Issue a batch of letters; returns how many were newly issued."""
-    from allocations.letters import letter_batch_run
-    from allocations.models import LetterBatch
-
-    batch = LetterBatch.objects.select_related("created_by").get(pk=batch_id)
-    if batch.status == LetterBatch.Status.DONE:
-        return 0
-    return letter_batch_run(batch).issued
+__all__ = ["apply_repricing", "issue_letter_batch"]

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -13,7 +11,8 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
-from allocations.engine import Case, calculate
+from allocations.adapter import engine_policy, example_case
+from allocations.engine import calculate
 from allocations.forms import (
     CommentsForm,
     DecisionForm,
@@ -103,7 +102,7 @@ from allocations.services import (
     policy_update_draft,
 )
 from assessments.forms import add_service_errors
-from assessments.models import ClientGroup, Outcome, PersonAccess
+from assessments.models import Outcome, PersonAccess
 from assessments.roles import BUDGET_DECIDE, BUDGET_RECALCULATE
 from assessments.selectors import object_history, people_visible_to, person_get_for_user
 from assessments.services import person_access_record
@@ -122,10 +121,7 @@ def rules_view(request):
     policy = policy_in_force_on(timezone.localdate())
     example = None
     if policy is not None:
-        example = calculate(
-            policy.as_engine_policy(),
-            Case(points=(Decimal("60"),), client_group=ClientGroup.OLDER_PEOPLE),
-        )
+        example = calculate(engine_policy(policy), example_case())
     return render(request, "allocations/rules.html", {"policy": policy, "example": example})
 
 
