@@ -525,7 +525,6 @@ UNANSWERED = "Not answered: “{question}” ({section})."
 INFORMAL_SUPPORT_MISSING = "Say how much informal support the person gets (Informal support)."
 ELIGIBILITY_MISSING = "Record the eligibility decision (Eligibility)."
 CARER_DETAILS_NEEDED = "Answer this when the person gets informal support."
-OUTCOME_MEANING_NEEDED = "Tick at least one way the person is unable to achieve this outcome."
 EVIDENCE_WITHOUT_ANSWER = "Choose an answer before adding an evidence note."
 
 ASSESSMENT_TRANSITIONS = {

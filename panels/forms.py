@@ -31,7 +31,7 @@ class MeetingForm(forms.Form):
         self.fields["members"].queryset = people
 
 
-class DecisionForm(forms.Form):
+class PanelDecisionForm(forms.Form):
     outcome = forms.ChoiceField(
         label="Decision", choices=PanelDecision.Outcome.choices, widget=forms.RadioSelect
     )
@@ -53,7 +53,3 @@ class DecisionForm(forms.Form):
 
 class ConflictForm(forms.Form):
     reason = forms.CharField(label="Your conflict of interest", max_length=2000)
-
-
-class ScheduleForm(forms.Form):
-    referral = forms.IntegerField(widget=forms.HiddenInput)
