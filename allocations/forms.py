@@ -142,7 +142,7 @@ class ReasonForm(forms.Form):
     )
 
 
-class DecisionForm(forms.Form):
+class LowerFigureDecisionForm(forms.Form):
     decision = forms.ChoiceField(
         label="Decision",
         choices=[
@@ -207,7 +207,7 @@ class PlanLineForm(forms.ModelForm):
         self.fields["meets_sections"].choices = list(sections)
 
 
-class InformalSupportForm(forms.Form):
+class NamedInformalSupportForm(forms.Form):
     outcome = forms.ChoiceField(label="Eligible need it meets")
     who = forms.CharField(label="Who gives it (name and relationship)", max_length=120)
     what = forms.CharField(label="What they do", max_length=300)

@@ -15,9 +15,9 @@ from allocations.adapter import engine_policy, example_case
 from allocations.engine import calculate
 from allocations.forms import (
     CommentsForm,
-    DecisionForm,
-    InformalSupportForm,
     LetterBatchForm,
+    LowerFigureDecisionForm,
+    NamedInformalSupportForm,
     PlanLineForm,
     PlanSettingsForm,
     PolicyForm,
@@ -354,7 +354,7 @@ def budget_detail_view(request, pk: int):
             "triggers": budget_triggers(budget),
             "can_decide": request.user.has_perm(BUDGET_DECIDE)
             and budget.status == IndicativeBudget.Status.AWAITING_DECISION,
-            "decision_form": DecisionForm(),
+            "decision_form": LowerFigureDecisionForm(),
             "history": object_history(budget),
         },
     )
@@ -408,7 +408,7 @@ def agreed_decide_view(request, pk: int):
     """A lower agreed budget: see it beside the current one, and adopt it or keep the current
     one, with a reason."""
     agreed = agreed_get_for_user(user=request.user, pk=pk)
-    form = DecisionForm(request.POST or None)
+    form = LowerFigureDecisionForm(request.POST or None)
     can_decide = (
         request.user.has_perm(BUDGET_DECIDE)
         and agreed.status == AgreedBudget.Status.AWAITING_DECISION
@@ -452,7 +452,7 @@ def agreed_decide_view(request, pk: int):
 @require_http_methods(["POST"])
 def budget_decide_view(request, pk: int):
     budget = budget_get_for_user(user=request.user, pk=pk)
-    form = DecisionForm(request.POST)
+    form = LowerFigureDecisionForm(request.POST)
     if not form.is_valid():
         messages.error(request, "Choose a decision and give the reason.")
         return redirect("allocations:budget_detail", pk=budget.pk)
@@ -527,7 +527,7 @@ def plan_detail_view(request, pk: int):
     sections = plan_sections(plan)
     settings_form = PlanSettingsForm(instance=plan)
     line_form = PlanLineForm(needs=needs, sections=sections)
-    informal_form = InformalSupportForm(needs=needs)
+    informal_form = NamedInformalSupportForm(needs=needs)
     comments_form = CommentsForm()
     if request.method == "POST":
         action = request.POST.get("action")
@@ -553,7 +553,7 @@ def plan_detail_view(request, pk: int):
                 messages.success(request, "Informal support removed.")
                 return redirect("allocations:plan_detail", pk=plan.pk)
             elif action == "add_informal":
-                informal_form = InformalSupportForm(request.POST, needs=needs)
+                informal_form = NamedInformalSupportForm(request.POST, needs=needs)
                 if informal_form.is_valid():
                     plan_informal_add(actor=user, plan=plan, **informal_form.cleaned_data)
                     messages.success(request, "Informal support added.")

@@ -170,7 +170,7 @@ class SectionForm(forms.Form):
             self.add_error(f"evidence_{question.pk}" if question else None, message)
 
 
-class InformalSupportForm(forms.Form):
+class InformalSupportStepForm(forms.Form):
     lock_version = forms.IntegerField(widget=forms.HiddenInput)
     informal_support = forms.ChoiceField(
         label="How much of the support the person needs do family, friends or neighbours "

@@ -1,4 +1,5 @@
-"""People: list and search, create, read (with history), edit, and the access log.
+"""People (list and search, create, read with history, edit, the access log), their
+assessments step by step, and questionnaire versions (import, export, publish, retire, copy).
 
 Views parse the request, call a selector or service, and render. Access checks live in
 selectors (`person_get_for_user` / `person_get_for_change`).
@@ -18,7 +19,7 @@ from django.views.decorators.http import require_http_methods
 
 from assessments.forms import (
     EligibilityForm,
-    InformalSupportForm,
+    InformalSupportStepForm,
     PersonForm,
     PersonSearchForm,
     QuestionnaireImportForm,
@@ -263,7 +264,9 @@ def assessment_step_view(request, pk: int, number: int):
             initial={"lock_version": assessment.lock_version},
         )
     elif step.kind == "informal_support":
-        form = InformalSupportForm(post, initial=InformalSupportForm.initial_for(assessment))
+        form = InformalSupportStepForm(
+            post, initial=InformalSupportStepForm.initial_for(assessment)
+        )
     else:
         determination = eligibility_for(assessment=assessment)
         form = EligibilityForm(post, initial=EligibilityForm.initial_for(assessment, determination))

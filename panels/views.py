@@ -10,7 +10,7 @@ from django.views.decorators.http import require_http_methods
 from allocations.selectors import budget_explanation
 from assessments.models import PersonAccess
 from assessments.services import person_access_record
-from panels.forms import ConflictForm, DecisionForm, MeetingForm
+from panels.forms import ConflictForm, MeetingForm, PanelDecisionForm
 from panels.models import PanelReferral
 from panels.selectors import (
     meeting_get,
@@ -137,7 +137,7 @@ def referral_detail_view(request, pk: int):
             and request.user.pk
             in [meeting.chair_id, *meeting.members.values_list("pk", flat=True)],
             "decision": decision,
-            "decision_form": DecisionForm(),
+            "decision_form": PanelDecisionForm(),
             "conflict_form": ConflictForm(),
         },
     )
@@ -146,7 +146,7 @@ def referral_detail_view(request, pk: int):
 @require_http_methods(["POST"])
 def referral_decide_view(request, pk: int):
     referral = referral_get(user=request.user, pk=pk)
-    form = DecisionForm(request.POST)
+    form = PanelDecisionForm(request.POST)
     if not form.is_valid():
         messages.error(request, "Choose a decision and give the reasons.")
         return redirect("panels:referral_detail", pk=referral.pk)
