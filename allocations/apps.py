@@ -2,9 +2,9 @@ from django.apps import AppConfig
 
 
 class AllocationsConfig(AppConfig):
-    """The RAS engine, policies, indicative budgets and re-pricing (later: support plans,
-    agreed budgets, letters, calibration and reports). Depends on `assessments`, never the
-    other way round: it listens for submitted assessments."""
+    """The RAS engine, policies, indicative budgets, re-pricing, support plans, agreed budgets
+    and letters. Depends on `assessments`, never the other way round: it listens for submitted
+    assessments."""
 
     name = "allocations"
 

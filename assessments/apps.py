@@ -3,7 +3,7 @@ from django.db.models.signals import post_migrate
 
 
 class AssessmentsConfig(AppConfig):
-    """People, teams, users and roles; later questionnaires, assessments and eligibility."""
+    """People, teams, users and roles; questionnaires, assessments and eligibility."""
 
     name = "assessments"
     verbose_name = "People and assessments"
