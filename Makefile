@@ -6,7 +6,8 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1:8000
 # Tests always run on PostgreSQL: the local server unless DATABASE_URL says otherwise.
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/postgres
-PYTEST_ARGS ?=
+# Two test processes (pytest-xdist; the machines have two cores); `make test PYTEST_ARGS=` runs one.
+PYTEST_ARGS ?= -n 2
 
 .DEFAULT_GOAL := help
 .PHONY: help install run test lint format bench clean
