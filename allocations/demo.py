@@ -1,4 +1,5 @@
-"""The allocations part of `manage.py seed_demo`: RAS policies and indicative budgets."""
+"""The allocations part of `manage.py seed_demo`: RAS policies, indicative budgets and a lower
+figure awaiting a manager (plans, the panel and letters are seeded by panels.demo)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
-"""Writes for policies and indicative budgets. Models become the engine's Case and Policy only
-in allocations.adapter."""
+"""Writes for policies and indicative budgets (support plans and agreed budgets are in
+allocations.plans, letters in allocations.letters). Models become the engine's Case and Policy
+only in allocations.adapter."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Policies, the public rules page, indicative budgets, decisions and re-pricing."""
+"""Pages of allocations: policies and the public rules page, indicative budgets and decisions on
+lower figures, re-pricing, support plans and agreed budgets, letters and letter batches."""
 
 from __future__ import annotations
 
@@ -47,6 +48,7 @@ from allocations.models import (
     SupportPlan,
 )
 from allocations.plans import (
+    LOWER_AGREED,
     OPEN_STATUSES,
     PLAN_AUTHORISE,
     PlanIncomplete,
@@ -83,6 +85,7 @@ from allocations.selectors import (
     budget_triggers,
     budgets_awaiting_decision,
     budgets_for_person,
+    gbp,
     plan_history,
     policy_get_for_user,
     policy_in_force_on,
@@ -566,8 +569,16 @@ def plan_detail_view(request, pk: int):
                     messages.success(request, "The plan has been sent to a team manager.")
                 return redirect("allocations:plan_detail", pk=plan.pk)
             elif action == "authorise":
-                plan_authorise(actor=user, plan=plan)
-                messages.success(request, "The plan is authorised: the budget is agreed.")
+                agreed = plan_authorise(actor=user, plan=plan)
+                if agreed.status == AgreedBudget.Status.AWAITING_DECISION:
+                    messages.warning(
+                        request,
+                        LOWER_AGREED.format(
+                            new=gbp(agreed.weekly_gbp), old=gbp(agreed.replaces.weekly_gbp)
+                        ),
+                    )
+                else:
+                    messages.success(request, "The plan is authorised: the budget is agreed.")
                 return redirect("allocations:plan_detail", pk=plan.pk)
             elif action == "return":
                 comments_form = CommentsForm(request.POST)

@@ -458,3 +458,19 @@ def test_an_ended_line_leaves_the_plan_but_stays_in_its_history(
     assert page.context["costs"].weekly == Decimal("120.00")
     history = page.text
     assert "Ended line" in history and "Added line" in history and "Gardening help" in history
+
+
+def test_authorising_a_lower_plan_says_it_waits_for_a_decision(
+    client, submitted_a, person_a, worker_a, manager_a
+):
+    _agree(person_a, worker_a, manager_a, "120")
+    plan = plan_submit(
+        actor=worker_a,
+        plan=make_plan(person_a, worker_a, weekly="100", difference_reason="Fewer hours."),
+    )
+    client.force_login(manager_a)
+    response = client.post(
+        reverse("allocations:plan_detail", args=[plan.pk]), {"action": "authorise"}, follow=True
+    )
+    assert "waits for a team manager&#x27;s decision" in response.text
+    assert "£100.00 a week is lower than the current £120.00" in response.text
