@@ -10,6 +10,13 @@ class AllocationsConfig(AppConfig):
 
     def ready(self) -> None:
         from allocations import checks, receivers  # noqa: F401 (connects checks and receivers)
+        from allocations.permissions import ROLE_PERMISSIONS
+        from assessments.roles import register_role_permissions
+
+        # Allocations' share of each role; roles_sync() applies it after migrate.
+        for role, codenames in ROLE_PERMISSIONS.items():
+            register_role_permissions(role, codenames)
+
         from allocations.views import person_budget_section
         from assessments.person_page import register_person_section
 

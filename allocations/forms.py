@@ -9,6 +9,7 @@ from allocations.models import PlanLine, RasPolicy, SupportPlan
 from allocations.plans import PLAN_SETTINGS_FIELDS
 from allocations.services import POLICY_FIELDS
 from assessments.models import Team
+from assessments.roles import PEOPLE_ALL_TEAMS
 
 _HELP_MAP = "One per line, as name: number."
 # Numbers typed into the policy's lists: finite and of a sane size (the engine refuses the same).
@@ -239,7 +240,7 @@ class LetterBatchForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["kind"].choices = letter_kind_choices()
         teams = Team.objects.all()
-        if not user.has_perm("assessments.view_all_people"):
+        if not user.has_perm(PEOPLE_ALL_TEAMS):
             teams = teams.filter(pk=user.team_id)
             self.fields["team"].empty_label = None
         self.fields["team"].queryset = teams

@@ -30,13 +30,11 @@ from django_tasks import task
 
 from allocations.models import AgreedBudget, IndicativeBudget, Letter, LetterBatch
 from allocations.pdf_worker import html_to_pdf
+from allocations.permissions import BATCH_RUN, LETTER_ISSUE, LETTER_WITHDRAW
 from allocations.plans import line_weekly_text
 from allocations.selectors import budget_explanation, budget_triggers
 from assessments.models import Person, User
 
-LETTER_ISSUE = "allocations.add_letter"
-LETTER_WITHDRAW = "allocations.withdraw_letter"
-BATCH_RUN = "allocations.run_letterbatch"
 # The database's rule that the same figures make one live letter (allocations/models.py).
 ONCE_PER_FIGURES = "letter_once_per_figures"
 

@@ -26,13 +26,11 @@ from allocations.models import (
     RasPolicy,
     SupportPlan,
 )
+from allocations.permissions import BUDGET_DECIDE, PLAN_ADD, PLAN_AUTHORISE, PLAN_CHANGE
 from allocations.selectors import gbp, is_silent_reduction
 from allocations.signals import plan_referred_to_panel, plan_withdrawn_from_panel
 from assessments.models import Outcome, User
-
-PLAN_CHANGE = "allocations.change_supportplan"
-PLAN_AUTHORISE = "allocations.authorise_supportplan"
-BUDGET_DECIDE = "allocations.decide_indicativebudget"
+from assessments.roles import PEOPLE_ALL_TEAMS
 
 NOT_YOUR_OWN = "Nobody may authorise or decide on a plan they wrote."
 NEED_NOT_MET = "No plan line or named informal support meets this eligible need: {need}."
@@ -256,7 +254,7 @@ def _check_team_worker(actor: User, plan_or_person, permission: str = PLAN_CHANG
     person = getattr(plan_or_person, "person", plan_or_person)
     if not actor.has_perm(permission):
         raise PermissionDenied("Your role cannot change support plans.")
-    if not actor.has_perm("assessments.view_all_people") and actor.team_id != person.team_id:
+    if not actor.has_perm(PEOPLE_ALL_TEAMS) and actor.team_id != person.team_id:
         raise PermissionDenied("You can only plan for your own team's people.")
 
 
@@ -287,7 +285,7 @@ def _editable(actor: User, plan: SupportPlan) -> SupportPlan:
 @transaction.atomic
 def plan_start(*, actor: User, person) -> SupportPlan:
     """A draft plan against the person's current indicative budget."""
-    _check_team_worker(actor, person, "allocations.add_supportplan")
+    _check_team_worker(actor, person, PLAN_ADD)
     budget = (
         IndicativeBudget.objects.filter(person=person, status=IndicativeBudget.Status.CURRENT)
         .select_related("policy")

@@ -24,6 +24,7 @@ from django_tasks import task
 from allocations.adapter import case_from_facts, engine_policy
 from allocations.engine import Case, RasInputError, Result, calculate, validate_policy
 from allocations.models import IndicativeBudget, RasPolicy, RepricingRun
+from allocations.permissions import POLICY_REPRICE
 from allocations.plans import OPEN_STATUSES, plan_follow_budget
 from allocations.services import (
     breakdown_for,
@@ -583,7 +584,7 @@ def repricing_start(*, actor, policy: RasPolicy, reason: str = "") -> RepricingR
     """Queue a background run applying an approved policy. One run at a time per policy."""
     from django.core.exceptions import PermissionDenied, ValidationError
 
-    if not actor.has_perm("allocations.reprice_raspolicy"):
+    if not actor.has_perm(POLICY_REPRICE):
         raise PermissionDenied("Only RAS administrators apply a policy to current budgets.")
     policy = RasPolicy.objects.select_for_update().get(pk=policy.pk)
     problem = repricing_refusal(policy)

@@ -12,8 +12,8 @@ from django.http import Http404
 
 from allocations.engine import round2
 from allocations.models import AgreedBudget, IndicativeBudget, RasPolicy, TransitionalRule
+from allocations.permissions import AGREED_BUDGET_VIEW, BUDGET_DECIDE, BUDGET_VIEW, POLICY_VIEW
 from assessments.models import ClientGroup, FundingTrigger, InformalSupport, Person
-from assessments.roles import BUDGET_DECIDE, BUDGET_VIEW, POLICY_VIEW
 from assessments.selectors import FieldChange, HistoryEntry, object_history, people_visible_to
 
 
@@ -100,7 +100,7 @@ def agreed_get_for_user(*, user, pk: int) -> AgreedBudget:
         .filter(pk=pk, person__in=people_visible_to(user))
         .first()
     )
-    if agreed is None or not user.has_perm("allocations.view_agreedbudget"):
+    if agreed is None or not user.has_perm(AGREED_BUDGET_VIEW):
         raise Http404("No such agreed budget on your caseload.")
     return agreed
 

@@ -22,6 +22,13 @@ from allocations.engine import (
     validate_policy,
 )
 from allocations.models import IndicativeBudget, RasPolicy
+from allocations.permissions import (
+    BUDGET_DECIDE,
+    BUDGET_RECALCULATE,
+    POLICY_ADD,
+    POLICY_APPROVE,
+    POLICY_CHANGE,
+)
 from allocations.plans import plan_close_for_person, plan_follow_budget
 from allocations.selectors import is_silent_reduction, policy_in_force_on
 from assessments.models import (
@@ -32,11 +39,6 @@ from assessments.models import (
     InformalSupport,
     User,
 )
-from assessments.roles import BUDGET_DECIDE, BUDGET_RECALCULATE
-
-POLICY_ADD = "allocations.add_raspolicy"
-POLICY_CHANGE = "allocations.change_raspolicy"
-POLICY_APPROVE = "allocations.approve_raspolicy"
 
 FOUR_EYES = "A policy must be approved by someone other than the people who drafted or edited it."
 NO_POLICY = "No RAS policy is in force on {date:%d %B %Y}."

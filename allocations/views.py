@@ -47,6 +47,18 @@ from allocations.models import (
     RepricingRun,
     SupportPlan,
 )
+from allocations.permissions import (
+    BUDGET_DECIDE,
+    BUDGET_RECALCULATE,
+    BUDGET_VIEW,
+    LETTER_ISSUE,
+    LETTER_VIEW,
+    PLAN_ADD,
+    PLAN_CHANGE,
+    PLAN_VIEW,
+    POLICY_CHANGE,
+    POLICY_REPRICE,
+)
 from allocations.plans import (
     LOWER_AGREED,
     OPEN_STATUSES,
@@ -106,12 +118,9 @@ from allocations.services import (
 )
 from assessments.forms import add_service_errors
 from assessments.models import Outcome, PersonAccess
-from assessments.roles import BUDGET_DECIDE, BUDGET_RECALCULATE
+from assessments.roles import PEOPLE_ALL_TEAMS
 from assessments.selectors import object_history, people_visible_to, person_get_for_user
 from assessments.services import person_access_record
-
-REPRICE = "allocations.reprice_raspolicy"
-
 
 # --- The public rules page ---------------------------------------------------------------------
 
@@ -155,14 +164,13 @@ def policy_detail_view(request, pk: int):
         {
             "policy": policy,
             "in_force": policy_in_force_on(timezone.localdate()),
-            "can_edit": user.has_perm("allocations.change_raspolicy")
-            and policy.status == RasPolicy.Status.DRAFT,
+            "can_edit": user.has_perm(POLICY_CHANGE) and policy.status == RasPolicy.Status.DRAFT,
             "can_approve": policy_can_approve(user=user, policy=policy),
             "approver_touched": policy.status == RasPolicy.Status.DRAFT
             and user.has_perm(POLICY_APPROVE)
             and not policy_can_approve(user=user, policy=policy),
             "can_copy": user.has_perm(POLICY_ADD),
-            "can_reprice": user.has_perm(REPRICE) and repricing_refusal(policy) is None,
+            "can_reprice": user.has_perm(POLICY_REPRICE) and repricing_refusal(policy) is None,
             "runs": policy.runs.select_related("created_by"),
             "history": object_history(policy),
         },
@@ -172,7 +180,7 @@ def policy_detail_view(request, pk: int):
 @require_http_methods(["GET", "POST"])
 def policy_edit_view(request, pk: int | None = None):
     policy = policy_get_for_user(user=request.user, pk=pk) if pk else None
-    if not request.user.has_perm("allocations.change_raspolicy" if policy else POLICY_ADD) or (
+    if not request.user.has_perm(POLICY_CHANGE if policy else POLICY_ADD) or (
         policy and policy.status != RasPolicy.Status.DRAFT
     ):
         raise PermissionDenied("Only RAS administrators edit draft policy versions.")
@@ -223,7 +231,7 @@ def policy_copy_view(request, pk: int):
 def repricing_view(request, pk: int):
     """Preview (GET; ?format=csv downloads the list) and start (POST) applying a policy."""
     policy = policy_get_for_user(user=request.user, pk=pk)
-    if not request.user.has_perm(REPRICE):
+    if not request.user.has_perm(POLICY_REPRICE):
         raise PermissionDenied("Only RAS administrators apply a policy to current budgets.")
     refusal = repricing_refusal(policy)
     if refusal:
@@ -254,7 +262,7 @@ def repricing_view(request, pk: int):
 
 
 def _run_for(request, pk: int) -> RepricingRun:
-    if not request.user.has_perm(REPRICE):
+    if not request.user.has_perm(POLICY_REPRICE):
         raise PermissionDenied("Only RAS administrators follow re-pricing runs.")
     return get_object_or_404(RepricingRun.objects.select_related("policy", "created_by"), pk=pk)
 
@@ -288,7 +296,7 @@ def person_budget_section(request, person) -> str | None:
     """The 'Indicative budget' section of a person's page (registered in AppConfig.ready)."""
     user = request.user
     budgets = budgets_for_person(user=user, person=person)
-    if not user.has_perm("allocations.view_indicativebudget"):
+    if not user.has_perm(BUDGET_VIEW):
         return None
     current = next((b for b in budgets if b.status == IndicativeBudget.Status.CURRENT), None)
     pending = [b for b in budgets if b.status == IndicativeBudget.Status.AWAITING_DECISION]
@@ -298,11 +306,7 @@ def person_budget_section(request, person) -> str | None:
         if current is None
         else None
     )
-    plans = (
-        list(person.plans.select_related("created_by"))
-        if user.has_perm("allocations.view_supportplan")
-        else []
-    )
+    plans = list(person.plans.select_related("created_by")) if user.has_perm(PLAN_VIEW) else []
     agreed_budgets = list(
         AgreedBudget.objects.filter(
             person=person,
@@ -329,11 +333,11 @@ def person_budget_section(request, person) -> str | None:
             "plans": plans,
             "open_plan": next((p for p in plans if p.status in OPEN_STATUSES), None),
             "agreed": agreed,
-            "can_plan": user.has_perm("allocations.add_supportplan"),
+            "can_plan": user.has_perm(PLAN_ADD),
             "letters": list(person.letters.select_related("issued_by", "withdrawn_by").defer("pdf"))
-            if user.has_perm("allocations.view_letter")
+            if user.has_perm(LETTER_VIEW)
             else [],
-            "can_issue": user.has_perm("allocations.add_letter"),
+            "can_issue": user.has_perm(LETTER_ISSUE),
             "can_withdraw_letters": user.has_perm(LETTER_WITHDRAW),
             "letter_kinds": Letter.Kind.choices,
         },
@@ -489,7 +493,7 @@ def plan_get_for_user(*, user, pk: int) -> SupportPlan:
         .filter(pk=pk, person__in=people_visible_to(user))
         .first()
     )
-    if plan is None or not user.has_perm("allocations.view_supportplan"):
+    if plan is None or not user.has_perm(PLAN_VIEW):
         raise Http404("No such support plan on your caseload.")
     return plan
 
@@ -604,7 +608,7 @@ def plan_detail_view(request, pk: int):
     can_authorise = (
         plan.status == SupportPlan.Status.AWAITING_AUTHORISATION
         and user.has_perm(PLAN_AUTHORISE)
-        and (user.has_perm("assessments.view_all_people") or user.team_id == plan.person.team_id)
+        and (user.has_perm(PEOPLE_ALL_TEAMS) or user.team_id == plan.person.team_id)
         and not wrote(user, plan)
     )
     return render(
@@ -619,7 +623,7 @@ def plan_detail_view(request, pk: int):
             "needs": [(label, code in met) for code, label in needs],
             "outcome_labels": dict(Outcome.choices),
             "section_titles": dict(sections),
-            "can_edit": plan.is_editable and user.has_perm("allocations.change_supportplan"),
+            "can_edit": plan.is_editable and user.has_perm(PLAN_CHANGE),
             "can_authorise": can_authorise,
             "wrote_it": wrote(user, plan),
             "settings_form": settings_form,
@@ -660,7 +664,7 @@ def letter_get_for_user(*, user, pk: int) -> Letter:
         .filter(pk=pk, person__in=people_visible_to(user))
         .first()
     )
-    if letter is None or not user.has_perm("allocations.view_letter"):
+    if letter is None or not user.has_perm(LETTER_VIEW):
         raise Http404("No such letter.")
     return letter
 

@@ -12,6 +12,7 @@ from assessments.models import (
     SupportedBy,
     Team,
 )
+from assessments.roles import PEOPLE_ALL_TEAMS
 from assessments.services import PERSON_FIELDS
 
 
@@ -40,7 +41,7 @@ class PersonForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.user = user
         team_field = self.fields["team"]
-        if not user.has_perm("assessments.view_all_people"):
+        if not user.has_perm(PEOPLE_ALL_TEAMS):
             team_field.queryset = Team.objects.filter(pk=user.team_id)
             team_field.initial = user.team_id
             team_field.empty_label = None

@@ -1,10 +1,15 @@
-"""Roles are Django groups; this module is the one place that says what each role may do.
+"""Roles are Django groups. This module names the roles, assessments' own permissions and
+assessments' share of each role; each later app registers its own share from its
+AppConfig.ready() with `register_role_permissions()` (allocations/permissions.py,
+panels/permissions.py), so assessments never names a higher app's permissions.
 
-`roles_sync()` makes the groups and their permissions match ROLE_PERMISSIONS exactly. It runs
-after every migrate, so a fresh database (and the test database) always has the roles.
+`roles_sync()` makes the groups and their permissions match `role_permissions()` exactly. It
+runs after every migrate, so a fresh database (and the test database) always has the roles.
 """
 
 from __future__ import annotations
+
+from collections.abc import Iterable
 
 from django.apps import apps as global_apps
 from django.contrib.auth.management import create_permissions
@@ -39,37 +44,8 @@ class Role(models.TextChoices):
     AUDITOR = "auditor", "Auditor"
 
 
-# Permissions of later apps are named here as strings (no import), so this stays the one
-# place that says what each role may do.
-POLICY_VIEW = "allocations.view_raspolicy"
-BUDGET_VIEW = "allocations.view_indicativebudget"
-BUDGET_RECALCULATE = "allocations.recalculate_indicativebudget"
-BUDGET_DECIDE = "allocations.decide_indicativebudget"
-
-PLAN_VIEW = "allocations.view_supportplan"
-PANEL_VIEW = ["panels.view_panelreferral", "panels.view_panelmeeting", "panels.view_paneldecision"]
-
-_READ = [
-    PERSON_VIEW,
-    HISTORY_VIEW,
-    ASSESSMENT_VIEW,
-    QUESTIONNAIRE_VIEW,
-    POLICY_VIEW,
-    BUDGET_VIEW,
-    PLAN_VIEW,
-    "allocations.view_agreedbudget",
-    "allocations.view_letter",
-]
-_TEAM_CASEWORK = [
-    *_READ,
-    PERSON_ADD,
-    PERSON_CHANGE,
-    ASSESSMENT_ADD,
-    ASSESSMENT_CHANGE,
-    "allocations.add_supportplan",
-    "allocations.change_supportplan",
-    "allocations.add_letter",
-]
+_READ = [PERSON_VIEW, HISTORY_VIEW, ASSESSMENT_VIEW, QUESTIONNAIRE_VIEW]
+_TEAM_CASEWORK = [*_READ, PERSON_ADD, PERSON_CHANGE, ASSESSMENT_ADD, ASSESSMENT_CHANGE]
 _SERVICE_READ = [*_READ, PEOPLE_ALL_TEAMS]
 # RAS administrators maintain the questionnaire (drafts only) and the funding triggers, in
 # the questionnaire pages and the Django admin.
@@ -80,69 +56,48 @@ _QUESTIONNAIRE_EDIT = [
     if not (model in ("questionnaireversion", "fundingtrigger") and action == "delete")
 ]
 
+# Assessments' share of each role. Later apps add theirs with register_role_permissions()
+# (allocations/permissions.py, panels/permissions.py).
 ROLE_PERMISSIONS: dict[Role, list[str]] = {
     Role.SOCIAL_WORKER: _TEAM_CASEWORK,
-    # Team managers also recalculate budgets and decide on lower figures for their team.
-    Role.TEAM_MANAGER: [
-        *_TEAM_CASEWORK,
-        BUDGET_RECALCULATE,
-        BUDGET_DECIDE,
-        "allocations.authorise_supportplan",
-        # Letters in batches, for their own team; withdrawing a letter sent in error.
-        "allocations.run_letterbatch",
-        "allocations.view_letterbatch",
-        "allocations.withdraw_letter",
-    ],
-    # Panel members and chairs read only the people referred to the panel: those on a meeting
-    # they belong to and those waiting for a meeting (panels/selectors.py registers that rule
-    # with people_visible_to). No PEOPLE_ALL_TEAMS: anyone else is 404, as for another team's
-    # worker.
-    Role.PANEL_MEMBER: [*_READ, *PANEL_VIEW],
-    # The chair arranges meetings, sets agendas and records the panel's decisions.
-    Role.PANEL_CHAIR: [
-        *_READ,
-        *PANEL_VIEW,
-        "panels.add_panelmeeting",
-        "panels.add_paneldecision",
-    ],
+    Role.TEAM_MANAGER: _TEAM_CASEWORK,
+    # Panel members and chairs read only the people referred to the panel (panels registers
+    # that rule with people_visible_to). No PEOPLE_ALL_TEAMS.
+    Role.PANEL_MEMBER: _READ,
+    Role.PANEL_CHAIR: _READ,
     Role.RAS_ADMINISTRATOR: [
         *_SERVICE_READ,
         *_QUESTIONNAIRE_EDIT,
         # Publishes a version someone else drafted.
         QUESTIONNAIRE_PUBLISH,
-        # Drafts policy versions (approved by someone else), applies approved ones.
-        "allocations.add_raspolicy",
-        "allocations.change_raspolicy",
-        "allocations.approve_raspolicy",
-        "allocations.reprice_raspolicy",
-        BUDGET_RECALCULATE,
         # Reference data in the Django admin.
         "assessments.view_team",
         "assessments.add_team",
         "assessments.change_team",
     ],
-    # Senior managers approve policy versions and publish questionnaire versions (four eyes),
-    # and decide on lower figures.
-    Role.SENIOR_MANAGER: [
-        *_SERVICE_READ,
-        *PANEL_VIEW,
-        "allocations.approve_raspolicy",
-        QUESTIONNAIRE_PUBLISH,
-        BUDGET_DECIDE,
-        "allocations.add_letter",
-        "allocations.run_letterbatch",
-        "allocations.view_letterbatch",
-        "allocations.withdraw_letter",
-    ],
+    # Senior managers publish questionnaire versions (four eyes).
+    Role.SENIOR_MANAGER: [*_SERVICE_READ, QUESTIONNAIRE_PUBLISH],
     # Reads everything, including history and the access log; changes nothing.
     Role.AUDITOR: [
         *_SERVICE_READ,
-        *PANEL_VIEW,
         ACCESS_LOG_VIEW,
         "assessments.view_team",
         "assessments.view_fundingtrigger",
     ],
 }
+
+_registered: dict[Role, set[str]] = {role: set() for role in Role}
+
+
+def register_role_permissions(role: Role | str, codenames: Iterable[str]) -> None:
+    """Add `codenames` ("app_label.codename") to `role`. A later app calls this from its
+    AppConfig.ready() for its own permissions; registering the same names again changes nothing."""
+    _registered[Role(role)].update(codenames)
+
+
+def role_permissions() -> dict[Role, set[str]]:
+    """Each role's permissions: assessments' own plus everything registered."""
+    return {role: set(ROLE_PERMISSIONS.get(role, ())) | _registered[role] for role in Role}
 
 
 def _permission(codename_with_app: str):
@@ -153,11 +108,11 @@ def _permission(codename_with_app: str):
 
 @transaction.atomic
 def roles_sync() -> None:
-    """Create each role's group and set its permissions to exactly ROLE_PERMISSIONS."""
+    """Create each role's group and set its permissions to exactly role_permissions()."""
     Group = global_apps.get_model("auth", "Group")
-    for role, codenames in ROLE_PERMISSIONS.items():
+    for role, codenames in role_permissions().items():
         group, _ = Group.objects.get_or_create(name=role.label)
-        group.permissions.set([_permission(c) for c in codenames])
+        group.permissions.set([_permission(c) for c in sorted(codenames)])
 
 
 def roles_sync_after_migrate(sender, using="default", verbosity=0, **kwargs) -> None:

@@ -133,7 +133,7 @@ def person_get_for_change(*, user, pk: int) -> Person:
 
 def person_can_add(user) -> bool:
     return user.has_perm(PERSON_ADD) and (
-        user.team_id is not None or user.has_perm("assessments.view_all_people")
+        user.team_id is not None or user.has_perm(PEOPLE_ALL_TEAMS)
     )
 
 

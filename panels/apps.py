@@ -8,6 +8,13 @@ class PanelsConfig(AppConfig):
     name = "panels"
 
     def ready(self) -> None:
+        from assessments.roles import register_role_permissions
+        from panels.permissions import ROLE_PERMISSIONS
+
+        # Panels' share of each role; roles_sync() applies it after migrate.
+        for role, codenames in ROLE_PERMISSIONS.items():
+            register_role_permissions(role, codenames)
+
         from assessments.demo import register_demo_step
         from panels import receivers  # noqa: F401
         from panels.demo import seed_changes, seed_letters, seed_plans

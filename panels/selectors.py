@@ -8,11 +8,11 @@ from django.http import Http404
 from django.utils import timezone
 
 from allocations.models import SupportPlan
+from allocations.permissions import PLAN_AUTHORISE
 from assessments.roles import PEOPLE_ALL_TEAMS
 from assessments.selectors import people_visible_to
 from panels.models import PanelDecision, PanelMeeting, PanelReferral
-
-PANEL_VIEW = "panels.view_panelreferral"
+from panels.permissions import PANEL_VIEW
 
 
 def _require(user) -> None:
@@ -93,7 +93,7 @@ def my_work(*, user) -> dict:
         .select_related("person", "decided_by")
     )
     to_authorise = SupportPlan.objects.none()
-    if user.has_perm("allocations.authorise_supportplan"):
+    if user.has_perm(PLAN_AUTHORISE):
         to_authorise = (
             SupportPlan.objects.filter(
                 status=SupportPlan.Status.AWAITING_AUTHORISATION,

@@ -21,9 +21,8 @@ from allocations.plans import (
 from assessments.models import User
 from assessments.roles import Role
 from panels.models import ConflictDeclaration, PanelDecision, PanelMeeting, PanelReferral
+from panels.permissions import DECIDE, MEETING_ADD
 
-MEETING_ADD = "panels.add_panelmeeting"
-DECIDE = "panels.add_paneldecision"
 NOT_QUORATE = (
     "The panel is not quorate for this referral: {present} member(s) without a conflict, "
     "{quorum} needed."

@@ -1,0 +1,61 @@
+"""Allocations' permission names, and allocations' share of each role.
+
+`AllocationsConfig.ready()` registers ROLE_PERMISSIONS with assessments' role registry
+(`assessments.roles.register_role_permissions`); `roles_sync()` applies it after migrate.
+"""
+
+from __future__ import annotations
+
+from assessments.roles import Role
+
+POLICY_VIEW = "allocations.view_raspolicy"
+POLICY_ADD = "allocations.add_raspolicy"
+POLICY_CHANGE = "allocations.change_raspolicy"
+# Four eyes: approved by someone other than the people who drafted or edited it.
+POLICY_APPROVE = "allocations.approve_raspolicy"
+POLICY_REPRICE = "allocations.reprice_raspolicy"
+BUDGET_VIEW = "allocations.view_indicativebudget"
+BUDGET_RECALCULATE = "allocations.recalculate_indicativebudget"
+BUDGET_DECIDE = "allocations.decide_indicativebudget"
+AGREED_BUDGET_VIEW = "allocations.view_agreedbudget"
+PLAN_VIEW = "allocations.view_supportplan"
+PLAN_ADD = "allocations.add_supportplan"
+PLAN_CHANGE = "allocations.change_supportplan"
+PLAN_AUTHORISE = "allocations.authorise_supportplan"
+LETTER_VIEW = "allocations.view_letter"
+LETTER_ISSUE = "allocations.add_letter"
+LETTER_WITHDRAW = "allocations.withdraw_letter"
+BATCH_VIEW = "allocations.view_letterbatch"
+BATCH_RUN = "allocations.run_letterbatch"
+
+_READ = [POLICY_VIEW, BUDGET_VIEW, PLAN_VIEW, AGREED_BUDGET_VIEW, LETTER_VIEW]
+_TEAM_CASEWORK = [*_READ, PLAN_ADD, PLAN_CHANGE, LETTER_ISSUE]
+# Letters in batches, for their own team (or the whole service); withdrawing a letter sent in
+# error.
+_LETTER_RUNS = [BATCH_RUN, BATCH_VIEW, LETTER_WITHDRAW]
+
+ROLE_PERMISSIONS: dict[Role, list[str]] = {
+    Role.SOCIAL_WORKER: _TEAM_CASEWORK,
+    # Team managers also recalculate budgets and decide on lower figures for their team.
+    Role.TEAM_MANAGER: [
+        *_TEAM_CASEWORK,
+        BUDGET_RECALCULATE,
+        BUDGET_DECIDE,
+        PLAN_AUTHORISE,
+        *_LETTER_RUNS,
+    ],
+    Role.PANEL_MEMBER: _READ,
+    Role.PANEL_CHAIR: _READ,
+    # Drafts policy versions (approved by someone else), applies approved ones.
+    Role.RAS_ADMINISTRATOR: [
+        *_READ,
+        POLICY_ADD,
+        POLICY_CHANGE,
+        POLICY_APPROVE,
+        POLICY_REPRICE,
+        BUDGET_RECALCULATE,
+    ],
+    # Senior managers approve policy versions (four eyes) and decide on lower figures.
+    Role.SENIOR_MANAGER: [*_READ, POLICY_APPROVE, BUDGET_DECIDE, LETTER_ISSUE, *_LETTER_RUNS],
+    Role.AUDITOR: _READ,
+}

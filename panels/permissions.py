@@ -1,0 +1,30 @@
+"""Panels' permission names, and panels' share of each role.
+
+`PanelsConfig.ready()` registers ROLE_PERMISSIONS with assessments' role registry
+(`assessments.roles.register_role_permissions`); `roles_sync()` applies it after migrate.
+"""
+
+from __future__ import annotations
+
+from assessments.roles import Role
+
+# Seeing referrals is the gate for every panel page (panels/selectors.py).
+PANEL_VIEW = "panels.view_panelreferral"
+MEETING_VIEW = "panels.view_panelmeeting"
+DECISION_VIEW = "panels.view_paneldecision"
+MEETING_ADD = "panels.add_panelmeeting"
+DECIDE = "panels.add_paneldecision"
+
+_READ = [PANEL_VIEW, MEETING_VIEW, DECISION_VIEW]
+
+ROLE_PERMISSIONS: dict[Role, list[str]] = {
+    # Panel members and chairs read only the people referred to the panel: those on a meeting
+    # they belong to and those waiting for a meeting (panels/selectors.py registers that rule
+    # with people_visible_to). No PEOPLE_ALL_TEAMS: anyone else is 404, as for another team's
+    # worker.
+    Role.PANEL_MEMBER: _READ,
+    # The chair arranges meetings, sets agendas and records the panel's decisions.
+    Role.PANEL_CHAIR: [*_READ, MEETING_ADD, DECIDE],
+    Role.SENIOR_MANAGER: _READ,
+    Role.AUDITOR: _READ,
+}

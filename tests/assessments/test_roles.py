@@ -1,0 +1,199 @@
+"""Issue 10: each app registers its own share of each role; the roles' effective permissions are
+exactly those of the single ROLE_PERMISSIONS table in assessments/roles.py before the split
+(the lists below were printed from it, sorted)."""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth.models import Group
+
+from assessments.roles import Role, register_role_permissions, role_permissions, roles_sync
+
+EXPECTED: dict[Role, list[str]] = {
+    Role.SOCIAL_WORKER: [
+        "allocations.add_letter",
+        "allocations.add_supportplan",
+        "allocations.change_supportplan",
+        "allocations.view_agreedbudget",
+        "allocations.view_indicativebudget",
+        "allocations.view_letter",
+        "allocations.view_raspolicy",
+        "allocations.view_supportplan",
+        "assessments.add_assessment",
+        "assessments.add_person",
+        "assessments.change_assessment",
+        "assessments.change_person",
+        "assessments.view_assessment",
+        "assessments.view_historicalperson",
+        "assessments.view_person",
+        "assessments.view_questionnaireversion",
+    ],
+    Role.TEAM_MANAGER: [
+        "allocations.add_letter",
+        "allocations.add_supportplan",
+        "allocations.authorise_supportplan",
+        "allocations.change_supportplan",
+        "allocations.decide_indicativebudget",
+        "allocations.recalculate_indicativebudget",
+        "allocations.run_letterbatch",
+        "allocations.view_agreedbudget",
+        "allocations.view_indicativebudget",
+        "allocations.view_letter",
+        "allocations.view_letterbatch",
+        "allocations.view_raspolicy",
+        "allocations.view_supportplan",
+        "allocations.withdraw_letter",
+        "assessments.add_assessment",
+        "assessments.add_person",
+        "assessments.change_assessment",
+        "assessments.change_person",
+        "assessments.view_assessment",
+        "assessments.view_historicalperson",
+        "assessments.view_person",
+        "assessments.view_questionnaireversion",
+    ],
+    Role.PANEL_MEMBER: [
+        "allocations.view_agreedbudget",
+        "allocations.view_indicativebudget",
+        "allocations.view_letter",
+        "allocations.view_raspolicy",
+        "allocations.view_supportplan",
+        "assessments.view_assessment",
+        "assessments.view_historicalperson",
+        "assessments.view_person",
+        "assessments.view_questionnaireversion",
+        "panels.view_paneldecision",
+        "panels.view_panelmeeting",
+        "panels.view_panelreferral",
+    ],
+    Role.PANEL_CHAIR: [
+        "allocations.view_agreedbudget",
+        "allocations.view_indicativebudget",
+        "allocations.view_letter",
+        "allocations.view_raspolicy",
+        "allocations.view_supportplan",
+        "assessments.view_assessment",
+        "assessments.view_historicalperson",
+        "assessments.view_person",
+        "assessments.view_questionnaireversion",
+        "panels.add_paneldecision",
+        "panels.add_panelmeeting",
+        "panels.view_paneldecision",
+        "panels.view_panelmeeting",
+        "panels.view_panelreferral",
+    ],
+    Role.RAS_ADMINISTRATOR: [
+        "allocations.add_raspolicy",
+        "allocations.approve_raspolicy",
+        "allocations.change_raspolicy",
+        "allocations.recalculate_indicativebudget",
+        "allocations.reprice_raspolicy",
+        "allocations.view_agreedbudget",
+        "allocations.view_indicativebudget",
+        "allocations.view_letter",
+        "allocations.view_raspolicy",
+        "allocations.view_supportplan",
+        "assessments.add_answeroption",
+        "assessments.add_fundingtrigger",
+        "assessments.add_question",
+        "assessments.add_questionnaireversion",
+        "assessments.add_section",
+        "assessments.add_team",
+        "assessments.change_answeroption",
+        "assessments.change_fundingtrigger",
+        "assessments.change_question",
+        "assessments.change_questionnaireversion",
+        "assessments.change_section",
+        "assessments.change_team",
+        "assessments.delete_answeroption",
+        "assessments.delete_question",
+        "assessments.delete_section",
+        "assessments.publish_questionnaireversion",
+        "assessments.view_all_people",
+        "assessments.view_answeroption",
+        "assessments.view_assessment",
+        "assessments.view_fundingtrigger",
+        "assessments.view_historicalperson",
+        "assessments.view_person",
+        "assessments.view_question",
+        "assessments.view_questionnaireversion",
+        "assessments.view_section",
+        "assessments.view_team",
+    ],
+    Role.SENIOR_MANAGER: [
+        "allocations.add_letter",
+        "allocations.approve_raspolicy",
+        "allocations.decide_indicativebudget",
+        "allocations.run_letterbatch",
+        "allocations.view_agreedbudget",
+        "allocations.view_indicativebudget",
+        "allocations.view_letter",
+        "allocations.view_letterbatch",
+        "allocations.view_raspolicy",
+        "allocations.view_supportplan",
+        "allocations.withdraw_letter",
+        "assessments.publish_questionnaireversion",
+        "assessments.view_all_people",
+        "assessments.view_assessment",
+        "assessments.view_historicalperson",
+        "assessments.view_person",
+        "assessments.view_questionnaireversion",
+        "panels.view_paneldecision",
+        "panels.view_panelmeeting",
+        "panels.view_panelreferral",
+    ],
+    Role.AUDITOR: [
+        "allocations.view_agreedbudget",
+        "allocations.view_indicativebudget",
+        "allocations.view_letter",
+        "allocations.view_raspolicy",
+        "allocations.view_supportplan",
+        "assessments.view_all_people",
+        "assessments.view_assessment",
+        "assessments.view_fundingtrigger",
+        "assessments.view_historicalperson",
+        "assessments.view_person",
+        "assessments.view_personaccess",
+        "assessments.view_questionnaireversion",
+        "assessments.view_team",
+        "panels.view_paneldecision",
+        "panels.view_panelmeeting",
+        "panels.view_panelreferral",
+    ],
+}
+
+
+def _group_permissions(role: Role) -> set[str]:
+    group = Group.objects.get(name=role.label)
+    return {
+        f"{app_label}.{codename}"
+        for app_label, codename in group.permissions.values_list(
+            "content_type__app_label", "codename"
+        )
+    }
+
+
+@pytest.mark.django_db
+def test_every_role_has_exactly_the_permissions_it_had_before_the_split():
+    roles_sync()
+
+    assert {role: _group_permissions(role) for role in Role} == {
+        role: set(codenames) for role, codenames in EXPECTED.items()
+    }
+
+
+def test_the_registry_holds_every_apps_share():
+    assert role_permissions() == {role: set(codenames) for role, codenames in EXPECTED.items()}
+
+
+@pytest.mark.django_db
+def test_registering_the_same_permissions_again_changes_nothing():
+    before = role_permissions()
+
+    register_role_permissions(Role.PANEL_CHAIR, ["panels.add_paneldecision"])
+    register_role_permissions("panel_chair", ["panels.add_paneldecision"])
+    roles_sync()
+    roles_sync()
+
+    assert role_permissions() == before
+    assert _group_permissions(Role.PANEL_CHAIR) == set(EXPECTED[Role.PANEL_CHAIR])
