@@ -144,19 +144,30 @@ def answer_everything(assessment, actor, *, option_index: int = 1):
     return assessment
 
 
-def complete_assessment(assessment, actor, *, eligible: bool = True):
-    """Answer everything, record informal support and eligibility: ready to submit."""
+def complete_assessment(
+    assessment,
+    actor,
+    *,
+    eligible: bool = True,
+    option_index: int = 1,
+    informal_support: str = "none",
+    carer_assessed: bool | None = None,
+    carer_able_and_willing: bool | None = None,
+    carer_impact: str = "",
+):
+    """Answer everything (with the option at `option_index`), record informal support and
+    eligibility: ready to submit."""
     from assessments.services import assessment_save_informal_support, eligibility_record
 
-    assessment = answer_everything(assessment, actor)
+    assessment = answer_everything(assessment, actor, option_index=option_index)
     assessment = assessment_save_informal_support(
         actor=actor,
         assessment=assessment,
         lock_version=assessment.lock_version,
-        informal_support="none",
-        carer_assessed=None,
-        carer_able_and_willing=None,
-        carer_impact="",
+        informal_support=informal_support,
+        carer_assessed=carer_assessed,
+        carer_able_and_willing=carer_able_and_willing,
+        carer_impact=carer_impact,
     )
     eligibility_record(
         actor=actor,

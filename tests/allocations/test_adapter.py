@@ -18,12 +18,10 @@ from allocations import repricing
 from allocations.adapter import case_for_assessment, engine_policy
 from allocations.engine import calculate
 from assessments.services import (
-    assessment_save_informal_support,
     assessment_start,
     assessment_submit,
-    eligibility_record,
 )
-from tests.factories import answer_everything, make_person, make_policy
+from tests.factories import complete_assessment, make_person, make_policy
 
 ALLOCATIONS = Path(__file__).resolve().parents[2] / "allocations"
 TASKS = "allocations.tasks"
@@ -43,26 +41,15 @@ def _rich_assessment(worker):
         needs_increased=True,
     )
     draft = assessment_start(actor=worker, person=person, supported_by="self")
-    draft = answer_everything(draft, worker, option_index=2)
-    draft = assessment_save_informal_support(
-        actor=worker,
-        assessment=draft,
-        lock_version=draft.lock_version,
+    draft = complete_assessment(
+        draft,
+        worker,
+        option_index=2,
         informal_support="substantial",
         carer_assessed=True,
         carer_able_and_willing=False,
         carer_impact="high",
     )
-    eligibility_record(
-        actor=worker,
-        assessment=draft,
-        lock_version=draft.lock_version,
-        impairment_or_illness=True,
-        significant_impact=True,
-        unable={"nutrition": {"needs_assistance"}, "hygiene": {"endangers"}},
-        reasons="Reasons given.",
-    )
-    draft.refresh_from_db()
     return assessment_submit(actor=worker, assessment=draft, lock_version=draft.lock_version)
 
 
