@@ -1,4 +1,5 @@
-"""RAS policies, re-pricing runs, indicative budgets, support plans, agreed budgets and letters."""
+"""RAS policies, background jobs (re-pricing runs, letter batches), indicative budgets,
+support plans, agreed budgets and letters."""
 
 from __future__ import annotations
 
@@ -159,8 +160,14 @@ class RasPolicy(models.Model):
         return [(labels.get(k, k), v) for k, v in self.client_group_factors.items()]
 
 
-class RepricingRun(models.Model):
-    """Applying an approved policy to everyone's current budget, as a background job."""
+class BackgroundJob(models.Model):
+    """What every background job keeps, whatever its work: who asked for it and when, where it
+    has got to, and how it ended. Re-pricing runs and letter batches are jobs; the moves
+    between statuses and the running of a job's body live in `allocations/jobs.py`, and one
+    progress partial and status view serve them all.
+
+    A concrete job names the counts its progress line shows (`PROGRESS_COUNTS`, field and
+    words) and adds its own fields and history."""
 
     class Status(models.TextChoices):
         QUEUED = "queued", "Waiting to start"
@@ -168,29 +175,82 @@ class RepricingRun(models.Model):
         DONE = "done", "Finished"
         FAILED = "failed", "Failed"
 
-    policy = models.ForeignKey(RasPolicy, on_delete=models.PROTECT, related_name="runs")
+    # (attribute, the words after its number): "3 new budget versions".
+    PROGRESS_COUNTS: tuple[tuple[str, str], ...] = ()
+
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
-    reason = models.TextField()
     created_at = models.DateTimeField(default=timezone.now)
     created_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     total = models.PositiveIntegerField(default=0)
     processed = models.PositiveIntegerField(default=0)
-    changed = models.PositiveIntegerField(default=0)
-    flagged = models.PositiveIntegerField(default=0)
     error = models.TextField(blank=True)
-    history = HistoricalRecords()
 
     class Meta:
+        abstract = True
         ordering = ["-created_at"]
-
-    def __str__(self) -> str:
-        return f"Re-pricing to {self.policy} ({self.get_status_display().lower()})"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=["queued", "running", "done", "failed"]),
+                name="%(class)s_status_known",
+            ),
+            models.CheckConstraint(
+                condition=Q(processed__lte=models.F("total")),
+                name="%(class)s_processed_within_total",
+            ),
+        ]
 
     @property
     def percent(self) -> int:
         return 100 if not self.total else int(self.processed * 100 / self.total)
+
+    @property
+    def is_done(self) -> bool:
+        return self.status == self.Status.DONE
+
+    @property
+    def is_active(self) -> bool:
+        """Queued or running: the page keeps polling."""
+        return self.status in (self.Status.QUEUED, self.Status.RUNNING)
+
+    def progress_counts(self) -> list[tuple[str, int, str]]:
+        """(attribute, number, words) for each count the progress line shows."""
+        return [(name, getattr(self, name), words) for name, words in self.PROGRESS_COUNTS]
+
+    def progress(self) -> dict:
+        """What the status page polls for (and the progress partial first shows)."""
+        data = {
+            "status": self.status,
+            "status_label": self.get_status_display(),
+            "total": self.total,
+            "processed": self.processed,
+            "percent": self.percent,
+            "error": self.error,
+        }
+        data.update({name: number for name, number, _ in self.progress_counts()})
+        return data
+
+
+class RepricingRun(BackgroundJob):
+    """Applying an approved policy to everyone's current budget, as a background job."""
+
+    PROGRESS_COUNTS = (
+        ("changed", "new budget versions"),
+        ("flagged", "lower figures awaiting a manager's decision"),
+    )
+
+    policy = models.ForeignKey(RasPolicy, on_delete=models.PROTECT, related_name="runs")
+    reason = models.TextField()
+    changed = models.PositiveIntegerField(default=0)
+    flagged = models.PositiveIntegerField(default=0)
+    history = HistoricalRecords()
+
+    class Meta(BackgroundJob.Meta):
+        pass
+
+    def __str__(self) -> str:
+        return f"Re-pricing to {self.policy} ({self.get_status_display().lower()})"
 
 
 class IndicativeBudget(models.Model):
@@ -562,40 +622,29 @@ class AgreedBudget(models.Model):
 # --- Letters -----------------------------------------------------------------------------------
 
 
-class LetterBatch(models.Model):
+class LetterBatch(BackgroundJob):
     """Letters for many people at once, issued by a background job, downloaded as a ZIP."""
 
-    class Status(models.TextChoices):
-        QUEUED = "queued", "Waiting to start"
-        RUNNING = "running", "Running"
-        DONE = "done", "Finished"
-        FAILED = "failed", "Failed"
+    PROGRESS_COUNTS = (("issued", "letters issued"), ("reused", "reused"), ("failed", "failed"))
 
     kind = models.CharField(max_length=30)
     description = models.CharField(max_length=300)
     person_ids = models.JSONField(default=list)
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
-    total = models.PositiveIntegerField(default=0)
-    processed = models.PositiveIntegerField(default=0)
     issued = models.PositiveIntegerField(default=0)
     reused = models.PositiveIntegerField(default=0)
     failures = models.JSONField(default=list, help_text="[{reference, error}]")
     letter_ids = models.JSONField(default=list, help_text="The letters issued or reused.")
-    created_at = models.DateTimeField(default=timezone.now)
-    created_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
-    finished_at = models.DateTimeField(null=True, blank=True)
     history = HistoricalRecords()
 
-    class Meta:
-        ordering = ["-created_at"]
+    class Meta(BackgroundJob.Meta):
         permissions = [("run_letterbatch", "Can issue letters in batches")]
 
     def __str__(self) -> str:
         return f"Letters: {self.description}"
 
     @property
-    def percent(self) -> int:
-        return 100 if not self.total else int(self.processed * 100 / self.total)
+    def failed(self) -> int:
+        return len(self.failures)
 
 
 class Letter(models.Model):
