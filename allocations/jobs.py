@@ -15,21 +15,9 @@ from django.http import JsonResponse
 from django.utils import timezone
 
 from allocations.models import BackgroundJob
-from assessments.workflows import Workflow
 
 Status = BackgroundJob.Status
-# A worker killed mid-run leaves its job running: the task's retry starts it again, so a
-# running job may start again; so may a failed one. A finished job is never run twice.
-JOB_WORKFLOW = Workflow(
-    noun="A background job",
-    status=Status,
-    moves={
-        Status.QUEUED: {Status.RUNNING},
-        Status.RUNNING: {Status.RUNNING, Status.DONE, Status.FAILED},
-        Status.FAILED: {Status.RUNNING},
-        Status.DONE: set(),
-    },
-)
+JOB_WORKFLOW = BackgroundJob.WORKFLOW
 ERROR_LENGTH = 2000
 
 Job = TypeVar("Job", bound=BackgroundJob)

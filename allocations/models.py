@@ -13,6 +13,7 @@ from simple_history.models import HistoricalRecords
 
 from allocations.engine import Policy
 from assessments.models import Assessment, Person, User
+from assessments.workflows import Workflow, WorkflowModel
 
 
 class ApprovedPolicyImmutable(Exception):
@@ -29,7 +30,7 @@ class TransitionalRule(models.TextChoices):
     HIGHER_OF = "higher_of", "Whichever is higher: the RAS figure or the current support"
 
 
-class RasPolicy(models.Model):
+class RasPolicy(WorkflowModel):
     """One version of the council's RAS settings, in force from `effective_from` once a
     second person has approved it. An approved version never changes; changing the price
     makes a new version, so past budgets are never rewritten."""
@@ -37,6 +38,14 @@ class RasPolicy(models.Model):
     class Status(models.TextChoices):
         DRAFT = "draft", "Draft"
         APPROVED = "approved", "Approved"
+
+    # Approved by `policy_approve` (four eyes); an approved version never changes again.
+    WORKFLOW = Workflow(
+        noun="A policy",
+        status=Status,
+        moves={Status.DRAFT: {Status.APPROVED}, Status.APPROVED: set()},
+        starts={Status.DRAFT},
+    )
 
     name = models.CharField(max_length=120)
     notes = models.TextField(blank=True)
@@ -160,7 +169,7 @@ class RasPolicy(models.Model):
         return [(labels.get(k, k), v) for k, v in self.client_group_factors.items()]
 
 
-class BackgroundJob(models.Model):
+class BackgroundJob(WorkflowModel):
     """What every background job keeps, whatever its work: who asked for it and when, where it
     has got to, and how it ended. Re-pricing runs and letter batches are jobs; the moves
     between statuses and the running of a job's body live in `allocations/jobs.py`, and one
@@ -174,6 +183,20 @@ class BackgroundJob(models.Model):
         RUNNING = "running", "Running"
         DONE = "done", "Finished"
         FAILED = "failed", "Failed"
+
+    # A worker killed mid-run leaves its job running: the task's retry starts it again, so a
+    # running job may start again; so may a failed one. A finished job never runs twice.
+    WORKFLOW = Workflow(
+        noun="A background job",
+        status=Status,
+        moves={
+            Status.QUEUED: {Status.RUNNING},
+            Status.RUNNING: {Status.RUNNING, Status.DONE, Status.FAILED},
+            Status.FAILED: {Status.RUNNING},
+            Status.DONE: set(),
+        },
+        starts={Status.QUEUED},
+    )
 
     # (attribute, the words after its number): "3 new budget versions".
     PROGRESS_COUNTS: tuple[tuple[str, str], ...] = ()
@@ -367,7 +390,7 @@ class Management(models.TextChoices):
     MIXED = "mixed", "A mix of these"
 
 
-class SupportPlan(models.Model):
+class SupportPlan(WorkflowModel):
     """How the person will spend their budget, costed line by line against the indicative
     budget, then authorised by a team manager or, for high-cost or risky plans, the panel.
 
@@ -382,6 +405,23 @@ class SupportPlan(models.Model):
         RETURNED = "returned", "Returned to the worker"
         AGREED = "agreed", "Agreed"
         CLOSED = "closed", "Closed without agreement"
+
+    # Submitted to a team manager or (when a panel rule holds) the panel; either agrees it or
+    # returns it to be changed and submitted again; any open plan closes when no indicative
+    # budget is due any more. An agreed or closed plan stays as it is (a review starts anew).
+    WORKFLOW = Workflow(
+        noun="A support plan",
+        status=Status,
+        moves={
+            Status.DRAFT: {Status.AWAITING_AUTHORISATION, Status.AT_PANEL, Status.CLOSED},
+            Status.RETURNED: {Status.AWAITING_AUTHORISATION, Status.AT_PANEL, Status.CLOSED},
+            Status.AWAITING_AUTHORISATION: {Status.AGREED, Status.RETURNED, Status.CLOSED},
+            Status.AT_PANEL: {Status.AGREED, Status.RETURNED, Status.CLOSED},
+            Status.AGREED: set(),
+            Status.CLOSED: set(),
+        },
+        starts={Status.DRAFT},
+    )
 
     person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="plans")
     indicative_budget = models.ForeignKey(

@@ -27,18 +27,26 @@ class Workflow:
     noun: str  # with its article, as a sentence starts: "An assessment", "A support plan"
     status: type[models.TextChoices]
     moves: Mapping[str, frozenset[str] | set[str]]
+    # The statuses a new record may start in (None: any).
+    starts: frozenset[str] | set[str] | None = None
 
     def __post_init__(self) -> None:
         moves = {str(current): frozenset(map(str, tos)) for current, tos in self.moves.items()}
         object.__setattr__(self, "moves", moves)
+        if self.starts is not None:
+            object.__setattr__(self, "starts", frozenset(map(str, self.starts)))
         known = set(self.status.values)
         missing = known - set(self.moves)
-        unknown = (set(self.moves) | {to for tos in self.moves.values() for to in tos}) - known
+        named = set(self.moves) | set(self.starts or ()) | self._targets()
+        unknown = named - known
         if missing or unknown:
             raise ValueError(
                 f"{self.noun}'s workflow: no row for {sorted(missing)}, "
                 f"unknown statuses {sorted(unknown)}."
             )
+
+    def _targets(self) -> set[str]:
+        return {to for tos in self.moves.values() for to in tos}
 
     def allows(self, current: str, to: str) -> bool:
         return to in self.moves[current]
@@ -55,3 +63,41 @@ class Workflow:
         """Check the move from the record's status and make it (the caller saves)."""
         self.check(record.status, to)
         record.status = to
+
+    def check_start(self, status: str) -> None:
+        """IllegalTransition unless a new record may start in `status`."""
+        if self.starts is not None and status not in self.starts:
+            raise IllegalTransition(
+                f"{self.noun} cannot start {self.status(status).label.lower()}."
+            )
+
+
+class WorkflowModel(models.Model):
+    """A model whose status follows its `WORKFLOW`, on every path that saves it (a service,
+    the admin, a form): `save()` refuses a move the table does not allow, comparing with the
+    status the row had when it was read (no extra query). `QuerySet.update()` skips `save()`;
+    services never use it on these models, and PostgreSQL's own checks stand behind them."""
+
+    WORKFLOW: Workflow
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs):
+        stored = getattr(self, "_stored_status", None)
+        if self._state.adding or self.pk is None:
+            self.WORKFLOW.check_start(self.status)
+        elif stored is not None and stored != self.status:
+            self.WORKFLOW.check(stored, self.status)
+        super().save(*args, **kwargs)
+        self._stored_status = self.status
+
+    def refresh_from_db(self, *args, **kwargs):
+        super().refresh_from_db(*args, **kwargs)
+        self._stored_status = self.__dict__.get("status")
+
+    @classmethod
+    def from_db(cls, db, field_names, values):
+        record = super().from_db(db, field_names, values)
+        record._stored_status = record.__dict__.get("status")
+        return record

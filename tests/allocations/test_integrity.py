@@ -183,10 +183,11 @@ def test_the_database_refuses_an_agreed_budget_that_differs_without_a_reason(
     agreed.plan = SupportPlan.objects.create(
         person=person_a,
         indicative_budget=agreed.plan.indicative_budget,
-        status=SupportPlan.Status.AGREED,
         created_by=worker_a,
         updated_by=worker_a,
     )
+    # A second agreed plan, made behind the services' back to reach the database's own rule.
+    SupportPlan.objects.filter(pk=agreed.plan.pk).update(status=SupportPlan.Status.AGREED)
     with pytest.raises(IntegrityError, match="agreed_difference_has_reason"), transaction.atomic():
         agreed.save()
 
