@@ -223,7 +223,7 @@ def test_panel_pages_permission_matrix(client, referral, worker_a, worker_b, pan
     client.force_login(auditor)
     for url in urls:
         assert client.get(url).status_code == 200
-    assert client.post(reverse("panels:meeting_list"), {"date": "2027-01-01"}).status_code == 403
+    assert client.post(reverse("panels:meeting_create"), {"date": "2027-01-01"}).status_code == 403
     client.force_login(panel_member)
     page = client.get(reverse("panels:referral_detail", args=[referral.pk])).text
     assert "Record the panel" not in page and "Declare a conflict" in page

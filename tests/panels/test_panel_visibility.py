@@ -153,7 +153,7 @@ def test_people_waiting_for_a_meeting_are_visible_so_a_chair_can_schedule_them(
     client.force_login(panel_chair)
     agenda = client.get(reverse("panels:meeting_detail", args=[meeting.pk])).text
     assert f"Add {person.full_name}" in agenda
-    client.post(reverse("panels:meeting_detail", args=[meeting.pk]), {"referral": waiting.pk})
+    client.post(reverse("panels:meeting_schedule", args=[meeting.pk]), {"referral": waiting.pk})
     waiting.refresh_from_db()
     assert waiting.meeting_id == meeting.pk
 
