@@ -13,12 +13,14 @@ from assessments.models import User
 
 class IllegalReferralTransition(Exception):
     """A referral status change the workflow does not allow (REFERRAL_TRANSITIONS), e.g.
-    deciding a withdrawn referral or withdrawing a decided one."""
+    deciding a withdrawn referral or withdrawing a decided one. `message` replaces the
+    general one where the service can say more."""
 
-    def __init__(self, old: str, new: str):
+    def __init__(self, old: str, new: str, message: str | None = None):
         self.old, self.new = old, new
         super().__init__(
-            ILLEGAL_REFERRAL_TRANSITION.format(
+            message
+            or ILLEGAL_REFERRAL_TRANSITION.format(
                 old=PanelReferral.Status(old).label.lower(),
                 new=PanelReferral.Status(new).label.lower(),
             )

@@ -23,6 +23,7 @@ from assessments.roles import PEOPLE_ALL_TEAMS, Role
 from panels.models import (
     REFERRAL_INITIAL,
     ConflictDeclaration,
+    IllegalReferralTransition,
     PanelDecision,
     PanelMeeting,
     PanelReferral,
@@ -52,14 +53,18 @@ ALREADY_DECIDED_CONFLICT = "The panel has already decided this referral."
 WITHDRAWN = "This referral was withdrawn: {reason}"
 
 
-class AlreadyDecided(Exception):
+class AlreadyDecided(IllegalReferralTransition):
+    """Deciding a referral that has its decision (named, for the chair who clicked second)."""
+
     def __init__(self, decision: PanelDecision):
         self.decision = decision
         who = decision.decided_by.get_full_name() or decision.decided_by.username
         super().__init__(
+            PanelReferral.Status.DECIDED,
+            PanelReferral.Status.DECIDED,
             f"This referral was already decided by {who} at "
             f"{timezone.localtime(decision.decided_at):%H:%M on %d %b %Y}: "
-            f"{decision.get_outcome_display()}."
+            f"{decision.get_outcome_display()}.",
         )
 
 
@@ -223,7 +228,9 @@ def quorum_for(referral: PanelReferral) -> tuple[list[User], bool]:
 def conflict_declare(*, actor: User, referral: PanelReferral, reason: str):
     """A member of the referral's meeting declares a conflict of interest, once. Refused with
     PermissionDenied for anyone else (ONLY_MEMBERS_DECLARE), ValidationError without a reason
-    or once the referral is no longer waiting."""
+    or once the referral is no longer waiting (read under the row's lock: the caller's copy
+    may be stale)."""
+    referral = PanelReferral.objects.select_for_update().get(pk=referral.pk)
     meeting = referral.meeting
     if (
         not actor.has_perm(PANEL_VIEW)
@@ -264,8 +271,10 @@ def panel_decide(
 
     Refused unless the actor chairs the meeting, has no conflict, and the meeting is quorate.
     Reasons always; conditions and a review date when approved with conditions; the
-    information needed when deferred. The referral row is locked, so of two chairs deciding at
-    once exactly one decision is kept; the other gets AlreadyDecided, naming it.
+    information needed when deferred. waiting → decided only: IllegalReferralTransition for a
+    withdrawn referral (WITHDRAWN). The referral row is locked, so of two chairs deciding at
+    once exactly one decision is kept; the other gets AlreadyDecided (an
+    IllegalReferralTransition), naming it.
     """
     if not actor.has_perm(DECIDE):
         raise PermissionDenied(ONLY_CHAIR_DECIDES)
@@ -276,7 +285,11 @@ def panel_decide(
     if existing is not None:
         raise AlreadyDecided(existing)
     if referral.is_withdrawn:
-        raise ValidationError(WITHDRAWN.format(reason=referral.withdrawn_reason))
+        raise IllegalReferralTransition(
+            referral.status,
+            PanelReferral.Status.DECIDED,
+            WITHDRAWN.format(reason=referral.withdrawn_reason),
+        )
     referral.check_transition(PanelReferral.Status.DECIDED)
     if referral.meeting is None or referral.meeting.chair_id != actor.pk:
         raise PermissionDenied(ONLY_MEETING_CHAIR_DECIDES)

@@ -170,8 +170,10 @@ def referral_decide_view(request, pk: int):
         return redirect("panels:referral_detail", pk=referral.pk)
     try:
         decision = panel_decide(actor=request.user, referral=referral, **form.cleaned_data)
-    except (AlreadyDecided, IllegalReferralTransition) as refusal:
+    except AlreadyDecided as refusal:
         messages.warning(request, str(refusal))
+    except IllegalReferralTransition as refusal:
+        messages.error(request, str(refusal))
     except ValidationError as refusal:
         _refusal(request, refusal)
     else:
