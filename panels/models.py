@@ -11,6 +11,25 @@ from allocations.models import SupportPlan
 from assessments.models import User
 
 
+class IllegalReferralTransition(Exception):
+    """A referral status change the workflow does not allow (REFERRAL_TRANSITIONS), e.g.
+    deciding a withdrawn referral or withdrawing a decided one. `message` replaces the
+    general one where the service can say more."""
+
+    def __init__(self, old: str, new: str, message: str | None = None):
+        self.old, self.new = old, new
+        super().__init__(
+            message
+            or ILLEGAL_REFERRAL_TRANSITION.format(
+                old=PanelReferral.Status(old).label.lower(),
+                new=PanelReferral.Status(new).label.lower(),
+            )
+        )
+
+
+ILLEGAL_REFERRAL_TRANSITION = "A referral that is {old} cannot become {new}."
+
+
 class PanelMeeting(models.Model):
     date = models.DateField()
     chair = models.ForeignKey(User, on_delete=models.PROTECT, related_name="chaired_meetings")
@@ -60,10 +79,61 @@ class PanelReferral(models.Model):
             models.UniqueConstraint(
                 fields=["plan"], condition=Q(status="waiting"), name="referral_one_waiting_per_plan"
             ),
+            # A withdrawn referral says when; no other referral has a withdrawal date.
+            models.CheckConstraint(
+                condition=Q(status="withdrawn", withdrawn_at__isnull=False)
+                | (~Q(status="withdrawn") & Q(withdrawn_at__isnull=True)),
+                name="referral_withdrawn_has_date",
+            ),
         ]
 
     def __str__(self) -> str:
         return f"Referral of {self.plan.person.full_name}"
+
+    def save(self, *args, **kwargs):
+        # The transition table holds for every save, not only the services': a new referral
+        # waits; a stored one moves only as REFERRAL_TRANSITIONS allows (the database's status
+        # is read, since an in-memory copy may be stale). Migration 0004's trigger holds the
+        # same rule for SQL that bypasses the model.
+        stored = (
+            None
+            if self.pk is None
+            else PanelReferral.objects.filter(pk=self.pk).values_list("status", flat=True).first()
+        )
+        if stored is None:
+            if self.status != self.Status.WAITING:
+                raise IllegalReferralTransition(REFERRAL_INITIAL, self.status)
+        elif stored != self.status and self.status not in REFERRAL_TRANSITIONS[stored]:
+            raise IllegalReferralTransition(stored, self.status)
+        super().save(*args, **kwargs)
+
+    def check_transition(self, to: str) -> None:
+        """IllegalReferralTransition unless this referral may move to `to`."""
+        if to not in REFERRAL_TRANSITIONS[self.status]:
+            raise IllegalReferralTransition(self.status, to)
+
+    @property
+    def is_waiting(self) -> bool:
+        return self.status == self.Status.WAITING
+
+    @property
+    def is_decided(self) -> bool:
+        return self.status == self.Status.DECIDED
+
+    @property
+    def is_withdrawn(self) -> bool:
+        return self.status == self.Status.WITHDRAWN
+
+
+# A referral is made waiting; it leaves waiting once, by the chair's decision or by the plan
+# leaving the panel (its indicative budget changed or ended). Being put on a meeting's agenda
+# does not change the status: only a waiting referral can be scheduled.
+REFERRAL_INITIAL = PanelReferral.Status.WAITING
+REFERRAL_TRANSITIONS: dict[str, set[str]] = {
+    PanelReferral.Status.WAITING: {PanelReferral.Status.DECIDED, PanelReferral.Status.WITHDRAWN},
+    PanelReferral.Status.DECIDED: set(),
+    PanelReferral.Status.WITHDRAWN: set(),
+}
 
 
 class ConflictDeclaration(models.Model):

@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+from allocations.permissions import BUDGET_DECIDE, BUDGET_RECALCULATE, PLAN_CHANGE, POLICY_REPRICE
 from assessments.roles import Role
 
 # Seeing referrals is the gate for every panel page (panels/selectors.py).
@@ -14,6 +15,14 @@ MEETING_VIEW = "panels.view_panelmeeting"
 DECISION_VIEW = "panels.view_paneldecision"
 MEETING_ADD = "panels.add_panelmeeting"
 DECIDE = "panels.add_paneldecision"
+
+# A referral is made when a plan is submitted over a panel rule: the actor is the worker who
+# submitted it, who changes their own team's plans.
+REFERRAL_CREATE = PLAN_CHANGE
+# A referral is withdrawn when its plan leaves the panel because the person's indicative budget
+# changed or ended: the actor changed it, by submitting an assessment (a worker), recalculating
+# or deciding a budget (managers) or re-pricing (a RAS administrator). Any one of these.
+REFERRAL_WITHDRAW_ANY = (PLAN_CHANGE, BUDGET_RECALCULATE, BUDGET_DECIDE, POLICY_REPRICE)
 
 _READ = [PANEL_VIEW, MEETING_VIEW, DECISION_VIEW]
 

@@ -49,11 +49,23 @@ def meetings_for(*, user) -> QuerySet[PanelMeeting]:
     return meetings.filter(pk__in=PanelMeeting.objects.filter(_belongs(user)).values("pk"))
 
 
-def meeting_get(*, user, pk: int) -> PanelMeeting:
+def _check_action(user, permission: str | None, refusal: str) -> None:
+    if permission is not None and not user.has_perm(permission):
+        raise PermissionDenied(refusal)
+
+
+def meeting_get_for_user(
+    *, user, pk: int, permission: str | None = None, refusal: str = ""
+) -> PanelMeeting:
+    """The one door to a meeting: PermissionDenied for anyone outside the panel's work, 404
+    for a meeting the user may not see, then PermissionDenied (`refusal`) when the user sees
+    it but lacks `permission`, the one the action needs."""
     try:
-        return meetings_for(user=user).get(pk=pk)
+        meeting = meetings_for(user=user).get(pk=pk)
     except PanelMeeting.DoesNotExist:
         raise Http404("No such meeting.") from None
+    _check_action(user, permission, refusal)
+    return meeting
 
 
 def referrals_unscheduled(*, user) -> QuerySet[PanelReferral]:
@@ -63,7 +75,12 @@ def referrals_unscheduled(*, user) -> QuerySet[PanelReferral]:
     ).select_related("plan__person__team")
 
 
-def referral_get(*, user, pk: int) -> PanelReferral:
+def referral_get_for_user(
+    *, user, pk: int, permission: str | None = None, refusal: str = ""
+) -> PanelReferral:
+    """The one door to a referral: PermissionDenied for anyone outside the panel's work, 404
+    unless the user may read the referred person, then PermissionDenied (`refusal`) when the
+    user sees it but lacks `permission`, the one the action needs."""
     _require(user)
     referral = (
         PanelReferral.objects.select_related(
@@ -79,6 +96,7 @@ def referral_get(*, user, pk: int) -> PanelReferral:
     )
     if referral is None:
         raise Http404("No such referral.")
+    _check_action(user, permission, refusal)
     return referral
 
 

@@ -19,25 +19,52 @@ from allocations.plans import (
     plan_return_by_panel,
 )
 from assessments.models import User
-from assessments.roles import Role
-from panels.models import ConflictDeclaration, PanelDecision, PanelMeeting, PanelReferral
-from panels.permissions import DECIDE, MEETING_ADD
+from assessments.roles import PEOPLE_ALL_TEAMS, Role
+from panels.models import (
+    REFERRAL_INITIAL,
+    ConflictDeclaration,
+    IllegalReferralTransition,
+    PanelDecision,
+    PanelMeeting,
+    PanelReferral,
+)
+from panels.permissions import (
+    DECIDE,
+    MEETING_ADD,
+    PANEL_VIEW,
+    REFERRAL_CREATE,
+    REFERRAL_WITHDRAW_ANY,
+)
 
 NOT_QUORATE = (
     "The panel is not quorate for this referral: {present} member(s) without a conflict, "
     "{quorum} needed."
 )
 CHAIR_CONFLICTED = "The chair has a conflict of interest in this referral and cannot decide it."
+CANNOT_REFER = "Only the worker submitting the plan, in the person's team, refers it to the panel."
+CANNOT_WITHDRAW = "Only a change to the person's indicative budget withdraws a referral."
+ONLY_CHAIRS_ARRANGE = "Only panel chairs arrange panel meetings."
+ONLY_CHAIRS_SCHEDULE = "Only panel chairs set the agenda."
+ONLY_CHAIR_DECIDES = "Only the panel chair records decisions."
+ONLY_MEETING_CHAIR_DECIDES = "Only the chair of the meeting this referral is on can decide it."
+ONLY_MEMBERS_DECLARE = "Only the meeting's panel members declare conflicts."
+ALREADY_DECIDED_SCHEDULE = "This referral has been decided."
+ALREADY_DECIDED_CONFLICT = "The panel has already decided this referral."
+WITHDRAWN = "This referral was withdrawn: {reason}"
 
 
-class AlreadyDecided(Exception):
+class AlreadyDecided(IllegalReferralTransition):
+    """Deciding a referral that has its decision (named, for the chair who clicked second)."""
+
     def __init__(self, decision: PanelDecision):
         self.decision = decision
         who = decision.decided_by.get_full_name() or decision.decided_by.username
         super().__init__(
+            PanelReferral.Status.DECIDED,
+            PanelReferral.Status.DECIDED,
             f"This referral was already decided by {who} at "
             f"{timezone.localtime(decision.decided_at):%H:%M on %d %b %Y}: "
-            f"{decision.get_outcome_display()}."
+            f"{decision.get_outcome_display()}.",
         )
 
 
@@ -68,18 +95,48 @@ def plan_snapshot(plan: SupportPlan) -> dict:
     }
 
 
-def referral_create(*, plan: SupportPlan, reasons: list[str], actor: User) -> PanelReferral:
-    referral = PanelReferral(
-        plan=plan, reasons=reasons, referred_by=actor, plan_snapshot=plan_snapshot(plan)
-    )
+def _move(referral: PanelReferral, to: str, *, actor: User, why: str) -> PanelReferral:
+    """Move a locked referral through the transition table and save it, the history naming
+    the actor and why (at most 100 characters)."""
+    referral.check_transition(to)
+    referral.status = to
     referral._history_user = actor
+    referral._change_reason = why[:100]
     referral.save()
     return referral
 
 
+@transaction.atomic
+def referral_create(*, plan: SupportPlan, reasons: list[str], actor: User) -> PanelReferral:
+    """A submitted plan goes to the panel (allocations' plan_referred_to_panel signal): a new
+    waiting referral with the reasons and the plan as referred. The actor is the worker who
+    submitted the plan: PermissionDenied (CANNOT_REFER) unless they change plans for the
+    person's team."""
+    if not actor.has_perm(REFERRAL_CREATE) or (
+        not actor.has_perm(PEOPLE_ALL_TEAMS) and actor.team_id != plan.person.team_id
+    ):
+        raise PermissionDenied(CANNOT_REFER)
+    referral = PanelReferral(
+        plan=plan,
+        reasons=reasons,
+        referred_by=actor,
+        plan_snapshot=plan_snapshot(plan),
+        status=REFERRAL_INITIAL,
+    )
+    referral._history_user = actor
+    referral._change_reason = "referred to the panel"
+    referral.save()
+    return referral
+
+
+@transaction.atomic
 def referral_withdraw(*, plan: SupportPlan, reason: str, actor: User) -> PanelReferral | None:
-    """The plan left the panel before a decision (its indicative budget changed or ended):
-    the waiting referral is withdrawn, kept with the reason, and leaves the agenda."""
+    """The plan left the panel before a decision (its indicative budget changed or ended;
+    allocations' plan_withdrawn_from_panel signal): the waiting referral moves waiting →
+    withdrawn, kept with the reason and when, and leaves the agenda. PermissionDenied
+    (CANNOT_WITHDRAW) unless the actor holds a permission that changes a budget."""
+    if not any(actor.has_perm(permission) for permission in REFERRAL_WITHDRAW_ANY):
+        raise PermissionDenied(CANNOT_WITHDRAW)
     referral = (
         PanelReferral.objects.select_for_update()
         .filter(plan=plan, status=PanelReferral.Status.WAITING)
@@ -87,11 +144,8 @@ def referral_withdraw(*, plan: SupportPlan, reason: str, actor: User) -> PanelRe
     )
     if referral is None:
         return None
-    referral.status = PanelReferral.Status.WITHDRAWN
     referral.withdrawn_at, referral.withdrawn_reason = timezone.now(), reason
-    referral._history_user = actor
-    referral.save()
-    return referral
+    return _move(referral, PanelReferral.Status.WITHDRAWN, actor=actor, why=f"withdrawn: {reason}")
 
 
 def _panel_people(users) -> bool:
@@ -102,7 +156,7 @@ def _panel_people(users) -> bool:
 @transaction.atomic
 def meeting_create(*, actor: User, date: datetime.date, chair: User, members) -> PanelMeeting:
     if not actor.has_perm(MEETING_ADD):
-        raise PermissionDenied("Only panel chairs arrange panel meetings.")
+        raise PermissionDenied(ONLY_CHAIRS_ARRANGE)
     if Role.PANEL_CHAIR.label not in {g.name for g in chair.groups.all()}:
         raise ValidationError({"chair": "The chair must be a panel chair."})
     members = [m for m in members if m.pk != chair.pk]
@@ -117,13 +171,16 @@ def meeting_create(*, actor: User, date: datetime.date, chair: User, members) ->
 
 @transaction.atomic
 def referral_schedule(*, actor: User, referral: PanelReferral, meeting: PanelMeeting):
+    """Put a waiting referral on a meeting's agenda (its status stays waiting). Refused with
+    PermissionDenied for anyone but a chair, ValidationError once it is no longer waiting."""
     if not actor.has_perm(MEETING_ADD):
-        raise PermissionDenied("Only panel chairs set the agenda.")
+        raise PermissionDenied(ONLY_CHAIRS_SCHEDULE)
     referral = PanelReferral.objects.select_for_update().get(pk=referral.pk)
-    if referral.status != PanelReferral.Status.WAITING:
-        raise ValidationError("This referral has been decided.")
+    if not referral.is_waiting:
+        raise ValidationError(ALREADY_DECIDED_SCHEDULE)
     referral.meeting = meeting
     referral._history_user = actor
+    referral._change_reason = f"put on the agenda of the meeting of {meeting.date:%d %b %Y}"
     referral.save()
     return referral
 
@@ -169,16 +226,26 @@ def quorum_for(referral: PanelReferral) -> tuple[list[User], bool]:
 
 @transaction.atomic
 def conflict_declare(*, actor: User, referral: PanelReferral, reason: str):
+    """A member of the referral's meeting declares a conflict of interest, once. Refused with
+    PermissionDenied for anyone else (ONLY_MEMBERS_DECLARE), ValidationError without a reason
+    or once the referral is no longer waiting (read under the row's lock: the caller's copy
+    may be stale)."""
+    referral = PanelReferral.objects.select_for_update().get(pk=referral.pk)
     meeting = referral.meeting
-    if meeting is None or actor.pk not in [
-        meeting.chair_id,
-        *meeting.members.values_list("pk", flat=True),
-    ]:
-        raise PermissionDenied("Only the meeting's panel members declare conflicts.")
+    if (
+        not actor.has_perm(PANEL_VIEW)
+        or meeting is None
+        or actor.pk
+        not in [
+            meeting.chair_id,
+            *meeting.members.values_list("pk", flat=True),
+        ]
+    ):
+        raise PermissionDenied(ONLY_MEMBERS_DECLARE)
     if not reason.strip():
         raise ValidationError({"reason": "Say what the conflict is."})
-    if referral.status != PanelReferral.Status.WAITING:
-        raise ValidationError("The panel has already decided this referral.")
+    if not referral.is_waiting:
+        raise ValidationError(ALREADY_DECIDED_CONFLICT)
     declaration = ConflictDeclaration(referral=referral, member=actor, reason=reason.strip())
     declaration._history_user = actor
     try:
@@ -204,21 +271,28 @@ def panel_decide(
 
     Refused unless the actor chairs the meeting, has no conflict, and the meeting is quorate.
     Reasons always; conditions and a review date when approved with conditions; the
-    information needed when deferred. The referral row is locked, so of two chairs deciding at
-    once exactly one decision is kept; the other gets AlreadyDecided, naming it.
+    information needed when deferred. waiting → decided only: IllegalReferralTransition for a
+    withdrawn referral (WITHDRAWN). The referral row is locked, so of two chairs deciding at
+    once exactly one decision is kept; the other gets AlreadyDecided (an
+    IllegalReferralTransition), naming it.
     """
     if not actor.has_perm(DECIDE):
-        raise PermissionDenied("Only the panel chair records decisions.")
+        raise PermissionDenied(ONLY_CHAIR_DECIDES)
     # The referral row alone (no joins: a joined key changed at the same moment would make
     # PostgreSQL drop the row from a FOR UPDATE query); related rows are read after the lock.
     referral = PanelReferral.objects.select_for_update().get(pk=referral.pk)
     existing = PanelDecision.objects.filter(referral=referral).select_related("decided_by").first()
     if existing is not None:
         raise AlreadyDecided(existing)
-    if referral.status == PanelReferral.Status.WITHDRAWN:
-        raise ValidationError(f"This referral was withdrawn: {referral.withdrawn_reason}")
+    if referral.is_withdrawn:
+        raise IllegalReferralTransition(
+            referral.status,
+            PanelReferral.Status.DECIDED,
+            WITHDRAWN.format(reason=referral.withdrawn_reason),
+        )
+    referral.check_transition(PanelReferral.Status.DECIDED)
     if referral.meeting is None or referral.meeting.chair_id != actor.pk:
-        raise PermissionDenied("Only the chair of the meeting this referral is on can decide it.")
+        raise PermissionDenied(ONLY_MEETING_CHAIR_DECIDES)
     if actor.pk in referral_conflicts(referral):
         raise PermissionDenied(CHAIR_CONFLICTED)
     present, quorate = quorum_for(referral)
@@ -252,9 +326,7 @@ def panel_decide(
     )
     decision._history_user = actor
     decision.save()
-    referral.status = PanelReferral.Status.DECIDED
-    referral._history_user = actor
-    referral.save()
+    _move(referral, PanelReferral.Status.DECIDED, actor=actor, why=f"decided: {outcome}")
     plan = referral.plan
     if outcome in (PanelDecision.Outcome.APPROVED, PanelDecision.Outcome.APPROVED_WITH_CONDITIONS):
         plan_agree_by_panel(

@@ -7,7 +7,9 @@ app_name = "panels"
 urlpatterns = [
     path("my-work/", views.my_work_view, name="my_work"),
     path("panel/", views.meeting_list_view, name="meeting_list"),
+    path("panel/meetings/new/", views.meeting_create_view, name="meeting_create"),
     path("panel/meetings/<int:pk>/", views.meeting_detail_view, name="meeting_detail"),
+    path("panel/meetings/<int:pk>/agenda/", views.meeting_schedule_view, name="meeting_schedule"),
     path("panel/referrals/<int:pk>/", views.referral_detail_view, name="referral_detail"),
     path("panel/referrals/<int:pk>/decide/", views.referral_decide_view, name="referral_decide"),
     path(

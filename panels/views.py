@@ -11,16 +11,19 @@ from allocations.selectors import budget_explanation
 from assessments.models import PersonAccess
 from assessments.services import person_access_record
 from panels.forms import ConflictForm, MeetingForm, PanelDecisionForm
-from panels.models import PanelReferral
+from panels.models import IllegalReferralTransition, PanelReferral
+from panels.permissions import DECIDE, MEETING_ADD
 from panels.selectors import (
-    meeting_get,
+    meeting_get_for_user,
     meetings_for,
     my_work,
-    referral_get,
+    referral_get_for_user,
     referrals_unscheduled,
 )
 from panels.services import (
-    MEETING_ADD,
+    ONLY_CHAIR_DECIDES,
+    ONLY_CHAIRS_ARRANGE,
+    ONLY_CHAIRS_SCHEDULE,
     AlreadyDecided,
     conflict_declare,
     meeting_create,
@@ -29,6 +32,8 @@ from panels.services import (
     referral_conflicts,
     referral_schedule,
 )
+
+CHOOSE_REFERRAL = "Choose a referral to add."
 
 
 def _refusal(request, refusal) -> None:
@@ -40,54 +45,45 @@ def my_work_view(request):
     return render(request, "panels/my_work.html", my_work(user=request.user))
 
 
-@require_http_methods(["GET", "POST"])
-def meeting_list_view(request):
-    meetings = meetings_for(user=request.user)
-    can_add = request.user.has_perm(MEETING_ADD)
-    form = MeetingForm(request.POST or None, initial={"chair": request.user.pk})
-    if request.method == "POST":
-        if not can_add:
-            raise PermissionDenied("Only panel chairs arrange panel meetings.")
-        if form.is_valid():
-            try:
-                meeting = meeting_create(actor=request.user, **form.cleaned_data)
-            except ValidationError as refusal:
-                _refusal(request, refusal)
-            else:
-                messages.success(request, f"{meeting} arranged.")
-                return redirect("panels:meeting_detail", pk=meeting.pk)
+def _meeting_list(request, form: MeetingForm):
     return render(
         request,
         "panels/meeting_list.html",
         {
-            "meetings": meetings,
+            "meetings": meetings_for(user=request.user),
             "form": form,
-            "can_add": can_add,
+            "can_add": request.user.has_perm(MEETING_ADD),
             "unscheduled": referrals_unscheduled(user=request.user),
         },
     )
 
 
-@require_http_methods(["GET", "POST"])
-def meeting_detail_view(request, pk: int):
-    meeting = meeting_get(user=request.user, pk=pk)
-    can_schedule = request.user.has_perm(MEETING_ADD)
-    if request.method == "POST":
-        if not can_schedule:
-            raise PermissionDenied("Only panel chairs set the agenda.")
+@require_http_methods(["GET"])
+def meeting_list_view(request):
+    return _meeting_list(request, MeetingForm(initial={"chair": request.user.pk}))
+
+
+@require_http_methods(["POST"])
+def meeting_create_view(request):
+    meetings_for(user=request.user)  # the panel's gate: 403 for anyone outside it
+    if not request.user.has_perm(MEETING_ADD):
+        raise PermissionDenied(ONLY_CHAIRS_ARRANGE)
+    form = MeetingForm(request.POST)
+    if form.is_valid():
         try:
-            referral_id = int(request.POST.get("referral", ""))
-        except ValueError:
-            messages.error(request, "Choose a referral to add.")
-            return redirect("panels:meeting_detail", pk=meeting.pk)
-        referral = referral_get(user=request.user, pk=referral_id)
-        try:
-            referral_schedule(actor=request.user, referral=referral, meeting=meeting)
+            meeting = meeting_create(actor=request.user, **form.cleaned_data)
         except ValidationError as refusal:
             _refusal(request, refusal)
         else:
-            messages.success(request, f"{referral.plan.person.full_name} added to the agenda.")
-        return redirect("panels:meeting_detail", pk=meeting.pk)
+            messages.success(request, f"{meeting} arranged.")
+            return redirect("panels:meeting_detail", pk=meeting.pk)
+    return _meeting_list(request, form)
+
+
+@require_http_methods(["GET"])
+def meeting_detail_view(request, pk: int):
+    meeting = meeting_get_for_user(user=request.user, pk=pk)
+    can_schedule = request.user.has_perm(MEETING_ADD)
     return render(
         request,
         "panels/meeting_detail.html",
@@ -100,9 +96,29 @@ def meeting_detail_view(request, pk: int):
     )
 
 
+@require_http_methods(["POST"])
+def meeting_schedule_view(request, pk: int):
+    meeting = meeting_get_for_user(
+        user=request.user, pk=pk, permission=MEETING_ADD, refusal=ONLY_CHAIRS_SCHEDULE
+    )
+    try:
+        referral_id = int(request.POST.get("referral", ""))
+    except ValueError:
+        messages.error(request, CHOOSE_REFERRAL)
+        return redirect("panels:meeting_detail", pk=meeting.pk)
+    referral = referral_get_for_user(user=request.user, pk=referral_id)
+    try:
+        referral_schedule(actor=request.user, referral=referral, meeting=meeting)
+    except ValidationError as refusal:
+        _refusal(request, refusal)
+    else:
+        messages.success(request, f"{referral.plan.person.full_name} added to the agenda.")
+    return redirect("panels:meeting_detail", pk=meeting.pk)
+
+
 @require_http_methods(["GET"])
 def referral_detail_view(request, pk: int):
-    referral = referral_get(user=request.user, pk=pk)
+    referral = referral_get_for_user(user=request.user, pk=pk)
     plan = referral.plan
     person_access_record(
         user=request.user, person=plan.person, page=PersonAccess.Page.PANEL, path=request.path
@@ -131,8 +147,8 @@ def referral_detail_view(request, pk: int):
                 for u in ([meeting.chair, *meeting.members.all()] if meeting else [])
                 if u.pk in conflicts
             },
-            "can_decide": is_chair and referral.status == PanelReferral.Status.WAITING,
-            "can_declare": referral.status == PanelReferral.Status.WAITING
+            "can_decide": is_chair and referral.is_waiting,
+            "can_declare": referral.is_waiting
             and meeting is not None
             and request.user.pk
             in [meeting.chair_id, *meeting.members.values_list("pk", flat=True)],
@@ -145,7 +161,9 @@ def referral_detail_view(request, pk: int):
 
 @require_http_methods(["POST"])
 def referral_decide_view(request, pk: int):
-    referral = referral_get(user=request.user, pk=pk)
+    referral = referral_get_for_user(
+        user=request.user, pk=pk, permission=DECIDE, refusal=ONLY_CHAIR_DECIDES
+    )
     form = PanelDecisionForm(request.POST)
     if not form.is_valid():
         messages.error(request, "Choose a decision and give the reasons.")
@@ -154,6 +172,8 @@ def referral_decide_view(request, pk: int):
         decision = panel_decide(actor=request.user, referral=referral, **form.cleaned_data)
     except AlreadyDecided as refusal:
         messages.warning(request, str(refusal))
+    except IllegalReferralTransition as refusal:
+        messages.error(request, str(refusal))
     except ValidationError as refusal:
         _refusal(request, refusal)
     else:
@@ -163,7 +183,7 @@ def referral_decide_view(request, pk: int):
 
 @require_http_methods(["POST"])
 def referral_conflict_view(request, pk: int):
-    referral: PanelReferral = referral_get(user=request.user, pk=pk)
+    referral: PanelReferral = referral_get_for_user(user=request.user, pk=pk)
     form = ConflictForm(request.POST)
     if form.is_valid():
         try:

@@ -1,6 +1,7 @@
 """Who sees what on the panel: panel members and chairs read only the people referred to the
 panel (on a meeting they belong to, or waiting for a meeting); everyone else is 404 for them,
-as for another team's worker. Whole-service roles still read everyone."""
+as for another team's worker. Whole-service roles still read everyone. The meeting and the
+referral on its agenda come from tests/panels/conftest.py."""
 
 from __future__ import annotations
 
@@ -19,27 +20,6 @@ from panels.services import meeting_create, panel_decide, referral_schedule
 from tests.factories import complete_assessment, make_person, make_plan, make_user
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def meeting(panel_chair, panel_member, panel_member2):
-    return meeting_create(
-        actor=panel_chair,
-        date=timezone.localdate() + datetime.timedelta(days=3),
-        chair=panel_chair,
-        members=[panel_member, panel_member2],
-    )
-
-
-@pytest.fixture
-def referral(submitted_a, person_a, worker_a, meeting, panel_chair):
-    """person_a's plan, over the indicative budget by more than the tolerance: on the agenda."""
-    plan = plan_submit(
-        actor=worker_a,
-        plan=make_plan(person_a, worker_a, weekly="140.00", difference_reason="More hours"),
-    )
-    assert plan.status == SupportPlan.Status.AT_PANEL
-    return referral_schedule(actor=panel_chair, referral=plan.referrals.get(), meeting=meeting)
 
 
 def _submitted_person(worker, **names):
@@ -153,7 +133,7 @@ def test_people_waiting_for_a_meeting_are_visible_so_a_chair_can_schedule_them(
     client.force_login(panel_chair)
     agenda = client.get(reverse("panels:meeting_detail", args=[meeting.pk])).text
     assert f"Add {person.full_name}" in agenda
-    client.post(reverse("panels:meeting_detail", args=[meeting.pk]), {"referral": waiting.pk})
+    client.post(reverse("panels:meeting_schedule", args=[meeting.pk]), {"referral": waiting.pk})
     waiting.refresh_from_db()
     assert waiting.meeting_id == meeting.pk
 
