@@ -29,6 +29,8 @@ class Workflow:
     moves: Mapping[str, frozenset[str] | set[str]]
     # The statuses a new record may start in (None: any).
     starts: frozenset[str] | set[str] | None = None
+    # The error raised: IllegalTransition, or a workflow's own kind of it.
+    error: type[IllegalTransition] = IllegalTransition
 
     def __post_init__(self) -> None:
         moves = {str(current): frozenset(map(str, tos)) for current, tos in self.moves.items()}
@@ -54,7 +56,7 @@ class Workflow:
     def check(self, current: str, to: str) -> None:
         """IllegalTransition unless `current` may become `to`."""
         if not self.allows(current, to):
-            raise IllegalTransition(
+            raise self.error(
                 f"{self.noun} that is {self.status(current).label.lower()} cannot become "
                 f"{self.status(to).label.lower()}."
             )
@@ -67,16 +69,15 @@ class Workflow:
     def check_start(self, status: str) -> None:
         """IllegalTransition unless a new record may start in `status`."""
         if self.starts is not None and status not in self.starts:
-            raise IllegalTransition(
-                f"{self.noun} cannot start {self.status(status).label.lower()}."
-            )
+            raise self.error(f"{self.noun} cannot start {self.status(status).label.lower()}.")
 
 
 class WorkflowModel(models.Model):
     """A model whose status follows its `WORKFLOW`, on every path that saves it (a service,
-    the admin, a form): `save()` refuses a move the table does not allow, comparing with the
-    status the row had when it was read (no extra query). `QuerySet.update()` skips `save()`;
-    services never use it on these models, and PostgreSQL's own checks stand behind them."""
+    the admin, a form, a script): `save()` refuses a move the table does not allow, comparing
+    with the status stored in the database (one small query: an in-memory copy may be stale).
+    `QuerySet.update()` skips `save()`; services never use it on these models, and PostgreSQL's
+    own checks and triggers stand behind them."""
 
     WORKFLOW: Workflow
 
@@ -84,20 +85,12 @@ class WorkflowModel(models.Model):
         abstract = True
 
     def save(self, *args, **kwargs):
-        stored = getattr(self, "_stored_status", None)
-        if self._state.adding or self.pk is None:
+        stored = None
+        if self.pk is not None and not self._state.adding:
+            rows = type(self)._base_manager.using(kwargs.get("using") or self._state.db)
+            stored = rows.filter(pk=self.pk).values_list("status", flat=True).first()
+        if stored is None:
             self.WORKFLOW.check_start(self.status)
-        elif stored is not None and stored != self.status:
+        elif stored != self.status:
             self.WORKFLOW.check(stored, self.status)
         super().save(*args, **kwargs)
-        self._stored_status = self.status
-
-    def refresh_from_db(self, *args, **kwargs):
-        super().refresh_from_db(*args, **kwargs)
-        self._stored_status = self.__dict__.get("status")
-
-    @classmethod
-    def from_db(cls, db, field_names, values):
-        record = super().from_db(db, field_names, values)
-        record._stored_status = record.__dict__.get("status")
-        return record

@@ -9,25 +9,12 @@ from simple_history.models import HistoricalRecords
 
 from allocations.models import SupportPlan
 from assessments.models import User
+from assessments.workflows import IllegalTransition, Workflow, WorkflowModel
 
 
-class IllegalReferralTransition(Exception):
-    """A referral status change the workflow does not allow (REFERRAL_TRANSITIONS), e.g.
-    deciding a withdrawn referral or withdrawing a decided one. `message` replaces the
-    general one where the service can say more."""
-
-    def __init__(self, old: str, new: str, message: str | None = None):
-        self.old, self.new = old, new
-        super().__init__(
-            message
-            or ILLEGAL_REFERRAL_TRANSITION.format(
-                old=PanelReferral.Status(old).label.lower(),
-                new=PanelReferral.Status(new).label.lower(),
-            )
-        )
-
-
-ILLEGAL_REFERRAL_TRANSITION = "A referral that is {old} cannot become {new}."
+class IllegalReferralTransition(IllegalTransition):
+    """A referral status change the workflow does not allow (PanelReferral.WORKFLOW), e.g.
+    deciding a withdrawn referral or withdrawing a decided one."""
 
 
 class PanelMeeting(models.Model):
@@ -45,7 +32,7 @@ class PanelMeeting(models.Model):
         return f"Panel meeting, {self.date:%d %B %Y}"
 
 
-class PanelReferral(models.Model):
+class PanelReferral(WorkflowModel):
     """A support plan sent to the panel, with the reasons it was sent. Stays on record after
     a decision; a plan deferred and resubmitted makes a new referral."""
 
@@ -53,6 +40,22 @@ class PanelReferral(models.Model):
         WAITING = "waiting", "Waiting for a decision"
         DECIDED = "decided", "Decided"
         WITHDRAWN = "withdrawn", "Withdrawn before a decision"
+
+    # Made waiting; leaves waiting once, by the chair's decision or by the plan leaving the
+    # panel (its indicative budget changed or ended). Being put on a meeting's agenda does not
+    # change the status: only a waiting referral can be scheduled. save() holds the table on
+    # every path; migration 0004's trigger holds it for SQL that skips save().
+    WORKFLOW = Workflow(
+        noun="A referral",
+        status=Status,
+        moves={
+            Status.WAITING: {Status.DECIDED, Status.WITHDRAWN},
+            Status.DECIDED: set(),
+            Status.WITHDRAWN: set(),
+        },
+        starts={Status.WAITING},
+        error=IllegalReferralTransition,
+    )
 
     plan = models.ForeignKey(SupportPlan, on_delete=models.PROTECT, related_name="referrals")
     meeting = models.ForeignKey(
@@ -90,27 +93,9 @@ class PanelReferral(models.Model):
     def __str__(self) -> str:
         return f"Referral of {self.plan.person.full_name}"
 
-    def save(self, *args, **kwargs):
-        # The transition table holds for every save, not only the services': a new referral
-        # waits; a stored one moves only as REFERRAL_TRANSITIONS allows (the database's status
-        # is read, since an in-memory copy may be stale). Migration 0004's trigger holds the
-        # same rule for SQL that bypasses the model.
-        stored = (
-            None
-            if self.pk is None
-            else PanelReferral.objects.filter(pk=self.pk).values_list("status", flat=True).first()
-        )
-        if stored is None:
-            if self.status != self.Status.WAITING:
-                raise IllegalReferralTransition(REFERRAL_INITIAL, self.status)
-        elif stored != self.status and self.status not in REFERRAL_TRANSITIONS[stored]:
-            raise IllegalReferralTransition(stored, self.status)
-        super().save(*args, **kwargs)
-
     def check_transition(self, to: str) -> None:
         """IllegalReferralTransition unless this referral may move to `to`."""
-        if to not in REFERRAL_TRANSITIONS[self.status]:
-            raise IllegalReferralTransition(self.status, to)
+        self.WORKFLOW.check(self.status, to)
 
     @property
     def is_waiting(self) -> bool:
@@ -125,15 +110,8 @@ class PanelReferral(models.Model):
         return self.status == self.Status.WITHDRAWN
 
 
-# A referral is made waiting; it leaves waiting once, by the chair's decision or by the plan
-# leaving the panel (its indicative budget changed or ended). Being put on a meeting's agenda
-# does not change the status: only a waiting referral can be scheduled.
 REFERRAL_INITIAL = PanelReferral.Status.WAITING
-REFERRAL_TRANSITIONS: dict[str, set[str]] = {
-    PanelReferral.Status.WAITING: {PanelReferral.Status.DECIDED, PanelReferral.Status.WITHDRAWN},
-    PanelReferral.Status.DECIDED: set(),
-    PanelReferral.Status.WITHDRAWN: set(),
-}
+REFERRAL_TRANSITIONS = PanelReferral.WORKFLOW.moves
 
 
 class ConflictDeclaration(models.Model):

@@ -60,8 +60,6 @@ class AlreadyDecided(IllegalReferralTransition):
         self.decision = decision
         who = decision.decided_by.get_full_name() or decision.decided_by.username
         super().__init__(
-            PanelReferral.Status.DECIDED,
-            PanelReferral.Status.DECIDED,
             f"This referral was already decided by {who} at "
             f"{timezone.localtime(decision.decided_at):%H:%M on %d %b %Y}: "
             f"{decision.get_outcome_display()}.",
@@ -285,11 +283,7 @@ def panel_decide(
     if existing is not None:
         raise AlreadyDecided(existing)
     if referral.is_withdrawn:
-        raise IllegalReferralTransition(
-            referral.status,
-            PanelReferral.Status.DECIDED,
-            WITHDRAWN.format(reason=referral.withdrawn_reason),
-        )
+        raise IllegalReferralTransition(WITHDRAWN.format(reason=referral.withdrawn_reason))
     referral.check_transition(PanelReferral.Status.DECIDED)
     if referral.meeting is None or referral.meeting.chair_id != actor.pk:
         raise PermissionDenied(ONLY_MEETING_CHAIR_DECIDES)

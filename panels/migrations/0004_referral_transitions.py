@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 
 
-# The referral transition table (panels.models.REFERRAL_TRANSITIONS), held by PostgreSQL too,
+# The referral transition table (panels.models.PanelReferral.WORKFLOW), held by PostgreSQL too,
 # so that QuerySet.update() and raw SQL cannot skip it: a referral is made waiting and leaves
 # waiting once, for decided or withdrawn. SQLite keeps the model's Python guard.
 CREATE = r"""
