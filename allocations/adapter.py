@@ -105,3 +105,25 @@ def case_for_assessment(assessment: Assessment) -> Case:
 def example_case(points: Decimal = EXAMPLE_POINTS) -> Case:
     """The rules page's worked example: an older person with `points` and nothing else."""
     return Case(points=(points,), client_group=ClientGroup.OLDER_PEOPLE)
+
+
+def policy_fields(policy: Policy) -> dict:
+    """The other way: a stored policy's calculation fields for an engine Policy (the demo's
+    policy starts from the spec's; calibration will draft a policy from a fitted one)."""
+    return {
+        "price_per_point_gbp": policy.price_per_point,
+        "weeks_per_year": policy.weeks_per_year,
+        "client_group_factors": {k: str(v) for k, v in policy.client_group_factors.items()},
+        "informal_support_reductions": {
+            k: str(v) for k, v in policy.informal_support_reductions.items()
+        },
+        "carer_impact_multipliers": {k: str(v) for k, v in policy.carer_impact_multipliers.items()},
+        "contingency_bands": [
+            {"up_to": None if b.up_to is None else str(b.up_to), "rate": str(b.rate)}
+            for b in policy.contingency_bands
+        ],
+        "minimum_weekly_gbp": policy.minimum_weekly,
+        "panel_threshold_weekly_gbp": policy.panel_threshold_weekly,
+        "protect_existing_packages": policy.protect_existing_packages,
+        "transitional_rule": policy.transitional_rule,
+    }

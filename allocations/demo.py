@@ -6,6 +6,8 @@ from __future__ import annotations
 import datetime
 from decimal import Decimal
 
+from allocations.adapter import policy_fields
+from allocations.engine.examples import SPEC_POLICY
 from allocations.models import IndicativeBudget, RasPolicy
 from allocations.services import (
     budget_for_assessment,
@@ -16,27 +18,14 @@ from allocations.services import (
 from assessments.models import Assessment, Person
 from assessments.services import person_update
 
-# The worked-example policy of spec/ras-calculation.md (Leicestershire's £4.88 a point, a
-# contingency of 5% to 26% by package size). A policy cannot take effect before the day it is
-# approved, so the demo's is in force from the day the demo is loaded.
+# The worked-example policy of spec/ras-calculation.md (allocations/engine/examples.py). A
+# policy cannot take effect before the day it is approved, so the demo's is in force from the
+# day the demo is loaded.
 POLICY_2026 = {
     "name": "2026/27 rates",
     "notes": "Price per point set for affordability after the desktop sample (see seeds).",
     "effective_from": datetime.date.today(),  # noqa: DTZ011 - the demo's own day
-    "price_per_point_gbp": Decimal("4.88"),
-    "weeks_per_year": Decimal("52"),
-    "client_group_factors": {"learning_disability": "1.10"},
-    "informal_support_reductions": {"none": "0", "some": "10", "substantial": "20", "most": "30"},
-    "carer_impact_multipliers": {"low": "1", "moderate": "0.5", "high": "0"},
-    "contingency_bands": [
-        {"up_to": "100", "rate": "5"},
-        {"up_to": "300", "rate": "10"},
-        {"up_to": None, "rate": "26"},
-    ],
-    "minimum_weekly_gbp": Decimal("0"),
-    "panel_threshold_weekly_gbp": Decimal("600"),
-    "protect_existing_packages": True,
-    "transitional_rule": "existing_package",
+    **policy_fields(SPEC_POLICY),
     "plan_tolerance_percent": Decimal("10"),
     "residential_benchmark_annual_gbp": Decimal("42000"),
 }

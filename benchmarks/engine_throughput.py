@@ -11,32 +11,10 @@ import sys
 import time
 from decimal import Decimal
 
-from allocations.engine import Band, Case, Policy, calculate, validate_policy
+from allocations.engine import Case, calculate, validate_policy
+from allocations.engine.examples import SPEC_POLICY
 
-POLICY = Policy(
-    price_per_point=Decimal("4.88"),
-    weeks_per_year=Decimal("52"),
-    client_group_factors={"learning_disability": Decimal("1.10")},
-    informal_support_reductions={
-        "none": Decimal("0"),
-        "some": Decimal("10"),
-        "substantial": Decimal("20"),
-        "most": Decimal("30"),
-    },
-    carer_impact_multipliers={
-        "low": Decimal("1"),
-        "moderate": Decimal("0.5"),
-        "high": Decimal("0"),
-    },
-    contingency_bands=(
-        Band(Decimal("100"), Decimal("5")),
-        Band(Decimal("300"), Decimal("10")),
-        Band(None, Decimal("26")),
-    ),
-    minimum_weekly=Decimal("0"),
-    panel_threshold_weekly=Decimal("600"),
-    protect_existing_packages=True,
-)
+POLICY = SPEC_POLICY
 GROUPS = ["older_people", "physical_disability", "learning_disability", "mental_health"]
 LEVELS = [None, "none", "some", "substantial", "most"]
 

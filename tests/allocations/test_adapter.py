@@ -15,8 +15,11 @@ import pytest
 from django.utils import timezone
 
 from allocations import repricing
-from allocations.adapter import case_for_assessment, engine_policy
+from allocations.adapter import case_for_assessment, engine_policy, policy_fields
+from allocations.demo import POLICY_2026
 from allocations.engine import calculate
+from allocations.engine.examples import SPEC_POLICY
+from allocations.models import RasPolicy
 from assessments.services import (
     assessment_start,
     assessment_submit,
@@ -149,3 +152,9 @@ def test_nothing_in_allocations_imports_the_task_module():
 )
 def test_the_import_check_sees_every_way_of_importing_tasks(source):
     assert TASKS in _imported_names(ast.parse(source), "allocations.letters", False)
+
+
+def test_policy_fields_is_engine_policys_inverse_so_the_demo_policy_is_the_specs():
+    assert engine_policy(RasPolicy(**policy_fields(SPEC_POLICY))) == SPEC_POLICY
+    demo = {k: v for k, v in POLICY_2026.items() if k in policy_fields(SPEC_POLICY)}
+    assert engine_policy(RasPolicy(**demo)) == SPEC_POLICY

@@ -17,24 +17,12 @@ from pathlib import Path
 
 import pytest
 
+from tests.allocations.engine.policies import SPEC_POLICY_DICT
+
 ROOT = Path(__file__).resolve().parents[2]
 UNREACHABLE_DATABASE = "postgres://nobody@127.0.0.1:1/none"
 
-SPEC_POLICY = {
-    "price_per_point": "4.88",
-    "weeks_per_year": "52",
-    "client_group_factors": {"learning_disability": "1.10"},
-    "informal_support_reductions": {"none": "0", "some": "10", "substantial": "20", "most": "30"},
-    "carer_impact_multipliers": {"low": "1", "moderate": "0.5", "high": "0"},
-    "contingency_bands": [
-        {"up_to": "100", "rate": "5"},
-        {"up_to": "300", "rate": "10"},
-        {"up_to": None, "rate": "26"},
-    ],
-    "minimum_weekly": "0",
-    "panel_threshold_weekly": "600",
-    "protect_existing_packages": True,
-}
+SPEC_POLICY = SPEC_POLICY_DICT
 
 # The spec's worked examples: the cases, and the row of the table each must give.
 SPEC_CASES = {

@@ -31,7 +31,7 @@ from allocations.engine import (
     validate_case,
     validate_policy,
 )
-from tests.allocations.engine.policies import SPEC_POLICY
+from tests.allocations.engine.policies import SPEC_POLICY, SPEC_POLICY_DICT
 
 D = Decimal
 
@@ -311,16 +311,7 @@ def test_round2_works_for_numbers_too_long_for_the_default_context(value, rounde
 
 # --- The dict readers refuse the same numbers ----------------------------------------------------
 
-BASE_POLICY_DICT = {
-    "price_per_point": "4.88",
-    "weeks_per_year": "52",
-    "client_group_factors": {"learning_disability": "1.10"},
-    "informal_support_reductions": {"some": "10"},
-    "carer_impact_multipliers": {"moderate": "0.5"},
-    "contingency_bands": [{"up_to": "100", "rate": "5"}, {"up_to": None, "rate": "26"}],
-    "minimum_weekly": "0",
-    "panel_threshold_weekly": "600",
-}
+BASE_POLICY_DICT = SPEC_POLICY_DICT
 
 # Each way a bad number arrives: a string, or a value json.loads gives for a bare literal
 # (parse_float=Decimal for 1e309; NaN and Infinity arrive as floats by default).

@@ -25,7 +25,7 @@ from allocations.engine import (
     result_to_dict,
     validate_policy,
 )
-from tests.allocations.engine.policies import SPEC_POLICY
+from tests.allocations.engine.policies import SPEC_POLICY, SPEC_POLICY_DICT
 
 D = Decimal
 
@@ -164,16 +164,8 @@ def test_an_unknown_rule_is_refused_even_when_nothing_is_protected():
 
 # --- The dict readers ----------------------------------------------------------------------------
 
-POLICY_DICT = {
-    "price_per_point": "4.88",
-    "weeks_per_year": "52",
-    "contingency_bands": [
-        {"up_to": "100", "rate": "5"},
-        {"up_to": "300", "rate": "10"},
-        {"up_to": None, "rate": "26"},
-    ],
-    "protect_existing_packages": True,
-}
+# The spec's policy as data, without a rule: a reader must default it.
+POLICY_DICT = {k: v for k, v in SPEC_POLICY_DICT.items() if k != "transitional_rule"}
 
 
 def test_policy_from_dict_without_a_rule_is_existing_package():

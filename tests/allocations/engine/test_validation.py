@@ -14,7 +14,6 @@ from allocations.engine import (
     Case,
     InvalidCase,
     InvalidPolicy,
-    Policy,
     RasInputError,
     calculate,
     case_from_dict,
@@ -22,25 +21,13 @@ from allocations.engine import (
     validate_case,
     validate_policy,
 )
+from tests.allocations.engine.policies import SPEC_POLICY
 
 D = Decimal
+
 calculate_module = importlib.import_module("allocations.engine.calculate")
 
-POLICY = Policy(
-    price_per_point=D("4.88"),
-    weeks_per_year=D("52"),
-    client_group_factors={"learning_disability": D("1.10")},
-    informal_support_reductions={"none": D("0"), "some": D("10"), "most": D("30")},
-    carer_impact_multipliers={"low": D("1"), "moderate": D("0.5"), "high": D("0")},
-    contingency_bands=(
-        Band(up_to=D("100"), rate=D("5")),
-        Band(up_to=D("300"), rate=D("10")),
-        Band(up_to=None, rate=D("26")),
-    ),
-    minimum_weekly=D("0"),
-    panel_threshold_weekly=D("600"),
-    protect_existing_packages=True,
-)
+POLICY = SPEC_POLICY
 
 CASE = Case(
     ref="c1",
