@@ -7,12 +7,13 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpResponse, JsonResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
 from allocations.adapter import engine_policy, example_case
+from allocations.costing import line_weekly_text, plan_costs
 from allocations.engine import calculate
 from allocations.forms import (
     CommentsForm,
@@ -24,71 +25,33 @@ from allocations.forms import (
     PolicyForm,
     ReasonForm,
 )
-from allocations.letters import (
-    BATCH_RUN,
-    LETTER_WITHDRAW,
-    LetterAlreadyWithdrawn,
-    NothingToIssue,
-    batch_letters,
-    batch_zip,
-    letter_already_issued_message,
-    letter_batch_description,
-    letter_batch_people,
-    letter_batch_start,
-    letter_issue,
-    letter_withdraw,
-)
+from allocations.letters.kinds import NothingToIssue, letter_batch_description, letter_batch_people
 from allocations.models import (
     AgreedBudget,
     IndicativeBudget,
     Letter,
     LetterBatch,
     RasPolicy,
-    RepricingRun,
     SupportPlan,
 )
 from allocations.permissions import (
+    BATCH_RUN,
     BUDGET_DECIDE,
     BUDGET_RECALCULATE,
     BUDGET_VIEW,
     LETTER_ISSUE,
     LETTER_VIEW,
+    LETTER_WITHDRAW,
     PLAN_ADD,
+    PLAN_AUTHORISE,
     PLAN_CHANGE,
     PLAN_VIEW,
+    POLICY_ADD,
+    POLICY_APPROVE,
     POLICY_CHANGE,
     POLICY_REPRICE,
 )
-from allocations.plans import (
-    LOWER_AGREED,
-    OPEN_STATUSES,
-    PLAN_AUTHORISE,
-    PlanIncomplete,
-    PlanStateError,
-    agreed_budget_decide,
-    eligible_needs,
-    line_weekly_text,
-    live_lines,
-    plan_authorise,
-    plan_costs,
-    plan_informal_add,
-    plan_informal_remove,
-    plan_line_add,
-    plan_line_remove,
-    plan_return,
-    plan_sections,
-    plan_start,
-    plan_submit,
-    plan_update,
-    wrote,
-)
-from allocations.repricing import (
-    repricing_csv,
-    repricing_preview,
-    repricing_refusal,
-    repricing_start,
-)
-from allocations.selectors import (
+from allocations.selectors.budgets import (
     agreed_awaiting_decision,
     agreed_get_for_user,
     basis_note,
@@ -98,24 +61,65 @@ from allocations.selectors import (
     budgets_awaiting_decision,
     budgets_for_person,
     gbp,
+)
+from allocations.selectors.letters import (
+    batch_letters,
+    batch_zip,
+    letter_batch_get_for_user,
+    letter_get_for_user,
+)
+from allocations.selectors.plans import (
+    OPEN_STATUSES,
+    eligible_needs,
+    live_lines,
+    plan_get_for_user,
     plan_history,
+    plan_sections,
+    wrote,
+)
+from allocations.selectors.policies import (
+    policy_can_approve,
     policy_get_for_user,
     policy_in_force_on,
     policy_list,
 )
-from allocations.services import (
-    POLICY_ADD,
-    POLICY_APPROVE,
-    NoPolicyInForce,
+from allocations.selectors.repricing import (
+    repricing_csv,
+    repricing_preview,
+    repricing_refusal,
+    repricing_run_get_for_user,
+)
+from allocations.services.budgets import NoPolicyInForce, budget_decide, budget_recalculate
+from allocations.services.letter_batches import letter_batch_start
+from allocations.services.letters import (
+    LetterAlreadyWithdrawn,
+    letter_already_issued_message,
+    letter_issue,
+    letter_withdraw,
+)
+from allocations.services.plans import (
+    LOWER_AGREED,
+    PlanIncomplete,
+    PlanStateError,
+    agreed_budget_decide,
+    plan_authorise,
+    plan_informal_add,
+    plan_informal_remove,
+    plan_line_add,
+    plan_line_remove,
+    plan_return,
+    plan_start,
+    plan_submit,
+    plan_update,
+)
+from allocations.services.policies import (
     PolicyNotDraft,
-    budget_decide,
-    budget_recalculate,
     policy_approve,
-    policy_can_approve,
     policy_copy_to_draft,
     policy_create_draft,
     policy_update_draft,
 )
+from allocations.services.repricing import repricing_start
 from assessments.forms import add_service_errors
 from assessments.models import Outcome, PersonAccess
 from assessments.roles import PEOPLE_ALL_TEAMS
@@ -261,20 +265,18 @@ def repricing_view(request, pk: int):
     )
 
 
-def _run_for(request, pk: int) -> RepricingRun:
-    if not request.user.has_perm(POLICY_REPRICE):
-        raise PermissionDenied("Only RAS administrators follow re-pricing runs.")
-    return get_object_or_404(RepricingRun.objects.select_related("policy", "created_by"), pk=pk)
-
-
 @require_http_methods(["GET"])
 def repricing_run_view(request, pk: int):
-    return render(request, "allocations/repricing_run.html", {"run": _run_for(request, pk)})
+    return render(
+        request,
+        "allocations/repricing_run.html",
+        {"run": repricing_run_get_for_user(user=request.user, pk=pk)},
+    )
 
 
 @require_http_methods(["GET"])
 def repricing_run_status_view(request, pk: int):
-    run = _run_for(request, pk)
+    run = repricing_run_get_for_user(user=request.user, pk=pk)
     return JsonResponse(
         {
             "status": run.status,
@@ -480,24 +482,6 @@ def budget_decide_view(request, pk: int):
 # --- Support plans -----------------------------------------------------------------------------
 
 
-def plan_get_for_user(*, user, pk: int) -> SupportPlan:
-    plan = (
-        SupportPlan.objects.select_related(
-            "person__team",
-            "indicative_budget__policy",
-            "indicative_budget__assessment__eligibility",
-            "created_by",
-            "submitted_by",
-            "decided_by",
-        )
-        .filter(pk=pk, person__in=people_visible_to(user))
-        .first()
-    )
-    if plan is None or not user.has_perm(PLAN_VIEW):
-        raise Http404("No such support plan on your caseload.")
-    return plan
-
-
 @require_http_methods(["POST"])
 def plan_start_view(request, pk: int):
     person = person_get_for_user(user=request.user, pk=pk)
@@ -657,18 +641,6 @@ def letter_issue_view(request, pk: int):
     return redirect("assessments:person_detail", pk=person.pk)
 
 
-def letter_get_for_user(*, user, pk: int) -> Letter:
-    """A letter of a person the user may see, or 404 (also for a role that reads no letters)."""
-    letter = (
-        Letter.objects.select_related("person")
-        .filter(pk=pk, person__in=people_visible_to(user))
-        .first()
-    )
-    if letter is None or not user.has_perm(LETTER_VIEW):
-        raise Http404("No such letter.")
-    return letter
-
-
 @require_http_methods(["GET"])
 def letter_download_view(request, pk: int):
     """The issued PDF, byte for byte as issued. Every download is written to the access log."""
@@ -732,25 +704,15 @@ def letter_batch_list_view(request):
     return render(request, "allocations/letter_batches.html", {"form": form, "batches": batches})
 
 
-def _batch_for(request, pk: int) -> LetterBatch:
-    if not request.user.has_perm(BATCH_RUN):
-        raise PermissionDenied("Only managers issue letters in batches.")
-    batch = LetterBatch.objects.filter(pk=pk).first()
-    visible = set(people_visible_to(request.user).values_list("pk", flat=True))
-    if batch is None or not set(batch.person_ids) <= visible:
-        raise Http404("No such batch.")
-    return batch
-
-
 @require_http_methods(["GET"])
 def letter_batch_view(request, pk: int):
-    batch = _batch_for(request, pk)
+    batch = letter_batch_get_for_user(user=request.user, pk=pk)
     return render(request, "allocations/letter_batch.html", {"run": batch, "batch": batch})
 
 
 @require_http_methods(["GET"])
 def letter_batch_status_view(request, pk: int):
-    batch = _batch_for(request, pk)
+    batch = letter_batch_get_for_user(user=request.user, pk=pk)
     return JsonResponse(
         {
             "status": batch.status,
@@ -767,7 +729,7 @@ def letter_batch_status_view(request, pk: int):
 
 @require_http_methods(["GET"])
 def letter_batch_zip_view(request, pk: int):
-    batch = _batch_for(request, pk)
+    batch = letter_batch_get_for_user(user=request.user, pk=pk)
     if batch.status != LetterBatch.Status.DONE:
         raise Http404("The batch has not finished yet.")
     for letter in batch_letters(batch):

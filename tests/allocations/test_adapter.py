@@ -14,9 +14,9 @@ from types import SimpleNamespace
 import pytest
 from django.utils import timezone
 
-from allocations import repricing
 from allocations.adapter import case_for_assessment, engine_policy
 from allocations.engine import calculate
+from allocations.selectors import repricing
 from assessments.services import (
     assessment_start,
     assessment_submit,
@@ -148,4 +148,4 @@ def test_nothing_in_allocations_imports_the_task_module():
     ],
 )
 def test_the_import_check_sees_every_way_of_importing_tasks(source):
-    assert TASKS in _imported_names(ast.parse(source), "allocations.letters", False)
+    assert TASKS in _imported_names(ast.parse(source), "allocations.costing", False)

@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from allocations.models import AgreedBudget, SupportPlan
-from allocations.plans import plan_submit
+from allocations.services.plans import plan_submit
 from assessments.roles import Role
 from panels.models import PanelDecision, PanelReferral
 from panels.services import (
@@ -286,7 +286,7 @@ def test_referral_page_shows_the_plan_as_referred_in_constant_queries(
 
 
 def test_whoever_wrote_the_plan_has_a_conflict(referral, panel_member, worker_a):
-    from allocations.plans import plan_line_add
+    from allocations.services.plans import plan_line_add
     from tests.factories import plan_line
 
     plan = referral.plan
