@@ -35,7 +35,7 @@ def budget_detail_view(request, pk: int):
     )
     return render(
         request,
-        "allocations/budget_detail.html",
+        "allocations/budgets/detail.html",
         {
             "budget": budget,
             "person": budget.person,
@@ -84,7 +84,7 @@ def decisions_view(request):
         raise PermissionDenied("Only managers decide on lower figures.")
     return render(
         request,
-        "allocations/decisions.html",
+        "allocations/budgets/decisions.html",
         {
             "budgets": budgets_awaiting_decision(user=request.user),
             "agreed_budgets": agreed_awaiting_decision(user=request.user),
@@ -127,7 +127,7 @@ def agreed_decide_view(request, pk: int):
         )
     return render(
         request,
-        "allocations/agreed_decide.html",
+        "allocations/budgets/agreed_decide.html",
         {
             "agreed": agreed,
             "person": agreed.person,

@@ -46,13 +46,15 @@ def letter_batch_list_view(request):
         )
         return redirect("allocations:letter_batch", pk=batch.pk)
     batches = LetterBatch.objects.filter(created_by=request.user).order_by("-created_at")[:20]
-    return render(request, "allocations/letter_batches.html", {"form": form, "batches": batches})
+    return render(
+        request, "allocations/letter_batches/list.html", {"form": form, "batches": batches}
+    )
 
 
 @require_http_methods(["GET"])
 def letter_batch_view(request, pk: int):
     batch = letter_batch_get_for_user(user=request.user, pk=pk)
-    return render(request, "allocations/letter_batch.html", {"run": batch, "batch": batch})
+    return render(request, "allocations/letter_batches/detail.html", {"run": batch, "batch": batch})
 
 
 @require_http_methods(["GET"])

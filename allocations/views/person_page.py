@@ -49,7 +49,7 @@ def person_budget_section(request, person) -> str | None:
     agreed = next((a for a in agreed_budgets if a.status == AgreedBudget.Status.CURRENT), None)
     agreed_pending = [a for a in agreed_budgets if a.status != AgreedBudget.Status.CURRENT]
     return render_to_string(
-        "allocations/_person_budget.html",
+        "allocations/person_page/budget_section.html",
         {
             "person": person,
             "current": current,

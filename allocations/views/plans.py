@@ -155,7 +155,7 @@ def plan_detail_view(request, pk: int):
     )
     return render(
         request,
-        "allocations/plan_detail.html",
+        "allocations/plans/detail.html",
         {
             "plan": plan,
             "person": plan.person,

@@ -34,7 +34,7 @@ def policy_list_view(request):
     today = timezone.localdate()
     return render(
         request,
-        "allocations/policy_list.html",
+        "allocations/policies/list.html",
         {
             "policies": policy_list(user=request.user),
             "in_force": policy_in_force_on(today),
@@ -49,7 +49,7 @@ def policy_detail_view(request, pk: int):
     user = request.user
     return render(
         request,
-        "allocations/policy_detail.html",
+        "allocations/policies/detail.html",
         {
             "policy": policy,
             "in_force": policy_in_force_on(timezone.localdate()),
@@ -88,7 +88,7 @@ def policy_edit_view(request, pk: int | None = None):
         else:
             messages.success(request, f"Draft saved: {policy}. It needs approval by someone else.")
             return redirect("allocations:policy_detail", pk=policy.pk)
-    return render(request, "allocations/policy_form.html", {"form": form, "policy": policy})
+    return render(request, "allocations/policies/form.html", {"form": form, "policy": policy})
 
 
 @require_http_methods(["POST"])

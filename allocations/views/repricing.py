@@ -48,7 +48,7 @@ def repricing_view(request, pk: int):
     )[:50]
     return render(
         request,
-        "allocations/repricing_preview.html",
+        "allocations/repricing/preview.html",
         {"policy": policy, "preview": preview, "biggest": biggest},
     )
 
@@ -57,7 +57,7 @@ def repricing_view(request, pk: int):
 def repricing_run_view(request, pk: int):
     return render(
         request,
-        "allocations/repricing_run.html",
+        "allocations/repricing/run.html",
         {"run": repricing_run_get_for_user(user=request.user, pk=pk)},
     )
 

@@ -21,4 +21,4 @@ def rules_view(request):
     example = None
     if policy is not None:
         example = calculate(engine_policy(policy), example_case())
-    return render(request, "allocations/rules.html", {"policy": policy, "example": example})
+    return render(request, "allocations/rules/rules.html", {"policy": policy, "example": example})
