@@ -34,8 +34,6 @@ class LetterContent:
 
 
 Builder = Callable[[Person, int | None], LetterContent]
-
-
 # (people, since) -> those of them a batch of this kind is for; `since` (a date or None) is
 # compared with the date the kind is about (calculated, agreed, decided).
 PeopleFilter = Callable[[QuerySet, datetime.date | None], QuerySet]
@@ -79,6 +77,9 @@ def letter_content(kind: str, person: Person, source_id: int | None = None) -> L
     if kind not in _kinds:
         raise NothingToIssue(f"Unknown kind of letter: {kind}.")
     return _kinds[kind].builder(person, source_id)
+
+
+# --- The two kinds allocations makes ----------------------------------------------------------
 
 
 def _source(records, source_id: int | None):

@@ -67,6 +67,8 @@ def wrote(actor: User, plan: SupportPlan) -> bool:
 
 
 def plan_get_for_user(*, user, pk: int) -> SupportPlan:
+    """A support plan of a person the user may see, or 404 (also for a role that reads no
+    plans)."""
     plan = (
         SupportPlan.objects.select_related(
             "person__team",

@@ -234,7 +234,7 @@ def _apply_chunk(run: RepricingRun, policy: RasPolicy, rows: list[Row]) -> tuple
 
 
 def _apply_chunk_portable(run: RepricingRun, policy: RasPolicy, rows: list[Row]):
-    """_apply_chunk through the ORM, one row at a time (see _rows_portable)."""
+    """_apply_chunk through the ORM, one row at a time (see selectors.repricing._rows_portable)."""
     now, created, flagged = timezone.now(), 0, 0
     policy_data = policy_breakdown(policy)
     with transaction.atomic():
