@@ -17,7 +17,7 @@ class AllocationsConfig(AppConfig):
         for role, codenames in ROLE_PERMISSIONS.items():
             register_role_permissions(role, codenames)
 
-        from allocations.views import person_budget_section
+        from allocations.views.person_page import person_budget_section
         from assessments.person_page import register_person_section
 
         register_person_section(person_budget_section)

@@ -9,12 +9,8 @@ from decimal import Decimal
 from allocations.adapter import policy_fields
 from allocations.engine.examples import SPEC_POLICY
 from allocations.models import IndicativeBudget, RasPolicy
-from allocations.services import (
-    budget_for_assessment,
-    budget_recalculate,
-    policy_approve,
-    policy_create_draft,
-)
+from allocations.services.budgets import budget_for_assessment, budget_recalculate
+from allocations.services.policies import policy_approve, policy_create_draft
 from assessments.models import Assessment, Person
 from assessments.services import person_update
 

@@ -4,10 +4,10 @@ from decimal import Decimal, InvalidOperation
 
 from django import forms
 
-from allocations.letters import letter_kind_choices
+from allocations.letters.kinds import letter_kind_choices
 from allocations.models import PlanLine, RasPolicy, SupportPlan
-from allocations.plans import PLAN_SETTINGS_FIELDS
-from allocations.services import POLICY_FIELDS
+from allocations.services.plans import PLAN_SETTINGS_FIELDS
+from allocations.services.policies import POLICY_FIELDS
 from assessments.models import Team
 from assessments.roles import PEOPLE_ALL_TEAMS
 
@@ -225,7 +225,7 @@ class CommentsForm(forms.Form):
 
 
 class LetterBatchForm(forms.Form):
-    # Choices come from the letter-kind registry (allocations.letters), filled in __init__.
+    # Choices come from the letter-kind registry (allocations.letters.kinds), filled in __init__.
     kind = forms.ChoiceField(label="Letter", choices=[], initial="indicative")
     team = forms.ModelChoiceField(
         queryset=Team.objects.none(), required=False, empty_label="Every team I can see"

@@ -4,7 +4,11 @@ import contextlib
 
 from django.dispatch import receiver
 
-from allocations.services import NoPolicyInForce, budget_end_not_eligible, budget_for_assessment
+from allocations.services.budgets import (
+    NoPolicyInForce,
+    budget_end_not_eligible,
+    budget_for_assessment,
+)
 from assessments.signals import assessment_submitted
 
 

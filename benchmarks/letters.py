@@ -36,7 +36,8 @@ def main(count: int = 1000) -> None:
     from django.core.management import call_command
     from weasyprint.text.ffi import harfbuzz_subset
 
-    from allocations.letters import letter_content, render_html, render_pdf
+    from allocations.letters.kinds import letter_content
+    from allocations.letters.rendering import render_html, render_pdf
     from allocations.models import IndicativeBudget
     from allocations.pdf_worker import html_to_pdf
 

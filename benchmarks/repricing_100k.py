@@ -40,7 +40,7 @@ def seed(people: int) -> None:
     from django.db import connection
 
     from allocations.demo import POLICY_2026
-    from allocations.services import policy_approve, policy_create_draft
+    from allocations.services.policies import policy_approve, policy_create_draft
     from assessments.demo import _questionnaire, _teams, _users
     from assessments.roles import roles_sync
 
@@ -129,8 +129,9 @@ def main(people: int = 100_000) -> None:
 
     from allocations.demo import POLICY_2026
     from allocations.models import IndicativeBudget, RasPolicy, RepricingRun
-    from allocations.repricing import repricing_apply, repricing_preview
-    from allocations.services import policy_approve, policy_create_draft
+    from allocations.selectors.repricing import repricing_preview
+    from allocations.services.policies import policy_approve, policy_create_draft
+    from allocations.services.repricing import repricing_apply
     from assessments.models import Answer, User
 
     start = time.perf_counter()

@@ -8,11 +8,11 @@ from decimal import Decimal
 
 from django.utils import timezone
 
+from allocations.costing import plan_costs
 from allocations.models import IndicativeBudget, PlanLine, SupportPlan
-from allocations.plans import (
-    eligible_needs,
+from allocations.selectors.plans import eligible_needs
+from allocations.services.plans import (
     plan_authorise,
-    plan_costs,
     plan_line_add,
     plan_start,
     plan_submit,
@@ -183,8 +183,8 @@ def seed_changes(users) -> None:
 def seed_letters(users) -> None:
     """Letters already issued: indicative letters for the north team, a personal budget
     statement and a panel decision letter where there are agreed budgets and decisions."""
-    from allocations.letters import letter_issue
     from allocations.models import AgreedBudget, Letter
+    from allocations.services.letters import letter_issue
     from panels.models import PanelDecision
 
     if Letter.objects.exists():

@@ -7,7 +7,7 @@ import datetime
 
 from django.db.models import QuerySet
 
-from allocations.letters import LetterContent, NothingToIssue, register_letter_kind
+from allocations.letters.kinds import LetterContent, NothingToIssue, register_letter_kind
 from allocations.models import Letter
 from assessments.models import Person
 from panels.models import PanelDecision

@@ -9,15 +9,10 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from allocations.costing import line_weekly_text, plan_costs
 from allocations.models import SupportPlan
-from allocations.plans import (
-    line_weekly_text,
-    live_lines,
-    plan_agree_by_panel,
-    plan_authors,
-    plan_costs,
-    plan_return_by_panel,
-)
+from allocations.selectors.plans import live_lines, plan_authors
+from allocations.services.plans import plan_agree_by_panel, plan_return_by_panel
 from assessments.models import User
 from assessments.roles import PEOPLE_ALL_TEAMS, Role
 from panels.models import (

@@ -7,7 +7,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
-from allocations.selectors import budget_explanation
+from allocations.selectors.budgets import budget_explanation
 from assessments.models import PersonAccess
 from assessments.services import person_access_record
 from panels.forms import ConflictForm, MeetingForm, PanelDecisionForm

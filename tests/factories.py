@@ -220,7 +220,7 @@ def make_policy(drafter, approver=None, **overrides):
     import time_machine
     from django.utils import timezone
 
-    from allocations.services import policy_approve, policy_create_draft
+    from allocations.services.policies import policy_approve, policy_create_draft
 
     data = {**SPEC_POLICY, **overrides}
     effective = data["effective_from"]
@@ -256,7 +256,7 @@ def plan_line(*, weekly: str, outcomes=("nutrition", "hygiene"), frequency="week
 def make_plan(person, worker, *, weekly: str, **settings):
     """A draft plan for a person with a current budget, one line meeting both needs that
     complete_assessment records (nutrition, hygiene)."""
-    from allocations.plans import plan_line_add, plan_start, plan_update
+    from allocations.services.plans import plan_line_add, plan_start, plan_update
 
     plan = plan_start(actor=worker, person=person)
     plan_line_add(actor=worker, plan=plan, data=plan_line(weekly=weekly))

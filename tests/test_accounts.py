@@ -202,10 +202,11 @@ def world(
     questionnaire,
 ):
     """One of everything a URL can name, made through the services the pages use."""
-    from allocations.letters import letter_batch_start, letter_issue
     from allocations.models import IndicativeBudget
-    from allocations.plans import plan_submit
-    from allocations.repricing import repricing_start
+    from allocations.services.letter_batches import letter_batch_start
+    from allocations.services.letters import letter_issue
+    from allocations.services.plans import plan_submit
+    from allocations.services.repricing import repricing_start
     from assessments.models import Person, PersonAccess
     from assessments.services import assessment_start, person_access_record
     from panels.services import meeting_create, panel_decide, referral_schedule

@@ -22,12 +22,8 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from allocations.models import (
-    AgreedBudget,
-    IndicativeBudget,
-    Letter,
-)
-from allocations.services import budget_recalculate
+from allocations.models import AgreedBudget, IndicativeBudget, Letter
+from allocations.services.budgets import budget_recalculate
 from assessments.models import Assessment, Person, QuestionnaireVersion, User
 from assessments.roles import Role
 from tests.factories import make_person, make_user

@@ -110,7 +110,7 @@ def later(user):
     from panels.selectors import panel_people_visible
     import importlib
     from django.utils.module_loading import import_string
-    importlib.import_module("allocations.plans")
+    importlib.import_module("allocations.services.plans")
     import_string("panels.services.panel_decide")
     __import__("allocations")
     user.has_perm(f"allocations.{action}_supportplan")
@@ -123,7 +123,7 @@ def later(user):
         "from allocations.permissions import …",
         "from panels import …",
         "from panels.selectors import …",
-        "import_module('allocations.plans')",
+        "import_module('allocations.services.plans')",
         "import_string('panels.services.panel_decide')",
         "__import__('allocations')",
         "f-string 'allocations.'…",

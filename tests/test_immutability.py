@@ -14,7 +14,6 @@ from django.db import connection, transaction
 from django.db.utils import InternalError
 from django.utils import timezone
 
-from allocations.letters import letter_issue, letter_withdraw
 from allocations.models import (
     AgreedBudget,
     IndicativeBudget,
@@ -23,14 +22,15 @@ from allocations.models import (
     PlanLine,
     RasPolicy,
 )
-from allocations.plans import (
+from allocations.services.budgets import budget_recalculate
+from allocations.services.letters import letter_issue, letter_withdraw
+from allocations.services.plans import (
     plan_authorise,
     plan_informal_add,
     plan_informal_remove,
     plan_line_remove,
     plan_submit,
 )
-from allocations.services import budget_recalculate
 from assessments.models import (
     Answer,
     AnswerOption,

@@ -33,9 +33,9 @@ import django
 django.setup()
 from django.conf import settings
 settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-from allocations.letters import letter_batch_start
+from allocations.services.letter_batches import letter_batch_start
 from allocations.models import Letter
-from allocations.plans import plan_start
+from allocations.services.plans import plan_start
 from assessments.models import Person
 from assessments.roles import Role
 from assessments.services import assessment_start, assessment_submit

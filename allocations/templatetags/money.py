@@ -1,6 +1,6 @@
 from django import template
 
-from allocations.selectors import gbp as _gbp
+from allocations.selectors.budgets import gbp as _gbp
 
 register = template.Library()
 

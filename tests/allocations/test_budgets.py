@@ -10,7 +10,7 @@ from django.urls import reverse
 
 from allocations.decisions import ADOPT, KEEP
 from allocations.models import IndicativeBudget
-from allocations.services import budget_decide, budget_recalculate
+from allocations.services.budgets import budget_decide, budget_recalculate
 from assessments.services import assessment_start, assessment_submit, person_update
 from tests.factories import complete_assessment
 

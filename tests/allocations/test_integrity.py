@@ -15,9 +15,13 @@ from django.urls import reverse
 from django.utils import timezone
 
 from allocations.decisions import ADOPT, KEEP
-from allocations.letters import letter_content, render_html
+from allocations.letters.kinds import letter_content
+from allocations.letters.rendering import render_html
 from allocations.models import AgreedBudget, IndicativeBudget, RasPolicy, SupportPlan
-from allocations.plans import (
+from allocations.selectors.budgets import gbp
+from allocations.selectors.repricing import repricing_rows
+from allocations.services.budgets import budget_recalculate
+from allocations.services.plans import (
     DIFFERENCE_REASON_NEEDED,
     PlanIncomplete,
     PlanStateError,
@@ -28,12 +32,9 @@ from allocations.plans import (
     plan_submit,
     plan_update,
 )
-from allocations.repricing import repricing_rows
-from allocations.selectors import gbp
-from allocations.services import (
+from allocations.services.policies import (
     EFFECTIVE_IN_PAST,
     FOUR_EYES,
-    budget_recalculate,
     policy_approve,
     policy_create_draft,
     policy_update_draft,

@@ -13,9 +13,10 @@ from django.core.management import call_command
 from django.urls import reverse
 from pypdf import PdfReader
 
-from allocations.letters import letter_batch_run, letter_issue
 from allocations.models import IndicativeBudget, Letter, LetterBatch
-from allocations.plans import plan_authorise, plan_submit
+from allocations.services.letter_batches import letter_batch_run
+from allocations.services.letters import letter_issue
+from allocations.services.plans import plan_authorise, plan_submit
 from assessments.models import PersonAccess
 from tests.factories import make_person, make_plan
 
@@ -106,7 +107,7 @@ def test_panel_decision_letter_shows_the_decision(
 def test_long_content_flows_onto_further_pages_with_headers_repeated(
     submitted_a, person_a, worker_a, manager_a
 ):
-    from allocations.plans import plan_line_add, plan_start
+    from allocations.services.plans import plan_line_add, plan_start
     from tests.factories import plan_line
 
     plan = plan_start(actor=worker_a, person=person_a)

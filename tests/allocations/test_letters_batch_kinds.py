@@ -11,9 +11,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from allocations.forms import LetterBatchForm
-from allocations.letters import letter_batch_run
 from allocations.models import Letter, LetterBatch
-from allocations.plans import plan_authorise, plan_submit
+from allocations.services.letter_batches import letter_batch_run
+from allocations.services.plans import plan_authorise, plan_submit
 from assessments.services import assessment_start, assessment_submit
 from tests.factories import complete_assessment, make_person, make_plan
 

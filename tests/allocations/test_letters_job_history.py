@@ -8,9 +8,9 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from allocations.letters import letter_batch_start
 from allocations.models import IndicativeBudget, Letter, LetterBatch, RepricingRun
-from allocations.repricing import repricing_start
+from allocations.services.letter_batches import letter_batch_start
+from allocations.services.repricing import repricing_start
 from allocations.tasks import apply_repricing, issue_letter_batch
 from assessments.models import Person
 from tests.factories import make_policy

@@ -10,9 +10,9 @@ from django.test import Client
 from django.urls import reverse
 from django.utils.html import escape
 
-from allocations import letters
-from allocations.letters import letter_already_issued_message, letter_issue
 from allocations.models import Letter
+from allocations.services import letters
+from allocations.services.letters import letter_already_issued_message, letter_issue
 
 THREADS = 8
 

@@ -10,14 +10,14 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import escape
 
-from allocations.letters import (
+from allocations.models import Letter
+from allocations.services.letters import (
     ALREADY_WITHDRAWN,
     WITHDRAW_REASON_REQUIRED,
     LetterAlreadyWithdrawn,
     letter_issue,
     letter_withdraw,
 )
-from allocations.models import Letter
 
 pytestmark = pytest.mark.django_db
 

@@ -9,15 +9,12 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.urls import reverse
 
+from allocations.costing import PlanCosts, line_weekly, line_weekly_text, panel_reasons
 from allocations.models import AgreedBudget, PlanLine, SupportPlan
-from allocations.plans import (
+from allocations.services.plans import (
     NOT_YOUR_OWN,
-    PlanCosts,
     PlanIncomplete,
     PlanStateError,
-    line_weekly,
-    line_weekly_text,
-    panel_reasons,
     plan_authorise,
     plan_informal_add,
     plan_line_add,
@@ -207,7 +204,7 @@ def test_a_new_agreed_budget_ends_the_previous_one(submitted_a, person_a, worker
 
 
 def test_submission_refused_per_unmet_need(submitted_a, person_a, worker_a):
-    from allocations.plans import plan_line_add
+    from allocations.services.plans import plan_line_add
 
     plan = plan_start(actor=worker_a, person=person_a)
     plan_update(actor=worker_a, plan=plan, data={"difference_reason": FEWER_HOURS})

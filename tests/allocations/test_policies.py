@@ -9,8 +9,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from allocations.models import ApprovedPolicyImmutable, RasPolicy
-from allocations.selectors import policy_in_force_on
-from allocations.services import (
+from allocations.selectors.policies import policy_in_force_on
+from allocations.services.policies import (
     FOUR_EYES,
     PolicyNotDraft,
     policy_approve,

@@ -12,7 +12,8 @@ from django.core.management import call_command
 from django.urls import reverse
 
 from allocations.models import IndicativeBudget, RepricingRun
-from allocations.repricing import repricing_apply, repricing_preview, repricing_start
+from allocations.selectors.repricing import repricing_preview
+from allocations.services.repricing import repricing_apply, repricing_start
 from assessments.services import assessment_start, assessment_submit
 from tests.factories import complete_assessment, make_person, make_policy
 
@@ -164,7 +165,7 @@ def test_only_the_policy_in_force_today_can_be_applied(caseload, ras_admin, seni
 
     from django.core.exceptions import ValidationError
 
-    from allocations.repricing import repricing_refusal
+    from allocations.selectors.repricing import repricing_refusal
 
     future = make_policy(
         ras_admin, senior_manager, name="Future", effective_from=datetime.date(2099, 4, 1)
@@ -179,7 +180,7 @@ def test_only_the_policy_in_force_today_can_be_applied(caseload, ras_admin, seni
 
 def test_a_kept_figure_is_not_flagged_again(caseload, ras_admin, senior_manager, manager_a):
     from allocations.decisions import KEEP
-    from allocations.services import budget_decide
+    from allocations.services.budgets import budget_decide
 
     cheaper = _new_policy(ras_admin, senior_manager, "4.50")
     repricing_apply(RepricingRun.objects.create(policy=cheaper, created_by=ras_admin, reason="x"))
@@ -197,7 +198,7 @@ def test_a_kept_figure_is_not_flagged_again(caseload, ras_admin, senior_manager,
 def test_the_portable_path_gives_the_same_rows_as_the_sql(caseload, ras_admin, senior_manager):
     from django.db import connection
 
-    from allocations.repricing import _ROWS_SQL, _rows_portable
+    from allocations.selectors.repricing import _ROWS_SQL, _rows_portable
 
     new = _new_policy(ras_admin, senior_manager, "5.00")
     with connection.cursor() as cursor:
@@ -227,7 +228,8 @@ def test_repricing_keeps_triggers_and_sections(
 
 
 def test_the_portable_apply_writes_versions_with_history(caseload, ras_admin, senior_manager):
-    from allocations.repricing import _apply_chunk_portable, repricing_rows
+    from allocations.selectors.repricing import repricing_rows
+    from allocations.services.repricing import _apply_chunk_portable
 
     new = _new_policy(ras_admin, senior_manager, "5.00")
     run = RepricingRun.objects.create(policy=new, created_by=ras_admin, reason="x")

@@ -13,7 +13,7 @@ pytestmark = pytest.mark.django_db
 
 
 def test_an_agreed_plan_cannot_be_reopened_by_saving_it(submitted_a, person_a, worker_a, manager_a):
-    from allocations.plans import plan_authorise, plan_submit
+    from allocations.services.plans import plan_authorise, plan_submit
 
     plan = make_plan(person_a, worker_a, weekly="120")
     plan_authorise(actor=manager_a, plan=plan_submit(actor=worker_a, plan=plan))

@@ -9,7 +9,7 @@ import pytest
 from django.utils import timezone
 
 from allocations.models import SupportPlan
-from allocations.plans import plan_submit
+from allocations.services.plans import plan_submit
 from panels.services import meeting_create, referral_schedule
 from tests.factories import make_plan
 

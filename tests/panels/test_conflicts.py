@@ -43,7 +43,7 @@ def test_a_member_who_manages_the_case_has_a_conflict(referral, panel_member, te
 
 
 def test_whoever_wrote_the_plan_has_a_conflict(referral, panel_member, worker_a):
-    from allocations.plans import plan_line_add
+    from allocations.services.plans import plan_line_add
     from tests.factories import plan_line
 
     plan = referral.plan

@@ -13,7 +13,7 @@ from django.db import connection
 from django.urls import reverse
 
 from allocations.models import AgreedBudget, SupportPlan
-from allocations.plans import plan_submit
+from allocations.services.plans import plan_submit
 from assessments.roles import Role
 from panels.models import (
     PanelDecision,

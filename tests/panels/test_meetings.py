@@ -8,7 +8,7 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.urls import reverse
 
-from allocations.plans import plan_submit
+from allocations.services.plans import plan_submit
 from assessments.roles import Role
 from panels.models import (
     PanelDecision,

@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from allocations.models import IndicativeBudget, SupportPlan
-from allocations.plans import plan_submit
+from allocations.services.plans import plan_submit
 from assessments.roles import Role
 from assessments.selectors import people_visible_to
 from assessments.services import assessment_start, assessment_submit
@@ -106,7 +106,7 @@ def test_panel_people_get_404_for_anyone_not_referred(client, unreferred, role, 
 def test_panel_people_get_404_for_an_unreferred_persons_letter(
     client, unreferred, worker_a, panel_member
 ):
-    from allocations.letters import letter_issue
+    from allocations.services.letters import letter_issue
 
     letter, _ = letter_issue(actor=worker_a, person=unreferred, kind="indicative")
     client.force_login(panel_member)

@@ -9,8 +9,9 @@ from __future__ import annotations
 from django.core.exceptions import PermissionDenied
 from django.core.management.base import BaseCommand, CommandError
 
-from allocations.letters import NothingToIssue, letter_issue
+from allocations.letters.kinds import NothingToIssue
 from allocations.models import Letter
+from allocations.services.letters import letter_issue
 from assessments.models import Person, User
 
 COMMAND_LINE_USERNAME = "command.line"

@@ -116,7 +116,7 @@ class Command(BaseCommand):
     def _policy_in_force(self):
         from django.utils import timezone
 
-        from allocations.selectors import policy_in_force_on
+        from allocations.selectors.policies import policy_in_force_on
 
         policy = policy_in_force_on(timezone.localdate())
         if policy is None:

@@ -1,43 +1,19 @@
-"""Reads for policies and budgets, scoped to the user asking."""
+"""Reads for indicative and agreed budgets, scoped to the user asking, and the plain-English
+explanation of a budget (read from its stored breakdown only)."""
 
 from __future__ import annotations
 
-import datetime
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import Http404
 
 from allocations.engine import round2
-from allocations.models import AgreedBudget, IndicativeBudget, RasPolicy, TransitionalRule
-from allocations.permissions import AGREED_BUDGET_VIEW, BUDGET_DECIDE, BUDGET_VIEW, POLICY_VIEW
+from allocations.models import AgreedBudget, IndicativeBudget, TransitionalRule
+from allocations.permissions import AGREED_BUDGET_VIEW, BUDGET_DECIDE, BUDGET_VIEW
 from assessments.models import ClientGroup, FundingTrigger, InformalSupport, Person
-from assessments.selectors import FieldChange, HistoryEntry, object_history, people_visible_to
-
-
-def policy_in_force_on(date: datetime.date) -> RasPolicy | None:
-    """The latest approved version effective on or before `date` (the latest approved wins
-    when two share an effective date)."""
-    return (
-        RasPolicy.objects.filter(status=RasPolicy.Status.APPROVED, effective_from__lte=date)
-        .order_by("-effective_from", "-approved_at", "-id")
-        .first()
-    )
-
-
-def policy_list(*, user) -> QuerySet[RasPolicy]:
-    if not user.has_perm(POLICY_VIEW):
-        raise PermissionDenied("Your role cannot see RAS policy versions.")
-    return RasPolicy.objects.select_related("created_by", "approved_by")
-
-
-def policy_get_for_user(*, user, pk: int) -> RasPolicy:
-    try:
-        return policy_list(user=user).get(pk=pk)
-    except RasPolicy.DoesNotExist:
-        raise Http404("No such policy version.") from None
+from assessments.selectors import people_visible_to
 
 
 def budgets_for_person(*, user, person: Person) -> list[IndicativeBudget]:
@@ -277,35 +253,3 @@ def basis_note(budget: IndicativeBudget) -> str:
         "Based on the cost of the current support, because the person's needs have not "
         f"increased (the RAS figure is {gbp(budget.ras_weekly_gbp)})."
     )
-
-
-def plan_history(plan) -> list[HistoryEntry]:
-    """The plan's own changes and every line and piece of named informal support added or
-    ended, newest first: what the plan holds now and what it held before (three queries)."""
-    from allocations.models import InformalSupportItem, PlanLine
-
-    entries = object_history(plan)
-    parts = [
-        (PlanLine, "line", lambda r: f"{r.description}: {r.quantity.normalize():f} {r.unit} × "
-         f"{gbp(r.unit_cost_gbp)} {PlanLine.Frequency(r.frequency).label}"),
-        (InformalSupportItem, "named informal support", lambda r: f"{r.who}: {r.what}"),
-    ]  # fmt: skip
-    for model, noun, describe in parts:
-        records = (
-            model.history.filter(plan_id=plan.pk)
-            .select_related("history_user")
-            .order_by("history_date", "history_id")
-        )
-        for record in records:
-            user = record.history_user
-            ended = record.ended_at is not None
-            entries.append(
-                HistoryEntry(
-                    when=record.history_date,
-                    who=(user.get_full_name() or user.username) if user else "System",
-                    action=f"{'Ended' if ended else 'Added'} {noun}",
-                    changes=(FieldChange(field=noun.capitalize(), old="", new=describe(record)),),
-                )
-            )
-    entries.sort(key=lambda e: e.when, reverse=True)
-    return entries

@@ -1,188 +1,96 @@
-"""Support plans: costing, routing, authorisation, and the agreed personal budget.
-
-Services (writes, each one transaction, recording who and why) and the pure rules they use:
-weekly equivalents, routing to the panel, the coverage of eligible needs.
-"""
+"""Writes for support plans: starting and editing a plan, submitting it (checked, and routed
+to a team manager or the panel), authorising or returning it, the agreed personal budget and
+a decision on a lower one, and a plan following a new indicative budget. Each one
+transaction, recording who and why."""
 
 from __future__ import annotations
 
 import datetime
-from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from allocations.costing import PlanCosts, management_split, panel_reasons, plan_costs
 from allocations.decisions import decide_lower, lock_person
-from allocations.engine import round2
 from allocations.models import (
     AgreedBudget,
     IndicativeBudget,
     InformalSupportItem,
-    Management,
     PlanLine,
-    RasPolicy,
     SupportPlan,
 )
 from allocations.permissions import BUDGET_DECIDE, PLAN_ADD, PLAN_AUTHORISE, PLAN_CHANGE
-from allocations.selectors import gbp, is_silent_reduction
+from allocations.selectors.budgets import gbp, is_silent_reduction
+from allocations.selectors.plans import (
+    OPEN_STATUSES,
+    eligible_needs,
+    live_lines,
+    plan_sections,
+    wrote,
+)
 from allocations.signals import plan_referred_to_panel, plan_withdrawn_from_panel
 from assessments.models import Outcome, User
 from assessments.roles import PEOPLE_ALL_TEAMS
 
 NOT_YOUR_OWN = "Nobody may authorise or decide on a plan they wrote."
+
+
 NEED_NOT_MET = "No plan line or named informal support meets this eligible need: {need}."
+
+
 SPLIT_MUST_ADD_UP = (
     "The amounts for each way of managing the budget add up to {total} a week, but the plan "
     "costs {weekly} a week."
 )
+
+
 REASON_NEEDED = (
     "The plan differs from the indicative budget by {percent}%, more than the {tolerance}% "
     "tolerance: give the reason."
 )
+
+
 DIFFERENCE_REASON_NEEDED = (
     "The plan differs from the indicative budget by {difference} a week ({percent}%): give "
     "the reason, however small the difference."
 )
+
+
 BUDGET_CHANGED = (
     "The indicative budget changed from {old} to {new} a week ({why}). The plan is now "
     "compared with the new figure{again}."
 )
+
+
 PLAN_CLOSED = "{why} The support plan was closed: start a new one if a budget becomes due."
+
+
 LOWER_AGREED = (
     "The new agreed budget of {new} a week is lower than the current {old} while the person's "
     "needs (points) have not reduced: it waits for a team manager's decision and the current "
     "budget stays in force until then."
 )
+
+
 CONTRIBUTION_TOO_HIGH = "The person's contribution cannot be more than the plan's weekly cost."
+
+
 RISK_REASONS_NEEDED = "Describe the risks when referring the plan to the panel for risk reasons."
+
+
 NO_LINES = "Add at least one line to the plan."
 
-# Weekly equivalents: exact fractions, rounded only when a total is stated.
-WEEKLY_FACTOR = {
-    PlanLine.Frequency.WEEK: (Decimal(1), Decimal(1), ""),
-    PlanLine.Frequency.FOUR_WEEKS: (Decimal(1), Decimal(4), "÷ 4"),
-    PlanLine.Frequency.MONTH: (Decimal(12), Decimal(52), "× 12 ÷ 52"),
-    PlanLine.Frequency.YEAR: (Decimal(1), Decimal(52), "÷ 52"),
-}
+
+class PlanIncomplete(Exception):
+    def __init__(self, problems: list[str]):
+        self.problems = problems
+        super().__init__(" ".join(problems))
 
 
-def line_cost(line: PlanLine) -> Decimal:
-    """The cost per occurrence: quantity × unit cost (exact, pennies when quantities are)."""
-    return line.quantity * line.unit_cost_gbp
-
-
-def line_weekly(line: PlanLine) -> Decimal | None:
-    """The exact weekly equivalent, or None for a one-off item (kept out of weekly figures)."""
-    if line.frequency == PlanLine.Frequency.ONE_OFF:
-        return None
-    times, per, _ = WEEKLY_FACTOR[PlanLine.Frequency(line.frequency)]
-    return line_cost(line) * times / per
-
-
-def line_weekly_text(line: PlanLine) -> str:
-    """How the weekly figure was reached, e.g. '£400.00 a month × 12 ÷ 52 = £92.31 a week'."""
-    cost = round2(line_cost(line))
-    if line.frequency == PlanLine.Frequency.ONE_OFF:
-        return f"£{cost:,} once (not in the weekly cost)"
-    times, per, how = WEEKLY_FACTOR[PlanLine.Frequency(line.frequency)]
-    label = PlanLine.Frequency(line.frequency).label
-    if not how:
-        return f"£{cost:,} {label}"
-    return f"£{cost:,} {label} {how} = £{round2(line_weekly(line)):,} a week"
-
-
-@dataclass(frozen=True)
-class PlanCosts:
-    weekly: Decimal
-    annual: Decimal
-    one_off: Decimal
-    indicative_weekly: Decimal
-    difference: Decimal
-    difference_percent: Decimal | None
-    tolerance_percent: Decimal
-    outside_tolerance: bool
-
-
-def live_lines(plan: SupportPlan) -> list[PlanLine]:
-    """The plan's lines that count: ended lines stay on record (and in the history) only."""
-    return list(plan.lines.live())
-
-
-def plan_costs(plan: SupportPlan, lines: list[PlanLine] | None = None) -> PlanCosts:
-    """The plan's weekly cost (exact line figures added, rounded once), yearly cost, one-off
-    items, and the difference from the indicative budget in £ and %."""
-    lines = live_lines(plan) if lines is None else lines
-    policy = plan.indicative_budget.policy
-    weekly = round2(sum((w for w in map(line_weekly, lines) if w is not None), Decimal(0)))
-    one_off = round2(
-        sum(
-            (line_cost(x) for x in lines if x.frequency == PlanLine.Frequency.ONE_OFF),
-            Decimal(0),
-        )
-    )
-    indicative = plan.indicative_budget.indicative_weekly_gbp
-    difference = weekly - indicative
-    percent = round2(difference / indicative * 100) if indicative else None
-    tolerance = policy.plan_tolerance_percent
-    # Exact comparison (not the rounded percentage): |difference| > tolerance% of indicative.
-    outside = abs(difference) * 100 > tolerance * indicative if indicative else weekly > 0
-    return PlanCosts(
-        weekly=weekly,
-        annual=round2(weekly * policy.weeks_per_year),
-        one_off=one_off,
-        indicative_weekly=indicative,
-        difference=difference,
-        difference_percent=percent,
-        tolerance_percent=tolerance,
-        outside_tolerance=outside,
-    )
-
-
-def panel_reasons(
-    *, costs: PlanCosts, policy: RasPolicy, risk_referral: bool, risk_reasons: str = ""
-) -> list[str]:
-    """Why a plan must go to the risk enablement panel (empty: a team manager authorises)."""
-    reasons = []
-    threshold = policy.panel_threshold_weekly_gbp
-    if costs.weekly >= threshold:
-        reasons.append(f"The plan costs {gbp(costs.weekly)} a week: at or above {gbp(threshold)}.")
-    if costs.indicative_weekly >= threshold:
-        reasons.append(
-            f"The indicative budget is {gbp(costs.indicative_weekly)} a week: at or above "
-            f"{gbp(threshold)}."
-        )
-    benchmark = policy.residential_benchmark_annual_gbp
-    if costs.annual >= benchmark:
-        reasons.append(
-            f"The plan costs {gbp(costs.annual)} a year: at or above the residential care "
-            f"benchmark of {gbp(benchmark)}."
-        )
-    limit = costs.indicative_weekly * (1 + costs.tolerance_percent / 100)
-    if costs.weekly > limit:
-        reasons.append(
-            f"The plan exceeds the indicative budget by more than the "
-            f"{costs.tolerance_percent.normalize():f}% tolerance."
-        )
-    if risk_referral:
-        reasons.append(f"Referred by the worker for risk reasons: {risk_reasons.strip()}")
-    return reasons
-
-
-def eligible_needs(plan: SupportPlan) -> list[str]:
-    """The outcome codes the person was found unable to achieve (their eligible needs)."""
-    determination = getattr(plan.indicative_budget.assessment, "eligibility", None)
-    if determination is None:
-        return []
-    return [f.outcome for f in determination.findings.all() if f.unable]
-
-
-def plan_sections(plan: SupportPlan) -> list[tuple[str, str]]:
-    """(code, title) of each section of the questionnaire the person was assessed on."""
-    assessment = plan.indicative_budget.assessment
-    return list(assessment.questionnaire.sections.order_by("order").values_list("code", "title"))
+class PlanStateError(Exception):
+    """A change the plan's state does not allow."""
 
 
 def coverage_problems(plan: SupportPlan, lines: list[PlanLine]) -> list[str]:
@@ -193,21 +101,6 @@ def coverage_problems(plan: SupportPlan, lines: list[PlanLine]) -> list[str]:
         for code in eligible_needs(plan)
         if code not in met
     ]
-
-
-def management_split(plan: SupportPlan, weekly: Decimal) -> dict[str, Decimal]:
-    """The weekly amount under each way of managing the budget. A single way takes the
-    whole; a mix uses the amounts entered, which must add up (checked on submission)."""
-    fields = {
-        Management.DIRECT_PAYMENT: "direct_payment_weekly_gbp",
-        Management.COUNCIL_MANAGED: "council_managed_weekly_gbp",
-        Management.INDIVIDUAL_SERVICE_FUND: "isf_weekly_gbp",
-    }
-    if plan.management == Management.MIXED:
-        return {name: getattr(plan, name) for name in fields.values()}
-    return {
-        name: (weekly if way == plan.management else Decimal(0)) for way, name in fields.items()
-    }
 
 
 def submission_problems(plan: SupportPlan, lines: list[PlanLine], costs: PlanCosts) -> list[str]:
@@ -235,19 +128,6 @@ def submission_problems(plan: SupportPlan, lines: list[PlanLine], costs: PlanCos
     if plan.risk_referral and not plan.risk_reasons.strip():
         problems.append(RISK_REASONS_NEEDED)
     return problems
-
-
-class PlanIncomplete(Exception):
-    def __init__(self, problems: list[str]):
-        self.problems = problems
-        super().__init__(" ".join(problems))
-
-
-class PlanStateError(Exception):
-    """A change the plan's state does not allow."""
-
-
-# --- services ----------------------------------------------------------------------------------
 
 
 def _check_team_worker(actor: User, plan_or_person, permission: str = PLAN_CHANGE) -> None:
@@ -415,34 +295,6 @@ def plan_submit(*, actor: User, plan: SupportPlan) -> SupportPlan:
     return plan
 
 
-WRITING = ("created", "edited", "submitted")
-
-
-def plan_authors(plan: SupportPlan) -> set[int]:
-    """Everyone who wrote any part of the plan: created, edited or submitted it, or added or
-    removed a line or named informal support (read from the history, so it cannot be missed)."""
-    authors = set(
-        plan.history.filter(history_change_reason__in=WRITING).values_list(
-            "history_user_id", flat=True
-        )
-    )
-    authors |= set(
-        PlanLine.history.filter(plan_id=plan.pk).values_list("history_user_id", flat=True)
-    )
-    authors |= set(
-        InformalSupportItem.history.filter(plan_id=plan.pk).values_list(
-            "history_user_id", flat=True
-        )
-    )
-    authors |= {plan.created_by_id, plan.submitted_by_id}
-    authors.discard(None)
-    return authors
-
-
-def wrote(actor: User, plan: SupportPlan) -> bool:
-    return actor.pk in plan_authors(plan)
-
-
 def _agree(
     plan: SupportPlan, *, actor: User, how: str, review_date: datetime.date, conditions: str = ""
 ) -> AgreedBudget:
@@ -513,14 +365,6 @@ def agreed_budget_decide(
         replaced_status=AgreedBudget.Status.ENDED,
         already_decided="This agreed budget has already been decided.",
     )
-
-
-OPEN_STATUSES = (
-    SupportPlan.Status.DRAFT,
-    SupportPlan.Status.RETURNED,
-    SupportPlan.Status.AWAITING_AUTHORISATION,
-    SupportPlan.Status.AT_PANEL,
-)
 
 
 def plan_follow_budget(*, actor: User, budget: IndicativeBudget) -> SupportPlan | None:

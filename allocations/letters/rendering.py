@@ -1,0 +1,42 @@
+"""A letter's HTML and its PDF (WeasyPrint), with the council's details."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.template.loader import render_to_string
+
+from allocations.letters.kinds import LetterContent
+from allocations.pdf_worker import html_to_pdf
+from assessments.models import Person
+
+
+def council() -> dict[str, Any]:
+    return {
+        "name": settings.COUNCIL_NAME,
+        "address": settings.COUNCIL_ADDRESS,
+        "phone": settings.COUNCIL_PHONE,
+        "email": settings.COUNCIL_EMAIL,
+        "logo": settings.COUNCIL_LOGO.as_uri(),
+        "signatory_name": settings.LETTER_SIGNATORY_NAME,
+        "signatory_title": settings.LETTER_SIGNATORY_TITLE,
+    }
+
+
+def render_html(content: LetterContent, person: Person, issued_on) -> str:
+    return render_to_string(
+        content.template,
+        {
+            **content.context,
+            "title": content.title,
+            "person": person,
+            "council": council(),
+            "issued_on": issued_on,
+        },
+    )
+
+
+def render_pdf(content: LetterContent, person: Person, issued_on) -> bytes:
+    """A tagged, accessible PDF (PDF/UA-1) with its title and language set."""
+    return html_to_pdf(render_html(content, person, issued_on), str(settings.BASE_DIR))

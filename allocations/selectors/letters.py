@@ -1,0 +1,52 @@
+"""Reads for letters and letter batches, scoped to the user asking."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+
+from allocations.models import Letter, LetterBatch
+from allocations.permissions import BATCH_RUN, LETTER_VIEW
+from assessments.selectors import people_visible_to
+
+
+def letter_get_for_user(*, user, pk: int) -> Letter:
+    """A letter of a person the user may see, or 404 (also for a role that reads no letters)."""
+    letter = (
+        Letter.objects.select_related("person")
+        .filter(pk=pk, person__in=people_visible_to(user))
+        .first()
+    )
+    if letter is None or not user.has_perm(LETTER_VIEW):
+        raise Http404("No such letter.")
+    return letter
+
+
+def letter_batch_get_for_user(*, user, pk: int) -> LetterBatch:
+    """A batch of letters for people the user may all see, or 404; 403 for a role that does not
+    issue letters in batches."""
+    if not user.has_perm(BATCH_RUN):
+        raise PermissionDenied("Only managers issue letters in batches.")
+    batch = LetterBatch.objects.filter(pk=pk).first()
+    visible = set(people_visible_to(user).values_list("pk", flat=True))
+    if batch is None or not set(batch.person_ids) <= visible:
+        raise Http404("No such batch.")
+    return batch
+
+
+def batch_letters(batch: LetterBatch) -> list[Letter]:
+    """The letters this batch issued or reused, in the batch's order."""
+    letters = Letter.objects.select_related("person").in_bulk(batch.letter_ids)
+    return [letters[pk] for pk in batch.letter_ids if pk in letters]
+
+
+def batch_zip(batch: LetterBatch) -> bytes:
+    """One ZIP of PDFs, a file per person named by their reference."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for letter in batch_letters(batch):
+            archive.writestr(f"{letter.person.reference}-{letter.kind}.pdf", bytes(letter.pdf))
+    return buffer.getvalue()

@@ -1,0 +1,116 @@
+"""Reads for support plans: one plan for a user, its live lines, the needs it must meet, who
+wrote it and its history."""
+
+from __future__ import annotations
+
+from django.http import Http404
+
+from allocations.models import InformalSupportItem, PlanLine, SupportPlan
+from allocations.permissions import PLAN_VIEW
+from allocations.selectors.budgets import gbp
+from assessments.models import User
+from assessments.selectors import FieldChange, HistoryEntry, object_history, people_visible_to
+
+OPEN_STATUSES = (
+    SupportPlan.Status.DRAFT,
+    SupportPlan.Status.RETURNED,
+    SupportPlan.Status.AWAITING_AUTHORISATION,
+    SupportPlan.Status.AT_PANEL,
+)
+
+
+def live_lines(plan: SupportPlan) -> list[PlanLine]:
+    """The plan's lines that count: ended lines stay on record (and in the history) only."""
+    return list(plan.lines.live())
+
+
+def eligible_needs(plan: SupportPlan) -> list[str]:
+    """The outcome codes the person was found unable to achieve (their eligible needs)."""
+    determination = getattr(plan.indicative_budget.assessment, "eligibility", None)
+    if determination is None:
+        return []
+    return [f.outcome for f in determination.findings.all() if f.unable]
+
+
+def plan_sections(plan: SupportPlan) -> list[tuple[str, str]]:
+    """(code, title) of each section of the questionnaire the person was assessed on."""
+    assessment = plan.indicative_budget.assessment
+    return list(assessment.questionnaire.sections.order_by("order").values_list("code", "title"))
+
+
+WRITING = ("created", "edited", "submitted")
+
+
+def plan_authors(plan: SupportPlan) -> set[int]:
+    """Everyone who wrote any part of the plan: created, edited or submitted it, or added or
+    removed a line or named informal support (read from the history, so it cannot be missed)."""
+    authors = set(
+        plan.history.filter(history_change_reason__in=WRITING).values_list(
+            "history_user_id", flat=True
+        )
+    )
+    authors |= set(
+        PlanLine.history.filter(plan_id=plan.pk).values_list("history_user_id", flat=True)
+    )
+    authors |= set(
+        InformalSupportItem.history.filter(plan_id=plan.pk).values_list(
+            "history_user_id", flat=True
+        )
+    )
+    authors |= {plan.created_by_id, plan.submitted_by_id}
+    authors.discard(None)
+    return authors
+
+
+def wrote(actor: User, plan: SupportPlan) -> bool:
+    return actor.pk in plan_authors(plan)
+
+
+def plan_get_for_user(*, user, pk: int) -> SupportPlan:
+    """A support plan of a person the user may see, or 404 (also for a role that reads no
+    plans)."""
+    plan = (
+        SupportPlan.objects.select_related(
+            "person__team",
+            "indicative_budget__policy",
+            "indicative_budget__assessment__eligibility",
+            "created_by",
+            "submitted_by",
+            "decided_by",
+        )
+        .filter(pk=pk, person__in=people_visible_to(user))
+        .first()
+    )
+    if plan is None or not user.has_perm(PLAN_VIEW):
+        raise Http404("No such support plan on your caseload.")
+    return plan
+
+
+def plan_history(plan) -> list[HistoryEntry]:
+    """The plan's own changes and every line and piece of named informal support added or
+    ended, newest first: what the plan holds now and what it held before (three queries)."""
+    entries = object_history(plan)
+    parts = [
+        (PlanLine, "line", lambda r: f"{r.description}: {r.quantity.normalize():f} {r.unit} × "
+         f"{gbp(r.unit_cost_gbp)} {PlanLine.Frequency(r.frequency).label}"),
+        (InformalSupportItem, "named informal support", lambda r: f"{r.who}: {r.what}"),
+    ]  # fmt: skip
+    for model, noun, describe in parts:
+        records = (
+            model.history.filter(plan_id=plan.pk)
+            .select_related("history_user")
+            .order_by("history_date", "history_id")
+        )
+        for record in records:
+            user = record.history_user
+            ended = record.ended_at is not None
+            entries.append(
+                HistoryEntry(
+                    when=record.history_date,
+                    who=(user.get_full_name() or user.username) if user else "System",
+                    action=f"{'Ended' if ended else 'Added'} {noun}",
+                    changes=(FieldChange(field=noun.capitalize(), old="", new=describe(record)),),
+                )
+            )
+    entries.sort(key=lambda e: e.when, reverse=True)
+    return entries

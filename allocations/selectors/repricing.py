@@ -1,0 +1,301 @@
+"""Re-pricing's reads: every current budget not yet on a policy, with its new figure.
+
+On PostgreSQL the rows come from ONE query (points summed from the answers in SQL, the
+informal-support facts and the person's circumstances joined in); the engine runs in Python.
+The preview summarises them, and exports them as CSV. Also whether a policy may be applied
+now, and a run for the user following it."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections import defaultdict
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.core.exceptions import PermissionDenied
+from django.db import connection, transaction
+from django.db.models import Sum
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+
+from allocations.adapter import case_from_facts, engine_policy
+from allocations.engine import Case, RasInputError, Result, calculate, validate_policy
+from allocations.models import IndicativeBudget, RasPolicy, RepricingRun
+from allocations.permissions import POLICY_REPRICE
+from allocations.selectors.budgets import is_silent_reduction
+from allocations.selectors.policies import policy_in_force_on
+from assessments.models import Answer, ClientGroup
+
+_ROWS_SQL = """
+WITH current_budget AS (
+    SELECT b.* FROM allocations_indicativebudget b
+    WHERE b.status = 'current' AND b.policy_id <> %(policy)s
+      -- A lower figure on this policy waits for, or has had, a manager's decision.
+      AND NOT EXISTS (
+          SELECT 1 FROM allocations_indicativebudget q
+          WHERE q.person_id = b.person_id AND q.policy_id = %(policy)s
+            AND q.status IN ('awaiting_decision', 'not_adopted'))
+), points AS (
+    -- Each current assessment's points, summed from its answers: one pass over the answers
+    -- with hash joins (an IN (…) here tempts the planner into 100,000 index look-ups).
+    SELECT ans.assessment_id, SUM(o.points) AS total
+    FROM assessments_answer ans
+    JOIN assessments_answeroption o ON o.id = ans.option_id
+    JOIN allocations_indicativebudget cb
+      ON cb.assessment_id = ans.assessment_id AND cb.status = 'current'
+    GROUP BY ans.assessment_id
+)
+SELECT b.id, b.person_id, b.assessment_id, p.reference, p.given_name, p.family_name, t.name,
+       p.client_group, b.indicative_weekly_gbp, b.annual_gbp, b.raw_points,
+       a.informal_support, a.carer_assessed, a.carer_able_and_willing, a.carer_impact,
+       p.existing_weekly_cost_gbp, p.needs_increased, b.triggers,
+       b.breakdown -> 'points_by_section', a.assessment_date, COALESCE(points.total, 0)
+FROM current_budget b
+JOIN assessments_person p ON p.id = b.person_id
+JOIN assessments_team t ON t.id = p.team_id
+JOIN assessments_assessment a ON a.id = b.assessment_id
+LEFT JOIN points ON points.assessment_id = b.assessment_id
+ORDER BY b.id
+"""
+
+
+@dataclass
+class Row:
+    budget_id: int
+    person_id: int
+    assessment_id: int
+    reference: str
+    name: str
+    team: str
+    client_group: str
+    current_weekly: Decimal
+    current_annual: Decimal
+    current_points: Decimal
+    case: Case
+    sections: list
+    assessment_date: object
+    result: Result | None = None
+    error: str = ""
+
+    @property
+    def change(self) -> Decimal:
+        return self.result.indicative_weekly - self.current_weekly if self.result else Decimal(0)
+
+    @property
+    def flagged(self) -> bool:
+        return self.result is not None and is_silent_reduction(
+            new_weekly=self.result.indicative_weekly,
+            new_points=self.result.raw_points,
+            current_weekly=self.current_weekly,
+            current_points=self.current_points,
+        )
+
+    @property
+    def direction(self) -> str:
+        if self.result is None:
+            return "error"
+        return "up" if self.change > 0 else "down" if self.change < 0 else "same"
+
+
+def _rows_portable(policy: RasPolicy) -> list[tuple]:
+    """The same rows as _ROWS_SQL through the ORM, for the SQLite file `make run` uses when no
+    PostgreSQL is configured (a demo's few dozen people, not a council's caseload)."""
+    skip = IndicativeBudget.objects.filter(
+        policy=policy, status__in=["awaiting_decision", "not_adopted"]
+    ).values("person_id")
+    budgets = (
+        IndicativeBudget.objects.filter(status=IndicativeBudget.Status.CURRENT)
+        .exclude(policy=policy)
+        .exclude(person_id__in=skip)
+        .select_related("person__team", "assessment")
+        .order_by("id")
+    )
+    rows = []
+    for b in budgets:
+        total = Answer.objects.filter(assessment_id=b.assessment_id).aggregate(
+            total=Sum("option__points")
+        )["total"] or Decimal(0)
+        p, a = b.person, b.assessment
+        rows.append(
+            (b.id, b.person_id, b.assessment_id, p.reference, p.given_name, p.family_name,
+             p.team.name, p.client_group, b.indicative_weekly_gbp, b.annual_gbp, b.raw_points,
+             a.informal_support, a.carer_assessed, a.carer_able_and_willing, a.carer_impact,
+             p.existing_weekly_cost_gbp, p.needs_increased, b.triggers,
+             b.breakdown.get("points_by_section", []), a.assessment_date, total)
+        )  # fmt: skip
+    return rows
+
+
+def repricing_rows(policy: RasPolicy) -> list[Row]:
+    """Every current budget not yet on `policy`, with its new figure worked out."""
+    rules = engine_policy(policy)
+    validate_policy(rules)
+    if connection.vendor == "postgresql":
+        with transaction.atomic(), connection.cursor() as cursor:
+            # PostgreSQL's JIT compiles this big join for about a second and gains nothing.
+            cursor.execute("SET LOCAL jit = off")
+            cursor.execute(_ROWS_SQL, {"policy": policy.pk})
+            raw = cursor.fetchall()
+    else:
+        raw = _rows_portable(policy)
+    rows = []
+    for r in raw:
+        # Django reads jsonb from a raw cursor as text: decode the triggers and sections.
+        r = list(r)
+        r[17], r[18] = (json.loads(v) if isinstance(v, str) else v for v in (r[17], r[18]))
+        # The points summed in SQL, and the triggers the current budget recorded (the engine
+        # keeps each trigger once, sorted, whatever order the answers gave them in).
+        case = case_from_facts(
+            ref=r[3],
+            points=(r[20],),
+            client_group=r[7],
+            informal_support=r[11],
+            carer_assessed=r[12],
+            carer_able_and_willing=r[13],
+            carer_impact=r[14],
+            existing_weekly_cost=r[15],
+            needs_increased=r[16],
+            triggers=r[17],
+        )
+        row = Row(
+            budget_id=r[0],
+            person_id=r[1],
+            assessment_id=r[2],
+            reference=r[3],
+            name=f"{r[4]} {r[5]}",
+            team=r[6],
+            client_group=r[7],
+            current_weekly=r[8],
+            current_annual=r[9],
+            current_points=r[10],
+            case=case,
+            sections=r[18] or [],
+            assessment_date=r[19],
+        )
+        try:
+            row.result = calculate(rules, case, policy_checked=True)
+        except RasInputError as problem:
+            row.error = str(problem)
+        rows.append(row)
+    return rows
+
+
+@dataclass
+class Tally:
+    people: int = 0
+    up: int = 0
+    down: int = 0
+    same: int = 0
+    flagged: int = 0
+    errors: int = 0
+    weekly_change: Decimal = Decimal("0")  # of the figures that take effect at once
+    annual_change: Decimal = Decimal("0")
+    flagged_weekly_change: Decimal = Decimal("0")  # lower figures awaiting a manager
+
+    def add(self, row: Row) -> None:
+        self.people += 1
+        if row.result is None:
+            self.errors += 1
+            return
+        setattr(self, row.direction, getattr(self, row.direction) + 1)
+        if row.flagged:
+            self.flagged += 1
+            self.flagged_weekly_change += row.change
+        else:
+            self.weekly_change += row.change
+            self.annual_change += row.result.annual - row.current_annual
+
+
+@dataclass
+class Preview:
+    policy: RasPolicy
+    rows: list[Row]
+    total: Tally = field(default_factory=Tally)
+    by_client_group: dict[str, Tally] = field(default_factory=dict)
+    by_team: dict[str, Tally] = field(default_factory=dict)
+
+
+def repricing_preview(policy: RasPolicy) -> Preview:
+    rows = repricing_rows(policy)
+    preview = Preview(policy=policy, rows=rows)
+    groups: dict[str, Tally] = defaultdict(Tally)
+    teams: dict[str, Tally] = defaultdict(Tally)
+    for row in rows:
+        preview.total.add(row)
+        groups[ClientGroup(row.client_group).label].add(row)
+        teams[row.team].add(row)
+    preview.by_client_group = dict(sorted(groups.items()))
+    preview.by_team = dict(sorted(teams.items()))
+    return preview
+
+
+def _cell(value) -> str:
+    """A CSV cell a spreadsheet will not run as a formula."""
+    text = "" if value is None else str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@") and not _is_number(text) else text
+
+
+def _is_number(text: str) -> bool:
+    try:
+        Decimal(text)
+    except ArithmeticError:
+        return False
+    return True
+
+
+def repricing_csv(preview: Preview) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(
+        [
+            "reference",
+            "name",
+            "team",
+            "client_group",
+            "current_weekly",
+            "new_weekly",
+            "weekly_change",
+            "change",
+            "needs_manager_decision",
+            "error",
+        ]
+    )
+    for row in preview.rows:
+        new = row.result.indicative_weekly if row.result else ""
+        writer.writerow(
+            [
+                _cell(row.reference),
+                _cell(row.name),
+                _cell(row.team),
+                row.client_group,
+                row.current_weekly,
+                new,
+                row.change if row.result else "",
+                row.direction,
+                "yes" if row.flagged else "no",
+                _cell(row.error),
+            ]
+        )
+    return out.getvalue()
+
+
+def repricing_refusal(policy: RasPolicy) -> str | None:
+    """Why this policy cannot be applied to current budgets now (None when it can): only the
+    approved policy in force today is applied, never a future one or one already replaced."""
+    if policy.status != RasPolicy.Status.APPROVED:
+        return "Only an approved policy can be applied."
+    today = timezone.localdate()
+    if policy.effective_from > today:
+        return f"This policy takes effect on {policy.effective_from:%d %B %Y}: apply it then."
+    if policy_in_force_on(today) != policy:
+        return "A newer policy is in force: only the policy in force today can be applied."
+    return None
+
+
+def repricing_run_get_for_user(*, user, pk: int) -> RepricingRun:
+    """A re-pricing run, for RAS administrators (403 for other roles, 404 for no such run)."""
+    if not user.has_perm(POLICY_REPRICE):
+        raise PermissionDenied("Only RAS administrators follow re-pricing runs.")
+    return get_object_or_404(RepricingRun.objects.select_related("policy", "created_by"), pk=pk)

@@ -1,0 +1,91 @@
+"""Letters in batches: starting one, following it and downloading its ZIP."""
+
+from __future__ import annotations
+
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods
+
+from allocations.forms import LetterBatchForm
+from allocations.letters.kinds import letter_batch_description, letter_batch_people
+from allocations.models import LetterBatch
+from allocations.permissions import BATCH_RUN
+from allocations.selectors.letters import batch_letters, batch_zip, letter_batch_get_for_user
+from allocations.services.letter_batches import letter_batch_start
+from assessments.models import PersonAccess
+from assessments.selectors import people_visible_to
+from assessments.services import person_access_record
+
+
+def _batch_people(user, form):
+    """The people a batch covers: those the chosen kind of letter is for (see
+    letter_batch_people), of a team (a team manager only their own), optionally only those
+    whose record dates from a given day on."""
+    people = people_visible_to(user)
+    team = form.cleaned_data.get("team")
+    if team is not None:
+        people = people.filter(team=team)
+    people = letter_batch_people(form.cleaned_data["kind"], people, form.cleaned_data.get("since"))
+    return people.distinct().order_by("reference")
+
+
+@require_http_methods(["GET", "POST"])
+def letter_batch_list_view(request):
+    if not request.user.has_perm(BATCH_RUN):
+        raise PermissionDenied("Only managers issue letters in batches.")
+    form = LetterBatchForm(request.POST or None, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        people = _batch_people(request.user, form)
+        kind = form.cleaned_data["kind"]
+        description = letter_batch_description(
+            kind, team=form.cleaned_data.get("team"), since=form.cleaned_data.get("since")
+        )
+        batch = letter_batch_start(
+            actor=request.user, people=people, kind=kind, description=description
+        )
+        return redirect("allocations:letter_batch", pk=batch.pk)
+    batches = LetterBatch.objects.filter(created_by=request.user).order_by("-created_at")[:20]
+    return render(
+        request, "allocations/letter_batches/list.html", {"form": form, "batches": batches}
+    )
+
+
+@require_http_methods(["GET"])
+def letter_batch_view(request, pk: int):
+    batch = letter_batch_get_for_user(user=request.user, pk=pk)
+    return render(request, "allocations/letter_batches/detail.html", {"run": batch, "batch": batch})
+
+
+@require_http_methods(["GET"])
+def letter_batch_status_view(request, pk: int):
+    batch = letter_batch_get_for_user(user=request.user, pk=pk)
+    return JsonResponse(
+        {
+            "status": batch.status,
+            "status_label": batch.get_status_display(),
+            "total": batch.total,
+            "processed": batch.processed,
+            "issued": batch.issued,
+            "reused": batch.reused,
+            "failed": len(batch.failures),
+            "percent": batch.percent,
+        }
+    )
+
+
+@require_http_methods(["GET"])
+def letter_batch_zip_view(request, pk: int):
+    batch = letter_batch_get_for_user(user=request.user, pk=pk)
+    if batch.status != LetterBatch.Status.DONE:
+        raise Http404("The batch has not finished yet.")
+    for letter in batch_letters(batch):
+        person_access_record(
+            user=request.user,
+            person=letter.person,
+            page=PersonAccess.Page.LETTER,
+            path=request.path,
+        )
+    response = HttpResponse(batch_zip(batch), content_type="application/zip")
+    response["Content-Disposition"] = f'attachment; filename="letters-batch-{batch.pk}.zip"'
+    return response

@@ -1,0 +1,78 @@
+"""The budgets, plans and letters section of a person's page (registered in AppConfig.ready)."""
+
+from __future__ import annotations
+
+from django.template.loader import render_to_string
+
+from allocations.forms import ReasonForm
+from allocations.models import AgreedBudget, IndicativeBudget, Letter
+from allocations.permissions import (
+    BUDGET_DECIDE,
+    BUDGET_RECALCULATE,
+    BUDGET_VIEW,
+    LETTER_ISSUE,
+    LETTER_VIEW,
+    LETTER_WITHDRAW,
+    PLAN_ADD,
+    PLAN_VIEW,
+)
+from allocations.selectors.budgets import (
+    basis_note,
+    budget_explanation,
+    budget_triggers,
+    budgets_for_person,
+)
+from allocations.selectors.plans import OPEN_STATUSES
+
+
+def person_budget_section(request, person) -> str | None:
+    """The 'Indicative budget' section of a person's page (registered in AppConfig.ready)."""
+    user = request.user
+    budgets = budgets_for_person(user=user, person=person)
+    if not user.has_perm(BUDGET_VIEW):
+        return None
+    current = next((b for b in budgets if b.status == IndicativeBudget.Status.CURRENT), None)
+    pending = [b for b in budgets if b.status == IndicativeBudget.Status.AWAITING_DECISION]
+    # Why there is no current figure, when a reassessment ended the last one.
+    ended = (
+        next((b for b in budgets if b.status == IndicativeBudget.Status.ENDED), None)
+        if current is None
+        else None
+    )
+    plans = list(person.plans.select_related("created_by")) if user.has_perm(PLAN_VIEW) else []
+    agreed_budgets = list(
+        AgreedBudget.objects.filter(
+            person=person,
+            status__in=[AgreedBudget.Status.CURRENT, AgreedBudget.Status.AWAITING_DECISION],
+        ).select_related("agreed_by")
+    )
+    agreed = next((a for a in agreed_budgets if a.status == AgreedBudget.Status.CURRENT), None)
+    agreed_pending = [a for a in agreed_budgets if a.status != AgreedBudget.Status.CURRENT]
+    return render_to_string(
+        "allocations/person_page/budget_section.html",
+        {
+            "person": person,
+            "current": current,
+            "pending": pending,
+            "ended": ended,
+            "basis_note": basis_note(current) if current else "",
+            "agreed_pending": agreed_pending,
+            "budgets": budgets,
+            "explanation": budget_explanation(current) if current else [],
+            "triggers": budget_triggers(current) if current else [],
+            "can_recalculate": user.has_perm(BUDGET_RECALCULATE),
+            "can_decide": user.has_perm(BUDGET_DECIDE),
+            "reason_form": ReasonForm(),
+            "plans": plans,
+            "open_plan": next((p for p in plans if p.status in OPEN_STATUSES), None),
+            "agreed": agreed,
+            "can_plan": user.has_perm(PLAN_ADD),
+            "letters": list(person.letters.select_related("issued_by", "withdrawn_by").defer("pdf"))
+            if user.has_perm(LETTER_VIEW)
+            else [],
+            "can_issue": user.has_perm(LETTER_ISSUE),
+            "can_withdraw_letters": user.has_perm(LETTER_WITHDRAW),
+            "letter_kinds": Letter.Kind.choices,
+        },
+        request=request,
+    )

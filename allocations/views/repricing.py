@@ -1,0 +1,79 @@
+"""Re-pricing pages: the preview (and its CSV), starting a run, and following it."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods
+
+from allocations.permissions import POLICY_REPRICE
+from allocations.selectors.policies import policy_get_for_user
+from allocations.selectors.repricing import (
+    repricing_csv,
+    repricing_preview,
+    repricing_refusal,
+    repricing_run_get_for_user,
+)
+from allocations.services.repricing import repricing_start
+
+
+@require_http_methods(["GET", "POST"])
+def repricing_view(request, pk: int):
+    """Preview (GET; ?format=csv downloads the list) and start (POST) applying a policy."""
+    policy = policy_get_for_user(user=request.user, pk=pk)
+    if not request.user.has_perm(POLICY_REPRICE):
+        raise PermissionDenied("Only RAS administrators apply a policy to current budgets.")
+    refusal = repricing_refusal(policy)
+    if refusal:
+        messages.error(request, refusal)
+        return redirect("allocations:policy_detail", pk=policy.pk)
+    if request.method == "POST":
+        try:
+            run = repricing_start(actor=request.user, policy=policy)
+        except ValidationError as refusal:
+            messages.error(request, " ".join(refusal.messages))
+            return redirect("allocations:repricing", pk=policy.pk)
+        return redirect("allocations:repricing_run", pk=run.pk)
+    preview = repricing_preview(policy)
+    if request.GET.get("format") == "csv":
+        response = HttpResponse(repricing_csv(preview), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = (
+            f'attachment; filename="repricing-preview-policy-{policy.pk}.csv"'
+        )
+        return response
+    biggest = sorted(
+        (r for r in preview.rows if r.result), key=lambda r: abs(r.change), reverse=True
+    )[:50]
+    return render(
+        request,
+        "allocations/repricing/preview.html",
+        {"policy": policy, "preview": preview, "biggest": biggest},
+    )
+
+
+@require_http_methods(["GET"])
+def repricing_run_view(request, pk: int):
+    return render(
+        request,
+        "allocations/repricing/run.html",
+        {"run": repricing_run_get_for_user(user=request.user, pk=pk)},
+    )
+
+
+@require_http_methods(["GET"])
+def repricing_run_status_view(request, pk: int):
+    run = repricing_run_get_for_user(user=request.user, pk=pk)
+    return JsonResponse(
+        {
+            "status": run.status,
+            "status_label": run.get_status_display(),
+            "total": run.total,
+            "processed": run.processed,
+            "changed": run.changed,
+            "flagged": run.flagged,
+            "percent": run.percent,
+            "error": run.error,
+        }
+    )
