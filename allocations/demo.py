@@ -12,7 +12,7 @@ from allocations.models import IndicativeBudget, RasPolicy
 from allocations.services.budgets import budget_for_assessment, budget_recalculate
 from allocations.services.policies import policy_approve, policy_create_draft
 from assessments.models import Assessment, Person
-from assessments.services import person_update
+from assessments.services.people import person_update
 
 # The worked-example policy of spec/ras-calculation.md (allocations/engine/examples.py). A
 # policy cannot take effect before the day it is approved, so the demo's is in force from the

@@ -33,18 +33,16 @@ from assessments.models import (
     User,
 )
 from assessments.roles import Role, roles_sync
-from assessments.selectors import section_questions
-from assessments.services import (
+from assessments.selectors.assessments import section_questions
+from assessments.services.assessments import (
     assessment_save_informal_support,
     assessment_save_section,
     assessment_start,
     assessment_submit,
-    eligibility_record,
-    person_create,
-    person_update,
-    questionnaire_import,
-    questionnaire_publish,
 )
+from assessments.services.eligibility import eligibility_record
+from assessments.services.people import person_create, person_update
+from assessments.services.questionnaires import questionnaire_import, questionnaire_publish
 
 DEMO_PASSWORD = "personal-budgets-demo"
 

@@ -12,8 +12,8 @@ from assessments.models import (
     SupportedBy,
     Team,
 )
-from assessments.roles import PEOPLE_ALL_TEAMS
-from assessments.services import PERSON_FIELDS
+from assessments.selectors.people import team_allowed
+from assessments.services.people import PERSON_FIELDS
 
 
 class PersonForm(forms.ModelForm):
@@ -41,8 +41,9 @@ class PersonForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.user = user
         team_field = self.fields["team"]
-        if not user.has_perm(PEOPLE_ALL_TEAMS):
-            team_field.queryset = Team.objects.filter(pk=user.team_id)
+        allowed = [pk for pk in Team.objects.values_list("pk", flat=True) if team_allowed(user, pk)]
+        team_field.queryset = Team.objects.filter(pk__in=allowed)
+        if allowed == [user.team_id]:  # only their own team: nothing to choose
             team_field.initial = user.team_id
             team_field.empty_label = None
         self.fields["existing_weekly_cost_gbp"].widget.attrs.update({"min": "0", "step": "0.01"})

@@ -29,7 +29,7 @@ class PanelsConfig(AppConfig):
         register_letters()
 
         # Panel members and chairs see the people referred to their panel (and no one else).
-        from assessments.selectors import register_visibility
+        from assessments.selectors.people import register_visibility
         from panels.selectors import panel_people_visible
 
         register_visibility(panel_people_visible)

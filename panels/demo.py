@@ -147,7 +147,7 @@ def seed_changes(users) -> None:
 
     from allocations.models import AgreedBudget
     from assessments.demo import _complete
-    from assessments.services import assessment_start
+    from assessments.services.assessments import assessment_start
 
     if AgreedBudget.objects.filter(status=AgreedBudget.Status.AWAITING_DECISION).exists():
         return

@@ -10,7 +10,7 @@ from django.utils import timezone
 from allocations.models import SupportPlan
 from allocations.permissions import PLAN_AUTHORISE
 from assessments.roles import PEOPLE_ALL_TEAMS
-from assessments.selectors import people_visible_to
+from assessments.selectors.people import people_visible_to
 from panels.models import PanelDecision, PanelMeeting, PanelReferral
 from panels.permissions import PANEL_VIEW
 

@@ -9,7 +9,7 @@ from django.views.decorators.http import require_http_methods
 
 from allocations.selectors.budgets import budget_explanation
 from assessments.models import PersonAccess
-from assessments.services import person_access_record
+from assessments.services.people import person_access_record
 from panels.forms import ConflictForm, MeetingForm, PanelDecisionForm
 from panels.models import IllegalReferralTransition, PanelReferral
 from panels.permissions import DECIDE, MEETING_ADD

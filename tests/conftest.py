@@ -104,7 +104,7 @@ def questionnaire(ras_admin, senior_manager):
 @pytest.fixture
 def draft_a(person_a, worker_a, questionnaire):
     """A draft assessment of person_a by team A's worker."""
-    from assessments.services import assessment_start
+    from assessments.services.assessments import assessment_start
 
     return assessment_start(actor=worker_a, person=person_a, supported_by="family")
 
@@ -120,7 +120,7 @@ def policy(ras_admin, senior_manager):
 @pytest.fixture
 def submitted_a(draft_a, worker_a, policy):
     """person_a's submitted, eligible assessment (4 answers of 2 points = 8 points)."""
-    from assessments.services import assessment_submit
+    from assessments.services.assessments import assessment_submit
     from tests.factories import complete_assessment
 
     ready = complete_assessment(draft_a, worker_a)

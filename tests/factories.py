@@ -12,7 +12,7 @@ from django.contrib.auth.models import Group
 from allocations.demo import POLICY_2026
 from assessments.models import ClientGroup, Person, Team, User
 from assessments.roles import Role
-from assessments.services import person_create
+from assessments.services.people import person_create
 
 TEST_PASSWORD = "a-long-test-password-42"
 _sequence = itertools.count(1)
@@ -119,7 +119,7 @@ def questionnaire_publisher() -> User:
 def make_published_questionnaire(actor, publisher=None, **kwargs):
     """Import a questionnaire as `actor` (a RAS administrator) and publish it as `publisher`
     (by default a senior manager), as four eyes require."""
-    from assessments.services import questionnaire_import, questionnaire_publish
+    from assessments.services.questionnaires import questionnaire_import, questionnaire_publish
 
     version = questionnaire_import(actor=actor, data=questionnaire_data(**kwargs))
     return questionnaire_publish(actor=publisher or questionnaire_publisher(), version=version)
@@ -127,7 +127,7 @@ def make_published_questionnaire(actor, publisher=None, **kwargs):
 
 def answer_everything(assessment, actor, *, option_index: int = 1):
     """Answer every question with the option at `option_index`; returns the fresh draft."""
-    from assessments.services import assessment_save_section
+    from assessments.services.assessments import assessment_save_section
 
     for section in assessment.questionnaire.sections.all():
         answers = {
@@ -157,7 +157,8 @@ def complete_assessment(
 ):
     """Answer everything (with the option at `option_index`), record informal support and
     eligibility: ready to submit."""
-    from assessments.services import assessment_save_informal_support, eligibility_record
+    from assessments.services.assessments import assessment_save_informal_support
+    from assessments.services.eligibility import eligibility_record
 
     assessment = answer_everything(assessment, actor, option_index=option_index)
     assessment = assessment_save_informal_support(

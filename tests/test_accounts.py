@@ -208,7 +208,8 @@ def world(
     from allocations.services.plans import plan_submit
     from allocations.services.repricing import repricing_start
     from assessments.models import Person, PersonAccess
-    from assessments.services import assessment_start, person_access_record
+    from assessments.services.assessments import assessment_start
+    from assessments.services.people import person_access_record
     from panels.services import meeting_create, panel_decide, referral_schedule
     from tests.factories import make_person, make_plan
 

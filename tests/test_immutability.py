@@ -42,7 +42,8 @@ from assessments.models import (
     QuestionnaireVersion,
     Section,
 )
-from assessments.services import assessment_start, questionnaire_import
+from assessments.services.assessments import assessment_start
+from assessments.services.questionnaires import questionnaire_import
 from tests.factories import make_plan, make_policy, questionnaire_data
 
 pytestmark = pytest.mark.django_db

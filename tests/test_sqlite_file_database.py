@@ -38,7 +38,7 @@ from allocations.models import Letter
 from allocations.services.plans import plan_start
 from assessments.models import Person
 from assessments.roles import Role
-from assessments.services import assessment_start, assessment_submit
+from assessments.services.assessments import assessment_start, assessment_submit
 from tests.factories import (complete_assessment, make_person, make_policy,
     make_published_questionnaire, make_team, make_user)
 

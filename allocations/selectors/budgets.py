@@ -13,7 +13,7 @@ from allocations.engine import round2
 from allocations.models import AgreedBudget, IndicativeBudget, TransitionalRule
 from allocations.permissions import AGREED_BUDGET_VIEW, BUDGET_DECIDE, BUDGET_VIEW
 from assessments.models import ClientGroup, FundingTrigger, InformalSupport, Person
-from assessments.selectors import people_visible_to
+from assessments.selectors.people import people_visible_to
 
 
 def budgets_for_person(*, user, person: Person) -> list[IndicativeBudget]:

@@ -10,7 +10,7 @@ from django.http import Http404
 
 from allocations.models import Letter, LetterBatch
 from allocations.permissions import BATCH_RUN, LETTER_VIEW
-from assessments.selectors import people_visible_to
+from assessments.selectors.people import people_visible_to
 
 
 def letter_get_for_user(*, user, pk: int) -> Letter:

@@ -9,7 +9,8 @@ from allocations.models import InformalSupportItem, PlanLine, SupportPlan
 from allocations.permissions import PLAN_VIEW
 from allocations.selectors.budgets import gbp
 from assessments.models import User
-from assessments.selectors import FieldChange, HistoryEntry, object_history, people_visible_to
+from assessments.selectors.history import FieldChange, HistoryEntry, object_history
+from assessments.selectors.people import people_visible_to
 
 OPEN_STATUSES = (
     SupportPlan.Status.DRAFT,

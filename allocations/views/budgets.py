@@ -23,8 +23,9 @@ from allocations.services.budgets import NoPolicyInForce, budget_decide, budget_
 from allocations.services.plans import agreed_budget_decide
 from assessments.forms import add_service_errors
 from assessments.models import PersonAccess
-from assessments.selectors import object_history, person_get_for_user
-from assessments.services import person_access_record
+from assessments.selectors.history import object_history
+from assessments.selectors.people import person_get_for_user
+from assessments.services.people import person_access_record
 
 
 @require_http_methods(["GET"])

@@ -14,8 +14,8 @@ from allocations.permissions import BATCH_RUN
 from allocations.selectors.letters import batch_letters, batch_zip, letter_batch_get_for_user
 from allocations.services.letter_batches import letter_batch_start
 from assessments.models import PersonAccess
-from assessments.selectors import people_visible_to
-from assessments.services import person_access_record
+from assessments.selectors.people import people_visible_to
+from assessments.services.people import person_access_record
 
 
 def _batch_people(user, form):

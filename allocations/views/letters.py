@@ -18,8 +18,8 @@ from allocations.services.letters import (
     letter_withdraw,
 )
 from assessments.models import PersonAccess
-from assessments.selectors import person_get_for_user
-from assessments.services import person_access_record
+from assessments.selectors.people import person_get_for_user
+from assessments.services.people import person_access_record
 
 
 @require_http_methods(["POST"])

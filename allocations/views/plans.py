@@ -36,8 +36,8 @@ from allocations.services.plans import (
 )
 from assessments.models import Outcome, PersonAccess
 from assessments.roles import PEOPLE_ALL_TEAMS
-from assessments.selectors import person_get_for_user
-from assessments.services import person_access_record
+from assessments.selectors.people import person_get_for_user
+from assessments.services.people import person_access_record
 
 
 @require_http_methods(["POST"])

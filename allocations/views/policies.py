@@ -26,7 +26,7 @@ from allocations.services.policies import (
     policy_update_draft,
 )
 from assessments.forms import add_service_errors
-from assessments.selectors import object_history
+from assessments.selectors.history import object_history
 
 
 @require_http_methods(["GET"])

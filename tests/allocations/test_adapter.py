@@ -20,10 +20,7 @@ from allocations.engine import calculate
 from allocations.engine.examples import SPEC_POLICY
 from allocations.models import RasPolicy
 from allocations.selectors import repricing
-from assessments.services import (
-    assessment_start,
-    assessment_submit,
-)
+from assessments.services.assessments import assessment_start, assessment_submit
 from tests.factories import complete_assessment, make_person, make_policy
 
 ALLOCATIONS = Path(__file__).resolve().parents[2] / "allocations"

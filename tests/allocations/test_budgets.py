@@ -11,7 +11,8 @@ from django.urls import reverse
 from allocations.decisions import ADOPT, KEEP
 from allocations.models import IndicativeBudget
 from allocations.services.budgets import budget_decide, budget_recalculate
-from assessments.services import assessment_start, assessment_submit, person_update
+from assessments.services.assessments import assessment_start, assessment_submit
+from assessments.services.people import person_update
 from tests.factories import complete_assessment
 
 pytestmark = pytest.mark.django_db

@@ -40,7 +40,8 @@ from allocations.services.policies import (
     policy_update_draft,
 )
 from assessments.roles import Role
-from assessments.services import assessment_start, assessment_submit, person_update
+from assessments.services.assessments import assessment_start, assessment_submit
+from assessments.services.people import person_update
 from panels.models import PanelReferral
 from tests.factories import (
     POLICY_FORM,
@@ -406,7 +407,7 @@ def test_a_questionnaire_import_refuses_odd_points_naming_the_row(ras_admin, odd
     import json
 
     from assessments.models import QuestionnaireVersion
-    from assessments.services import QuestionnaireInvalid, questionnaire_import
+    from assessments.services.questionnaires import QuestionnaireInvalid, questionnaire_import
     from tests.factories import questionnaire_data
 
     data = questionnaire_data()

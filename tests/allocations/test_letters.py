@@ -300,7 +300,7 @@ def test_system_check_warns_without_harfbuzz_subset(monkeypatch):
 def test_batch_makes_pdfs_in_parallel_processes(
     submitted_a, person_a, worker_a, senior_manager, questionnaire
 ):
-    from assessments.services import assessment_start, assessment_submit
+    from assessments.services.assessments import assessment_start, assessment_submit
     from tests.factories import complete_assessment
 
     other = make_person(actor=worker_a, family_name="Second")

@@ -14,7 +14,7 @@ from allocations.forms import LetterBatchForm
 from allocations.models import Letter, LetterBatch
 from allocations.services.letter_batches import letter_batch_run
 from allocations.services.plans import plan_authorise, plan_submit
-from assessments.services import assessment_start, assessment_submit
+from assessments.services.assessments import assessment_start, assessment_submit
 from tests.factories import complete_assessment, make_person, make_plan
 
 pytestmark = pytest.mark.django_db

@@ -14,7 +14,7 @@ from django.urls import reverse
 from allocations.models import IndicativeBudget, RepricingRun
 from allocations.selectors.repricing import repricing_preview
 from allocations.services.repricing import repricing_apply, repricing_start
-from assessments.services import assessment_start, assessment_submit
+from assessments.services.assessments import assessment_start, assessment_submit
 from tests.factories import complete_assessment, make_person, make_policy
 
 pytestmark = pytest.mark.django_db

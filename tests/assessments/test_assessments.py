@@ -11,22 +11,21 @@ from django.db import IntegrityError, transaction
 from django.urls import reverse
 
 from assessments.models import Answer, Assessment, PersonAccess
-from assessments.services import (
+from assessments.services.assessments import (
     ALREADY_OPEN,
     ELIGIBILITY_MISSING,
     INFORMAL_SUPPORT_MISSING,
     NO_PUBLISHED_QUESTIONNAIRE,
     AssessmentIncomplete,
     AssessmentLocked,
-    ConcurrentEdit,
-    IllegalTransition,
     assessment_save_informal_support,
     assessment_save_section,
     assessment_start,
     assessment_submit,
     assessment_withdraw,
-    questionnaire_retire,
 )
+from assessments.services.questionnaires import questionnaire_retire
+from assessments.services.workflow import ConcurrentEdit, IllegalTransition
 from tests.factories import answer_everything, complete_assessment, make_person
 
 pytestmark = pytest.mark.django_db
@@ -232,7 +231,7 @@ def test_reassessment_supersedes_the_previous_one(draft_a, worker_a, person_a):
     assert (first.status, first.superseded_by) == (Status.SUPERSEDED, second)
     assert first.answers.count() == 4  # still readable
     with pytest.raises(IllegalTransition):
-        from assessments.services import _transition
+        from assessments.services.assessments import _transition
 
         _transition(first, Status.SUBMITTED)
 

@@ -15,7 +15,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from assessments.models import Assessment, Person
-from assessments.services import ConcurrentEdit, assessment_save_section, person_update
+from assessments.services.assessments import assessment_save_section
+from assessments.services.people import person_update
+from assessments.services.workflow import ConcurrentEdit
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

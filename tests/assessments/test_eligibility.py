@@ -5,7 +5,7 @@ from django.core.exceptions import ValidationError
 
 from assessments.eligibility import is_eligible
 from assessments.models import EligibilityDetermination
-from assessments.services import eligibility_record
+from assessments.services.eligibility import eligibility_record
 
 
 @pytest.mark.parametrize(

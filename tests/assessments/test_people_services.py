@@ -20,7 +20,7 @@ from assessments.models import (
     age_band_for,
     age_on,
 )
-from assessments.services import person_access_record, person_create, person_update
+from assessments.services.people import person_access_record, person_create, person_update
 from tests.factories import form_data, make_person, person_data
 
 pytestmark = pytest.mark.django_db

@@ -167,7 +167,7 @@ def test_team_roles_edit_a_person(client, person_a, role, request):
 def test_person_page_shows_details_and_history_with_who_changed_what(
     client, person_a, worker_a, manager_a
 ):
-    from assessments.services import person_update
+    from assessments.services.people import person_update
 
     person_update(actor=manager_a, person=person_a, data={"needs_increased": True})
     client.force_login(worker_a)
@@ -182,7 +182,7 @@ def test_person_page_shows_details_and_history_with_who_changed_what(
 def test_person_page_query_count_does_not_grow_with_history(
     client, person_a, worker_a, django_assert_max_num_queries
 ):
-    from assessments.services import person_update
+    from assessments.services.people import person_update
 
     client.force_login(worker_a)
     person_detail = url("assessments:person_detail", person_a)
@@ -273,7 +273,7 @@ def test_a_stale_edit_is_refused_naming_who_changed_it_and_keeping_what_was_type
 ):
     import re
 
-    from assessments.services import person_update
+    from assessments.services.people import person_update
 
     client.force_login(worker_a)
     page = client.get(url("assessments:person_edit", person_a)).text

@@ -21,10 +21,9 @@ from assessments.models import (
     Section,
 )
 from assessments.roles import Role
-from assessments.services import (
+from assessments.selectors.questionnaires import PUBLISH_NOT_PERMITTED
+from assessments.services.questionnaires import (
     PUBLISH_NEEDS_SECOND_PERSON,
-    PUBLISH_NOT_PERMITTED,
-    IllegalTransition,
     QuestionnaireInvalid,
     questionnaire_copy_to_draft,
     questionnaire_export,
@@ -33,6 +32,7 @@ from assessments.services import (
     questionnaire_retire,
     questionnaire_touched_by,
 )
+from assessments.services.workflow import IllegalTransition
 from tests.factories import make_user, questionnaire_data
 
 pytestmark = pytest.mark.django_db

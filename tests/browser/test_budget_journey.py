@@ -38,7 +38,7 @@ def test_worker_submits_and_sees_the_budget_and_how_it_was_worked_out(page, live
 def test_budget_and_policy_pages_have_no_serious_accessibility_violations(
     axe_page, live_server, ready_a, worker_a, ras_admin, policy
 ):
-    from assessments.services import assessment_submit
+    from assessments.services.assessments import assessment_submit
 
     assessment_submit(actor=worker_a, assessment=ready_a, lock_version=ready_a.lock_version)
     page = axe_page

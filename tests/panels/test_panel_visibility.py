@@ -14,8 +14,8 @@ from django.utils import timezone
 from allocations.models import IndicativeBudget, SupportPlan
 from allocations.services.plans import plan_submit
 from assessments.roles import Role
-from assessments.selectors import people_visible_to
-from assessments.services import assessment_start, assessment_submit
+from assessments.selectors.people import people_visible_to
+from assessments.services.assessments import assessment_start, assessment_submit
 from panels.services import meeting_create, panel_decide, referral_schedule
 from tests.factories import complete_assessment, make_person, make_plan, make_user
 

@@ -1,0 +1,158 @@
+"""Assessments: the one door (`assessment_get_for_user`), the steps of a draft and where to
+resume it, a section's questions and answers, the summary with points, and the history."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.core.exceptions import PermissionDenied
+from django.db.models import DecimalField, Prefetch, QuerySet, Sum
+from django.db.models.functions import Coalesce
+from django.http import Http404
+
+from assessments.models import Answer, AnswerOption, Assessment, Person, Question, Section
+from assessments.roles import ASSESSMENT_CHANGE, ASSESSMENT_VIEW
+from assessments.selectors.history import FieldChange, HistoryEntry, history_entries
+from assessments.selectors.people import people_visible_to
+
+
+def assessment_get_for_user(*, user, pk: int) -> Assessment:
+    """The one door to an assessment: Http404 unless the user may see its person
+    (`people_visible_to`) and their role reads assessments."""
+    assessment = (
+        Assessment.objects.select_related(
+            "person__team", "questionnaire", "started_by", "submitted_by", "updated_by"
+        )
+        .filter(pk=pk, person__in=people_visible_to(user))
+        .first()
+    )
+    if assessment is None or not user.has_perm(ASSESSMENT_VIEW):
+        raise Http404("No such assessment on your caseload.")
+    return assessment
+
+
+def assessment_get_for_change(*, user, pk: int) -> Assessment:
+    """The assessment, if the user may change it: 404 as assessment_get_for_user, then
+    PermissionDenied for a role that reads assessments but does not change them."""
+    assessment = assessment_get_for_user(user=user, pk=pk)
+    if not user.has_perm(ASSESSMENT_CHANGE):
+        raise PermissionDenied("Your role can read assessments but not change them.")
+    return assessment
+
+
+def assessments_for_person(*, person: Person) -> QuerySet[Assessment]:
+    return person.assessments.select_related("questionnaire", "submitted_by", "started_by")
+
+
+def assessment_total_points(*, assessment: Assessment) -> Decimal:
+    return assessment.answers.aggregate(
+        total=Coalesce(Sum("option__points"), Decimal("0"), output_field=DecimalField())
+    )["total"]
+
+
+@dataclass(frozen=True)
+class Step:
+    number: int
+    title: str
+    kind: str  # "section", "informal_support" or "eligibility"
+    section: Section | None = None
+
+
+def assessment_steps(*, assessment: Assessment) -> list[Step]:
+    """The pages of an assessment: one per questionnaire section, then informal support and
+    eligibility. One query."""
+    sections = list(Section.objects.filter(version_id=assessment.questionnaire_id))
+    steps = [Step(n, s.title, "section", s) for n, s in enumerate(sections, start=1)]
+    steps.append(Step(len(steps) + 1, "Informal support", "informal_support"))
+    steps.append(Step(len(steps) + 1, "Eligibility", "eligibility"))
+    return steps
+
+
+def assessment_resume_step(*, assessment: Assessment) -> int:
+    """The first step with something still to do: a section with an unanswered question, then
+    informal support, then eligibility (two queries)."""
+    answered = set(assessment.answers.values_list("question_id", flat=True))
+    steps = Section.objects.filter(version_id=assessment.questionnaire_id).prefetch_related(
+        "questions"
+    )
+    sections = list(steps)
+    for number, section in enumerate(sections, start=1):
+        if any(q.pk not in answered for q in section.questions.all()):
+            return number
+    if not assessment.informal_support:
+        return len(sections) + 1
+    return len(sections) + 2
+
+
+def section_questions(*, section: Section) -> list[Question]:
+    """The section's questions with their options (two queries, however many questions)."""
+    return list(
+        section.questions.prefetch_related(
+            Prefetch("options", queryset=AnswerOption.objects.order_by("order"))
+        )
+    )
+
+
+def section_answers(*, assessment: Assessment, section: Section) -> dict[int, Answer]:
+    return {
+        a.question_id: a
+        for a in assessment.answers.filter(question__section=section).select_related("option")
+    }
+
+
+@dataclass(frozen=True)
+class SectionSummary:
+    section: Section
+    rows: list[tuple[Question, Answer | None]]
+    points: Decimal
+
+
+def assessment_summary(*, assessment: Assessment) -> list[SectionSummary]:
+    """Every question with its answer (or None), and points by section: three queries."""
+    answers = {
+        a.question_id: a
+        for a in assessment.answers.select_related("option").prefetch_related("option__triggers")
+    }
+    sections = Section.objects.filter(version_id=assessment.questionnaire_id).prefetch_related(
+        "questions"
+    )
+    summaries = []
+    for section in sections:
+        rows = [(q, answers.get(q.pk)) for q in section.questions.all()]
+        points = sum((a.option.points for _, a in rows if a), Decimal("0"))
+        summaries.append(SectionSummary(section, rows, points))
+    return summaries
+
+
+def assessment_history(*, assessment: Assessment) -> list[HistoryEntry]:
+    """The assessment's own changes and every answer given or changed, newest first."""
+    entries = history_entries(
+        assessment.history.select_related("history_user").order_by("history_date", "history_id"),
+        Assessment,
+    )
+    answers = (
+        Answer.history.filter(assessment_id=assessment.pk)
+        .select_related("history_user", "question", "option")
+        .order_by("history_date", "history_id")
+    )
+    for record in answers:
+        user = record.history_user
+        note = f" — note: {record.evidence}" if record.evidence else ""
+        entries.append(
+            HistoryEntry(
+                when=record.history_date,
+                who=(user.get_full_name() or user.username) if user else "System",
+                action="Answered" if record.history_type == "+" else "Answer changed",
+                changes=(
+                    FieldChange(
+                        field=record.question.text,
+                        old="",
+                        new=f"{record.option.label} ({record.option.points.normalize():f} "
+                        f"points){note}",
+                    ),
+                ),
+            )
+        )
+    entries.sort(key=lambda e: e.when, reverse=True)
+    return entries
