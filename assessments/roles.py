@@ -28,7 +28,7 @@ ASSESSMENT_CHANGE = "assessments.change_assessment"
 QUESTIONNAIRE_VIEW = "assessments.view_questionnaireversion"
 QUESTIONNAIRE_CHANGE = "assessments.change_questionnaireversion"
 # Publishing is four eyes: held by RAS administrators and senior managers, and refused to
-# anyone who drafted, imported or edited the version (assessments/services.py).
+# anyone who drafted, imported or edited the version (assessments/services/questionnaires.py).
 QUESTIONNAIRE_PUBLISH = "assessments.publish_questionnaireversion"
 
 

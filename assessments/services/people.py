@@ -102,7 +102,7 @@ def person_update(
     """
     if not actor.has_perm(PERSON_CHANGE):
         raise PermissionDenied("Your role cannot change people's records.")
-    # The row alone (no joins): see _lock_draft.
+    # The row alone (no joins): see lock_draft in assessments.services.assessments.
     person = Person.objects.select_for_update().get(pk=person.pk)
     check_team(actor=actor, team=person.team)
     if lock_version is not None and person.lock_version != lock_version:
