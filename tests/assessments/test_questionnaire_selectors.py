@@ -64,35 +64,22 @@ def test_the_door_opens_for_the_right_role(ras_admin, senior_manager, questionna
 # --- statuses --------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    ("status", "badge"),
-    [
-        (QuestionnaireVersion.Status.DRAFT, "text-bg-warning"),
-        (QuestionnaireVersion.Status.PUBLISHED, "text-bg-success"),
-        (QuestionnaireVersion.Status.RETIRED, "text-bg-secondary"),
-    ],
-)
-def test_a_versions_badge_follows_its_status(status, badge):
-    version = QuestionnaireVersion(status=status)
-    assert status_badge(version) == badge
-    assert version.is_draft == (status == QuestionnaireVersion.Status.DRAFT)
-    assert version.is_published == (status == QuestionnaireVersion.Status.PUBLISHED)
-    assert version.is_retired == (status == QuestionnaireVersion.Status.RETIRED)
+Q, A = QuestionnaireVersion, Assessment
+STATUSES = [
+    (Q, Q.Status.DRAFT, "text-bg-warning", "is_draft"),
+    (Q, Q.Status.PUBLISHED, "text-bg-success", "is_published"),
+    (Q, Q.Status.RETIRED, "text-bg-secondary", "is_retired"),
+    (A, A.Status.DRAFT, "text-bg-warning", "is_draft"),
+    (A, A.Status.SUBMITTED, "text-bg-success", "is_submitted"),
+    (A, A.Status.SUPERSEDED, "text-bg-secondary", "is_superseded"),
+    (A, A.Status.WITHDRAWN, "text-bg-secondary", "is_withdrawn"),
+]
 
 
-@pytest.mark.parametrize(
-    ("status", "badge"),
-    [
-        (Assessment.Status.DRAFT, "text-bg-warning"),
-        (Assessment.Status.SUBMITTED, "text-bg-success"),
-        (Assessment.Status.SUPERSEDED, "text-bg-secondary"),
-        (Assessment.Status.WITHDRAWN, "text-bg-secondary"),
-    ],
-)
-def test_an_assessments_badge_follows_its_status(status, badge):
-    assessment = Assessment(status=status)
-    assert status_badge(assessment) == badge
-    assert assessment.is_draft == (status == Assessment.Status.DRAFT)
-    assert assessment.is_submitted == (status == Assessment.Status.SUBMITTED)
-    assert assessment.is_superseded == (status == Assessment.Status.SUPERSEDED)
-    assert assessment.is_withdrawn == (status == Assessment.Status.WITHDRAWN)
+@pytest.mark.parametrize(("model", "status", "badge", "flag"), STATUSES)
+def test_the_badge_and_the_flags_follow_the_status(model, status, badge, flag):
+    """An assessment's or a version's badge colour, and exactly one is_<status> property true."""
+    obj = model(status=status)
+    assert status_badge(obj) == badge
+    flags = {f for m, _, _, f in STATUSES if m is model}
+    assert {f for f in flags if getattr(obj, f)} == {flag}
