@@ -20,9 +20,10 @@ from assessments.models import (
     User,
 )
 from assessments.roles import ASSESSMENT_ADD, ASSESSMENT_CHANGE
+from assessments.services.concurrency import ConcurrentEdit, who_and_when
 from assessments.services.people import check_team
-from assessments.services.workflow import ConcurrentEdit, IllegalTransition, who_and_when
 from assessments.signals import assessment_submitted
+from assessments.workflows import IllegalTransition
 
 NO_PUBLISHED_QUESTIONNAIRE = (
     "No questionnaire is published yet, so an assessment cannot start: ask a RAS administrator."

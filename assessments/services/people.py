@@ -11,7 +11,7 @@ from django.db import IntegrityError, transaction
 from assessments.models import REFERENCE_DUPLICATE_MESSAGE, Person, PersonAccess, Team, User
 from assessments.roles import PERSON_ADD, PERSON_CHANGE, PERSON_VIEW
 from assessments.selectors.people import team_allowed
-from assessments.services.workflow import ConcurrentEdit, who_and_when
+from assessments.services.concurrency import ConcurrentEdit, who_and_when
 
 PERSON_FIELDS = (
     "reference",

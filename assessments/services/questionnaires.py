@@ -21,7 +21,7 @@ from assessments.models import (
 )
 from assessments.roles import QUESTIONNAIRE_CHANGE, QUESTIONNAIRE_PUBLISH
 from assessments.selectors.questionnaires import EDITORS_ONLY, PUBLISH_NOT_PERMITTED
-from assessments.services.workflow import IllegalTransition
+from assessments.workflows import IllegalTransition
 
 EXPORT_FORMAT = "open-ras-questionnaire/1"
 

@@ -44,8 +44,8 @@ from assessments.services.assessments import (
     assessment_submit,
     assessment_withdraw,
 )
+from assessments.services.concurrency import ConcurrentEdit
 from assessments.services.eligibility import eligibility_record
-from assessments.services.workflow import ConcurrentEdit
 from assessments.views.people import record_opening
 
 

@@ -22,8 +22,8 @@ from assessments.selectors.people import (
     person_history,
     person_list,
 )
+from assessments.services.concurrency import ConcurrentEdit
 from assessments.services.people import person_access_record, person_create, person_update
-from assessments.services.workflow import ConcurrentEdit
 
 PEOPLE_PER_PAGE = 25
 

@@ -28,7 +28,7 @@ from assessments.services.questionnaires import (
     questionnaire_publish_refusal,
     questionnaire_retire,
 )
-from assessments.services.workflow import IllegalTransition
+from assessments.workflows import IllegalTransition
 
 
 @require_http_methods(["GET"])

@@ -24,8 +24,9 @@ from assessments.services.assessments import (
     assessment_submit,
     assessment_withdraw,
 )
+from assessments.services.concurrency import ConcurrentEdit
 from assessments.services.questionnaires import questionnaire_retire
-from assessments.services.workflow import ConcurrentEdit, IllegalTransition
+from assessments.workflows import IllegalTransition
 from tests.factories import answer_everything, complete_assessment, make_person
 
 pytestmark = pytest.mark.django_db

@@ -16,8 +16,8 @@ from django.utils import timezone
 
 from assessments.models import Assessment, Person
 from assessments.services.assessments import assessment_save_section
+from assessments.services.concurrency import ConcurrentEdit
 from assessments.services.people import person_update
-from assessments.services.workflow import ConcurrentEdit
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -32,7 +32,7 @@ from assessments.services.questionnaires import (
     questionnaire_retire,
     questionnaire_touched_by,
 )
-from assessments.services.workflow import IllegalTransition
+from assessments.workflows import IllegalTransition
 from tests.factories import make_user, questionnaire_data
 
 pytestmark = pytest.mark.django_db

@@ -1,16 +1,12 @@
-"""What the capability modules share when they refuse a change: an illegal state change
-(IllegalTransition) and a save based on an out-of-date copy (ConcurrentEdit, with the wording
-that names who saved in between and when)."""
+"""Optimistic locking, shared by the people and assessment services: the error for a save
+based on an out-of-date copy (ConcurrentEdit) and the wording that names who saved in between
+and when. (An illegal status change is `assessments.workflows.IllegalTransition`.)"""
 
 from __future__ import annotations
 
 from django.utils import timezone
 
 from assessments.models import User
-
-
-class IllegalTransition(Exception):
-    """A state change the workflow does not allow (e.g. publishing a retired version)."""
 
 
 class ConcurrentEdit(Exception):
