@@ -12,6 +12,8 @@ from django.db.models import Q
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
+from assessments.workflows import Workflow, WorkflowModel
+
 
 class Team(models.Model):
     """A locality or specialist team. Social workers and team managers belong to one."""
@@ -331,7 +333,7 @@ class FundingTrigger(models.Model):
             raise ValidationError({"code": TRIGGER_CODE_FIXED_MESSAGE.format(versions=versions)})
 
 
-class QuestionnaireVersion(models.Model):
+class QuestionnaireVersion(WorkflowModel):
     """One version of the self-assessment questionnaire: draft → published → retired.
 
     A published or retired version never changes (assessments keep pointing at it); the next
@@ -342,6 +344,19 @@ class QuestionnaireVersion(models.Model):
         DRAFT = "draft", "Draft"
         PUBLISHED = "published", "Published"
         RETIRED = "retired", "Retired"
+
+    # Publishing retires the version in use until then. (A row may be written already
+    # published, as an import of a whole service's history would; the database's four-eyes
+    # rule holds for it all the same.)
+    WORKFLOW = Workflow(
+        noun="A questionnaire version",
+        status=Status,
+        moves={
+            Status.DRAFT: {Status.PUBLISHED},
+            Status.PUBLISHED: {Status.RETIRED},
+            Status.RETIRED: set(),
+        },
+    )
 
     title = models.CharField(max_length=120)
     number = models.PositiveIntegerField(help_text="Version number, counting up from 1.")
@@ -542,7 +557,7 @@ class CarerImpact(models.TextChoices):
     HIGH = "high", "High: the carer is at risk of being unable to continue"
 
 
-class Assessment(models.Model):
+class Assessment(WorkflowModel):
     """A supported self-assessment of one person on one questionnaire version.
 
     draft → submitted (locked) → superseded (by the person's next submitted assessment);
@@ -554,6 +569,20 @@ class Assessment(models.Model):
         SUBMITTED = "submitted", "Submitted"
         SUPERSEDED = "superseded", "Superseded"
         WITHDRAWN = "withdrawn", "Withdrawn"
+
+    # Submitted (locked), or withdrawn unfinished; a submitted assessment is superseded by the
+    # person's next one, never changed.
+    WORKFLOW = Workflow(
+        noun="An assessment",
+        status=Status,
+        moves={
+            Status.DRAFT: {Status.SUBMITTED, Status.WITHDRAWN},
+            Status.SUBMITTED: {Status.SUPERSEDED},
+            Status.SUPERSEDED: set(),
+            Status.WITHDRAWN: set(),
+        },
+        starts={Status.DRAFT},
+    )
 
     person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="assessments")
     questionnaire = models.ForeignKey(

@@ -23,7 +23,6 @@ from assessments.roles import ASSESSMENT_ADD, ASSESSMENT_CHANGE
 from assessments.services.concurrency import ConcurrentEdit, who_and_when
 from assessments.services.people import check_team
 from assessments.signals import assessment_submitted
-from assessments.workflows import IllegalTransition
 
 NO_PUBLISHED_QUESTIONNAIRE = (
     "No questionnaire is published yet, so an assessment cannot start: ask a RAS administrator."
@@ -41,13 +40,6 @@ ELIGIBILITY_MISSING = "Record the eligibility decision (Eligibility)."
 CARER_DETAILS_NEEDED = "Answer this when the person gets informal support."
 EVIDENCE_WITHOUT_ANSWER = "Choose an answer before adding an evidence note."
 
-ASSESSMENT_TRANSITIONS = {
-    Assessment.Status.DRAFT: {Assessment.Status.SUBMITTED, Assessment.Status.WITHDRAWN},
-    Assessment.Status.SUBMITTED: {Assessment.Status.SUPERSEDED},
-    Assessment.Status.SUPERSEDED: set(),
-    Assessment.Status.WITHDRAWN: set(),
-}
-
 
 class AssessmentLocked(Exception):
     """The assessment is no longer a draft."""
@@ -57,15 +49,6 @@ class AssessmentIncomplete(Exception):
     def __init__(self, problems: list[str]):
         self.problems = problems
         super().__init__(" ".join(problems))
-
-
-def _transition(assessment: Assessment, to: str) -> None:
-    if to not in ASSESSMENT_TRANSITIONS[assessment.status]:
-        raise IllegalTransition(
-            f"An assessment that is {assessment.get_status_display().lower()} cannot become "
-            f"{Assessment.Status(to).label.lower()}."
-        )
-    assessment.status = to
 
 
 def _check_caseworker(actor: User, person: Person, permission: str) -> None:
@@ -255,11 +238,11 @@ def assessment_submit(*, actor: User, assessment: Assessment, lock_version: int)
     for previous in Assessment.objects.select_for_update().filter(
         person_id=assessment.person_id, status=Assessment.Status.SUBMITTED
     ):
-        _transition(previous, Assessment.Status.SUPERSEDED)
+        Assessment.WORKFLOW.move(previous, Assessment.Status.SUPERSEDED)
         previous.superseded_at, previous.superseded_by = now, assessment
         previous._history_user = actor
         previous.save()
-    _transition(assessment, Assessment.Status.SUBMITTED)
+    Assessment.WORKFLOW.move(assessment, Assessment.Status.SUBMITTED)
     assessment.submitted_at, assessment.submitted_by = now, actor
     touch(assessment, actor=actor)
     assessment_submitted.send(sender=Assessment, assessment=assessment, actor=actor)
@@ -272,7 +255,7 @@ def assessment_withdraw(*, actor: User, assessment: Assessment, reason: str) -> 
     assessment = lock_draft(actor=actor, assessment=assessment, lock_version=None)
     if not reason.strip():
         raise ValidationError({"reason": "Say why this assessment is being withdrawn."})
-    _transition(assessment, Assessment.Status.WITHDRAWN)
+    Assessment.WORKFLOW.move(assessment, Assessment.Status.WITHDRAWN)
     assessment.withdrawn_at, assessment.withdrawn_by = timezone.now(), actor
     assessment.withdrawn_reason = reason.strip()
     touch(assessment, actor=actor)

@@ -21,7 +21,6 @@ from assessments.models import (
 )
 from assessments.roles import QUESTIONNAIRE_CHANGE, QUESTIONNAIRE_PUBLISH
 from assessments.selectors.questionnaires import EDITORS_ONLY, PUBLISH_NOT_PERMITTED
-from assessments.workflows import IllegalTransition
 
 EXPORT_FORMAT = "open-ras-questionnaire/1"
 
@@ -329,8 +328,7 @@ def questionnaire_publish(*, actor: User, version: QuestionnaireVersion):
     if not actor.has_perm(QUESTIONNAIRE_PUBLISH):
         raise PermissionDenied(PUBLISH_NOT_PERMITTED)
     version = _lock_version(version)
-    if version.status != QuestionnaireVersion.Status.DRAFT:
-        raise IllegalTransition(f"Only a draft can be published; {version} is {version.status}.")
+    QuestionnaireVersion.WORKFLOW.check(version.status, QuestionnaireVersion.Status.PUBLISHED)
     refusal = questionnaire_publish_refusal(actor=actor, version=version)
     if refusal is not None:
         raise PermissionDenied(refusal)
@@ -342,7 +340,7 @@ def questionnaire_publish(*, actor: User, version: QuestionnaireVersion):
         status=QuestionnaireVersion.Status.PUBLISHED
     ):
         _retire(current, actor=actor, now=now)
-    version.status = QuestionnaireVersion.Status.PUBLISHED
+    QuestionnaireVersion.WORKFLOW.move(version, QuestionnaireVersion.Status.PUBLISHED)
     version.published_at, version.published_by = now, actor
     version._history_user = actor
     version.save()
@@ -350,7 +348,7 @@ def questionnaire_publish(*, actor: User, version: QuestionnaireVersion):
 
 
 def _retire(version: QuestionnaireVersion, *, actor: User, now) -> None:
-    version.status = QuestionnaireVersion.Status.RETIRED
+    QuestionnaireVersion.WORKFLOW.move(version, QuestionnaireVersion.Status.RETIRED)
     version.retired_at, version.retired_by = now, actor
     version._history_user = actor
     version.save()
@@ -361,7 +359,5 @@ def questionnaire_retire(*, actor: User, version: QuestionnaireVersion):
     """published → retired: no new assessments start on it; existing ones keep it."""
     _check_questionnaire_editor(actor)
     version = _lock_version(version)
-    if version.status != QuestionnaireVersion.Status.PUBLISHED:
-        raise IllegalTransition(f"Only the published version can be retired; {version} is not.")
     _retire(version, actor=actor, now=timezone.now())
     return version

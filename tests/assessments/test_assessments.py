@@ -232,9 +232,10 @@ def test_reassessment_supersedes_the_previous_one(draft_a, worker_a, person_a):
     assert (first.status, first.superseded_by) == (Status.SUPERSEDED, second)
     assert first.answers.count() == 4  # still readable
     with pytest.raises(IllegalTransition):
-        from assessments.services.assessments import _transition
-
-        _transition(first, Status.SUBMITTED)
+        Assessment.WORKFLOW.move(first, Status.SUBMITTED)
+    first.status = Status.SUBMITTED  # the same move by a plain save (the admin, a script)
+    with pytest.raises(IllegalTransition):
+        first.save()
 
 
 def test_withdraw_keeps_the_assessment_with_its_reason(draft_a, worker_a, person_a):
