@@ -54,12 +54,14 @@ def decide_lower(
         if current is not None and record.replaces_id != current.pk:
             raise ValidationError(NO_LONGER_CURRENT)
         if current is not None:
-            current.status, current.ended_at = replaced_status, now
+            model.WORKFLOW.move(current, replaced_status)
+            current.ended_at = now
             current._history_user = actor
             current.save()
-        record.status = model.Status.CURRENT
+        model.WORKFLOW.move(record, model.Status.CURRENT)
     else:
-        record.status, record.ended_at = model.Status.NOT_ADOPTED, now
+        model.WORKFLOW.move(record, model.Status.NOT_ADOPTED)
+        record.ended_at = now
     record._history_user = actor
     record.save()
     return record

@@ -276,7 +276,7 @@ class RepricingRun(BackgroundJob):
         return f"Re-pricing to {self.policy} ({self.get_status_display().lower()})"
 
 
-class IndicativeBudget(models.Model):
+class IndicativeBudget(WorkflowModel):
     """One version of a person's indicative budget, with the whole calculation stored.
 
     A person has at most one current version. Recalculating makes a new version and the old
@@ -290,6 +290,26 @@ class IndicativeBudget(models.Model):
         AWAITING_DECISION = "awaiting_decision", "Lower figure awaiting a manager's decision"
         NOT_ADOPTED = "not_adopted", "Not adopted (manager kept the earlier figure)"
         ENDED = "ended", "Ended (a reassessment found the needs not eligible)"
+
+    # A new version is current, or waits for a manager when it is lower while needs have not
+    # reduced; a newer version supersedes it; a reassessment found not eligible ends it.
+    WORKFLOW = Workflow(
+        noun="An indicative budget",
+        status=Status,
+        moves={
+            Status.CURRENT: {Status.SUPERSEDED, Status.ENDED},
+            Status.AWAITING_DECISION: {
+                Status.CURRENT,
+                Status.NOT_ADOPTED,
+                Status.SUPERSEDED,
+                Status.ENDED,
+            },
+            Status.SUPERSEDED: set(),
+            Status.NOT_ADOPTED: set(),
+            Status.ENDED: set(),
+        },
+        starts={Status.CURRENT, Status.AWAITING_DECISION},
+    )
 
     class Basis(models.TextChoices):
         RAS = "ras", "The RAS calculation"
@@ -592,7 +612,7 @@ class InformalSupportItem(models.Model):
         return f"{self.who}: {self.what}"
 
 
-class AgreedBudget(models.Model):
+class AgreedBudget(WorkflowModel):
     """The personal budget the council commits (Care Act s.26 statement): the cost, the
     person's contribution, the council's, how it is managed and when it is reviewed."""
 
@@ -601,6 +621,19 @@ class AgreedBudget(models.Model):
         ENDED = "ended", "Ended"
         AWAITING_DECISION = "awaiting_decision", "Lower budget awaiting a manager's decision"
         NOT_ADOPTED = "not_adopted", "Not adopted (manager kept the earlier budget)"
+
+    # The same shape as the indicative budget's: a lower agreed budget waits for a manager.
+    WORKFLOW = Workflow(
+        noun="An agreed budget",
+        status=Status,
+        moves={
+            Status.CURRENT: {Status.ENDED},
+            Status.AWAITING_DECISION: {Status.CURRENT, Status.NOT_ADOPTED, Status.ENDED},
+            Status.ENDED: set(),
+            Status.NOT_ADOPTED: set(),
+        },
+        starts={Status.CURRENT, Status.AWAITING_DECISION},
+    )
 
     person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="agreed_budgets")
     plan = models.OneToOneField(SupportPlan, on_delete=models.PROTECT, related_name="agreed")

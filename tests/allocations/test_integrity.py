@@ -190,8 +190,9 @@ def test_the_database_refuses_an_agreed_budget_that_differs_without_a_reason(
     )
     # A second agreed plan, made behind the services' back to reach the database's own rule.
     SupportPlan.objects.filter(pk=agreed.plan.pk).update(status=SupportPlan.Status.AGREED)
+    # bulk_create skips save() (and its workflow guard) to reach the database's own rule.
     with pytest.raises(IntegrityError, match="agreed_difference_has_reason"), transaction.atomic():
-        agreed.save()
+        AgreedBudget.objects.bulk_create([agreed])
 
 
 # --- A lower agreed budget is never silent ---------------------------------------------------

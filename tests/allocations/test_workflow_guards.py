@@ -47,3 +47,15 @@ def test_a_new_plan_or_policy_starts_as_a_draft(submitted_a, person_a, worker_a,
     copy.pk, copy.status = None, RasPolicy.Status.APPROVED
     with pytest.raises(IllegalTransition, match="A policy cannot start approved"):
         copy.save()
+
+
+def test_a_superseded_budget_cannot_be_made_current_again_by_saving_it(submitted_a, manager_a):
+    from allocations.services.budgets import budget_recalculate
+
+    first = IndicativeBudget.objects.get(person=submitted_a.person)
+    budget_recalculate(actor=manager_a, person=submitted_a.person, reason="Checked again")
+    first.refresh_from_db()
+    assert first.status == IndicativeBudget.Status.SUPERSEDED
+    first.status = IndicativeBudget.Status.CURRENT
+    with pytest.raises(IllegalTransition, match="An indicative budget that is superseded"):
+        first.save()
