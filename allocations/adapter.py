@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from allocations.engine import Band, Case, Policy
+from allocations.engine import Band, Case, Policy, policy_to_dict
 from assessments.models import Answer, ClientGroup
 
 if TYPE_CHECKING:
@@ -107,23 +107,19 @@ def example_case(points: Decimal = EXAMPLE_POINTS) -> Case:
     return Case(points=(points,), client_group=ClientGroup.OLDER_PEOPLE)
 
 
+# A stored policy's names for the engine's plain numbers (the rest are named alike).
+_STORED_NAME = {
+    "price_per_point": "price_per_point_gbp",
+    "minimum_weekly": "minimum_weekly_gbp",
+    "panel_threshold_weekly": "panel_threshold_weekly_gbp",
+}
+
+
 def policy_fields(policy: Policy) -> dict:
     """The other way: a stored policy's calculation fields for an engine Policy (the demo's
-    policy starts from the spec's; calibration will draft a policy from a fitted one)."""
-    return {
-        "price_per_point_gbp": policy.price_per_point,
-        "weeks_per_year": policy.weeks_per_year,
-        "client_group_factors": {k: str(v) for k, v in policy.client_group_factors.items()},
-        "informal_support_reductions": {
-            k: str(v) for k, v in policy.informal_support_reductions.items()
-        },
-        "carer_impact_multipliers": {k: str(v) for k, v in policy.carer_impact_multipliers.items()},
-        "contingency_bands": [
-            {"up_to": None if b.up_to is None else str(b.up_to), "rate": str(b.rate)}
-            for b in policy.contingency_bands
-        ],
-        "minimum_weekly_gbp": policy.minimum_weekly,
-        "panel_threshold_weekly_gbp": policy.panel_threshold_weekly,
-        "protect_existing_packages": policy.protect_existing_packages,
-        "transitional_rule": policy.transitional_rule,
-    }
+    policy starts from the spec's; calibration will draft a policy from a fitted one). Maps
+    and bands as the engine's JSON form holds them; plain numbers as Decimal."""
+    fields = {_STORED_NAME.get(name, name): value for name, value in policy_to_dict(policy).items()}
+    for name in (*_STORED_NAME.values(), "weeks_per_year"):
+        fields[name] = Decimal(fields[name])
+    return fields
