@@ -35,16 +35,24 @@ def budget_get_for_user(*, user, pk: int) -> IndicativeBudget:
     return budget
 
 
-def budgets_awaiting_decision(*, user) -> QuerySet[IndicativeBudget]:
-    """Lower figures waiting for this manager (their team, or all for whole-service roles)."""
+def _awaiting_decision(model, *, user, related: tuple[str, ...], order: str) -> QuerySet:
+    """Lower figures of `model` waiting for this manager: their team's, or all for
+    whole-service roles; none for a role that does not decide."""
     if not user.has_perm(BUDGET_DECIDE):
-        return IndicativeBudget.objects.none()
+        return model.objects.none()
     return (
-        IndicativeBudget.objects.filter(
-            status=IndicativeBudget.Status.AWAITING_DECISION, person__in=people_visible_to(user)
+        model.objects.filter(
+            status=model.Status.AWAITING_DECISION, person__in=people_visible_to(user)
         )
-        .select_related("person__team", "policy", "replaces")
-        .order_by("created_at")
+        .select_related("person__team", *related)
+        .order_by(order)
+    )
+
+
+def budgets_awaiting_decision(*, user) -> QuerySet[IndicativeBudget]:
+    """Lower indicative figures waiting for this manager."""
+    return _awaiting_decision(
+        IndicativeBudget, user=user, related=("policy", "replaces"), order="created_at"
     )
 
 
@@ -57,16 +65,9 @@ def is_silent_reduction(
 
 
 def agreed_awaiting_decision(*, user) -> QuerySet[AgreedBudget]:
-    """Lower agreed budgets waiting for this manager (their team, or all for whole-service
-    roles)."""
-    if not user.has_perm(BUDGET_DECIDE):
-        return AgreedBudget.objects.none()
-    return (
-        AgreedBudget.objects.filter(
-            status=AgreedBudget.Status.AWAITING_DECISION, person__in=people_visible_to(user)
-        )
-        .select_related("person__team", "replaces", "agreed_by")
-        .order_by("agreed_at")
+    """Lower agreed budgets waiting for this manager."""
+    return _awaiting_decision(
+        AgreedBudget, user=user, related=("replaces", "agreed_by"), order="agreed_at"
     )
 
 

@@ -21,6 +21,7 @@ from assessments.models import (
 )
 from assessments.roles import QUESTIONNAIRE_CHANGE, QUESTIONNAIRE_PUBLISH
 from assessments.selectors.questionnaires import EDITORS_ONLY, PUBLISH_NOT_PERMITTED
+from assessments.services.history import save_as
 
 EXPORT_FORMAT = "open-ras-questionnaire/1"
 
@@ -189,47 +190,43 @@ def _next_version_number() -> int:
 
 
 def _build_version(*, actor: User | None, data: dict, triggers: dict[str, FundingTrigger]):
-    version = QuestionnaireVersion(
-        title=data["title"].strip(),
-        notes=data.get("notes", "") or "",
-        number=_next_version_number(),
-        created_by=actor,
+    version = save_as(
+        QuestionnaireVersion(
+            title=data["title"].strip(),
+            notes=data.get("notes", "") or "",
+            number=_next_version_number(),
+            created_by=actor,
+        ),
+        actor,
     )
-    version._history_user = actor
-    version.save()
     for s, section_data in enumerate(data["sections"], start=1):
-        section = Section(
-            version=version,
-            order=s,
-            code=section_data["code"],
-            title=section_data["title"],
-            help_text=section_data.get("help_text", "") or "",
+        section = save_as(
+            Section(version=version, order=s, **_texts(section_data, "code", "title")), actor
         )
-        section._history_user = actor
-        section.save()
         for q, question_data in enumerate(section_data["questions"], start=1):
-            question = Question(
-                section=section,
-                order=q,
-                code=question_data["code"],
-                text=question_data["text"],
-                help_text=question_data.get("help_text", "") or "",
+            question = save_as(
+                Question(section=section, order=q, **_texts(question_data, "code", "text")),
+                actor,
             )
-            question._history_user = actor
-            question.save()
             for o, option_data in enumerate(question_data["options"], start=1):
-                option = AnswerOption(
-                    question=question,
-                    order=o,
-                    label=option_data["label"],
-                    points=Decimal(str(option_data["points"])),
+                option = save_as(
+                    AnswerOption(
+                        question=question,
+                        order=o,
+                        label=option_data["label"],
+                        points=Decimal(str(option_data["points"])),
+                    ),
+                    actor,
                 )
-                option._history_user = actor
-                option.save()
                 codes = option_data.get("triggers", [])
                 if codes:
                     option.triggers.set([triggers[code] for code in codes])
     return version
+
+
+def _texts(data: dict, *required: str) -> dict[str, str]:
+    """A section's or question's texts from the export format (help text optional)."""
+    return {**{name: data[name] for name in required}, "help_text": data.get("help_text") or ""}
 
 
 def _check_questionnaire_editor(actor: User | None) -> None:
