@@ -10,6 +10,7 @@ from django.views.decorators.http import require_http_methods
 from allocations.selectors.budgets import budget_explanation
 from assessments.models import PersonAccess
 from assessments.services.people import person_access_record
+from assessments.views.refusals import refuse
 from panels.forms import ConflictForm, MeetingForm, PanelDecisionForm
 from panels.models import IllegalReferralTransition, PanelReferral
 from panels.permissions import DECIDE, MEETING_ADD
@@ -34,10 +35,6 @@ from panels.services import (
 )
 
 CHOOSE_REFERRAL = "Choose a referral to add."
-
-
-def _refusal(request, refusal) -> None:
-    messages.error(request, " ".join(getattr(refusal, "messages", [str(refusal)])))
 
 
 @require_http_methods(["GET"])
@@ -73,7 +70,7 @@ def meeting_create_view(request):
         try:
             meeting = meeting_create(actor=request.user, **form.cleaned_data)
         except ValidationError as refusal:
-            _refusal(request, refusal)
+            refuse(request, refusal)
         else:
             messages.success(request, f"{meeting} arranged.")
             return redirect("panels:meeting_detail", pk=meeting.pk)
@@ -110,7 +107,7 @@ def meeting_schedule_view(request, pk: int):
     try:
         referral_schedule(actor=request.user, referral=referral, meeting=meeting)
     except ValidationError as refusal:
-        _refusal(request, refusal)
+        refuse(request, refusal)
     else:
         messages.success(request, f"{referral.plan.person.full_name} added to the agenda.")
     return redirect("panels:meeting_detail", pk=meeting.pk)
@@ -172,10 +169,8 @@ def referral_decide_view(request, pk: int):
         decision = panel_decide(actor=request.user, referral=referral, **form.cleaned_data)
     except AlreadyDecided as refusal:
         messages.warning(request, str(refusal))
-    except IllegalReferralTransition as refusal:
-        messages.error(request, str(refusal))
-    except ValidationError as refusal:
-        _refusal(request, refusal)
+    except (IllegalReferralTransition, ValidationError) as refusal:
+        refuse(request, refusal)
     else:
         messages.success(request, f"Decision recorded: {decision.get_outcome_display()}.")
     return redirect("panels:referral_detail", pk=referral.pk)
@@ -191,7 +186,7 @@ def referral_conflict_view(request, pk: int):
                 actor=request.user, referral=referral, reason=form.cleaned_data["reason"]
             )
         except ValidationError as refusal:
-            _refusal(request, refusal)
+            refuse(request, refusal)
         else:
             messages.success(request, "Your conflict of interest is recorded.")
     else:

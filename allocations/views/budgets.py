@@ -26,6 +26,7 @@ from assessments.models import PersonAccess
 from assessments.selectors.history import object_history
 from assessments.selectors.people import person_get_for_user
 from assessments.services.people import person_access_record
+from assessments.views.refusals import refuse
 
 
 @require_http_methods(["GET"])
@@ -63,10 +64,8 @@ def budget_recalculate_view(request, pk: int):
             budget = budget_recalculate(
                 actor=request.user, person=person, reason=form.cleaned_data["reason"]
             )
-        except ValidationError as refusal:
-            messages.error(request, " ".join(refusal.messages))
-        except NoPolicyInForce as refusal:
-            messages.error(request, str(refusal))
+        except (ValidationError, NoPolicyInForce) as refusal:
+            refuse(request, refusal)
         else:
             if budget.status == IndicativeBudget.Status.AWAITING_DECISION:
                 messages.warning(
@@ -154,7 +153,7 @@ def budget_decide_view(request, pk: int):
             reason=form.cleaned_data["reason"],
         )
     except ValidationError as refusal:
-        messages.error(request, " ".join(refusal.messages))
+        refuse(request, refusal)
         return redirect("allocations:budget_detail", pk=budget.pk)
     messages.success(request, "Decision recorded.")
     return redirect("allocations:decisions")

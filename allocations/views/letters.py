@@ -20,6 +20,7 @@ from allocations.services.letters import (
 from assessments.models import PersonAccess
 from assessments.selectors.people import person_get_for_user
 from assessments.services.people import person_access_record
+from assessments.views.refusals import refuse
 
 
 @require_http_methods(["POST"])
@@ -29,7 +30,7 @@ def letter_issue_view(request, pk: int):
     try:
         letter, reused = letter_issue(actor=request.user, person=person, kind=kind)
     except NothingToIssue as refusal:
-        messages.error(request, str(refusal))
+        refuse(request, refusal)
     else:
         if reused:
             messages.info(request, letter_already_issued_message(letter))
@@ -61,10 +62,8 @@ def letter_withdraw_view(request, pk: int):
         raise PermissionDenied("Your role cannot withdraw letters.")
     try:
         letter_withdraw(actor=request.user, letter=letter, reason=request.POST.get("reason", ""))
-    except ValidationError as refusal:
-        messages.error(request, " ".join(refusal.messages))
-    except LetterAlreadyWithdrawn as refusal:
-        messages.error(request, str(refusal))
+    except (ValidationError, LetterAlreadyWithdrawn) as refusal:
+        refuse(request, refusal)
     else:
         messages.success(request, f"{letter.get_kind_display()} withdrawn.")
     return redirect("assessments:person_detail", pk=letter.person_id)
