@@ -497,7 +497,12 @@ class SupportPlan(WorkflowModel):
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        permissions = [("authorise_supportplan", "Can authorise support plans of their team")]
+        permissions = [
+            ("authorise_supportplan", "Can authorise support plans of their team"),
+            # Held by the panel chair (panels registers it): agreeing or returning a plan
+            # referred to the risk enablement panel.
+            ("decide_plan_by_panel", "Can agree or return support plans referred to the panel"),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["person"],
@@ -519,6 +524,22 @@ class SupportPlan(WorkflowModel):
     @property
     def is_editable(self) -> bool:
         return self.status in (self.Status.DRAFT, self.Status.RETURNED)
+
+    @property
+    def is_awaiting_authorisation(self) -> bool:
+        return self.status == self.Status.AWAITING_AUTHORISATION
+
+    @property
+    def is_at_panel(self) -> bool:
+        return self.status == self.Status.AT_PANEL
+
+    @property
+    def is_returned(self) -> bool:
+        return self.status == self.Status.RETURNED
+
+    @property
+    def is_closed(self) -> bool:
+        return self.status == self.Status.CLOSED
 
 
 class LiveQuerySet(models.QuerySet):

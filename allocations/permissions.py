@@ -22,6 +22,10 @@ PLAN_VIEW = "allocations.view_supportplan"
 PLAN_ADD = "allocations.add_supportplan"
 PLAN_CHANGE = "allocations.change_supportplan"
 PLAN_AUTHORISE = "allocations.authorise_supportplan"
+# Agreeing or returning a plan referred to the risk enablement panel (plan_agree_by_panel,
+# plan_return_by_panel). Allocations grants it to no role: panels registers it for the panel
+# chair (panels/permissions.py), so allocations never names panels' own permissions.
+PLAN_DECIDE_BY_PANEL = "allocations.decide_plan_by_panel"
 LETTER_VIEW = "allocations.view_letter"
 LETTER_ISSUE = "allocations.add_letter"
 LETTER_WITHDRAW = "allocations.withdraw_letter"

@@ -6,7 +6,13 @@
 
 from __future__ import annotations
 
-from allocations.permissions import BUDGET_DECIDE, BUDGET_RECALCULATE, PLAN_CHANGE, POLICY_REPRICE
+from allocations.permissions import (
+    BUDGET_DECIDE,
+    BUDGET_RECALCULATE,
+    PLAN_CHANGE,
+    PLAN_DECIDE_BY_PANEL,
+    POLICY_REPRICE,
+)
 from assessments.roles import Role
 
 # Seeing referrals is the gate for every panel page (panels/selectors.py).
@@ -32,8 +38,9 @@ ROLE_PERMISSIONS: dict[Role, list[str]] = {
     # with people_visible_to). No PEOPLE_ALL_TEAMS: anyone else is 404, as for another team's
     # worker.
     Role.PANEL_MEMBER: _READ,
-    # The chair arranges meetings, sets agendas and records the panel's decisions.
-    Role.PANEL_CHAIR: [*_READ, MEETING_ADD, DECIDE],
+    # The chair arranges meetings, sets agendas and records the panel's decisions, which agree
+    # or return the referred plan (allocations' PLAN_DECIDE_BY_PANEL).
+    Role.PANEL_CHAIR: [*_READ, MEETING_ADD, DECIDE, PLAN_DECIDE_BY_PANEL],
     Role.SENIOR_MANAGER: _READ,
     Role.AUDITOR: _READ,
 }

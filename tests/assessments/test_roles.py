@@ -1,6 +1,7 @@
 """Issue 10: each app registers its own share of each role; the roles' effective permissions are
 exactly those of the single ROLE_PERMISSIONS table in assessments/roles.py before the split
-(the lists below were printed from it, sorted)."""
+(the lists below were printed from it, sorted), plus the one permission added since, marked
+where it appears."""
 
 from __future__ import annotations
 
@@ -67,6 +68,9 @@ EXPECTED: dict[Role, list[str]] = {
         "panels.view_panelreferral",
     ],
     Role.PANEL_CHAIR: [
+        # Added with issue 10: the panel's decision agrees or returns the referred plan, and
+        # plan_agree_by_panel / plan_return_by_panel check it.
+        "allocations.decide_plan_by_panel",
         "allocations.view_agreedbudget",
         "allocations.view_indicativebudget",
         "allocations.view_letter",

@@ -1,0 +1,112 @@
+"""The support plan pages (allocations/views/plans.py): the plan page and one POST-only view
+per action, each with its permission matrix; the forms; constant queries."""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+
+from allocations.models import SupportPlan
+from allocations.services.plans import plan_informal_add, plan_line_add
+from tests.factories import make_plan, plan_line
+
+pytestmark = pytest.mark.django_db
+Status = SupportPlan.Status
+# Every difference from the indicative budget (£120 for person_a) needs its reason.
+FEWER_HOURS = "Two hours fewer suit her."
+
+
+# --- pages -----------------------------------------------------------------------------------
+
+
+def test_plan_page_permission_matrix(
+    client, submitted_a, person_a, worker_a, worker_b, auditor, manager_a
+):
+    plan = make_plan(person_a, worker_a, weekly="118.00", difference_reason=FEWER_HOURS)
+    url = reverse("allocations:plan_detail", args=[plan.pk])
+    assert client.get(url).status_code == 302
+    client.force_login(worker_b)
+    assert client.get(url).status_code == 404
+    assert client.post(reverse("allocations:plan_start", args=[person_a.pk])).status_code == 404
+    client.force_login(auditor)
+    page = client.get(url)
+    assert page.status_code == 200 and "Add the line" not in page.text
+    client.post(url, {"action": "submit"})
+    plan.refresh_from_db()
+    assert plan.status == Status.DRAFT
+    client.force_login(worker_a)
+    assert "Add the line" in client.get(url).text
+    client.post(url, {"action": "submit"})
+    plan.refresh_from_db()
+    assert plan.status == Status.AWAITING_AUTHORISATION
+    assert "Authorise the plan" not in client.get(url).text
+    client.force_login(manager_a)
+    assert "Authorise the plan" in client.get(url).text
+    client.post(url, {"action": "authorise"})
+    plan.refresh_from_db()
+    assert plan.status == Status.AGREED
+    page = client.get(reverse("assessments:person_detail", args=[person_a.pk])).text
+    assert "£118.00 a week" in page and "The council's contribution" in page
+
+
+def test_adding_a_line_in_the_browser_form(client, submitted_a, person_a, worker_a):
+    client.force_login(worker_a)
+    client.post(reverse("allocations:plan_start", args=[person_a.pk]))
+    plan = SupportPlan.objects.get()
+    url = reverse("allocations:plan_detail", args=[plan.pk])
+    bad = client.post(
+        url, {"action": "add_line", "line-category": "pa_hours", "line-quantity": "-1"}
+    )
+    assert bad.status_code == 200 and plan.lines.count() == 0
+    client.post(
+        url,
+        {
+            "action": "add_line",
+            "line-category": "home_care",
+            "line-description": "Morning calls",
+            "line-provider": "Caring Hands",
+            "line-quantity": "7",
+            "line-unit": "hour",
+            "line-unit_cost_gbp": "24.80",
+            "line-frequency": "week",
+            "line-meets_outcomes": ["nutrition", "hygiene"],
+            "line-meets_sections": ["s2"],
+        },
+    )
+    line = plan.lines.get()
+    assert (line.meets_outcomes, line.meets_sections) == (["nutrition", "hygiene"], ["s2"])
+    page = client.get(url).text
+    assert 'id="plan-weekly">£173.60<' in page
+    assert "Areas: Section 2" in page
+
+
+def test_plan_page_queries_do_not_grow_with_lines(
+    client, submitted_a, person_a, worker_a, django_assert_max_num_queries
+):
+    plan = make_plan(person_a, worker_a, weekly="10.00")
+    client.force_login(worker_a)
+    url = reverse("allocations:plan_detail", args=[plan.pk])
+    client.get(url)
+    with django_assert_max_num_queries(30) as one_line:
+        client.get(url)
+    for n in range(9):
+        plan_line_add(actor=worker_a, plan=plan, data=plan_line(weekly="1.00", description=f"L{n}"))
+    with django_assert_max_num_queries(len(one_line.captured_queries)):
+        assert "L8" in client.get(url).text
+
+
+def test_informal_support_can_be_removed_while_writing(client, submitted_a, person_a, worker_a):
+    plan = make_plan(person_a, worker_a, weekly="118.00", difference_reason=FEWER_HOURS)
+    item = plan_informal_add(actor=worker_a, plan=plan, outcome="hygiene", who="Anne", what="x")
+    client.force_login(worker_a)
+    url = reverse("allocations:plan_detail", args=[plan.pk])
+    client.post(url, {"action": "remove_informal", "item": "not-a-number"})
+    client.post(url, {"action": "remove_line", "line": "999999"})
+    assert plan.informal.count() == 1 and plan.lines.count() == 1
+    client.post(url, {"action": "remove_informal", "item": item.pk})
+    assert plan.informal.live().count() == 0
+    # Ended, not deleted: kept with who ended it and when, and in the history.
+    item.refresh_from_db()
+    assert item.ended_by == worker_a and item.ended_at is not None
+    assert item.history.latest().history_type == "~"
+    assert item.history.latest().history_user == worker_a
