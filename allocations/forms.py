@@ -9,7 +9,7 @@ from allocations.models import PlanLine, RasPolicy, SupportPlan
 from allocations.services.plans import PLAN_SETTINGS_FIELDS
 from allocations.services.policies import POLICY_FIELDS
 from assessments.models import Team
-from assessments.roles import PEOPLE_ALL_TEAMS
+from assessments.selectors.people import team_allowed
 
 _HELP_MAP = "One per line, as name: number."
 # Numbers typed into the policy's lists: finite and of a sane size (the engine refuses the same).
@@ -239,8 +239,9 @@ class LetterBatchForm(forms.Form):
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["kind"].choices = letter_kind_choices()
-        teams = Team.objects.all()
-        if not user.has_perm(PEOPLE_ALL_TEAMS):
-            teams = teams.filter(pk=user.team_id)
+        # The team rule (team_allowed) says which teams are offered. No team means every team,
+        # which the rule allows (team None) only to whole-service roles.
+        allowed = [pk for pk in Team.objects.values_list("pk", flat=True) if team_allowed(user, pk)]
+        self.fields["team"].queryset = Team.objects.filter(pk__in=allowed)
+        if not team_allowed(user, None):
             self.fields["team"].empty_label = None
-        self.fields["team"].queryset = teams

@@ -21,7 +21,13 @@ from allocations.models import (
     PlanLine,
     SupportPlan,
 )
-from allocations.permissions import BUDGET_DECIDE, PLAN_ADD, PLAN_AUTHORISE, PLAN_CHANGE
+from allocations.permissions import (
+    BUDGET_DECIDE,
+    PLAN_ADD,
+    PLAN_AUTHORISE,
+    PLAN_CHANGE,
+    PLAN_DECIDE_BY_PANEL,
+)
 from allocations.selectors.budgets import gbp, is_silent_reduction
 from allocations.selectors.plans import (
     OPEN_STATUSES,
@@ -32,9 +38,46 @@ from allocations.selectors.plans import (
 )
 from allocations.signals import plan_referred_to_panel, plan_withdrawn_from_panel
 from assessments.models import Outcome, User
-from assessments.roles import PEOPLE_ALL_TEAMS
+from assessments.selectors.people import team_allowed
+from assessments.workflows import IllegalTransition
 
 NOT_YOUR_OWN = "Nobody may authorise or decide on a plan they wrote."
+
+
+ROLE_CANNOT_PLAN = "Your role cannot change support plans."
+
+
+OWN_TEAM_ONLY = "You can only plan for your own team's people."
+
+
+ONLY_THE_PANEL_DECIDES = "Only the risk enablement panel's chair decides on a referred plan."
+
+
+PLAN_LOCKED = "The plan is {status}: it cannot change."
+
+
+NO_BUDGET_YET = "The person has no indicative budget to plan against yet."
+
+
+ALREADY_IN_PROGRESS = "The person already has a support plan in progress."
+
+
+ONLY_WAITING_AUTHORISED = "Only a plan waiting for a team manager can be authorised."
+
+
+ONLY_WAITING_RETURNED = "Only a plan waiting for a team manager can be returned."
+
+
+ONLY_REFERRED_AGREED = "Only a plan referred to the panel can be approved by it."
+
+
+ONLY_REFERRED_RETURNED = "Only a plan referred to the panel can be returned by it."
+
+
+LINE_NOT_ON_PLAN = "That line is not on this plan."
+
+
+INFORMAL_NOT_ON_PLAN = "That informal support is not on this plan."
 
 
 NEED_NOT_MET = "No plan line or named informal support meets this eligible need: {need}."
@@ -89,8 +132,9 @@ class PlanIncomplete(Exception):
         super().__init__(" ".join(problems))
 
 
-class PlanStateError(Exception):
-    """A change the plan's state does not allow."""
+class PlanStateError(IllegalTransition):
+    """A change the plan's state does not allow: the one named error for an illegal move
+    (IllegalTransition), with the plan's own message for each service."""
 
 
 def coverage_problems(plan: SupportPlan, lines: list[PlanLine]) -> list[str]:
@@ -131,11 +175,32 @@ def submission_problems(plan: SupportPlan, lines: list[PlanLine], costs: PlanCos
 
 
 def _check_team_worker(actor: User, plan_or_person, permission: str = PLAN_CHANGE) -> None:
+    """PermissionDenied unless the actor holds `permission` and the team rule lets them keep
+    the person's records."""
     person = getattr(plan_or_person, "person", plan_or_person)
     if not actor.has_perm(permission):
-        raise PermissionDenied("Your role cannot change support plans.")
-    if not actor.has_perm(PEOPLE_ALL_TEAMS) and actor.team_id != person.team_id:
-        raise PermissionDenied("You can only plan for your own team's people.")
+        raise PermissionDenied(ROLE_CANNOT_PLAN)
+    if not team_allowed(actor, person.team_id):
+        raise PermissionDenied(OWN_TEAM_ONLY)
+
+
+def _check_panel(actor: User) -> None:
+    """PermissionDenied unless the actor may decide for the panel (the panel chair: panels
+    registers PLAN_DECIDE_BY_PANEL for that role). Panels checks the rest: that the actor
+    chairs the referral's meeting, has no conflict and the meeting is quorate."""
+    if not actor.has_perm(PLAN_DECIDE_BY_PANEL):
+        raise PermissionDenied(ONLY_THE_PANEL_DECIDES)
+
+
+def _check_move(plan: SupportPlan, *, source: str, to: str, refusal: str) -> None:
+    """PlanStateError(refusal) unless the plan is in `source`, the one status this service
+    moves a plan from, and the workflow's table allows `source` → `to`."""
+    if plan.status != source:
+        raise PlanStateError(refusal)
+    try:
+        SupportPlan.WORKFLOW.check(plan.status, to)
+    except IllegalTransition:
+        raise PlanStateError(refusal) from None
 
 
 def _lock(plan: SupportPlan) -> SupportPlan:
@@ -158,7 +223,7 @@ def _editable(actor: User, plan: SupportPlan) -> SupportPlan:
     _check_team_worker(actor, plan)
     plan = _lock(plan)
     if not plan.is_editable:
-        raise PlanStateError(f"The plan is {plan.get_status_display().lower()}: it cannot change.")
+        raise PlanStateError(PLAN_LOCKED.format(status=plan.get_status_display().lower()))
     return plan
 
 
@@ -172,7 +237,7 @@ def plan_start(*, actor: User, person) -> SupportPlan:
         .first()
     )
     if budget is None:
-        raise PlanStateError("The person has no indicative budget to plan against yet.")
+        raise PlanStateError(NO_BUDGET_YET)
     plan = SupportPlan(person=person, indicative_budget=budget, created_by=actor, updated_by=actor)
     plan._history_user = actor
     plan._change_reason = "created"
@@ -180,7 +245,7 @@ def plan_start(*, actor: User, person) -> SupportPlan:
         with transaction.atomic():
             plan.save()
     except IntegrityError:
-        raise PlanStateError("The person already has a support plan in progress.") from None
+        raise PlanStateError(ALREADY_IN_PROGRESS) from None
     return plan
 
 
@@ -237,7 +302,7 @@ def plan_line_remove(*, actor: User, plan: SupportPlan, line_id: int) -> None:
     plan = _editable(actor, plan)
     line = plan.lines.live().filter(pk=line_id).first()
     if line is None:
-        raise ValidationError("That line is not on this plan.")
+        raise ValidationError(LINE_NOT_ON_PLAN)
     _end(line, actor=actor)
     _save(plan, actor=actor)
 
@@ -261,7 +326,7 @@ def plan_informal_remove(*, actor: User, plan: SupportPlan, item_id: int) -> Non
     plan = _editable(actor, plan)
     item = plan.informal.live().filter(pk=item_id).first()
     if item is None:
-        raise ValidationError("That informal support is not on this plan.")
+        raise ValidationError(INFORMAL_NOT_ON_PLAN)
     _end(item, actor=actor)
     _save(plan, actor=actor)
 
@@ -286,8 +351,8 @@ def plan_submit(*, actor: User, plan: SupportPlan) -> SupportPlan:
     plan.submitted_at, plan.submitted_by = timezone.now(), actor
     plan.routing_reasons = reasons
     plan.returned_comments = ""
-    plan.status = (
-        SupportPlan.Status.AT_PANEL if reasons else SupportPlan.Status.AWAITING_AUTHORISATION
+    SupportPlan.WORKFLOW.move(
+        plan, SupportPlan.Status.AT_PANEL if reasons else SupportPlan.Status.AWAITING_AUTHORISATION
     )
     plan = _save(plan, actor=actor, why="submitted")
     if reasons:
@@ -344,7 +409,8 @@ def _agree(
     )
     agreed._history_user = actor
     agreed.save()
-    plan.status, plan.decided_at, plan.decided_by = SupportPlan.Status.AGREED, now, actor
+    SupportPlan.WORKFLOW.move(plan, SupportPlan.Status.AGREED)
+    plan.decided_at, plan.decided_by = now, actor
     _save(plan, actor=actor, why="agreed")
     return agreed
 
@@ -382,10 +448,7 @@ def plan_follow_budget(*, actor: User, budget: IndicativeBudget) -> SupportPlan 
     if plan is None:
         return None
     old = IndicativeBudget.objects.get(pk=plan.indicative_budget_id)
-    submitted = plan.status in (
-        SupportPlan.Status.AWAITING_AUTHORISATION,
-        SupportPlan.Status.AT_PANEL,
-    )
+    submitted = plan.is_awaiting_authorisation or plan.is_at_panel
     message = BUDGET_CHANGED.format(
         old=gbp(old.indicative_weekly_gbp),
         new=gbp(budget.indicative_weekly_gbp),
@@ -394,8 +457,9 @@ def plan_follow_budget(*, actor: User, budget: IndicativeBudget) -> SupportPlan 
     )
     plan.indicative_budget = budget
     if submitted:
-        at_panel = plan.status == SupportPlan.Status.AT_PANEL
-        plan.status, plan.returned_comments = SupportPlan.Status.RETURNED, message
+        at_panel = plan.is_at_panel
+        SupportPlan.WORKFLOW.move(plan, SupportPlan.Status.RETURNED)
+        plan.returned_comments = message
         plan.decided_at, plan.decided_by = timezone.now(), actor
         if at_panel:
             plan_withdrawn_from_panel.send(
@@ -419,13 +483,10 @@ def plan_close_for_person(*, actor: User, person_id: int, reason: str) -> Suppor
     if plan is None:
         return None
     message = PLAN_CLOSED.format(why=reason)
-    if plan.status == SupportPlan.Status.AT_PANEL:
+    if plan.is_at_panel:
         plan_withdrawn_from_panel.send(sender=SupportPlan, plan=plan, reason=message, actor=actor)
-    plan.status, plan.closed_at, plan.closed_reason = (
-        SupportPlan.Status.CLOSED,
-        timezone.now(),
-        message,
-    )
+    SupportPlan.WORKFLOW.move(plan, SupportPlan.Status.CLOSED)
+    plan.closed_at, plan.closed_reason = timezone.now(), message
     return _save(plan, actor=actor, why="closed: no indicative budget is due")
 
 
@@ -438,8 +499,12 @@ def plan_authorise(*, actor: User, plan: SupportPlan) -> AgreedBudget:
     """A team manager of the person's team authorises a plan under the panel threshold."""
     _check_team_worker(actor, plan, PLAN_AUTHORISE)
     plan = _lock(plan)
-    if plan.status != SupportPlan.Status.AWAITING_AUTHORISATION:
-        raise PlanStateError("Only a plan waiting for a team manager can be authorised.")
+    _check_move(
+        plan,
+        source=SupportPlan.Status.AWAITING_AUTHORISATION,
+        to=SupportPlan.Status.AGREED,
+        refusal=ONLY_WAITING_AUTHORISED,
+    )
     if wrote(actor, plan):
         raise PermissionDenied(NOT_YOUR_OWN)
     return _agree(
@@ -452,13 +517,23 @@ def plan_return(*, actor: User, plan: SupportPlan, comments: str) -> SupportPlan
     """A team manager returns the plan to the worker with comments."""
     _check_team_worker(actor, plan, PLAN_AUTHORISE)
     plan = _lock(plan)
-    if plan.status != SupportPlan.Status.AWAITING_AUTHORISATION:
-        raise PlanStateError("Only a plan waiting for a team manager can be returned.")
+    _check_move(
+        plan,
+        source=SupportPlan.Status.AWAITING_AUTHORISATION,
+        to=SupportPlan.Status.RETURNED,
+        refusal=ONLY_WAITING_RETURNED,
+    )
     if wrote(actor, plan):
         raise PermissionDenied(NOT_YOUR_OWN)
     if not comments.strip():
         raise ValidationError({"comments": "Say what needs to change."})
-    plan.status, plan.returned_comments = SupportPlan.Status.RETURNED, comments.strip()
+    return _return(plan, actor=actor, comments=comments.strip())
+
+
+def _return(plan: SupportPlan, *, actor: User, comments: str) -> SupportPlan:
+    """Back to the worker with the decider's comments (the caller checked the move)."""
+    SupportPlan.WORKFLOW.move(plan, SupportPlan.Status.RETURNED)
+    plan.returned_comments = comments
     plan.decided_at, plan.decided_by = timezone.now(), actor
     return _save(plan, actor=actor, why="returned")
 
@@ -470,9 +545,17 @@ def plan_return(*, actor: User, plan: SupportPlan, comments: str) -> SupportPlan
 def plan_agree_by_panel(
     *, actor: User, plan: SupportPlan, review_date: datetime.date, conditions: str = ""
 ) -> AgreedBudget:
+    """The panel approves a referred plan: at_panel → agreed, and the agreed budget. Refused
+    (PermissionDenied) for an actor without PLAN_DECIDE_BY_PANEL, PlanStateError for a plan
+    not at the panel."""
+    _check_panel(actor)
     plan = _lock(plan)
-    if plan.status != SupportPlan.Status.AT_PANEL:
-        raise PlanStateError("Only a plan referred to the panel can be approved by it.")
+    _check_move(
+        plan,
+        source=SupportPlan.Status.AT_PANEL,
+        to=SupportPlan.Status.AGREED,
+        refusal=ONLY_REFERRED_AGREED,
+    )
     return _agree(
         plan,
         actor=actor,
@@ -484,9 +567,14 @@ def plan_agree_by_panel(
 
 @transaction.atomic
 def plan_return_by_panel(*, actor: User, plan: SupportPlan, comments: str) -> SupportPlan:
+    """The panel returns a referred plan (declined or deferred) with its comments: at_panel →
+    returned. Refused as plan_agree_by_panel is."""
+    _check_panel(actor)
     plan = _lock(plan)
-    if plan.status != SupportPlan.Status.AT_PANEL:
-        raise PlanStateError("Only a plan referred to the panel can be returned by it.")
-    plan.status, plan.returned_comments = SupportPlan.Status.RETURNED, comments
-    plan.decided_at, plan.decided_by = timezone.now(), actor
-    return _save(plan, actor=actor, why="returned")
+    _check_move(
+        plan,
+        source=SupportPlan.Status.AT_PANEL,
+        to=SupportPlan.Status.RETURNED,
+        refusal=ONLY_REFERRED_RETURNED,
+    )
+    return _return(plan, actor=actor, comments=comments)
