@@ -118,14 +118,14 @@ start = threading.Barrier(len(seats))
 
 def user(seat, worker, manager):
     step = reverse("assessments:assessment_step", args=[seat["assessment"], 1])
-    plan = reverse("allocations:plan_detail", args=[seat["plan"]])
+    plan = reverse("allocations:plan_line_add", args=[seat["plan"]])
     recalculate = reverse("allocations:budget_recalculate", args=[seat["person"]])
     start.wait()
     for n in range(rounds):
         try:
             version = Assessment.objects.get(pk=seat["assessment"]).lock_version
             answers = {f"q_{q}": options[n % len(options)] for q, options in seat["questions"]}
-            line = {"action": "add_line", "line-category": "pa_hours",
+            line = {"line-category": "pa_hours",
                     "line-description": f"Visit {n}", "line-quantity": "1", "line-unit": "hour",
                     "line-unit_cost_gbp": "10.00", "line-frequency": "week",
                     "line-meets_outcomes": ["nutrition"]}

@@ -3,6 +3,7 @@ wrote it and its history."""
 
 from __future__ import annotations
 
+from django.core.exceptions import PermissionDenied
 from django.http import Http404
 
 from allocations.models import InformalSupportItem, PlanLine, SupportPlan
@@ -67,9 +68,10 @@ def wrote(actor: User, plan: SupportPlan) -> bool:
     return actor.pk in plan_authors(plan)
 
 
-def plan_get_for_user(*, user, pk: int) -> SupportPlan:
+def plan_get_for_user(*, user, pk: int, permission: str | None = None) -> SupportPlan:
     """A support plan of a person the user may see, or 404 (also for a role that reads no
-    plans)."""
+    plans). With `permission` (the action's, e.g. PLAN_CHANGE): PermissionDenied (403) for a
+    user who may see the plan but whose role lacks it. The services check again."""
     plan = (
         SupportPlan.objects.select_related(
             "person__team",
@@ -84,6 +86,8 @@ def plan_get_for_user(*, user, pk: int) -> SupportPlan:
     )
     if plan is None or not user.has_perm(PLAN_VIEW):
         raise Http404("No such support plan on your caseload.")
+    if permission is not None and not user.has_perm(permission):
+        raise PermissionDenied("Your role cannot do this to a support plan.")
     return plan
 
 

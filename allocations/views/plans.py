@@ -1,15 +1,23 @@
-"""The support plan pages: starting a plan, and the plan itself."""
+"""The support plan pages: starting a plan, the plan itself (GET), and one POST-only view per
+thing a user does to it (its lines, named informal support and settings; submitting,
+authorising or returning it). Each action: the door (404 for a plan the user may not see, 403
+for a role without the action's permission) → the service → back to the plan with a message,
+or the plan page again with the form's errors beside its fields."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from functools import wraps
+
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_GET, require_POST
 
 from allocations.costing import line_weekly_text, plan_costs
 from allocations.forms import CommentsForm, NamedInformalSupportForm, PlanLineForm, PlanSettingsForm
-from allocations.models import AgreedBudget, SupportPlan
+from allocations.models import AgreedBudget, PlanLine, SupportPlan
 from allocations.permissions import PLAN_AUTHORISE, PLAN_CHANGE
 from allocations.selectors.budgets import gbp
 from allocations.selectors.plans import (
@@ -35,12 +43,22 @@ from allocations.services.plans import (
     plan_update,
 )
 from assessments.models import Outcome, PersonAccess
-from assessments.roles import PEOPLE_ALL_TEAMS
-from assessments.selectors.people import person_get_for_user
+from assessments.selectors.people import person_get_for_user, team_allowed
 from assessments.services.people import person_access_record
 
+SAVED = "The plan has been saved."
+LINE_ADDED = "Line added."
+LINE_REMOVED = "Line removed."
+INFORMAL_ADDED = "Informal support added."
+INFORMAL_REMOVED = "Informal support removed."
+REFERRED = "The plan has been referred to the panel."
+SENT_TO_MANAGER = "The plan has been sent to a team manager."
+AUTHORISED = "The plan is authorised: the budget is agreed."
+RETURNED = "The plan has been returned to the worker."
+NOT_YET = "The plan cannot be submitted yet:"
 
-@require_http_methods(["POST"])
+
+@require_POST
 def plan_start_view(request, pk: int):
     person = person_get_for_user(user=request.user, pk=pk)
     try:
@@ -51,108 +69,55 @@ def plan_start_view(request, pk: int):
     return redirect("allocations:plan_detail", pk=plan.pk)
 
 
-def _int(value) -> int:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        raise ValidationError("Choose an item on this plan.") from None
-
-
-def _needs(plan) -> list[tuple[str, str]]:
+def _needs(plan: SupportPlan) -> list[tuple[str, str]]:
     return [(code, Outcome(code).label) for code in eligible_needs(plan)]
 
 
-@require_http_methods(["GET", "POST"])
-def plan_detail_view(request, pk: int):
-    """The plan: its lines and costs beside the indicative budget, how it meets each eligible
-    need, how it is managed; and, by state, editing, submitting or authorising it."""
-    plan = plan_get_for_user(user=request.user, pk=pk)
-    user = request.user
-    if request.method == "GET":
-        person_access_record(
-            user=user, person=plan.person, page=PersonAccess.Page.PLAN, path=request.path
+@dataclass(frozen=True)
+class LineText:
+    """What the plan page says about a line besides the line itself."""
+
+    weekly: str  # its weekly equivalent, worked out in words
+    needs: str  # the eligible needs it meets, by name
+    areas: str  # the areas of the assessment it meets, by title
+
+
+def _line_rows(lines: list[PlanLine], sections: list[tuple[str, str]]):
+    labels, titles = dict(Outcome.choices), dict(sections)
+    return [
+        (
+            line,
+            LineText(
+                weekly=line_weekly_text(line),
+                needs="; ".join(labels[c] for c in line.meets_outcomes if c in labels),
+                areas="; ".join(titles[c] for c in line.meets_sections if c in titles),
+            ),
         )
+        for line in lines
+    ]
+
+
+def _plan_page(request, plan: SupportPlan, **bound_forms) -> HttpResponse:
+    """The plan page: its lines and costs beside the indicative budget, how it meets each
+    eligible need, how it is managed; and, by state and role, the forms to change, submit or
+    authorise it. `bound_forms` (e.g. line_form=…) replace the blank forms, so a form posted
+    with errors shows them beside its fields."""
+    user = request.user
     needs = _needs(plan)
     sections = plan_sections(plan)
-    settings_form = PlanSettingsForm(instance=plan)
-    line_form = PlanLineForm(needs=needs, sections=sections)
-    informal_form = NamedInformalSupportForm(needs=needs)
-    comments_form = CommentsForm()
-    if request.method == "POST":
-        action = request.POST.get("action")
-        try:
-            if action == "settings":
-                settings_form = PlanSettingsForm(request.POST, instance=plan)
-                if settings_form.is_valid():
-                    plan_update(actor=user, plan=plan, data=settings_form.cleaned_data)
-                    messages.success(request, "The plan has been saved.")
-                    return redirect("allocations:plan_detail", pk=plan.pk)
-            elif action == "add_line":
-                line_form = PlanLineForm(request.POST, needs=needs, sections=sections)
-                if line_form.is_valid():
-                    plan_line_add(actor=user, plan=plan, data=line_form.cleaned_data)
-                    messages.success(request, "Line added.")
-                    return redirect("allocations:plan_detail", pk=plan.pk)
-            elif action == "remove_line":
-                plan_line_remove(actor=user, plan=plan, line_id=_int(request.POST.get("line")))
-                messages.success(request, "Line removed.")
-                return redirect("allocations:plan_detail", pk=plan.pk)
-            elif action == "remove_informal":
-                plan_informal_remove(actor=user, plan=plan, item_id=_int(request.POST.get("item")))
-                messages.success(request, "Informal support removed.")
-                return redirect("allocations:plan_detail", pk=plan.pk)
-            elif action == "add_informal":
-                informal_form = NamedInformalSupportForm(request.POST, needs=needs)
-                if informal_form.is_valid():
-                    plan_informal_add(actor=user, plan=plan, **informal_form.cleaned_data)
-                    messages.success(request, "Informal support added.")
-                    return redirect("allocations:plan_detail", pk=plan.pk)
-            elif action == "submit":
-                plan = plan_submit(actor=user, plan=plan)
-                if plan.status == SupportPlan.Status.AT_PANEL:
-                    messages.success(request, "The plan has been referred to the panel.")
-                else:
-                    messages.success(request, "The plan has been sent to a team manager.")
-                return redirect("allocations:plan_detail", pk=plan.pk)
-            elif action == "authorise":
-                agreed = plan_authorise(actor=user, plan=plan)
-                if agreed.status == AgreedBudget.Status.AWAITING_DECISION:
-                    messages.warning(
-                        request,
-                        LOWER_AGREED.format(
-                            new=gbp(agreed.weekly_gbp), old=gbp(agreed.replaces.weekly_gbp)
-                        ),
-                    )
-                else:
-                    messages.success(request, "The plan is authorised: the budget is agreed.")
-                return redirect("allocations:plan_detail", pk=plan.pk)
-            elif action == "return":
-                comments_form = CommentsForm(request.POST)
-                if comments_form.is_valid():
-                    plan_return(
-                        actor=user, plan=plan, comments=comments_form.cleaned_data["comments"]
-                    )
-                    messages.success(request, "The plan has been returned to the worker.")
-                    return redirect("allocations:plan_detail", pk=plan.pk)
-            else:
-                messages.error(request, "Unknown action.")
-        except PlanIncomplete as refusal:
-            messages.error(request, "The plan cannot be submitted yet:")
-            for problem in refusal.problems:
-                messages.error(request, problem)
-            return redirect("allocations:plan_detail", pk=plan.pk)
-        except (PlanStateError, ValidationError) as refusal:
-            messages.error(request, " ".join(getattr(refusal, "messages", [str(refusal)])))
-            return redirect("allocations:plan_detail", pk=plan.pk)
     lines = live_lines(plan)
-    informal = list(plan.informal.live())
-    met = {code for line in lines for code in line.meets_outcomes} | {i.outcome for i in informal}
-    can_authorise = (
-        plan.status == SupportPlan.Status.AWAITING_AUTHORISATION
-        and user.has_perm(PLAN_AUTHORISE)
-        and (user.has_perm(PEOPLE_ALL_TEAMS) or user.team_id == plan.person.team_id)
-        and not wrote(user, plan)
-    )
+    labels = dict(Outcome.choices)
+    informal = [(item, labels.get(item.outcome, "")) for item in plan.informal.live()]
+    met = {code for line in lines for code in line.meets_outcomes}
+    met |= {item.outcome for item, _ in informal}
+    wrote_it = wrote(user, plan)
+    forms = {
+        "settings_form": PlanSettingsForm(instance=plan),
+        "line_form": PlanLineForm(needs=needs, sections=sections),
+        "informal_form": NamedInformalSupportForm(needs=needs),
+        "comments_form": CommentsForm(),
+        **bound_forms,
+    }
     return render(
         request,
         "allocations/plans/detail.html",
@@ -160,21 +125,133 @@ def plan_detail_view(request, pk: int):
             "plan": plan,
             "person": plan.person,
             "costs": plan_costs(plan, lines),
-            "lines": [(line, line_weekly_text(line)) for line in lines],
+            "lines": _line_rows(lines, sections),
             "informal": informal,
             "needs": [(label, code in met) for code, label in needs],
-            "outcome_labels": dict(Outcome.choices),
-            "section_titles": dict(sections),
             "can_edit": plan.is_editable and user.has_perm(PLAN_CHANGE),
-            "can_authorise": can_authorise,
-            "wrote_it": wrote(user, plan),
-            "settings_form": settings_form,
-            "line_form": line_form,
-            "informal_form": informal_form,
-            "comments_form": comments_form,
+            "can_authorise": plan.is_awaiting_authorisation
+            and user.has_perm(PLAN_AUTHORISE)
+            and team_allowed(user, plan.person.team_id)
+            and not wrote_it,
+            "wrote_it": wrote_it,
             "agreed": getattr(plan, "agreed", None)
             if plan.status == SupportPlan.Status.AGREED
             else None,
             "history": plan_history(plan),
+            **forms,
         },
     )
+
+
+@require_GET
+def plan_detail_view(request, pk: int):
+    """The plan page (reading it is recorded in the person's access log)."""
+    plan = plan_get_for_user(user=request.user, pk=pk)
+    person_access_record(
+        user=request.user, person=plan.person, page=PersonAccess.Page.PLAN, path=request.path
+    )
+    return _plan_page(request, plan)
+
+
+def _back(plan: SupportPlan):
+    return redirect("allocations:plan_detail", pk=plan.pk)
+
+
+def plan_action(permission: str):
+    """A POST-only action on one plan: the door with the action's `permission`, then the view
+    `view(request, plan, **url_kwargs)`. A service's refusal (an incomplete plan, a state that
+    does not allow it, invalid data) becomes error messages on the plan page; PermissionDenied
+    is 403."""
+
+    def decorate(view):
+        @require_POST
+        @wraps(view)
+        def action(request, pk: int, **kwargs):
+            plan = plan_get_for_user(user=request.user, pk=pk, permission=permission)
+            try:
+                return view(request, plan, **kwargs)
+            except PlanIncomplete as refusal:
+                messages.error(request, NOT_YET)
+                for problem in refusal.problems:
+                    messages.error(request, problem)
+            except (PlanStateError, ValidationError) as refusal:
+                messages.error(request, " ".join(getattr(refusal, "messages", [str(refusal)])))
+            return _back(plan)
+
+        return action
+
+    return decorate
+
+
+@plan_action(PLAN_CHANGE)
+def plan_settings_view(request, plan: SupportPlan):
+    form = PlanSettingsForm(request.POST, instance=plan)
+    if not form.is_valid():
+        return _plan_page(request, plan, settings_form=form)
+    plan_update(actor=request.user, plan=plan, data=form.cleaned_data)
+    messages.success(request, SAVED)
+    return _back(plan)
+
+
+@plan_action(PLAN_CHANGE)
+def plan_line_add_view(request, plan: SupportPlan):
+    form = PlanLineForm(request.POST, needs=_needs(plan), sections=plan_sections(plan))
+    if not form.is_valid():
+        return _plan_page(request, plan, line_form=form)
+    plan_line_add(actor=request.user, plan=plan, data=form.cleaned_data)
+    messages.success(request, LINE_ADDED)
+    return _back(plan)
+
+
+@plan_action(PLAN_CHANGE)
+def plan_line_remove_view(request, plan: SupportPlan, line_id: int):
+    plan_line_remove(actor=request.user, plan=plan, line_id=line_id)
+    messages.success(request, LINE_REMOVED)
+    return _back(plan)
+
+
+@plan_action(PLAN_CHANGE)
+def plan_informal_add_view(request, plan: SupportPlan):
+    form = NamedInformalSupportForm(request.POST, needs=_needs(plan))
+    if not form.is_valid():
+        return _plan_page(request, plan, informal_form=form)
+    plan_informal_add(actor=request.user, plan=plan, **form.cleaned_data)
+    messages.success(request, INFORMAL_ADDED)
+    return _back(plan)
+
+
+@plan_action(PLAN_CHANGE)
+def plan_informal_remove_view(request, plan: SupportPlan, item_id: int):
+    plan_informal_remove(actor=request.user, plan=plan, item_id=item_id)
+    messages.success(request, INFORMAL_REMOVED)
+    return _back(plan)
+
+
+@plan_action(PLAN_CHANGE)
+def plan_submit_view(request, plan: SupportPlan):
+    plan = plan_submit(actor=request.user, plan=plan)
+    messages.success(request, REFERRED if plan.is_at_panel else SENT_TO_MANAGER)
+    return _back(plan)
+
+
+@plan_action(PLAN_AUTHORISE)
+def plan_authorise_view(request, plan: SupportPlan):
+    agreed = plan_authorise(actor=request.user, plan=plan)
+    if agreed.status == AgreedBudget.Status.AWAITING_DECISION:
+        messages.warning(
+            request,
+            LOWER_AGREED.format(new=gbp(agreed.weekly_gbp), old=gbp(agreed.replaces.weekly_gbp)),
+        )
+    else:
+        messages.success(request, AUTHORISED)
+    return _back(plan)
+
+
+@plan_action(PLAN_AUTHORISE)
+def plan_return_view(request, plan: SupportPlan):
+    form = CommentsForm(request.POST)
+    if not form.is_valid():
+        return _plan_page(request, plan, comments_form=form)
+    plan_return(actor=request.user, plan=plan, comments=form.cleaned_data["comments"])
+    messages.success(request, RETURNED)
+    return _back(plan)

@@ -383,9 +383,7 @@ def test_the_person_form_refuses_odd_numbers(client, worker_a, person_a, odd):
 def test_the_plan_forms_refuse_odd_numbers(client, submitted_a, person_a, worker_a, odd):
     plan = make_plan(person_a, worker_a, weekly="120")
     client.force_login(worker_a)
-    url = reverse("allocations:plan_detail", args=[plan.pk])
     line = {
-        "action": "add_line",
         "line-category": "pa_hours",
         "line-description": "PA",
         "line-quantity": odd,
@@ -393,11 +391,14 @@ def test_the_plan_forms_refuse_odd_numbers(client, submitted_a, person_a, worker
         "line-unit_cost_gbp": odd,
         "line-frequency": "week",
     }
-    response = client.post(url, line)
+    response = client.post(reverse("allocations:plan_line_add", args=[plan.pk]), line)
     assert response.status_code == 200
     assert {"quantity", "unit_cost_gbp"} <= set(response.context["line_form"].errors)
-    settings = {"action": "settings", "management": "direct_payment"}
-    response = client.post(url, {**settings, "contribution_weekly_gbp": odd})
+    settings = {"management": "direct_payment"}
+    response = client.post(
+        reverse("allocations:plan_settings", args=[plan.pk]),
+        {**settings, "contribution_weekly_gbp": odd},
+    )
     assert response.status_code == 200
     assert "contribution_weekly_gbp" in response.context["settings_form"].errors
     assert plan.lines.live().count() == 1
@@ -454,7 +455,7 @@ def test_an_ended_line_leaves_the_plan_but_stays_in_its_history(
     )
     client.force_login(worker_a)
     url = reverse("allocations:plan_detail", args=[plan.pk])
-    client.post(url, {"action": "remove_line", "line": extra.pk})
+    client.post(reverse("allocations:plan_line_remove", args=[plan.pk, extra.pk]))
     extra.refresh_from_db()
     assert (extra.ended_by, extra.ended_at is not None) == (worker_a, True)
     page = client.get(url)
@@ -473,8 +474,6 @@ def test_authorising_a_lower_plan_says_it_waits_for_a_decision(
         plan=make_plan(person_a, worker_a, weekly="100", difference_reason="Fewer hours."),
     )
     client.force_login(manager_a)
-    response = client.post(
-        reverse("allocations:plan_detail", args=[plan.pk]), {"action": "authorise"}, follow=True
-    )
+    response = client.post(reverse("allocations:plan_authorise", args=[plan.pk]), follow=True)
     assert "waits for a team manager&#x27;s decision" in response.text
     assert "£100.00 a week is lower than the current £120.00" in response.text

@@ -7,7 +7,7 @@ import pytest
 from django.urls import reverse
 
 from allocations.models import SupportPlan
-from allocations.services.plans import plan_informal_add, plan_line_add
+from allocations.services.plans import LINE_NOT_ON_PLAN, plan_informal_add, plan_line_add
 from tests.factories import make_plan, plan_line
 
 pytestmark = pytest.mark.django_db
@@ -31,18 +31,19 @@ def test_plan_page_permission_matrix(
     client.force_login(auditor)
     page = client.get(url)
     assert page.status_code == 200 and "Add the line" not in page.text
-    client.post(url, {"action": "submit"})
+    submit = reverse("allocations:plan_submit", args=[plan.pk])
+    client.post(submit)
     plan.refresh_from_db()
     assert plan.status == Status.DRAFT
     client.force_login(worker_a)
     assert "Add the line" in client.get(url).text
-    client.post(url, {"action": "submit"})
+    client.post(submit)
     plan.refresh_from_db()
     assert plan.status == Status.AWAITING_AUTHORISATION
     assert "Authorise the plan" not in client.get(url).text
     client.force_login(manager_a)
     assert "Authorise the plan" in client.get(url).text
-    client.post(url, {"action": "authorise"})
+    client.post(reverse("allocations:plan_authorise", args=[plan.pk]))
     plan.refresh_from_db()
     assert plan.status == Status.AGREED
     page = client.get(reverse("assessments:person_detail", args=[person_a.pk])).text
@@ -54,14 +55,12 @@ def test_adding_a_line_in_the_browser_form(client, submitted_a, person_a, worker
     client.post(reverse("allocations:plan_start", args=[person_a.pk]))
     plan = SupportPlan.objects.get()
     url = reverse("allocations:plan_detail", args=[plan.pk])
-    bad = client.post(
-        url, {"action": "add_line", "line-category": "pa_hours", "line-quantity": "-1"}
-    )
+    add = reverse("allocations:plan_line_add", args=[plan.pk])
+    bad = client.post(add, {"line-category": "pa_hours", "line-quantity": "-1"})
     assert bad.status_code == 200 and plan.lines.count() == 0
     client.post(
-        url,
+        add,
         {
-            "action": "add_line",
             "line-category": "home_care",
             "line-description": "Morning calls",
             "line-provider": "Caring Hands",
@@ -99,11 +98,15 @@ def test_informal_support_can_be_removed_while_writing(client, submitted_a, pers
     plan = make_plan(person_a, worker_a, weekly="118.00", difference_reason=FEWER_HOURS)
     item = plan_informal_add(actor=worker_a, plan=plan, outcome="hygiene", who="Anne", what="x")
     client.force_login(worker_a)
-    url = reverse("allocations:plan_detail", args=[plan.pk])
-    client.post(url, {"action": "remove_informal", "item": "not-a-number"})
-    client.post(url, {"action": "remove_line", "line": "999999"})
+    # An id that is not a number is not a URL; one that is not on the plan is refused.
+    not_a_number = f"/plans/{plan.pk}/informal/not-a-number/remove/"
+    assert client.post(not_a_number).status_code == 404
+    refused = client.post(
+        reverse("allocations:plan_line_remove", args=[plan.pk, 999999]), follow=True
+    )
+    assert LINE_NOT_ON_PLAN in refused.text
     assert plan.informal.count() == 1 and plan.lines.count() == 1
-    client.post(url, {"action": "remove_informal", "item": item.pk})
+    client.post(reverse("allocations:plan_informal_remove", args=[plan.pk, item.pk]))
     assert plan.informal.live().count() == 0
     # Ended, not deleted: kept with who ended it and when, and in the history.
     item.refresh_from_db()
