@@ -3,11 +3,21 @@ per action, each with its permission matrix; the forms; constant queries."""
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 from django.urls import reverse
 
 from allocations.models import SupportPlan
-from allocations.services.plans import LINE_NOT_ON_PLAN, plan_informal_add, plan_line_add
+from allocations.services.plans import (
+    LINE_NOT_ON_PLAN,
+    NO_LINES,
+    PLAN_LOCKED,
+    plan_informal_add,
+    plan_line_add,
+    plan_submit,
+)
+from allocations.views.plans import NOT_YET
 from tests.factories import make_plan, plan_line
 
 pytestmark = pytest.mark.django_db
@@ -113,3 +123,197 @@ def test_informal_support_can_be_removed_while_writing(client, submitted_a, pers
     assert item.ended_by == worker_a and item.ended_at is not None
     assert item.history.latest().history_type == "~"
     assert item.history.latest().history_user == worker_a
+
+
+# --- one view per action: the permission matrix -------------------------------------------------
+
+
+def _line(plan):
+    return [plan.pk, plan.lines.live().get().pk]
+
+
+def _item(plan):
+    item = plan_informal_add(
+        actor=plan.created_by, plan=plan, outcome="hygiene", who="Anne", what="Bathing"
+    )
+    return [plan.pk, item.pk]
+
+
+SETTINGS = {
+    "management": "direct_payment",
+    "direct_payment_weekly_gbp": "0",
+    "council_managed_weekly_gbp": "0",
+    "isf_weekly_gbp": "0",
+    "contribution_weekly_gbp": "5",
+    "difference_reason": FEWER_HOURS,
+}
+LINE = {
+    "line-category": "home_care",
+    "line-description": "Evening call",
+    "line-quantity": "1",
+    "line-unit": "hour",
+    "line-unit_cost_gbp": "2.00",
+    "line-frequency": "week",
+}
+INFORMAL = {"informal-outcome": "nutrition", "informal-who": "Bob (son)", "informal-what": "Cooks"}
+
+# url name: (waiting for a team manager?, url args, data, right role, wrong role, wrong team,
+# what the right role's post did).
+ACTIONS = {
+    "plan_settings": (
+        False,
+        lambda plan: [plan.pk],
+        SETTINGS,
+        "worker_a",
+        "auditor",
+        "worker_b",
+        lambda plan: plan.contribution_weekly_gbp == Decimal("5"),
+    ),
+    "plan_line_add": (
+        False,
+        lambda plan: [plan.pk],
+        LINE,
+        "worker_a",
+        "auditor",
+        "worker_b",
+        lambda plan: plan.lines.live().count() == 2,
+    ),
+    "plan_line_remove": (
+        False,
+        _line,
+        {},
+        "worker_a",
+        "auditor",
+        "worker_b",
+        lambda plan: plan.lines.live().count() == 0,
+    ),
+    "plan_informal_add": (
+        False,
+        lambda plan: [plan.pk],
+        INFORMAL,
+        "worker_a",
+        "auditor",
+        "worker_b",
+        lambda plan: plan.informal.live().get().who == "Bob (son)",
+    ),
+    "plan_informal_remove": (
+        False,
+        _item,
+        {},
+        "worker_a",
+        "auditor",
+        "worker_b",
+        lambda plan: not plan.informal.live().exists(),
+    ),
+    "plan_submit": (
+        False,
+        lambda plan: [plan.pk],
+        {},
+        "worker_a",
+        "auditor",
+        "worker_b",
+        lambda plan: plan.is_awaiting_authorisation,
+    ),
+    "plan_authorise": (
+        True,
+        lambda plan: [plan.pk],
+        {},
+        "manager_a",
+        "worker_a",
+        "manager_b",
+        lambda plan: plan.status == Status.AGREED,
+    ),
+    "plan_return": (
+        True,
+        lambda plan: [plan.pk],
+        {"comments": "Name the provider."},
+        "manager_a",
+        "auditor",
+        "manager_b",
+        lambda plan: plan.is_returned and plan.returned_comments == "Name the provider.",
+    ),
+}
+
+
+@pytest.mark.parametrize("name", ACTIONS)
+def test_each_plan_action_view_permission_matrix(
+    client, request, submitted_a, person_a, worker_a, name
+):
+    waiting, args, data, right, wrong_role, wrong_team, done = ACTIONS[name]
+    plan = make_plan(person_a, worker_a, weekly="118.00", difference_reason=FEWER_HOURS)
+    url = reverse(f"allocations:{name}", args=args(plan))
+    if waiting:
+        plan = plan_submit(actor=worker_a, plan=plan)
+    before = plan.history.count()
+
+    response = client.post(url, data)  # login required
+    assert response.status_code == 302 and response.url.startswith(reverse("login"))
+    client.force_login(request.getfixturevalue(wrong_team))
+    assert client.post(url, data).status_code == 404
+    client.force_login(request.getfixturevalue(wrong_role))
+    assert client.post(url, data).status_code == 403
+    client.force_login(request.getfixturevalue(right))
+    assert client.get(url).status_code == 405
+    plan.refresh_from_db()
+    assert plan.history.count() == before  # nothing changed so far
+
+    response = client.post(url, data)
+    assert response.status_code == 302 and response.url == reverse(
+        "allocations:plan_detail", args=[plan.pk]
+    )
+    plan.refresh_from_db()
+    assert done(plan)
+    assert plan.history.latest().history_user == request.getfixturevalue(right)
+
+
+def test_the_plan_page_itself_is_get_only(client, submitted_a, person_a, worker_a):
+    plan = make_plan(person_a, worker_a, weekly="118.00", difference_reason=FEWER_HOURS)
+    client.force_login(worker_a)
+    url = reverse("allocations:plan_detail", args=[plan.pk])
+    assert client.post(url, {"action": "submit"}).status_code == 405
+    plan.refresh_from_db()
+    assert plan.status == Status.DRAFT
+
+
+def test_invalid_input_shows_the_plan_page_with_the_errors(
+    client, submitted_a, person_a, worker_a, manager_a
+):
+    plan = make_plan(person_a, worker_a, weekly="118.00", difference_reason=FEWER_HOURS)
+    client.force_login(worker_a)
+    response = client.post(
+        reverse("allocations:plan_informal_add", args=[plan.pk]), {"informal-outcome": "x"}
+    )
+    assert response.status_code == 200
+    assert {"outcome", "who", "what"} <= set(response.context["informal_form"].errors)
+    assert not plan.informal.exists()
+    plan = plan_submit(actor=worker_a, plan=plan)
+    client.force_login(manager_a)
+    response = client.post(reverse("allocations:plan_return", args=[plan.pk]), {"comments": ""})
+    assert response.status_code == 200
+    assert "comments" in response.context["comments_form"].errors
+    assert "Return to the worker" in response.text
+    plan.refresh_from_db()
+    assert plan.is_awaiting_authorisation
+
+
+def test_an_incomplete_plan_is_refused_with_each_problem(client, submitted_a, person_a, worker_a):
+    client.force_login(worker_a)
+    client.post(reverse("allocations:plan_start", args=[person_a.pk]))
+    plan = SupportPlan.objects.get()
+    page = client.post(reverse("allocations:plan_submit", args=[plan.pk]), follow=True)
+    assert [str(m) for m in page.context["messages"]][:2] == [NOT_YET, NO_LINES]
+    assert page.redirect_chain == [(reverse("allocations:plan_detail", args=[plan.pk]), 302)]
+    plan.refresh_from_db()
+    assert plan.status == Status.DRAFT
+
+
+def test_a_move_the_plan_cannot_make_is_refused_with_its_message(
+    client, submitted_a, person_a, worker_a
+):
+    plan = make_plan(person_a, worker_a, weekly="118.00", difference_reason=FEWER_HOURS)
+    plan = plan_submit(actor=worker_a, plan=plan)
+    client.force_login(worker_a)
+    page = client.post(reverse("allocations:plan_submit", args=[plan.pk]), follow=True)
+    locked = PLAN_LOCKED.format(status=Status.AWAITING_AUTHORISATION.label.lower())
+    assert [str(m) for m in page.context["messages"]] == [locked]
+    assert page.redirect_chain == [(reverse("allocations:plan_detail", args=[plan.pk]), 302)]

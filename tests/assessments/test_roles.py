@@ -201,3 +201,13 @@ def test_registering_the_same_permissions_again_changes_nothing():
 
     assert role_permissions() == before
     assert _group_permissions(Role.PANEL_CHAIR) == set(EXPECTED[Role.PANEL_CHAIR])
+
+
+@pytest.mark.django_db
+def test_migrate_gives_the_panel_chair_the_plan_decision():
+    # The test database is made by migrate: its post_migrate roles_sync() applied every app's
+    # share, including the permission allocations defines and panels grants.
+    chair = Group.objects.get(name=Role.PANEL_CHAIR.label)
+    assert chair.permissions.filter(
+        content_type__app_label="allocations", codename="decide_plan_by_panel"
+    ).exists()
