@@ -39,6 +39,7 @@ from allocations.selectors.plans import (
 from allocations.signals import plan_referred_to_panel, plan_withdrawn_from_panel
 from assessments.models import Outcome, User
 from assessments.selectors.people import team_allowed
+from assessments.services.history import save_as
 from assessments.workflows import IllegalTransition
 
 NOT_YOUR_OWN = "Nobody may authorise or decide on a plan they wrote."
@@ -213,10 +214,7 @@ def _save(plan: SupportPlan, *, actor: User, why: str = "edited") -> SupportPlan
     """Save with the history naming the actor and why (WRITING reasons make an author; the
     history keeps 100 characters of the reason)."""
     plan.updated_at, plan.updated_by = timezone.now(), actor
-    plan._history_user = actor
-    plan._change_reason = why[:100]
-    plan.save()
-    return plan
+    return save_as(plan, actor, reason=why)
 
 
 def _editable(actor: User, plan: SupportPlan) -> SupportPlan:
@@ -239,11 +237,9 @@ def plan_start(*, actor: User, person) -> SupportPlan:
     if budget is None:
         raise PlanStateError(NO_BUDGET_YET)
     plan = SupportPlan(person=person, indicative_budget=budget, created_by=actor, updated_by=actor)
-    plan._history_user = actor
-    plan._change_reason = "created"
     try:
         with transaction.atomic():
-            plan.save()
+            save_as(plan, actor, reason="created")
     except IntegrityError:
         raise PlanStateError(ALREADY_IN_PROGRESS) from None
     return plan
@@ -283,8 +279,7 @@ def plan_line_add(*, actor: User, plan: SupportPlan, data: dict[str, Any]) -> Pl
         raise ValidationError({"meets_sections": "Choose areas from the assessment."})
     line = PlanLine(plan=plan, **data)
     line.full_clean(exclude=["plan"])
-    line._history_user = actor
-    line.save()
+    save_as(line, actor)
     _save(plan, actor=actor)
     return line
 
@@ -292,8 +287,7 @@ def plan_line_add(*, actor: User, plan: SupportPlan, data: dict[str, Any]) -> Pl
 def _end(item, *, actor: User) -> None:
     """End a plan line or named informal support: kept, with who ended it and when."""
     item.ended_at, item.ended_by = timezone.now(), actor
-    item._history_user = actor
-    item.save()
+    save_as(item, actor)
 
 
 @transaction.atomic
@@ -314,8 +308,7 @@ def plan_informal_add(*, actor: User, plan: SupportPlan, outcome: str, who: str,
         raise ValidationError({"outcome": "Choose a need from the list."})
     item = InformalSupportItem(plan=plan, outcome=outcome, who=who.strip(), what=what.strip())
     item.full_clean(exclude=["plan"])
-    item._history_user = actor
-    item.save()
+    save_as(item, actor)
     _save(plan, actor=actor)
     return item
 
@@ -374,9 +367,9 @@ def _agree(
     lock_person(plan.person_id)
     agreed_budgets = AgreedBudget.objects.select_for_update().filter(person_id=plan.person_id)
     for stale in agreed_budgets.filter(status=AgreedBudget.Status.AWAITING_DECISION):
-        stale.status, stale.ended_at = AgreedBudget.Status.ENDED, now
-        stale._history_user = actor
-        stale.save()
+        AgreedBudget.WORKFLOW.move(stale, AgreedBudget.Status.ENDED)
+        stale.ended_at = now
+        save_as(stale, actor)
     current = agreed_budgets.filter(status=AgreedBudget.Status.CURRENT).first()
     lower = current is not None and is_silent_reduction(
         new_weekly=costs.weekly,
@@ -385,9 +378,9 @@ def _agree(
         current_points=current.plan.indicative_budget.raw_points,
     )
     if current is not None and not lower:
-        current.status, current.ended_at = AgreedBudget.Status.ENDED, now
-        current._history_user = actor
-        current.save()
+        AgreedBudget.WORKFLOW.move(current, AgreedBudget.Status.ENDED)
+        current.ended_at = now
+        save_as(current, actor)
     agreed = AgreedBudget(
         person=plan.person,
         plan=plan,
@@ -407,8 +400,7 @@ def _agree(
         agreed_how=how,
         **split,
     )
-    agreed._history_user = actor
-    agreed.save()
+    save_as(agreed, actor)
     SupportPlan.WORKFLOW.move(plan, SupportPlan.Status.AGREED)
     plan.decided_at, plan.decided_by = now, actor
     _save(plan, actor=actor, why="agreed")
