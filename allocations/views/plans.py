@@ -45,6 +45,7 @@ from allocations.services.plans import (
 from assessments.models import Outcome, PersonAccess
 from assessments.selectors.people import person_get_for_user, team_allowed
 from assessments.services.people import person_access_record
+from assessments.views.refusals import refuse
 
 SAVED = "The plan has been saved."
 LINE_ADDED = "Line added."
@@ -64,7 +65,7 @@ def plan_start_view(request, pk: int):
     try:
         plan = plan_start(actor=request.user, person=person)
     except PlanStateError as refusal:
-        messages.error(request, str(refusal))
+        refuse(request, refusal)
         return redirect("assessments:person_detail", pk=person.pk)
     return redirect("allocations:plan_detail", pk=plan.pk)
 
@@ -175,7 +176,7 @@ def plan_action(permission: str):
                 for problem in refusal.problems:
                     messages.error(request, problem)
             except (PlanStateError, ValidationError) as refusal:
-                messages.error(request, " ".join(getattr(refusal, "messages", [str(refusal)])))
+                refuse(request, refusal)
             return _back(plan)
 
         return action
