@@ -284,21 +284,22 @@ def plan_line_add(*, actor: User, plan: SupportPlan, data: dict[str, Any]) -> Pl
     return line
 
 
-def _end(item, *, actor: User) -> None:
-    """End a plan line or named informal support: kept, with who ended it and when."""
+def _end_item(*, actor: User, plan: SupportPlan, items: str, pk: int, missing: str) -> None:
+    """End one of a plan's live lines or named informal support (`items` names the relation):
+    kept, with who ended it and when. ValidationError(missing) when it is not on the plan."""
+    plan = _editable(actor, plan)
+    item = getattr(plan, items).live().filter(pk=pk).first()
+    if item is None:
+        raise ValidationError(missing)
     item.ended_at, item.ended_by = timezone.now(), actor
     save_as(item, actor)
+    _save(plan, actor=actor)
 
 
 @transaction.atomic
 def plan_line_remove(*, actor: User, plan: SupportPlan, line_id: int) -> None:
     """Take a line off a plan still being written: the line is ended, not deleted."""
-    plan = _editable(actor, plan)
-    line = plan.lines.live().filter(pk=line_id).first()
-    if line is None:
-        raise ValidationError(LINE_NOT_ON_PLAN)
-    _end(line, actor=actor)
-    _save(plan, actor=actor)
+    _end_item(actor=actor, plan=plan, items="lines", pk=line_id, missing=LINE_NOT_ON_PLAN)
 
 
 @transaction.atomic
@@ -316,12 +317,7 @@ def plan_informal_add(*, actor: User, plan: SupportPlan, outcome: str, who: str,
 @transaction.atomic
 def plan_informal_remove(*, actor: User, plan: SupportPlan, item_id: int) -> None:
     """Take named informal support off a plan still being written: ended, not deleted."""
-    plan = _editable(actor, plan)
-    item = plan.informal.live().filter(pk=item_id).first()
-    if item is None:
-        raise ValidationError(INFORMAL_NOT_ON_PLAN)
-    _end(item, actor=actor)
-    _save(plan, actor=actor)
+    _end_item(actor=actor, plan=plan, items="informal", pk=item_id, missing=INFORMAL_NOT_ON_PLAN)
 
 
 @transaction.atomic
