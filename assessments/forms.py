@@ -262,6 +262,17 @@ class EligibilityForm(forms.Form):
     def outcome_fields(self):
         return [self[f"outcome_{o.value}"] for o in Outcome]
 
+    def determination(self) -> dict:
+        """The answers as `eligibility_record` takes them."""
+        data = self.cleaned_data
+        return {
+            "lock_version": data["lock_version"],
+            "impairment_or_illness": data["impairment_or_illness"],
+            "significant_impact": data["significant_impact"],
+            "unable": self.unable(),
+            "reasons": data["reasons"],
+        }
+
     def unable(self) -> dict[str, set[str]]:
         return {
             o.value: set(self.cleaned_data[f"outcome_{o.value}"])

@@ -171,37 +171,19 @@ def assessment_step_view(request, pk: int, number: int):
 
 
 def _save_step(actor, assessment, step, form) -> None:
-    lock_version = form.cleaned_data["lock_version"]
+    data = form.cleaned_data
     if step.kind == "section":
         assessment_save_section(
             actor=actor,
             assessment=assessment,
             section=step.section,
             answers=form.answers(),
-            lock_version=lock_version,
+            lock_version=data["lock_version"],
         )
-    elif step.kind == "informal_support":
-        data = form.cleaned_data
-        assessment_save_informal_support(
-            actor=actor,
-            assessment=assessment,
-            lock_version=lock_version,
-            informal_support=data["informal_support"],
-            carer_assessed=data["carer_assessed"],
-            carer_able_and_willing=data["carer_able_and_willing"],
-            carer_impact=data["carer_impact"],
-        )
+    elif step.kind == "informal_support":  # the form's fields are the service's arguments
+        assessment_save_informal_support(actor=actor, assessment=assessment, **data)
     else:
-        data = form.cleaned_data
-        eligibility_record(
-            actor=actor,
-            assessment=assessment,
-            lock_version=lock_version,
-            impairment_or_illness=data["impairment_or_illness"],
-            significant_impact=data["significant_impact"],
-            unable=form.unable(),
-            reasons=data["reasons"],
-        )
+        eligibility_record(actor=actor, assessment=assessment, **form.determination())
 
 
 @require_http_methods(["GET"])
