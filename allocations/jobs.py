@@ -1,6 +1,7 @@
 """The one pattern every background job follows (re-pricing runs and letter batches today;
-calibration runs and exports next). A service saves the job (a `BackgroundJob` row, status
-queued) and enqueues its task after commit; the task, defined beside the job's body, calls
+calibration runs and exports next). A service checks the actor may start it and calls
+`job_queue` (the `BackgroundJob` row saved, status queued, and its task enqueued after
+commit); the task, defined beside the job's body, calls
 `job_to_run` and `job_run`; the job's page includes `allocations/jobs/_progress.html` and
 polls a status view that answers `job_status_response`.
 """
@@ -10,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TypeVar
 
+from django.db import transaction
 from django.db.models import QuerySet
 from django.http import JsonResponse
 from django.utils import timezone
@@ -21,6 +23,16 @@ JOB_WORKFLOW = BackgroundJob.WORKFLOW
 ERROR_LENGTH = 2000
 
 Job = TypeVar("Job", bound=BackgroundJob)
+
+
+def job_queue(job: Job, task) -> Job:
+    """Save a new job (queued, its history row naming `job.created_by`) and enqueue `task`
+    with its id once the transaction commits, so the worker never looks for a row that is not
+    there yet. The caller has checked the actor may start it, inside `transaction.atomic()`."""
+    job._history_user = job.created_by
+    job.save()
+    transaction.on_commit(lambda: task.enqueue(job.pk))
+    return job
 
 
 def job_to_run(jobs: QuerySet[Job], pk: int) -> Job | None:

@@ -37,6 +37,14 @@ def letter_batch_get_for_user(*, user, pk: int) -> LetterBatch:
     return batch
 
 
+def letter_batch_list(*, user, limit: int = 20) -> list[LetterBatch]:
+    """The batches the user started, newest first (403 for a role that does not issue letters
+    in batches)."""
+    if not user.has_perm(BATCH_RUN):
+        raise PermissionDenied("Only managers issue letters in batches.")
+    return list(LetterBatch.objects.filter(created_by=user).order_by("-created_at")[:limit])
+
+
 def batch_letters(batch: LetterBatch) -> list[Letter]:
     """The letters this batch issued or reused, in the batch's order."""
     letters = Letter.objects.select_related("person").in_bulk(batch.letter_ids)

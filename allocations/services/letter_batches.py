@@ -12,66 +12,79 @@ from django.db import transaction
 from django.utils import timezone
 from django_tasks import task
 
+from allocations.jobs import job_queue, job_run, job_to_run
 from allocations.letters.kinds import letter_content, letter_kind_choices
 from allocations.letters.rendering import render_html
 from allocations.models import LetterBatch
 from allocations.pdf_worker import html_to_pdf
 from allocations.permissions import BATCH_RUN, LETTER_ISSUE
-from allocations.services.letters import _figures_key, _live_letter, _store
+from allocations.services.letters import NOT_LETTER_ISSUER, _figures_key, _live_letter, _store
 from assessments.models import Person, User
+from assessments.selectors.people import team_allowed
+
+NOT_BATCH_RUNNER = "Only managers issue letters in batches."
+
+
+NOT_YOUR_TEAM = "{reference} is not one of your team's people."
+
+
+WHOLE_BATCH = "(the whole batch)"
 
 
 @transaction.atomic
 def letter_batch_start(*, actor: User, people, kind: str, description: str) -> LetterBatch:
+    """Queue a batch of `kind` letters for `people` (a queryset), issued by a background job.
+    Raises PermissionDenied for a role that does not run batches, or when one of the people is
+    of a team the actor may not see (the team rule); ValidationError for an unknown kind."""
     if not actor.has_perm(BATCH_RUN):
-        raise PermissionDenied("Only managers issue letters in batches.")
+        raise PermissionDenied(NOT_BATCH_RUNNER)
     if kind not in dict(letter_kind_choices()):
         raise ValidationError({"kind": f"Unknown kind of letter: {kind}."})
-    ids = list(people.values_list("pk", flat=True))
+    rows = list(people.values_list("pk", "team_id", "reference"))
+    for _, team_id, reference in rows:
+        if not team_allowed(actor, team_id):
+            raise PermissionDenied(NOT_YOUR_TEAM.format(reference=reference))
+    ids = [pk for pk, _, _ in rows]
     batch = LetterBatch(
         kind=kind, description=description, person_ids=ids, total=len(ids), created_by=actor
     )
-    batch._history_user = actor
-    batch.save()
-    transaction.on_commit(lambda: issue_letter_batch.enqueue(batch.pk))
-    return batch
+    return job_queue(batch, issue_letter_batch)
 
 
 def letter_batch_run(batch: LetterBatch, *, processes: int | None = None) -> LetterBatch:
-    """Issue (or reuse) each person's letter. Pages are laid out in the main process; PDFs
-    are made by a pool of processes (one per core by default). A failure is recorded against
-    the person and the rest still complete."""
-    actor = batch.created_by
-    # The worker has no request: every progress save's history row names who started the job.
-    batch._history_user = actor
-    if not actor.has_perm(LETTER_ISSUE):
-        raise PermissionDenied("Your role cannot issue letters.")
+    """Run a batch as a job (allocations.jobs.job_run: running → done, or failed with the
+    error): issue (or reuse) each person's letter. Pages are laid out in the main process;
+    PDFs are made by a pool of processes (one per core by default). A failure is recorded
+    against the person and the rest still complete; a person the batch's creator may no longer
+    see (the team rule) is one such failure. A failure of the whole batch (including a creator
+    whose role no longer issues letters) is also added to `failures`."""
+    return job_run(batch, lambda job: _issue_all(job, processes))
+
+
+def _issue_all(batch: LetterBatch, processes: int | None) -> None:
     # A re-run (after a worker crash) starts the counts again; reuse makes it idempotent.
-    batch.status = LetterBatch.Status.RUNNING
     batch.processed = batch.issued = batch.reused = 0
     batch.failures, batch.letter_ids = [], []
-    batch.save()
     try:
-        return _run(batch, actor, processes)
+        if not batch.created_by.has_perm(LETTER_ISSUE):
+            raise PermissionDenied(NOT_LETTER_ISSUER)
+        _run(batch, batch.created_by, processes)
     except Exception as problem:
-        batch.status, batch.finished_at = LetterBatch.Status.FAILED, timezone.now()
-        batch.failures.append({"reference": "(the whole batch)", "error": str(problem)})
-        batch.save()
+        batch.failures.append({"reference": WHOLE_BATCH, "error": str(problem)})
         raise
 
 
 @task()
 def issue_letter_batch(batch_id: int) -> int:
     """The background job (django-tasks; `manage.py db_worker` runs it): issue a batch of
-    letters; returns how many were newly issued. Defined beside its body so that
-    letter_batch_start enqueues it without importing allocations.tasks."""
-    batch = LetterBatch.objects.select_related("created_by").get(pk=batch_id)
-    if batch.status == LetterBatch.Status.DONE:
-        return 0
-    return letter_batch_run(batch).issued
+    letters; returns how many were newly issued (0 for a batch already finished). Defined
+    beside its body so that letter_batch_start enqueues it without importing
+    allocations.tasks."""
+    batch = job_to_run(LetterBatch.objects.select_related("created_by"), batch_id)
+    return 0 if batch is None else letter_batch_run(batch).issued
 
 
-def _run(batch: LetterBatch, actor, processes) -> LetterBatch:
+def _run(batch: LetterBatch, actor, processes) -> None:
     people = Person.objects.in_bulk(batch.person_ids)
     today = timezone.localdate()
     base_url = str(settings.BASE_DIR)
@@ -86,6 +99,8 @@ def _run(batch: LetterBatch, actor, processes) -> LetterBatch:
     for person_id in batch.person_ids:
         try:
             person = people[person_id]
+            if not team_allowed(actor, person.team_id):
+                raise PermissionDenied(NOT_YOUR_TEAM.format(reference=person.reference))
             content = letter_content(batch.kind, person)
         except Exception as problem:  # noqa: BLE001 - reported per person
             fail(person_id, problem)
@@ -134,6 +149,4 @@ def _run(batch: LetterBatch, actor, processes) -> LetterBatch:
                 batch.processed += 1
                 if index % 10 == 0:
                     batch.save()
-    batch.status, batch.finished_at = LetterBatch.Status.DONE, timezone.now()
-    batch.save()
-    return batch
+    # job_run saves the last counts with the move to done.

@@ -23,6 +23,9 @@ ONCE_PER_FIGURES = "letter_once_per_figures"
 ALREADY_ISSUED = "{kind} already issued on {date} by {who}: the same letter is shown."
 
 
+NOT_LETTER_ISSUER = "Your role cannot issue letters."
+
+
 WITHDRAW_REASON_REQUIRED = "Say why the letter is withdrawn."
 
 
@@ -66,7 +69,7 @@ def letter_issue(
     figures first, the database refuses the second (letter_once_per_figures) and the first
     request's letter is returned. Raises PermissionDenied or NothingToIssue."""
     if not actor.has_perm(LETTER_ISSUE):
-        raise PermissionDenied("Your role cannot issue letters.")
+        raise PermissionDenied(NOT_LETTER_ISSUER)
     content = letter_content(kind, person, source_id)
     key = _figures_key(kind, content)
     existing = _live_letter(person, kind, key)

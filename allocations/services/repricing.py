@@ -19,6 +19,7 @@ from django.db.models import Model
 from django.utils import timezone
 from django_tasks import task
 
+from allocations.jobs import job_queue, job_run, job_to_run
 from allocations.models import IndicativeBudget, RasPolicy, RepricingRun
 from allocations.permissions import POLICY_REPRICE
 from allocations.selectors.plans import OPEN_STATUSES
@@ -35,6 +36,9 @@ CHUNK = 10_000
 
 
 REASON = "Re-priced: {policy} takes effect"
+
+
+NOT_REPRICER = "Only RAS administrators apply a policy to current budgets."
 
 
 def _snapshot_history(
@@ -260,56 +264,52 @@ def _apply_chunk_portable(run: RepricingRun, policy: RasPolicy, rows: list[Row])
 
 
 def repricing_apply(run: RepricingRun, *, chunk: int = CHUNK) -> RepricingRun:
-    """Apply the run's policy to every current budget not yet on it. Safe to run again: people
-    already on the policy (or with a lower figure awaiting a decision) are skipped."""
+    """Run a re-pricing job (allocations.jobs.job_run: running → done, or failed with the
+    error). Safe to run again: people already on the policy (or with a lower figure awaiting a
+    decision) are skipped. People whose figure cannot be calculated are named in `run.error`
+    and the run still finishes. Fails (PermissionDenied) when whoever started the run may no
+    longer apply policies."""
+    return job_run(run, lambda job: _reprice(job, chunk=chunk))
+
+
+def _reprice(run: RepricingRun, *, chunk: int) -> None:
+    """The body of a re-pricing run: apply the run's policy to every current budget not yet
+    on it, a chunk at a time, counting as it goes."""
+    if not run.created_by.has_perm(POLICY_REPRICE):
+        raise PermissionDenied(NOT_REPRICER)
     policy = run.policy
-    # The worker has no request: every progress save's history row names who started the run.
-    run._history_user = run.created_by
-    run.status, run.started_at = RepricingRun.Status.RUNNING, timezone.now()
+    rows = repricing_rows(policy)
+    run.total, run.processed = len(rows), 0
+    failed = [r for r in rows if r.result is None]
+    if failed:
+        run.error = f"{len(failed)} could not be calculated: " + "; ".join(
+            f"{r.reference} ({r.error})" for r in failed[:50]
+        )
     run.save()
-    try:
-        rows = repricing_rows(policy)
-        run.total, run.processed = len(rows), 0
-        failed = [r for r in rows if r.result is None]
-        if failed:
-            run.error = f"{len(failed)} could not be calculated: " + "; ".join(
-                f"{r.reference} ({r.error})" for r in failed[:50]
-            )
+    apply = _apply_chunk if connection.vendor == "postgresql" else _apply_chunk_portable
+    for start in range(0, len(rows), chunk):
+        part = rows[start : start + chunk]
+        created, flagged = apply(run, policy, part)
+        run.processed += len(part)
+        run.changed += created
+        run.flagged += flagged
         run.save()
-        for start in range(0, len(rows), chunk):
-            part = rows[start : start + chunk]
-            apply = _apply_chunk if connection.vendor == "postgresql" else _apply_chunk_portable
-            created, flagged = apply(run, policy, part)
-            run.processed += len(part)
-            run.changed += created
-            run.flagged += flagged
-            run.save()
-    except Exception as problem:
-        run.status, run.error = RepricingRun.Status.FAILED, str(problem)[:2000]
-        run.finished_at = timezone.now()
-        run.save()
-        raise
-    run.status, run.finished_at = RepricingRun.Status.DONE, timezone.now()
-    run.save()
-    return run
 
 
 @task()
 def apply_repricing(run_id: int) -> int:
     """The background job (django-tasks; `manage.py db_worker` runs it): apply a re-pricing
-    run; returns how many budget versions it created. Defined beside its body so that
-    repricing_start enqueues it without importing allocations.tasks."""
-    run = RepricingRun.objects.select_related("policy").get(pk=run_id)
-    if run.status == RepricingRun.Status.DONE:
-        return 0
-    return repricing_apply(run).changed
+    run; returns how many budget versions it created (0 for a run already finished). Defined
+    beside its body so that repricing_start enqueues it without importing allocations.tasks."""
+    run = job_to_run(RepricingRun.objects.select_related("policy", "created_by"), run_id)
+    return 0 if run is None else repricing_apply(run).changed
 
 
 @transaction.atomic
 def repricing_start(*, actor, policy: RasPolicy, reason: str = "") -> RepricingRun:
     """Queue a background run applying an approved policy. One run at a time per policy."""
     if not actor.has_perm(POLICY_REPRICE):
-        raise PermissionDenied("Only RAS administrators apply a policy to current budgets.")
+        raise PermissionDenied(NOT_REPRICER)
     policy = RasPolicy.objects.select_for_update().get(pk=policy.pk)
     problem = repricing_refusal(policy)
     if problem:
@@ -319,7 +319,4 @@ def repricing_start(*, actor, policy: RasPolicy, reason: str = "") -> RepricingR
     run = RepricingRun(
         policy=policy, created_by=actor, reason=reason or REASON.format(policy=policy)
     )
-    run._history_user = actor
-    run.save()
-    transaction.on_commit(lambda: apply_repricing.enqueue(run.pk))
-    return run
+    return job_queue(run, apply_repricing)

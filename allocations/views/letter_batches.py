@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpResponse, JsonResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
 from allocations.forms import LetterBatchForm
+from allocations.jobs import job_status_response
 from allocations.letters.kinds import letter_batch_description, letter_batch_people
-from allocations.models import LetterBatch
 from allocations.permissions import BATCH_RUN
-from allocations.selectors.letters import batch_letters, batch_zip, letter_batch_get_for_user
+from allocations.selectors.letters import (
+    batch_letters,
+    batch_zip,
+    letter_batch_get_for_user,
+    letter_batch_list,
+)
 from allocations.services.letter_batches import letter_batch_start
 from assessments.models import PersonAccess
 from assessments.selectors.people import people_visible_to
@@ -45,7 +50,7 @@ def letter_batch_list_view(request):
             actor=request.user, people=people, kind=kind, description=description
         )
         return redirect("allocations:letter_batch", pk=batch.pk)
-    batches = LetterBatch.objects.filter(created_by=request.user).order_by("-created_at")[:20]
+    batches = letter_batch_list(user=request.user)
     return render(
         request, "allocations/letter_batches/list.html", {"form": form, "batches": batches}
     )
@@ -54,30 +59,18 @@ def letter_batch_list_view(request):
 @require_http_methods(["GET"])
 def letter_batch_view(request, pk: int):
     batch = letter_batch_get_for_user(user=request.user, pk=pk)
-    return render(request, "allocations/letter_batches/detail.html", {"run": batch, "batch": batch})
+    return render(request, "allocations/letter_batches/detail.html", {"batch": batch})
 
 
 @require_http_methods(["GET"])
 def letter_batch_status_view(request, pk: int):
-    batch = letter_batch_get_for_user(user=request.user, pk=pk)
-    return JsonResponse(
-        {
-            "status": batch.status,
-            "status_label": batch.get_status_display(),
-            "total": batch.total,
-            "processed": batch.processed,
-            "issued": batch.issued,
-            "reused": batch.reused,
-            "failed": len(batch.failures),
-            "percent": batch.percent,
-        }
-    )
+    return job_status_response(letter_batch_get_for_user(user=request.user, pk=pk))
 
 
 @require_http_methods(["GET"])
 def letter_batch_zip_view(request, pk: int):
     batch = letter_batch_get_for_user(user=request.user, pk=pk)
-    if batch.status != LetterBatch.Status.DONE:
+    if not batch.is_done:
         raise Http404("The batch has not finished yet.")
     for letter in batch_letters(batch):
         person_access_record(

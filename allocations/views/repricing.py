@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpResponse, JsonResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
+from allocations.jobs import job_status_response
 from allocations.permissions import POLICY_REPRICE
 from allocations.selectors.policies import policy_get_for_user
 from allocations.selectors.repricing import (
@@ -64,16 +65,4 @@ def repricing_run_view(request, pk: int):
 
 @require_http_methods(["GET"])
 def repricing_run_status_view(request, pk: int):
-    run = repricing_run_get_for_user(user=request.user, pk=pk)
-    return JsonResponse(
-        {
-            "status": run.status,
-            "status_label": run.get_status_display(),
-            "total": run.total,
-            "processed": run.processed,
-            "changed": run.changed,
-            "flagged": run.flagged,
-            "percent": run.percent,
-            "error": run.error,
-        }
-    )
+    return job_status_response(repricing_run_get_for_user(user=request.user, pk=pk))

@@ -5,10 +5,13 @@ from __future__ import annotations
 import json
 
 import pytest
+from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
 
 from allocations.jobs import job_run, job_status_response, job_to_run
 from allocations.models import LetterBatch
+from allocations.services.letters import NOT_LETTER_ISSUER
+from allocations.services.repricing import NOT_REPRICER
 from assessments.workflows import IllegalTransition
 
 pytestmark = pytest.mark.django_db
@@ -98,3 +101,141 @@ def test_the_status_view_answers_the_counts_the_progress_line_shows(batch):
 def test_postgresql_refuses_a_job_row_that_makes_no_sense_even_by_bulk_update(batch, change):
     with pytest.raises(IntegrityError), transaction.atomic():
         LetterBatch.objects.filter(pk=batch.pk).update(**change)
+
+
+# --- both jobs follow the pattern: re-pricing runs and letter batches ---------------------------
+
+
+@pytest.fixture(params=["repricing", "letters"])
+def queued(request, submitted_a, person_a, ras_admin, senior_manager):
+    """(job, task, count) for a queued job of each kind covering person_a: `count` is the
+    attribute the task returns (new budget versions, letters newly issued)."""
+    from decimal import Decimal
+
+    from django.utils import timezone
+
+    from allocations.services.letter_batches import issue_letter_batch, letter_batch_start
+    from allocations.services.repricing import apply_repricing, repricing_start
+    from assessments.models import Person
+    from tests.factories import make_policy
+
+    if request.param == "repricing":
+        new = make_policy(
+            ras_admin,
+            senior_manager,
+            name="£5.00",
+            effective_from=timezone.localdate(),
+            price_per_point_gbp=Decimal("5.00"),
+        )
+        with request.getfixturevalue("django_capture_on_commit_callbacks")(execute=False):
+            job = repricing_start(actor=ras_admin, policy=new)
+        return job, apply_repricing, "changed"
+    with request.getfixturevalue("django_capture_on_commit_callbacks")(execute=False):
+        job = letter_batch_start(
+            actor=senior_manager,
+            people=Person.objects.filter(pk=person_a.pk),
+            kind="indicative",
+            description="test",
+        )
+    return job, issue_letter_batch, "issued"
+
+
+def test_each_job_runs_through_the_pattern_and_history_names_who_started_it(queued):
+    job, task, count = queued
+    assert task.call(job.pk) == 1  # as the worker does: no request
+    job.refresh_from_db()
+    assert (job.status, job.processed, job.total, getattr(job, count)) == ("done", 1, 1, 1)
+    assert job.started_at <= job.finished_at
+    statuses = [h.status for h in job.history.order_by("history_id")]
+    assert statuses[:2] == ["queued", "running"] and statuses[-1] == "done"
+    assert {h.history_user for h in job.history.all()} == {job.created_by}
+
+
+def test_a_duplicate_delivery_of_a_finished_job_does_nothing(queued):
+    job, task, count = queued
+    task.call(job.pk)
+    rows = job.history.count()
+    assert task.call(job.pk) == 0
+    job.refresh_from_db()
+    assert (job.status, getattr(job, count), job.history.count()) == ("done", 1, rows)
+
+
+def test_a_killed_workers_retry_runs_the_job_again_to_the_end(queued):
+    job, task, count = queued
+    # The worker died mid-run: the row says running, with the counts it had reached.
+    type(job).objects.filter(pk=job.pk).update(status="running", total=1, processed=1)
+    assert job_to_run(type(job).objects, job.pk) is not None
+    task.call(job.pk)
+    job.refresh_from_db()
+    assert (job.status, job.processed, getattr(job, count), job.error) == ("done", 1, 1, "")
+
+
+def test_a_failing_body_leaves_the_job_failed_with_the_error(queued, monkeypatch):
+    job, task, _ = queued
+    body = {
+        "apply_repricing": "allocations.services.repricing.repricing_rows",
+        "issue_letter_batch": "allocations.services.letter_batches._run",
+    }[task.name]
+
+    def stopped(*args, **kwargs):
+        raise RuntimeError("the database went away")
+
+    monkeypatch.setattr(body, stopped)
+    with pytest.raises(RuntimeError):
+        task.call(job.pk)
+    job.refresh_from_db()
+    assert (job.status, job.error) == ("failed", "the database went away")
+    assert job.finished_at is not None
+    assert job.history.latest().history_user == job.created_by
+    if isinstance(job, LetterBatch):  # still reported with the people's failures, as before
+        assert job.failures == [
+            {"reference": "(the whole batch)", "error": "the database went away"}
+        ]
+    monkeypatch.undo()
+    assert task.call(job.pk) == 1  # a failed job may run again, its counts started afresh
+    job.refresh_from_db()
+    assert (job.status, job.error, job.processed) == ("done", "", 1)
+    assert getattr(job, "failures", []) == []
+
+
+def test_a_job_whose_creator_lost_the_role_fails_saying_why(queued):
+    job, task, _ = queued
+    job.created_by.groups.clear()  # the task reads its creator afresh: no cached permissions
+    with pytest.raises(PermissionDenied):
+        task.call(job.pk)
+    job.refresh_from_db()
+    assert job.status == "failed"
+    assert job.error in (NOT_REPRICER, NOT_LETTER_ISSUER)
+
+
+def test_both_status_views_answer_the_common_keys_and_their_own_counts(client, queued):
+    from django.urls import reverse
+
+    job, task, _ = queued
+    task.call(job.pk)
+    client.force_login(job.created_by)
+    name = "repricing_run_status" if task.name == "apply_repricing" else "letter_batch_status"
+    data = client.get(reverse(f"allocations:{name}", args=[job.pk])).json()
+    job.refresh_from_db()
+    assert data == job.progress()
+    common = {"status", "status_label", "total", "processed", "percent", "error"}
+    own = (
+        {"changed", "flagged"} if name == "repricing_run_status" else {"issued", "reused", "failed"}
+    )
+    assert set(data) == common | own
+    assert (data["status"], data["percent"]) == ("done", 100)
+
+
+def test_both_job_pages_show_the_one_progress_partial(client, queued):
+    from django.urls import reverse
+
+    job, task, _ = queued
+    client.force_login(job.created_by)
+    name = "repricing_run" if task.name == "apply_repricing" else "letter_batch"
+    page = client.get(reverse(f"allocations:{name}", args=[job.pk])).text
+    assert page.count('id="run-progress"') == 1 and page.count("js/progress.js") == 1
+    assert ('data-done-reload="1"' in page) == (name == "letter_batch")
+    assert "Download all the letters" not in page
+    task.call(job.pk)
+    page = client.get(reverse(f"allocations:{name}", args=[job.pk])).text
+    assert ("Download all the letters" in page) == (name == "letter_batch")

@@ -238,3 +238,25 @@ def test_the_portable_apply_writes_versions_with_history(caseload, ras_admin, se
     for budget in IndicativeBudget.objects.filter(status=Status.CURRENT):
         assert budget.policy == new
         assert budget.history.get().history_user == ras_admin
+
+
+def test_people_who_cannot_be_calculated_are_named_and_the_run_still_finishes(
+    caseload, ras_admin, senior_manager, monkeypatch
+):
+    from allocations.engine import RasInputError
+    from allocations.selectors import repricing as selectors
+
+    refused = caseload[0].reference
+    calculate = selectors.calculate
+
+    def refusing(rules, case, **kwargs):
+        if case.ref == refused:
+            raise RasInputError([("points", "must not be negative")])
+        return calculate(rules, case, **kwargs)
+
+    monkeypatch.setattr(selectors, "calculate", refusing)
+    new = _new_policy(ras_admin, senior_manager, "5.00")
+    run = repricing_apply(RepricingRun.objects.create(policy=new, created_by=ras_admin, reason="x"))
+    run.refresh_from_db()
+    assert (run.status, run.total, run.processed, run.changed) == ("done", 3, 3, 2)
+    assert run.error == f"1 could not be calculated: {refused} (points: must not be negative)"
