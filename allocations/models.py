@@ -147,7 +147,17 @@ class RasPolicy(WorkflowModel):
     def __str__(self) -> str:
         return f"{self.name} (from {self.effective_from:%d %b %Y})"
 
+    @property
+    def is_draft(self) -> bool:
+        return self.status == self.Status.DRAFT
+
+    @property
+    def is_approved(self) -> bool:
+        return self.status == self.Status.APPROVED
+
     def save(self, *args, **kwargs):
+        """Refuses any change to a version whose STORED status is approved (so approving a
+        draft saves, and nothing after it does), then the workflow's own check."""
         if self.pk is not None:
             stored = RasPolicy.objects.filter(pk=self.pk).values_list("status", flat=True).first()
             if stored == self.Status.APPROVED:

@@ -284,7 +284,7 @@ def repricing_csv(preview: Preview) -> str:
 def repricing_refusal(policy: RasPolicy) -> str | None:
     """Why this policy cannot be applied to current budgets now (None when it can): only the
     approved policy in force today is applied, never a future one or one already replaced."""
-    if policy.status != RasPolicy.Status.APPROVED:
+    if not policy.is_approved:
         return "Only an approved policy can be applied."
     today = timezone.localdate()
     if policy.effective_from > today:

@@ -53,9 +53,9 @@ def policy_detail_view(request, pk: int):
         {
             "policy": policy,
             "in_force": policy_in_force_on(timezone.localdate()),
-            "can_edit": user.has_perm(POLICY_CHANGE) and policy.status == RasPolicy.Status.DRAFT,
+            "can_edit": user.has_perm(POLICY_CHANGE) and policy.is_draft,
             "can_approve": policy_can_approve(user=user, policy=policy),
-            "approver_touched": policy.status == RasPolicy.Status.DRAFT
+            "approver_touched": policy.is_draft
             and user.has_perm(POLICY_APPROVE)
             and not policy_can_approve(user=user, policy=policy),
             "can_copy": user.has_perm(POLICY_ADD),
@@ -70,7 +70,7 @@ def policy_detail_view(request, pk: int):
 def policy_edit_view(request, pk: int | None = None):
     policy = policy_get_for_user(user=request.user, pk=pk) if pk else None
     if not request.user.has_perm(POLICY_CHANGE if policy else POLICY_ADD) or (
-        policy and policy.status != RasPolicy.Status.DRAFT
+        policy and not policy.is_draft
     ):
         raise PermissionDenied("Only RAS administrators edit draft policy versions.")
     form = PolicyForm(request.POST or None, instance=policy or RasPolicy())

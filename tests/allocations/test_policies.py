@@ -18,6 +18,7 @@ from allocations.services.policies import (
     policy_update_draft,
 )
 from assessments.roles import Role
+from assessments.workflows import IllegalTransition
 from tests.factories import POLICY_FORM, SPEC_POLICY, make_policy, make_user
 
 pytestmark = pytest.mark.django_db
@@ -165,3 +166,61 @@ def test_anonymous_cannot_see_policy_versions(client, policy):
 
 def test_spec_policy_fixture_is_the_spec():
     assert SPEC_POLICY["price_per_point_gbp"] == Decimal("4.88")
+
+
+# --- the transition: draft → approved, through the workflow's table ---------------------------
+
+
+def test_approving_a_draft_is_the_one_legal_move_and_saves_through_the_models_guard(
+    ras_admin, senior_manager
+):
+    draft = make_policy(ras_admin, effective_from=timezone.localdate())
+    assert (draft.is_draft, draft.is_approved) == (True, False)
+    assert RasPolicy.WORKFLOW.allows(RasPolicy.Status.DRAFT, RasPolicy.Status.APPROVED)
+    approved = policy_approve(actor=senior_manager, policy=draft)
+    stored = RasPolicy.objects.get(pk=draft.pk)
+    assert (stored.is_draft, stored.is_approved) == (False, True)
+    assert (stored.approved_by, stored.approved_at) == (senior_manager, approved.approved_at)
+    latest = stored.history.latest()
+    assert (latest.status, latest.history_user) == ("approved", senior_manager)
+
+
+def test_approving_twice_is_refused_as_an_illegal_transition(ras_admin, senior_manager):
+    draft = make_policy(ras_admin, effective_from=timezone.localdate())
+    policy_approve(actor=senior_manager, policy=draft)
+    rows = draft.history.count()
+    with pytest.raises(PolicyNotDraft, match="is already approved") as caught:
+        policy_approve(actor=senior_manager, policy=draft)
+    assert isinstance(caught.value, IllegalTransition)
+    assert draft.history.count() == rows
+
+
+def test_a_save_that_reopens_an_approved_policy_is_refused(policy):
+    assert not RasPolicy.WORKFLOW.allows(RasPolicy.Status.APPROVED, RasPolicy.Status.DRAFT)
+    policy.status = RasPolicy.Status.DRAFT
+    with pytest.raises(ApprovedPolicyImmutable):
+        policy.save()
+    assert RasPolicy.objects.get(pk=policy.pk).is_approved
+
+
+def test_the_database_refuses_to_reopen_an_approved_policy_even_by_bulk_update(policy):
+    from django.db import DatabaseError, transaction
+
+    with pytest.raises(DatabaseError, match="is approved"), transaction.atomic():
+        RasPolicy.objects.filter(pk=policy.pk).update(status=RasPolicy.Status.DRAFT)
+    assert RasPolicy.objects.get(pk=policy.pk).is_approved
+
+
+def test_only_ras_administrators_copy_a_policy_to_a_draft(policy, senior_manager):
+    with pytest.raises(PermissionDenied, match="Only RAS administrators draft"):
+        policy_copy_to_draft(actor=senior_manager, policy=policy)
+    assert RasPolicy.objects.count() == 1
+
+
+def test_the_policy_page_shows_the_status_from_the_flags(client, policy, ras_admin):
+    client.force_login(ras_admin)
+    page = client.get(reverse("allocations:policy_detail", args=[policy.pk])).text
+    assert "text-bg-success" in page and 'id="approval-note"' not in page
+    draft = make_policy(ras_admin, effective_from=timezone.localdate(), name="Next")
+    page = client.get(reverse("allocations:policy_detail", args=[draft.pk])).text
+    assert "text-bg-warning" in page and 'id="approval-note"' in page
