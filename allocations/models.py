@@ -11,7 +11,6 @@ from django.db.models import Q
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
-from allocations.engine import Policy
 from assessments.models import Assessment, Person, User
 from assessments.workflows import Workflow, WorkflowModel
 
@@ -163,13 +162,6 @@ class RasPolicy(WorkflowModel):
             if stored == self.Status.APPROVED:
                 raise ApprovedPolicyImmutable(self)
         super().save(*args, **kwargs)
-
-    def as_engine_policy(self) -> Policy:
-        """The engine's Policy for this version: kept for callers such as `manage.py
-        ras_calculate`; delegates to allocations.adapter.engine_policy, the one mapping."""
-        from allocations.adapter import engine_policy
-
-        return engine_policy(self)
 
     def client_group_factor_rows(self) -> list[tuple[str, str]]:
         """(client group as people read it, factor) for every group with a factor."""

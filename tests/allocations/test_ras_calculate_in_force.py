@@ -29,3 +29,19 @@ def test_no_policy_in_force_is_exit_status_2(tmp_path, db):
         call_command("ras_calculate", str(source))
     assert caught.value.returncode == 2
     assert "no RAS policy is in force today" in str(caught.value)
+
+
+def test_the_policy_in_force_reaches_the_engine_through_the_one_adapter(
+    tmp_path, policy, capsys, monkeypatch
+):
+    from allocations import adapter
+    from allocations.models import RasPolicy
+
+    seen = []
+    mapping = adapter.engine_policy
+    monkeypatch.setattr(adapter, "engine_policy", lambda p: seen.append(p) or mapping(p))
+    source = tmp_path / "in.json"
+    source.write_text(json.dumps({"cases": []}))
+    call_command("ras_calculate", str(source))
+    assert seen == [policy]
+    assert not hasattr(RasPolicy, "as_engine_policy")

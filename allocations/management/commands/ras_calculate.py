@@ -116,6 +116,7 @@ class Command(BaseCommand):
     def _policy_in_force(self):
         from django.utils import timezone
 
+        from allocations.adapter import engine_policy
         from allocations.selectors.policies import policy_in_force_on
 
         policy = policy_in_force_on(timezone.localdate())
@@ -123,4 +124,4 @@ class Command(BaseCommand):
             raise CommandError(
                 "The file has no policy and no RAS policy is in force today.", returncode=2
             )
-        return policy.as_engine_policy()
+        return engine_policy(policy)
