@@ -22,6 +22,8 @@ from allocations.selectors.budgets import is_silent_reduction
 from allocations.selectors.policies import policy_in_force_on
 from allocations.services.plans import plan_close_for_person, plan_follow_budget
 from assessments.models import Answer, Assessment, User
+from assessments.selectors.people import team_allowed
+from assessments.services.people import TEAM_NOT_ALLOWED
 
 NO_POLICY = "No RAS policy is in force on {date:%d %B %Y}."
 
@@ -34,6 +36,12 @@ NOT_ELIGIBLE_ENDED = (
 
 class NoPolicyInForce(Exception):
     pass
+
+
+def _check_team(actor: User, person) -> None:
+    """PermissionDenied unless the team rule lets `actor` keep records for `person`."""
+    if not team_allowed(actor, person.team_id):
+        raise PermissionDenied(TEAM_NOT_ALLOWED)
 
 
 def points_by_section(assessment: Assessment) -> list[dict[str, str]]:
@@ -135,7 +143,8 @@ def budget_place(budget: IndicativeBudget, *, actor: User, now) -> IndicativeBud
     one, unless it is a silent reduction, in which case it waits for a manager. Stale pending
     versions close. An open support plan follows the new current figure
     (allocations.services.plans.plan_follow_budget). Locks the person; the caller must be
-    inside a transaction. Used by budget_for_assessment and re-pricing's portable path."""
+    inside a transaction and has checked the actor (role and team rule). Used by
+    budget_for_assessment and re-pricing's portable path."""
     lock_person(budget.person_id)
     person_budgets = IndicativeBudget.objects.select_for_update().filter(person=budget.person)
     current = person_budgets.filter(status=IndicativeBudget.Status.CURRENT).first()
@@ -169,6 +178,7 @@ def budget_end_not_eligible(*, actor: User, assessment: Assessment) -> list[Indi
     """A reassessment found the needs not eligible: the person's current indicative budget
     (and any lower figure awaiting a decision) ends, naming the assessment; an open support
     plan is closed with a message to the worker. Returns the budgets ended."""
+    _check_team(actor, assessment.person)
     lock_person(assessment.person_id)
     now = timezone.now()
     why = NOT_ELIGIBLE_ENDED.format(date=assessment.assessment_date, assessment=assessment.pk)
@@ -195,7 +205,10 @@ def budget_for_assessment(
     *, actor: User, assessment: Assessment, on_date: datetime.date, reason: str
 ) -> IndicativeBudget:
     """Calculate and store a new indicative budget version for a submitted assessment with the
-    policy in force on `on_date`. Raises NoPolicyInForce."""
+    policy in force on `on_date`. The actor is whoever submitted the assessment (checked by
+    assessment_submit) or recalculates (budget_recalculate): here the team rule is checked
+    again. Raises NoPolicyInForce or PermissionDenied."""
+    _check_team(actor, assessment.person)
     policy = policy_in_force_on(on_date)
     if policy is None:
         raise NoPolicyInForce(NO_POLICY.format(date=on_date))
@@ -229,6 +242,7 @@ def budget_recalculate(*, actor: User, person, reason: str) -> IndicativeBudget:
     after their existing package cost was corrected). Never overwrites an earlier version."""
     if not actor.has_perm(BUDGET_RECALCULATE):
         raise PermissionDenied("Your role cannot recalculate budgets.")
+    _check_team(actor, person)
     if not reason.strip():
         raise ValidationError({"reason": "Say why the budget is being recalculated."})
     assessment = (
@@ -253,6 +267,7 @@ def budget_decide(
     earlier figure (the lower one is kept on record, not adopted). Reasons are required."""
     if not actor.has_perm(BUDGET_DECIDE):
         raise PermissionDenied("Only managers decide on lower figures.")
+    _check_team(actor, budget.person)
     budget = decide_lower(
         budget,
         actor=actor,

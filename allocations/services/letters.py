@@ -15,6 +15,8 @@ from allocations.letters.rendering import render_pdf
 from allocations.models import Letter
 from allocations.permissions import LETTER_ISSUE, LETTER_WITHDRAW
 from assessments.models import Person, User
+from assessments.selectors.people import team_allowed
+from assessments.services.people import TEAM_NOT_ALLOWED
 
 # The database's rule that the same figures make one live letter (allocations/models.py).
 ONCE_PER_FIGURES = "letter_once_per_figures"
@@ -67,9 +69,12 @@ def letter_issue(
     The PDF is made outside any transaction (it takes a fifth of a second); the letter is
     then stored in one INSERT, in a savepoint: when a concurrent request stored the same
     figures first, the database refuses the second (letter_once_per_figures) and the first
-    request's letter is returned. Raises PermissionDenied or NothingToIssue."""
+    request's letter is returned. Raises PermissionDenied (role, or a person of a team the
+    actor may not see: the team rule) or NothingToIssue."""
     if not actor.has_perm(LETTER_ISSUE):
         raise PermissionDenied(NOT_LETTER_ISSUER)
+    if not team_allowed(actor, person.team_id):
+        raise PermissionDenied(TEAM_NOT_ALLOWED)
     content = letter_content(kind, person, source_id)
     key = _figures_key(kind, content)
     existing = _live_letter(person, kind, key)
@@ -130,10 +135,12 @@ def letter_withdraw(*, actor: User, letter: Letter, reason: str) -> Letter:
     """Withdraw an issued letter, with a reason: the one change a letter allows, made once.
     Its PDF and figures are kept; the same figures can then be issued again.
 
-    Raises PermissionDenied (role), ValidationError (no reason) or LetterAlreadyWithdrawn.
-    Writes a history row naming the actor."""
+    Raises PermissionDenied (role, or the team rule), ValidationError (no reason) or
+    LetterAlreadyWithdrawn. Writes a history row naming the actor."""
     if not actor.has_perm(LETTER_WITHDRAW):
         raise PermissionDenied("Your role cannot withdraw letters.")
+    if not team_allowed(actor, letter.person.team_id):
+        raise PermissionDenied(TEAM_NOT_ALLOWED)
     reason = (reason or "").strip()
     if not reason:
         raise ValidationError({"reason": WITHDRAW_REASON_REQUIRED})

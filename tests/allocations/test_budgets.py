@@ -180,3 +180,40 @@ def test_auditors_read_the_history_of_assessments_budgets_and_policies(
     policy_page = client.get(reverse("allocations:policy_detail", args=[policy.pk])).text
     assert "Status: Draft → Approved" in policy_page
     assert "Created</strong> by Ras.Admin" in policy_page
+
+
+# --- every write checks the team rule as well as the role --------------------------------------
+
+
+def test_another_teams_manager_may_neither_recalculate_nor_decide(
+    submitted_a, person_a, manager_a, manager_b, worker_a
+):
+    from assessments.services.people import TEAM_NOT_ALLOWED
+
+    with pytest.raises(PermissionDenied, match=TEAM_NOT_ALLOWED):
+        budget_recalculate(actor=manager_b, person=person_a, reason="Package cost rose")
+    assert IndicativeBudget.objects.count() == 1
+    person_update(actor=worker_a, person=person_a, data={"existing_weekly_cost_gbp": Decimal("90")})
+    lower = budget_recalculate(actor=manager_a, person=person_a, reason="Cost corrected")
+    with pytest.raises(PermissionDenied, match=TEAM_NOT_ALLOWED):
+        budget_decide(actor=manager_b, budget=lower, decision=ADOPT, reason="x")
+    lower.refresh_from_db()
+    assert (lower.status, lower.decided_by) == (Status.AWAITING_DECISION, None)
+
+
+def test_a_budget_is_calculated_or_ended_only_for_the_actors_team(
+    submitted_a, person_a, worker_b, policy
+):
+    from allocations.services.budgets import budget_end_not_eligible, budget_for_assessment
+    from assessments.services.people import TEAM_NOT_ALLOWED
+
+    with pytest.raises(PermissionDenied, match=TEAM_NOT_ALLOWED):
+        budget_for_assessment(
+            actor=worker_b,
+            assessment=submitted_a,
+            on_date=submitted_a.assessment_date,
+            reason="x",
+        )
+    with pytest.raises(PermissionDenied, match=TEAM_NOT_ALLOWED):
+        budget_end_not_eligible(actor=worker_b, assessment=submitted_a)
+    assert list(IndicativeBudget.objects.values_list("status", flat=True)) == [Status.CURRENT]

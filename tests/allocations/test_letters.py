@@ -321,3 +321,59 @@ def test_batch_makes_pdfs_in_parallel_processes(
     for letter in Letter.objects.all():
         assert letter.person.reference in text_of(bytes(letter.pdf))
         assert letter.sha256 == hashlib.sha256(bytes(letter.pdf)).hexdigest()
+
+
+# --- the team rule in every service that issues letters -----------------------------------------
+
+
+def test_another_teams_worker_cannot_issue_a_letter(submitted_a, person_a, worker_b):
+    from django.core.exceptions import PermissionDenied
+
+    from assessments.services.people import TEAM_NOT_ALLOWED
+
+    with pytest.raises(PermissionDenied, match=TEAM_NOT_ALLOWED):
+        letter_issue(actor=worker_b, person=person_a, kind="indicative")
+    assert not Letter.objects.exists()
+
+
+def test_a_batch_cannot_be_started_for_another_teams_people(submitted_a, person_a, manager_b):
+    from django.core.exceptions import PermissionDenied
+
+    from allocations.services.letter_batches import NOT_YOUR_TEAM, letter_batch_start
+    from assessments.models import Person
+
+    with pytest.raises(PermissionDenied) as caught:
+        letter_batch_start(
+            actor=manager_b,
+            people=Person.objects.filter(pk=person_a.pk),
+            kind="indicative",
+            description="x",
+        )
+    assert str(caught.value) == NOT_YOUR_TEAM.format(reference=person_a.reference)
+    assert not LetterBatch.objects.exists()
+
+
+def test_a_person_who_left_the_creators_team_is_a_failure_of_the_batch(
+    submitted_a, person_a, manager_a, team_b
+):
+    from allocations.services.letter_batches import NOT_YOUR_TEAM
+    from assessments.models import Person
+
+    batch = LetterBatch.objects.create(
+        kind="indicative",
+        description="x",
+        person_ids=[person_a.pk],
+        total=1,
+        created_by=manager_a,
+    )
+    Person.objects.filter(pk=person_a.pk).update(team=team_b)  # moved after the batch started
+    letter_batch_run(batch)
+    batch.refresh_from_db()
+    assert (batch.status, batch.processed, batch.issued) == ("done", 1, 0)
+    assert batch.failures == [
+        {
+            "reference": person_a.reference,
+            "error": NOT_YOUR_TEAM.format(reference=person_a.reference),
+        }
+    ]
+    assert not Letter.objects.exists()

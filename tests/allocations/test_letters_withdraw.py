@@ -137,3 +137,12 @@ def test_postgresql_refuses_update_and_delete(letter, manager_a):
         rows.update(withdrawn_reason="Rewritten")
     assert bytes(Letter.objects.get().pdf) == bytes(letter.pdf)
     assert Letter.objects.get().withdrawn_reason == REASON
+
+
+def test_another_teams_manager_cannot_withdraw(letter, manager_b):
+    from assessments.services.people import TEAM_NOT_ALLOWED
+
+    with pytest.raises(PermissionDenied, match=TEAM_NOT_ALLOWED):
+        letter_withdraw(actor=manager_b, letter=letter, reason=REASON)
+    letter.refresh_from_db()
+    assert letter.withdrawn_at is None

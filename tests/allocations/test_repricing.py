@@ -260,3 +260,19 @@ def test_people_who_cannot_be_calculated_are_named_and_the_run_still_finishes(
     run.refresh_from_db()
     assert (run.status, run.total, run.processed, run.changed) == ("done", 3, 3, 2)
     assert run.error == f"1 could not be calculated: {refused} (points: must not be negative)"
+
+
+def test_a_run_whose_creator_may_no_longer_reprice_fails_saying_why(
+    caseload, ras_admin, senior_manager
+):
+    from django.core.exceptions import PermissionDenied
+
+    from allocations.services.repricing import NOT_REPRICER
+
+    new = _new_policy(ras_admin, senior_manager, "5.00")
+    run = RepricingRun.objects.create(policy=new, created_by=senior_manager, reason="x")
+    with pytest.raises(PermissionDenied):
+        repricing_apply(run)
+    run.refresh_from_db()
+    assert (run.status, run.error, run.changed) == ("failed", NOT_REPRICER, 0)
+    assert not IndicativeBudget.objects.filter(policy=new).exists()

@@ -18,7 +18,8 @@ COMMAND_LINE_USERNAME = "command.line"
 
 
 def command_line_user() -> User:
-    """The account letters issued from the command line are attributed to."""
+    """The account letters issued from the command line are attributed to: it issues letters
+    for every team's people (whoever runs manage.py already holds the whole database)."""
     from django.contrib.auth.models import Permission
 
     user, created = User.objects.get_or_create(
@@ -28,9 +29,11 @@ def command_line_user() -> User:
     if created:
         user.set_unusable_password()
         user.save()
-        user.user_permissions.add(
-            Permission.objects.get(content_type__app_label="allocations", codename="add_letter")
-        )
+    # Given on every use, so an account made before the team rule reached letters has them too.
+    user.user_permissions.add(
+        Permission.objects.get(content_type__app_label="allocations", codename="add_letter"),
+        Permission.objects.get(content_type__app_label="assessments", codename="view_all_people"),
+    )
     return user
 
 
