@@ -235,6 +235,19 @@ def make_policy(drafter, approver=None, **overrides):
     return policy
 
 
+def make_policy_from_today(drafter, approver, price: str = "5.00"):
+    """An approved policy at a new price, in force from today: the one re-pricing applies."""
+    from django.utils import timezone
+
+    return make_policy(
+        drafter,
+        approver,
+        name=f"£{price}",
+        effective_from=timezone.localdate(),
+        price_per_point_gbp=Decimal(price),
+    )
+
+
 # --- Support plans ---------------------------------------------------------------------------
 
 

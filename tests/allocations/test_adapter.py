@@ -12,7 +12,6 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-from django.utils import timezone
 
 from allocations.adapter import case_for_assessment, engine_policy, policy_fields
 from allocations.demo import POLICY_2026
@@ -21,7 +20,7 @@ from allocations.engine.examples import SPEC_POLICY
 from allocations.models import RasPolicy
 from allocations.selectors import repricing
 from assessments.services.assessments import assessment_start, assessment_submit
-from tests.factories import complete_assessment, make_person, make_policy
+from tests.factories import complete_assessment, make_person, make_policy_from_today
 
 ALLOCATIONS = Path(__file__).resolve().parents[2] / "allocations"
 TASKS = "allocations.tasks"
@@ -58,13 +57,7 @@ def test_the_assessment_case_is_the_case_repricing_builds_from_the_row(
     submitted_a, worker_a, ras_admin, senior_manager, monkeypatch
 ):
     rich = _rich_assessment(worker_a)
-    new = make_policy(
-        ras_admin,
-        senior_manager,
-        name="£5.00",
-        effective_from=timezone.localdate(),
-        price_per_point_gbp=Decimal("5.00"),
-    )
+    new = make_policy_from_today(ras_admin, senior_manager)
     by_sql = {row.assessment_id: row for row in repricing.repricing_rows(new)}
     # The portable path (SQLite) reads the same rows through the ORM.
     monkeypatch.setattr(repricing, "connection", SimpleNamespace(vendor="sqlite"))

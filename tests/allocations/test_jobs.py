@@ -110,23 +110,13 @@ def test_postgresql_refuses_a_job_row_that_makes_no_sense_even_by_bulk_update(ba
 def queued(request, submitted_a, person_a, ras_admin, senior_manager):
     """(job, task, count) for a queued job of each kind covering person_a: `count` is the
     attribute the task returns (new budget versions, letters newly issued)."""
-    from decimal import Decimal
-
-    from django.utils import timezone
-
     from allocations.services.letter_batches import issue_letter_batch, letter_batch_start
     from allocations.services.repricing import apply_repricing, repricing_start
     from assessments.models import Person
-    from tests.factories import make_policy
+    from tests.factories import make_policy_from_today
 
     if request.param == "repricing":
-        new = make_policy(
-            ras_admin,
-            senior_manager,
-            name="£5.00",
-            effective_from=timezone.localdate(),
-            price_per_point_gbp=Decimal("5.00"),
-        )
+        new = make_policy_from_today(ras_admin, senior_manager)
         with request.getfixturevalue("django_capture_on_commit_callbacks")(execute=False):
             job = repricing_start(actor=ras_admin, policy=new)
         return job, apply_repricing, "changed"

@@ -177,16 +177,21 @@ def test_letter_views_permission_matrix(client, submitted_a, person_a, worker_a,
     assert Letter.objects.count() == 1
 
 
+def _indicative_batch(creator, *person_ids) -> LetterBatch:
+    """A queued batch of indicative letters, as letter_batch_start saves one."""
+    return LetterBatch.objects.create(
+        kind="indicative",
+        description="test",
+        person_ids=list(person_ids),
+        total=len(person_ids),
+        created_by=creator,
+    )
+
+
 def test_batch_reuses_letters_and_reports_failures(submitted_a, person_a, worker_a, senior_manager):
     without_budget = make_person(actor=worker_a, family_name="Nobudget")
     letter_issue(actor=worker_a, person=person_a, kind="indicative")
-    batch = LetterBatch.objects.create(
-        kind="indicative",
-        description="test",
-        person_ids=[person_a.pk, without_budget.pk],
-        total=2,
-        created_by=senior_manager,
-    )
+    batch = _indicative_batch(senior_manager, person_a.pk, without_budget.pk)
     letter_batch_run(batch)
     batch.refresh_from_db()
     assert (batch.status, batch.processed, batch.issued, batch.reused) == ("done", 2, 0, 1)
@@ -216,13 +221,7 @@ def test_batch_page_zip(client, submitted_a, person_a, worker_a, senior_manager,
 
 
 def test_batch_views_permission_matrix(client, submitted_a, person_a, senior_manager, manager_b):
-    batch = LetterBatch.objects.create(
-        kind="indicative",
-        description="x",
-        person_ids=[person_a.pk],
-        total=1,
-        created_by=senior_manager,
-    )
+    batch = _indicative_batch(senior_manager, person_a.pk)
     urls = [
         reverse("allocations:letter_batch", args=[batch.pk]),
         reverse("allocations:letter_batch_status", args=[batch.pk]),
@@ -308,13 +307,7 @@ def test_batch_makes_pdfs_in_parallel_processes(
         assessment_start(actor=worker_a, person=other, supported_by="self"), worker_a
     )
     assessment_submit(actor=worker_a, assessment=ready, lock_version=ready.lock_version)
-    batch = LetterBatch.objects.create(
-        kind="indicative",
-        description="test",
-        person_ids=[person_a.pk, other.pk],
-        total=2,
-        created_by=senior_manager,
-    )
+    batch = _indicative_batch(senior_manager, person_a.pk, other.pk)
     letter_batch_run(batch, processes=2)
     batch.refresh_from_db()
     assert (batch.issued, batch.failures) == (2, [])
@@ -359,13 +352,7 @@ def test_a_person_who_left_the_creators_team_is_a_failure_of_the_batch(
     from allocations.services.letter_batches import NOT_YOUR_TEAM
     from assessments.models import Person
 
-    batch = LetterBatch.objects.create(
-        kind="indicative",
-        description="x",
-        person_ids=[person_a.pk],
-        total=1,
-        created_by=manager_a,
-    )
+    batch = _indicative_batch(manager_a, person_a.pk)
     Person.objects.filter(pk=person_a.pk).update(team=team_b)  # moved after the batch started
     letter_batch_run(batch)
     batch.refresh_from_db()

@@ -3,17 +3,14 @@ the job (a letter batch, and a re-pricing run)."""
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 import pytest
-from django.utils import timezone
 
 from allocations.models import IndicativeBudget, Letter, LetterBatch, RepricingRun
 from allocations.services.letter_batches import letter_batch_start
 from allocations.services.repricing import repricing_start
 from allocations.tasks import apply_repricing, issue_letter_batch
 from assessments.models import Person
-from tests.factories import make_policy
+from tests.factories import make_policy_from_today
 
 pytestmark = pytest.mark.django_db
 
@@ -45,13 +42,7 @@ def test_every_history_row_of_a_finished_batch_names_its_creator(
 def test_every_history_row_of_a_finished_repricing_run_names_its_creator(
     submitted_a, ras_admin, senior_manager, django_capture_on_commit_callbacks
 ):
-    new = make_policy(
-        ras_admin,
-        senior_manager,
-        name="£5.00",
-        effective_from=timezone.localdate(),
-        price_per_point_gbp=Decimal("5.00"),
-    )
+    new = make_policy_from_today(ras_admin, senior_manager)
     with django_capture_on_commit_callbacks(execute=False):
         run = repricing_start(actor=ras_admin, policy=new)
     assert apply_repricing.call(run.pk) == 1  # as the worker does: no request
