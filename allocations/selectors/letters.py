@@ -12,6 +12,8 @@ from allocations.models import Letter, LetterBatch
 from allocations.permissions import BATCH_RUN, LETTER_VIEW
 from assessments.selectors.people import people_visible_to
 
+NOT_BATCH_RUNNER = "Only managers issue letters in batches."
+
 
 def letter_get_for_user(*, user, pk: int) -> Letter:
     """A letter of a person the user may see, or 404 (also for a role that reads no letters)."""
@@ -29,7 +31,7 @@ def letter_batch_get_for_user(*, user, pk: int) -> LetterBatch:
     """A batch of letters for people the user may all see, or 404; 403 for a role that does not
     issue letters in batches."""
     if not user.has_perm(BATCH_RUN):
-        raise PermissionDenied("Only managers issue letters in batches.")
+        raise PermissionDenied(NOT_BATCH_RUNNER)
     batch = LetterBatch.objects.filter(pk=pk).first()
     visible = set(people_visible_to(user).values_list("pk", flat=True))
     if batch is None or not set(batch.person_ids) <= visible:
@@ -41,7 +43,7 @@ def letter_batch_list(*, user, limit: int = 20) -> list[LetterBatch]:
     """The batches the user started, newest first (403 for a role that does not issue letters
     in batches)."""
     if not user.has_perm(BATCH_RUN):
-        raise PermissionDenied("Only managers issue letters in batches.")
+        raise PermissionDenied(NOT_BATCH_RUNNER)
     return list(LetterBatch.objects.filter(created_by=user).order_by("-created_at")[:limit])
 
 

@@ -18,12 +18,10 @@ from allocations.letters.rendering import render_html
 from allocations.models import LetterBatch
 from allocations.pdf_worker import html_to_pdf
 from allocations.permissions import BATCH_RUN, LETTER_ISSUE
+from allocations.selectors.letters import NOT_BATCH_RUNNER
 from allocations.services.letters import NOT_LETTER_ISSUER, _figures_key, _live_letter, _store
 from assessments.models import Person, User
 from assessments.selectors.people import team_allowed
-
-NOT_BATCH_RUNNER = "Only managers issue letters in batches."
-
 
 NOT_YOUR_TEAM = "{reference} is not one of your team's people."
 

@@ -12,6 +12,7 @@ from allocations.jobs import job_status_response
 from allocations.letters.kinds import letter_batch_description, letter_batch_people
 from allocations.permissions import BATCH_RUN
 from allocations.selectors.letters import (
+    NOT_BATCH_RUNNER,
     batch_letters,
     batch_zip,
     letter_batch_get_for_user,
@@ -38,7 +39,7 @@ def _batch_people(user, form):
 @require_http_methods(["GET", "POST"])
 def letter_batch_list_view(request):
     if not request.user.has_perm(BATCH_RUN):
-        raise PermissionDenied("Only managers issue letters in batches.")
+        raise PermissionDenied(NOT_BATCH_RUNNER)
     form = LetterBatchForm(request.POST or None, user=request.user)
     if request.method == "POST" and form.is_valid():
         people = _batch_people(request.user, form)

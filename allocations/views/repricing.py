@@ -17,7 +17,7 @@ from allocations.selectors.repricing import (
     repricing_refusal,
     repricing_run_get_for_user,
 )
-from allocations.services.repricing import repricing_start
+from allocations.services.repricing import NOT_REPRICER, repricing_start
 
 
 @require_http_methods(["GET", "POST"])
@@ -25,7 +25,7 @@ def repricing_view(request, pk: int):
     """Preview (GET; ?format=csv downloads the list) and start (POST) applying a policy."""
     policy = policy_get_for_user(user=request.user, pk=pk)
     if not request.user.has_perm(POLICY_REPRICE):
-        raise PermissionDenied("Only RAS administrators apply a policy to current budgets.")
+        raise PermissionDenied(NOT_REPRICER)
     refusal = repricing_refusal(policy)
     if refusal:
         messages.error(request, refusal)
