@@ -45,7 +45,8 @@ from tests.factories import (complete_assessment, make_person, make_policy,
 seats, extra, batches = (int(a) for a in sys.argv[1:4])
 admin = make_user("ras.admin", Role.RAS_ADMINISTRATOR, is_staff=True)
 make_published_questionnaire(admin)
-make_policy(admin, make_user("senior.manager", Role.SENIOR_MANAGER))
+senior = make_user("senior.manager", Role.SENIOR_MANAGER)
+make_policy(admin, senior)
 
 def submitted(worker):
     person = make_person(actor=worker)
@@ -71,8 +72,8 @@ for i in range(seats):
         "questions": [[q.pk, [o.pk for o in q.options.all()]] for q in section.questions.all()],
     })
 people = Person.objects.filter(budgets__isnull=False).distinct()
-for n in range(batches):
-    letter_batch_start(actor=manager, people=people, kind=Letter.Kind.INDICATIVE,
+for n in range(batches):  # every team's people: a senior manager's batch (the team rule)
+    letter_batch_start(actor=senior, people=people, kind=Letter.Kind.INDICATIVE,
                        description=f"Batch {n}")
 print(json.dumps(out))
 """
