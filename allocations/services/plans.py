@@ -478,6 +478,17 @@ def plan_close_for_person(*, actor: User, person_id: int, reason: str) -> Suppor
     return _save(plan, actor=actor, why="closed: no indicative budget is due")
 
 
+def _for_manager(actor: User, plan: SupportPlan, *, to: str, refusal: str) -> SupportPlan:
+    """The plan, locked, for a team manager's decision: their team's, waiting for a manager
+    (PlanStateError(refusal) otherwise), and not one they wrote."""
+    _check_team_worker(actor, plan, PLAN_AUTHORISE)
+    plan = _lock(plan)
+    _check_move(plan, source=SupportPlan.Status.AWAITING_AUTHORISATION, to=to, refusal=refusal)
+    if wrote(actor, plan):
+        raise PermissionDenied(NOT_YOUR_OWN)
+    return plan
+
+
 def _default_review() -> datetime.date:
     return timezone.localdate() + datetime.timedelta(days=365)
 
@@ -485,16 +496,7 @@ def _default_review() -> datetime.date:
 @transaction.atomic
 def plan_authorise(*, actor: User, plan: SupportPlan) -> AgreedBudget:
     """A team manager of the person's team authorises a plan under the panel threshold."""
-    _check_team_worker(actor, plan, PLAN_AUTHORISE)
-    plan = _lock(plan)
-    _check_move(
-        plan,
-        source=SupportPlan.Status.AWAITING_AUTHORISATION,
-        to=SupportPlan.Status.AGREED,
-        refusal=ONLY_WAITING_AUTHORISED,
-    )
-    if wrote(actor, plan):
-        raise PermissionDenied(NOT_YOUR_OWN)
+    plan = _for_manager(actor, plan, to=SupportPlan.Status.AGREED, refusal=ONLY_WAITING_AUTHORISED)
     return _agree(
         plan, actor=actor, how="team manager", review_date=plan.review_date or _default_review()
     )
@@ -503,16 +505,7 @@ def plan_authorise(*, actor: User, plan: SupportPlan) -> AgreedBudget:
 @transaction.atomic
 def plan_return(*, actor: User, plan: SupportPlan, comments: str) -> SupportPlan:
     """A team manager returns the plan to the worker with comments."""
-    _check_team_worker(actor, plan, PLAN_AUTHORISE)
-    plan = _lock(plan)
-    _check_move(
-        plan,
-        source=SupportPlan.Status.AWAITING_AUTHORISATION,
-        to=SupportPlan.Status.RETURNED,
-        refusal=ONLY_WAITING_RETURNED,
-    )
-    if wrote(actor, plan):
-        raise PermissionDenied(NOT_YOUR_OWN)
+    plan = _for_manager(actor, plan, to=SupportPlan.Status.RETURNED, refusal=ONLY_WAITING_RETURNED)
     if not comments.strip():
         raise ValidationError({"comments": "Say what needs to change."})
     return _return(plan, actor=actor, comments=comments.strip())
