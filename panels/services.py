@@ -14,7 +14,8 @@ from allocations.models import SupportPlan
 from allocations.selectors.plans import live_lines, plan_authors
 from allocations.services.plans import plan_agree_by_panel, plan_return_by_panel
 from assessments.models import User
-from assessments.roles import PEOPLE_ALL_TEAMS, Role
+from assessments.roles import Role
+from assessments.selectors.people import team_allowed
 from panels.models import (
     REFERRAL_INITIAL,
     ConflictDeclaration,
@@ -105,9 +106,7 @@ def referral_create(*, plan: SupportPlan, reasons: list[str], actor: User) -> Pa
     waiting referral with the reasons and the plan as referred. The actor is the worker who
     submitted the plan: PermissionDenied (CANNOT_REFER) unless they change plans for the
     person's team."""
-    if not actor.has_perm(REFERRAL_CREATE) or (
-        not actor.has_perm(PEOPLE_ALL_TEAMS) and actor.team_id != plan.person.team_id
-    ):
+    if not actor.has_perm(REFERRAL_CREATE) or not team_allowed(actor, plan.person.team_id):
         raise PermissionDenied(CANNOT_REFER)
     referral = PanelReferral(
         plan=plan,
