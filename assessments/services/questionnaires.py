@@ -63,6 +63,21 @@ def _check_questionnaire_tree(data: dict, *, known_triggers: set[str]) -> list[t
                 errors.append((f"{where}.{key}", f"{kind} code '{value}' is used twice"))
             seen.add(value)
 
+    def each_object(items: list, where: str):
+        """(where, item) for each item of a list; an error for each that is not an object."""
+        for i, item in enumerate(items):
+            if isinstance(item, dict):
+                yield f"{where}[{i}]", item
+            else:
+                errors.append((f"{where}[{i}]", "must be an object"))
+
+    def need_list(obj: dict, key: str, where: str, minimum: int, message: str) -> list:
+        items = obj.get(key)
+        if not isinstance(items, list) or len(items) < minimum:
+            errors.append((f"{where}.{key}" if where else key, message))
+            return []
+        return items
+
     if not isinstance(data, dict):
         return [("file", "must be a JSON object")]
     if data.get("format") != EXPORT_FORMAT:
@@ -74,49 +89,28 @@ def _check_questionnaire_tree(data: dict, *, known_triggers: set[str]) -> list[t
     if not isinstance(triggers, list):
         errors.append(("triggers", "must be a list"))
         triggers = []
-    for t, trigger in enumerate(triggers):
-        where = f"triggers[{t}]"
-        if not isinstance(trigger, dict):
-            errors.append((where, "must be an object"))
-            continue
+    for where, trigger in each_object(triggers, "triggers"):
         need_code(trigger, "code", where, trigger_codes, "Trigger")
         need_text(trigger, "name", where, 120)
         need_text(trigger, "what_to_consider", where, 5000)
     usable_triggers = trigger_codes | known_triggers
 
-    sections = data.get("sections")
-    if not isinstance(sections, list) or not sections:
-        errors.append(("sections", "a questionnaire needs at least one section"))
-        sections = []
+    sections = need_list(data, "sections", "", 1, "a questionnaire needs at least one section")
     section_codes: set[str] = set()
     question_codes: set[str] = set()
-    for s, section in enumerate(sections):
-        where = f"sections[{s}]"
-        if not isinstance(section, dict):
-            errors.append((where, "must be an object"))
-            continue
+    for where, section in each_object(sections, "sections"):
         need_code(section, "code", where, section_codes, "Section")
         need_text(section, "title", where, 120)
-        questions = section.get("questions")
-        if not isinstance(questions, list) or not questions:
-            errors.append((f"{where}.questions", "a section needs at least one question"))
-            continue
-        for q, question in enumerate(questions):
-            qwhere = f"{where}.questions[{q}]"
-            if not isinstance(question, dict):
-                errors.append((qwhere, "must be an object"))
-                continue
+        questions = need_list(
+            section, "questions", where, 1, "a section needs at least one question"
+        )
+        for qwhere, question in each_object(questions, f"{where}.questions"):
             need_code(question, "code", qwhere, question_codes, "Question")
             need_text(question, "text", qwhere, 300)
-            options = question.get("options")
-            if not isinstance(options, list) or len(options) < 2:
-                errors.append((f"{qwhere}.options", "a question needs at least 2 options"))
-                continue
-            for o, option in enumerate(options):
-                owhere = f"{qwhere}.options[{o}]"
-                if not isinstance(option, dict):
-                    errors.append((owhere, "must be an object"))
-                    continue
+            options = need_list(
+                question, "options", qwhere, 2, "a question needs at least 2 options"
+            )
+            for owhere, option in each_object(options, f"{qwhere}.options"):
                 need_text(option, "label", owhere, 300)
                 try:
                     points = Decimal(str(option.get("points")))
