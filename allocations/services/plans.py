@@ -522,6 +522,15 @@ def _return(plan: SupportPlan, *, actor: User, comments: str) -> SupportPlan:
 # Called by the panel (panels → allocations): the chair's decision on a referred plan.
 
 
+def _for_panel(actor: User, plan: SupportPlan, *, to: str, refusal: str) -> SupportPlan:
+    """The plan, locked, for the panel's decision (PLAN_DECIDE_BY_PANEL; at the panel, else
+    PlanStateError(refusal))."""
+    _check_panel(actor)
+    plan = _lock(plan)
+    _check_move(plan, source=SupportPlan.Status.AT_PANEL, to=to, refusal=refusal)
+    return plan
+
+
 @transaction.atomic
 def plan_agree_by_panel(
     *, actor: User, plan: SupportPlan, review_date: datetime.date, conditions: str = ""
@@ -529,14 +538,7 @@ def plan_agree_by_panel(
     """The panel approves a referred plan: at_panel → agreed, and the agreed budget. Refused
     (PermissionDenied) for an actor without PLAN_DECIDE_BY_PANEL, PlanStateError for a plan
     not at the panel."""
-    _check_panel(actor)
-    plan = _lock(plan)
-    _check_move(
-        plan,
-        source=SupportPlan.Status.AT_PANEL,
-        to=SupportPlan.Status.AGREED,
-        refusal=ONLY_REFERRED_AGREED,
-    )
+    plan = _for_panel(actor, plan, to=SupportPlan.Status.AGREED, refusal=ONLY_REFERRED_AGREED)
     return _agree(
         plan,
         actor=actor,
@@ -550,12 +552,5 @@ def plan_agree_by_panel(
 def plan_return_by_panel(*, actor: User, plan: SupportPlan, comments: str) -> SupportPlan:
     """The panel returns a referred plan (declined or deferred) with its comments: at_panel →
     returned. Refused as plan_agree_by_panel is."""
-    _check_panel(actor)
-    plan = _lock(plan)
-    _check_move(
-        plan,
-        source=SupportPlan.Status.AT_PANEL,
-        to=SupportPlan.Status.RETURNED,
-        refusal=ONLY_REFERRED_RETURNED,
-    )
+    plan = _for_panel(actor, plan, to=SupportPlan.Status.RETURNED, refusal=ONLY_REFERRED_RETURNED)
     return _return(plan, actor=actor, comments=comments)

@@ -16,35 +16,22 @@ import pytest
 from allocations.engine import (
     Band,
     Case,
-    Policy,
     calculate,
     case_from_dict,
     policy_from_dict,
     result_to_dict,
     round2,
 )
+from tests.allocations.engine.policies import SPEC_POLICY
 
 D = Decimal
 
-POLICY = Policy(
+# The spec's policy at £1 a point (so points read as pounds), with a 50% informal-support
+# level for the rounding cases, and no protection of existing packages.
+POLICY = replace(
+    SPEC_POLICY,
     price_per_point=D("1.00"),
-    weeks_per_year=D("52"),
-    client_group_factors={"learning_disability": D("1.10")},
-    informal_support_reductions={
-        "none": D("0"),
-        "some": D("10"),
-        "substantial": D("20"),
-        "most": D("30"),
-        "half": D("50"),
-    },
-    carer_impact_multipliers={"low": D("1"), "moderate": D("0.5"), "high": D("0")},
-    contingency_bands=(
-        Band(up_to=D("100"), rate=D("5")),
-        Band(up_to=D("300"), rate=D("10")),
-        Band(up_to=None, rate=D("26")),
-    ),
-    minimum_weekly=D("0"),
-    panel_threshold_weekly=D("600"),
+    informal_support_reductions={**SPEC_POLICY.informal_support_reductions, "half": D("50")},
     protect_existing_packages=False,
 )
 
