@@ -212,7 +212,8 @@ def quorum_for(referral: PanelReferral) -> tuple[list[User], bool]:
     if meeting is None:
         return [], False
     conflicts = referral_conflicts(referral)
-    present = [u for u in [meeting.chair, *meeting.members.all()] if u.pk not in conflicts]
+    members = meeting.members.order_by("username")  # the decision records them in this order
+    present = [u for u in [meeting.chair, *members] if u.pk not in conflicts]
     return present, len(present) >= settings.PANEL_QUORUM
 
 
