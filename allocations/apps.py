@@ -22,7 +22,8 @@ class AllocationsConfig(AppConfig):
 
         register_person_section(person_budget_section)
 
-        from allocations.demo import seed_allocations
+        from allocations.demo import seed_allocations, seed_calibration
         from assessments.demo import register_demo_step
 
         register_demo_step(seed_allocations)
+        register_demo_step(seed_calibration)

@@ -1,5 +1,6 @@
-"""The allocations part of `manage.py seed_demo`: RAS policies, indicative budgets and a lower
-figure awaiting a manager (plans, the panel and letters are seeded by panels.demo)."""
+"""The allocations part of `manage.py seed_demo`: RAS policies, indicative budgets, a lower
+figure awaiting a manager, and a calibration sample of the demo caseload with one run (plans,
+the panel and letters are seeded by panels.demo)."""
 
 from __future__ import annotations
 
@@ -8,8 +9,9 @@ from decimal import Decimal
 
 from allocations.adapter import policy_fields
 from allocations.engine.examples import SPEC_POLICY
-from allocations.models import IndicativeBudget, RasPolicy
+from allocations.models import CalibrationSample, IndicativeBudget, RasPolicy
 from allocations.services.budgets import budget_for_assessment, budget_recalculate
+from allocations.services.calibration import ALL, calibration_run, sample_from_caseload
 from allocations.services.policies import policy_approve, policy_create_draft
 from assessments.models import Assessment, Person
 from assessments.services.people import person_update
@@ -86,3 +88,17 @@ def seed_allocations(users) -> None:
                 person=person,
                 reason="Package cost corrected after the provider's invoice",
             )
+
+
+CALIBRATION_SAMPLE = "Demo caseload"
+
+
+def seed_calibration(users) -> None:
+    """A sample built from the demo caseload by the RAS administrator, fitted by every method
+    as the policy in force would pay: the calibration pages have something to show."""
+    if CalibrationSample.objects.filter(name=CALIBRATION_SAMPLE).exists():
+        return
+    admin = users["ras.admin"]
+    sample = sample_from_caseload(actor=admin, name=CALIBRATION_SAMPLE)
+    policy = RasPolicy.objects.filter(name=POLICY_2026["name"]).first()
+    calibration_run(actor=admin, sample=sample, method=ALL, policy=policy)

@@ -245,3 +245,49 @@ class LetterBatchForm(forms.Form):
         self.fields["team"].queryset = Team.objects.filter(pk__in=allowed)
         if not team_allowed(user, None):
             self.fields["team"].empty_label = None
+
+
+# --- Calibration (issue 11) ---------------------------------------------------------------
+
+# The fitting methods as people read them (allocations/calibration/fitting.py names them).
+CALIBRATION_METHODS = [
+    ("all", "Every method"),
+    ("ratio", "Ratio of totals (total cost ÷ total points)"),
+    ("origin", "Least squares through the origin"),
+    ("intercept", "Least squares with an intercept"),
+    ("median", "Median of per-case ratios"),
+    ("weights", "Section weights (non-negative, cross-validated)"),
+]
+
+
+class SampleUploadForm(forms.Form):
+    name = forms.CharField(max_length=120, label="Name of the sample")
+    file = forms.FileField(
+        label="Sample file (CSV or XLSX)",
+        help_text="Header row: reference, client_group, points, weekly_cost; optionally "
+        "age_band, team and one points_<section code> column per section.",
+        widget=forms.ClearableFileInput(attrs={"accept": ".csv,.xlsx"}),
+    )
+
+
+class CaseloadSampleForm(forms.Form):
+    name = forms.CharField(max_length=120, label="Name of the sample")
+
+
+class CalibrationRunForm(forms.Form):
+    method = forms.ChoiceField(choices=CALIBRATION_METHODS, initial="all")
+    policy = forms.ModelChoiceField(
+        queryset=RasPolicy.objects.all(),
+        required=False,
+        empty_label="None: the fitted price alone",
+        label="As this policy would pay (optional)",
+        help_text="Its contingency bands, factors, minimum and transitional rule.",
+    )
+    budget = forms.DecimalField(
+        label="Weekly budget to solve the price for (£, optional)",
+        required=False,
+        min_value=Decimal("0.01"),
+        max_digits=12,
+        decimal_places=2,
+        help_text="Uses the chosen policy, or the policy in force.",
+    )

@@ -804,3 +804,116 @@ class Letter(models.Model):
 
     def delete(self, *args, **kwargs):
         raise PermissionError("Issued letters are kept.")
+
+
+# --- Calibration (issue 11): samples of cases and the fits made on them ---------------------
+
+
+class CalibrationSample(models.Model):
+    """A sample of cases (points against the current package's weekly cost) to calibrate the
+    price per point and the weightings on: loaded from a CSV/XLSX file or built from the live
+    caseload. Kept for good, with who made it and when; never changed or deleted. Its cases
+    are `CalibrationCase` rows."""
+
+    class Source(models.TextChoices):
+        FILE = "file", "Uploaded file"
+        CASELOAD = "caseload", "Live caseload"
+
+    name = models.CharField(max_length=120)
+    source = models.CharField(max_length=10, choices=Source.choices)
+    filename = models.CharField(max_length=255, blank=True)
+    row_count = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now)
+    created_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        permissions = [
+            ("run_calibration", "Can load calibration samples, fit them and adopt a result"),
+            ("view_calibration", "Can see calibration samples and runs"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(source__in=["file", "caseload"]), name="calibration_source_known"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.row_count} cases)"
+
+    def delete(self, *args, **kwargs):
+        raise PermissionError("Calibration samples are kept.")
+
+
+class CalibrationCase(models.Model):
+    """One case of a sample. Written once, with `bulk_create`, when the sample is made (a
+    10,000-row sample loads in one statement), and never changed: so no history of its own —
+    the sample's history records who made it, and the rows are exactly what was loaded."""
+
+    sample = models.ForeignKey(CalibrationSample, on_delete=models.PROTECT, related_name="cases")
+    row = models.PositiveIntegerField(help_text="Its row in the file (or its place in the sample).")
+    reference = models.CharField(max_length=40)
+    client_group = models.CharField(max_length=30)
+    points = models.DecimalField(max_digits=9, decimal_places=2)
+    weekly_cost_gbp = models.DecimalField(max_digits=12, decimal_places=2)
+    age_band = models.CharField(max_length=40, blank=True)
+    team = models.CharField(max_length=120, blank=True)
+    section_points = models.JSONField(default=dict, blank=True, help_text="{section code: points}")
+
+    class Meta:
+        ordering = ["sample", "row"]
+        constraints = [
+            models.UniqueConstraint(fields=["sample", "row"], name="calibration_case_row_unique"),
+            models.CheckConstraint(
+                condition=Q(weekly_cost_gbp__gte=0), name="calibration_case_cost_not_negative"
+            ),
+            models.CheckConstraint(
+                condition=Q(points__gte=0), name="calibration_case_points_not_negative"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.reference}: {self.points} points, £{self.weekly_cost_gbp} a week"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise PermissionError("A sample's cases never change: load a new sample.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise PermissionError("Calibration samples are kept.")
+
+
+class CalibrationRun(models.Model):
+    """One fit of a sample: the method (or every method), the policy it was read against and
+    the weekly budget it was solved for, if any, and the report as data (`results`). Kept with
+    who ran it and when; never changed or deleted."""
+
+    sample = models.ForeignKey(CalibrationSample, on_delete=models.PROTECT, related_name="runs")
+    method = models.CharField(max_length=20, help_text="A fitting method, or 'all'.")
+    policy = models.ForeignKey(
+        RasPolicy, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    budget_weekly_gbp = models.DecimalField(
+        "weekly budget (£)", max_digits=12, decimal_places=2, null=True, blank=True
+    )
+    results = models.JSONField(default=dict)
+    created_at = models.DateTimeField(default=timezone.now)
+    created_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(budget_weekly_gbp__isnull=True) | Q(budget_weekly_gbp__gte=0),
+                name="calibration_run_budget_not_negative",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.method} on {self.sample.name}, {self.created_at:%d %b %Y %H:%M}"
+
+    def delete(self, *args, **kwargs):
+        raise PermissionError("Calibration runs are kept.")

@@ -31,6 +31,10 @@ LETTER_ISSUE = "allocations.add_letter"
 LETTER_WITHDRAW = "allocations.withdraw_letter"
 BATCH_VIEW = "allocations.view_letterbatch"
 BATCH_RUN = "allocations.run_letterbatch"
+# Calibration (issue 11): loading samples, fitting them and adopting a fitted price as a draft
+# policy (which a second person approves, as any draft); reading the samples and runs.
+CALIBRATION_RUN = "allocations.run_calibration"
+CALIBRATION_VIEW = "allocations.view_calibration"
 
 _READ = [POLICY_VIEW, BUDGET_VIEW, PLAN_VIEW, AGREED_BUDGET_VIEW, LETTER_VIEW]
 _TEAM_CASEWORK = [*_READ, PLAN_ADD, PLAN_CHANGE, LETTER_ISSUE]
@@ -58,8 +62,20 @@ ROLE_PERMISSIONS: dict[Role, list[str]] = {
         POLICY_APPROVE,
         POLICY_REPRICE,
         BUDGET_RECALCULATE,
+        CALIBRATION_RUN,
+        CALIBRATION_VIEW,
     ],
-    # Senior managers approve policy versions (four eyes) and decide on lower figures.
-    Role.SENIOR_MANAGER: [*_READ, POLICY_APPROVE, BUDGET_DECIDE, LETTER_ISSUE, *_LETTER_RUNS],
-    Role.AUDITOR: _READ,
+    # Senior managers approve policy versions (four eyes) and decide on lower figures; they
+    # calibrate too, and may adopt a fitted price as a draft (someone else approves it).
+    Role.SENIOR_MANAGER: [
+        *_READ,
+        POLICY_APPROVE,
+        BUDGET_DECIDE,
+        LETTER_ISSUE,
+        *_LETTER_RUNS,
+        CALIBRATION_RUN,
+        CALIBRATION_VIEW,
+    ],
+    # Auditors read calibration's samples and runs, and change nothing.
+    Role.AUDITOR: [*_READ, CALIBRATION_VIEW],
 }

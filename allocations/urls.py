@@ -1,6 +1,15 @@
 from django.urls import path
 
-from allocations.views import budgets, letter_batches, letters, plans, policies, repricing, rules
+from allocations.views import (
+    budgets,
+    calibration,
+    letter_batches,
+    letters,
+    plans,
+    policies,
+    repricing,
+    rules,
+)
 
 app_name = "allocations"
 
@@ -19,6 +28,11 @@ urlpatterns = [
         repricing.repricing_run_status_view,
         name="repricing_run_status",
     ),
+    path("calibration/", calibration.sample_list_view, name="calibration_samples"),
+    path("calibration/caseload/", calibration.sample_caseload_view, name="calibration_caseload"),
+    path("calibration/<int:pk>/", calibration.sample_detail_view, name="calibration_sample"),
+    path("calibration/runs/<int:pk>/", calibration.run_detail_view, name="calibration_run"),
+    path("calibration/runs/<int:pk>/adopt/", calibration.run_adopt_view, name="calibration_adopt"),
     path("budgets/decisions/", budgets.decisions_view, name="decisions"),
     path("budgets/<int:pk>/", budgets.budget_detail_view, name="budget_detail"),
     path("budgets/<int:pk>/decide/", budgets.budget_decide_view, name="budget_decide"),

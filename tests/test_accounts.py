@@ -203,6 +203,7 @@ def world(
 ):
     """One of everything a URL can name, made through the services the pages use."""
     from allocations.models import IndicativeBudget
+    from allocations.services.calibration import calibration_run, sample_load
     from allocations.services.letter_batches import letter_batch_start
     from allocations.services.letters import letter_issue
     from allocations.services.plans import plan_submit
@@ -258,7 +259,15 @@ def world(
             path_info=attempt.path_info,
         )
     assert AccessLog.objects.exists()
+    sample = sample_load(
+        actor=ras_admin,
+        name="Desk sample",
+        data=b"reference,client_group,points,weekly_cost\nR1,older_people,10,100\n",
+        filename="desk.csv",
+    )
     return {
+        "calibration/runs/": calibration_run(actor=ras_admin, sample=sample, method="ratio"),
+        "calibration/": sample,
         "people/": person_a,
         "assessments/": draft,
         "questionnaires/": questionnaire,

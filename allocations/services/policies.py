@@ -106,8 +106,15 @@ def _validate_policy(policy: RasPolicy) -> None:
 
 
 @transaction.atomic
-def policy_create_draft(*, actor: User, data: dict[str, Any]) -> RasPolicy:
-    if not actor.has_perm(POLICY_ADD):
+def policy_create_draft(
+    *, actor: User, data: dict[str, Any], permission: str = POLICY_ADD
+) -> RasPolicy:
+    """A new draft version from `data` (POLICY_FIELDS), validated whole. `permission` is the
+    one the caller's capability asks of the actor: drafting on the policy pages asks
+    POLICY_ADD; adopting a calibrated price asks CALIBRATION_RUN, so the senior managers
+    who calibrate may adopt a result (allocations/services/calibration.py). Either way it is a
+    draft that someone else must approve (policy_approve, four eyes)."""
+    if not actor.has_perm(permission):
         raise PermissionDenied(NOT_DRAFTER)
     policy = RasPolicy(**{k: data[k] for k in POLICY_FIELDS if k in data})
     policy.created_by = policy.updated_by = actor

@@ -1,7 +1,7 @@
 """Issue 10: each app registers its own share of each role; the roles' effective permissions are
 exactly those of the single ROLE_PERMISSIONS table in assessments/roles.py before the split
-(the lists below were printed from it, sorted), plus the one permission added since, marked
-where it appears."""
+(the lists below were printed from it, sorted), plus the permissions added since, marked
+where they appear (issue 10's panel decision; issue 11's calibration)."""
 
 from __future__ import annotations
 
@@ -92,7 +92,10 @@ EXPECTED: dict[Role, list[str]] = {
         "allocations.change_raspolicy",
         "allocations.recalculate_indicativebudget",
         "allocations.reprice_raspolicy",
+        # Added with issue 11: calibration (load, fit, adopt a fitted price as a draft).
+        "allocations.run_calibration",
         "allocations.view_agreedbudget",
+        "allocations.view_calibration",
         "allocations.view_indicativebudget",
         "allocations.view_letter",
         "allocations.view_raspolicy",
@@ -128,8 +131,11 @@ EXPECTED: dict[Role, list[str]] = {
         "allocations.add_letter",
         "allocations.approve_raspolicy",
         "allocations.decide_indicativebudget",
+        # Added with issue 11: calibration (load, fit, adopt a fitted price as a draft).
+        "allocations.run_calibration",
         "allocations.run_letterbatch",
         "allocations.view_agreedbudget",
+        "allocations.view_calibration",
         "allocations.view_indicativebudget",
         "allocations.view_letter",
         "allocations.view_letterbatch",
@@ -148,6 +154,8 @@ EXPECTED: dict[Role, list[str]] = {
     ],
     Role.AUDITOR: [
         "allocations.view_agreedbudget",
+        # Added with issue 11: reads calibration's samples and runs.
+        "allocations.view_calibration",
         "allocations.view_indicativebudget",
         "allocations.view_letter",
         "allocations.view_raspolicy",

@@ -1,0 +1,44 @@
+"""Reads for calibration (issue 11): the samples, one sample and one run, each through its
+door — 403 for a role that may not see calibration, 404 for what does not exist. Samples and
+runs are the service's, not a team's, so there is no team rule here."""
+
+from __future__ import annotations
+
+from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
+from django.http import Http404
+
+from allocations.models import CalibrationRun, CalibrationSample
+from allocations.permissions import CALIBRATION_VIEW
+
+NOT_CALIBRATION_READER = "Your role cannot see calibration samples and runs."
+
+
+def _check(user) -> None:
+    if not user.has_perm(CALIBRATION_VIEW):
+        raise PermissionDenied(NOT_CALIBRATION_READER)
+
+
+def sample_list(*, user) -> QuerySet[CalibrationSample]:
+    _check(user)
+    return CalibrationSample.objects.select_related("created_by")
+
+
+def sample_get_for_user(*, user, pk: int) -> CalibrationSample:
+    try:
+        return sample_list(user=user).get(pk=pk)
+    except CalibrationSample.DoesNotExist:
+        raise Http404("No such calibration sample.") from None
+
+
+def sample_runs(sample: CalibrationSample) -> QuerySet[CalibrationRun]:
+    """A sample's runs, newest first, with who ran them and on which policy."""
+    return sample.runs.select_related("created_by", "policy")
+
+
+def run_get_for_user(*, user, pk: int) -> CalibrationRun:
+    _check(user)
+    try:
+        return CalibrationRun.objects.select_related("sample", "policy", "created_by").get(pk=pk)
+    except CalibrationRun.DoesNotExist:
+        raise Http404("No such calibration run.") from None

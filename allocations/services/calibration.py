@@ -1,0 +1,304 @@
+"""Writes for calibration (issue 11): loading a sample from a file or the live caseload,
+fitting it (the report kept as data in a `CalibrationRun`), and adopting a fitted price as a
+draft policy version, which a second person approves as any draft is (four eyes).
+
+The arithmetic is pure and lives apart, in `allocations/calibration/` (samples, fitting,
+weights, affordability); this module only reads, calls it and saves. Every service checks
+CALIBRATION_RUN, runs in a transaction and records who did it (the sample's and the run's
+history rows name the actor; a sample's cases are bulk-created and never change).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from decimal import Decimal
+from typing import Any
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.db.models import Sum
+from django.utils import timezone
+
+from allocations.adapter import engine_policy
+from allocations.calibration.affordability import (
+    BudgetImpossible,
+    sample_total,
+    sensitivity,
+    solve_price,
+)
+from allocations.calibration.fitting import METHODS, fit_report, policy_allocator
+from allocations.calibration.samples import SampleCase, read_sample
+from allocations.calibration.weights import fit_weights
+from allocations.engine import round2
+from allocations.models import CalibrationCase, CalibrationRun, CalibrationSample, RasPolicy
+from allocations.permissions import CALIBRATION_RUN
+from allocations.selectors.policies import policy_in_force_on
+from allocations.services.policies import POLICY_FIELDS, policy_create_draft
+from assessments.models import Answer, Assessment, ClientGroup, User
+
+NOT_CALIBRATOR = "Only RAS administrators and senior managers calibrate the RAS."
+NO_CASES = "The live caseload has no one with a submitted assessment and a current package cost."
+NO_POLICY = "There is no policy in force to copy: choose the policy to adopt the price into."
+UNKNOWN_METHOD = "Choose a fitting method: {methods}."
+NOT_IN_RUN = "This run has no price for that method."
+ALL = "all"
+WEIGHTS = "weights"
+# Adopting the price the affordability solver found, rather than a fitted one.
+AFFORDABLE = "affordability"
+
+
+def _check(actor: User) -> None:
+    if not actor.has_perm(CALIBRATION_RUN):
+        raise PermissionDenied(NOT_CALIBRATOR)
+
+
+def _save_sample(
+    *, actor: User, name: str, source: str, filename: str, cases: list[SampleCase]
+) -> CalibrationSample:
+    sample = CalibrationSample(
+        name=name, source=source, filename=filename, row_count=len(cases), created_by=actor
+    )
+    sample.full_clean(exclude=["created_by"])
+    sample._history_user = actor
+    sample.save()
+    # The cases are immutable and have no history of their own: one bulk insert.
+    CalibrationCase.objects.bulk_create(
+        (
+            CalibrationCase(
+                sample=sample,
+                row=row,
+                reference=case.reference,
+                client_group=case.client_group,
+                points=case.points,
+                weekly_cost_gbp=case.weekly_cost,
+                age_band=case.age_band,
+                team=case.team,
+                section_points={k: str(v) for k, v in case.section_points.items()},
+            )
+            for row, case in enumerate(cases, start=1)
+        ),
+        batch_size=2000,
+    )
+    return sample
+
+
+@transaction.atomic
+def sample_load(*, actor: User, name: str, data: bytes, filename: str) -> CalibrationSample:
+    """A sample from a CSV or XLSX file (header `reference,client_group,points,weekly_cost`,
+    optional `age_band`, `team`, `points_<section>`). A file with any bad row raises
+    `SampleInvalid` (its `.errors` name each row and field) and nothing is saved."""
+    _check(actor)
+    cases = read_sample(data, filename, client_groups=ClientGroup.values)
+    return _save_sample(
+        actor=actor, name=name, source=CalibrationSample.Source.FILE, filename=filename, cases=cases
+    )
+
+
+def caseload_cases() -> list[SampleCase]:
+    """Everyone with a submitted assessment and a current package cost, as sample cases: the
+    points of each answer summed by the section of its question (two queries, whatever the
+    caseload's size)."""
+    assessments = (
+        Assessment.objects.filter(
+            status=Assessment.Status.SUBMITTED, person__existing_weekly_cost_gbp__isnull=False
+        )
+        .order_by("person__reference")
+        .values_list(
+            "id",
+            "person__reference",
+            "person__client_group",
+            "person__team__name",
+            "person__existing_weekly_cost_gbp",
+        )
+    )
+    by_section: dict[int, dict[str, Decimal]] = defaultdict(dict)
+    for assessment_id, section, total in (
+        Answer.objects.filter(
+            assessment__status=Assessment.Status.SUBMITTED,
+            assessment__person__existing_weekly_cost_gbp__isnull=False,
+        )
+        .values("assessment_id", "question__section__code")
+        .annotate(total=Sum("option__points"))
+        .values_list("assessment_id", "question__section__code", "total")
+    ):
+        by_section[assessment_id][section] = total
+    return [
+        SampleCase(
+            reference=reference,
+            client_group=group,
+            points=sum(by_section[pk].values(), Decimal(0)),
+            weekly_cost=cost,
+            team=team,
+            section_points=dict(sorted(by_section[pk].items())),
+        )
+        for pk, reference, group, team, cost in assessments
+    ]
+
+
+@transaction.atomic
+def sample_from_caseload(*, actor: User, name: str) -> CalibrationSample:
+    """A sample of the live caseload (see `caseload_cases`). Refused when it is empty."""
+    _check(actor)
+    cases = caseload_cases()
+    if not cases:
+        raise ValidationError(NO_CASES)
+    return _save_sample(
+        actor=actor, name=name, source=CalibrationSample.Source.CASELOAD, filename="", cases=cases
+    )
+
+
+def sample_cases(sample: CalibrationSample) -> list[SampleCase]:
+    """A stored sample's cases, as the fitting code takes them."""
+    return [
+        SampleCase(
+            reference=reference,
+            client_group=group,
+            points=points,
+            weekly_cost=cost,
+            age_band=age_band,
+            team=team,
+            section_points={k: Decimal(v) for k, v in sections.items()},
+        )
+        for reference, group, points, cost, age_band, team, sections in sample.cases.order_by(
+            "row"
+        ).values_list(
+            "reference",
+            "client_group",
+            "points",
+            "weekly_cost_gbp",
+            "age_band",
+            "team",
+            "section_points",
+        )
+    ]
+
+
+def as_data(value: Any) -> Any:
+    """A report (dataclasses, mappings, Decimals) as JSON data: Decimals as strings, so no
+    penny is lost to a float."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: as_data(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, Mapping):
+        return {str(k): as_data(v) for k, v in value.items()}
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, (list, tuple)):
+        return [as_data(v) for v in value]
+    return value
+
+
+def _methods(method: str) -> Iterable[str]:
+    choices = (*METHODS, WEIGHTS)
+    if method == ALL:
+        return choices
+    if method not in choices:
+        raise ValidationError(UNKNOWN_METHOD.format(methods=", ".join((*choices, ALL))))
+    return (method,)
+
+
+@transaction.atomic
+def calibration_run(
+    *,
+    actor: User,
+    sample: CalibrationSample,
+    method: str,
+    policy: RasPolicy | None = None,
+    budget: Decimal | None = None,
+) -> CalibrationRun:
+    """Fit `sample` by `method` (one of METHODS, "weights", or "all"), optionally "as
+    `policy` would pay" and solving for a weekly `budget` under it; the report is stored as
+    data in a new run naming who ran it, when, on which sample, policy and budget."""
+    _check(actor)
+    methods = list(_methods(method))
+    cases = sample_cases(sample)
+    allocate = policy_allocator(engine_policy(policy)) if policy is not None else None
+    results: dict[str, Any] = {"methods": {}, "weights": None, "unfitted": {}}
+    for name in methods:
+        try:
+            if name == WEIGHTS:
+                results["weights"] = as_data(fit_weights(cases))
+            else:
+                results["methods"][name] = as_data(fit_report(cases, name, allocate=allocate))
+        except ValueError as unfit:
+            # The sample cannot be fitted this way (no points by section, fewer cases than
+            # folds…): refused when it was the one method asked for, said in the report when
+            # it was one of every method.
+            if method != ALL:
+                raise ValidationError(str(unfit)) from None
+            results["unfitted"][name] = str(unfit)
+    results["affordability"] = _affordability(cases, policy, budget)
+    run = CalibrationRun(
+        sample=sample,
+        method=method,
+        policy=policy,
+        budget_weekly_gbp=budget,
+        results=results,
+        created_by=actor,
+    )
+    run._history_user = actor
+    run.save()
+    return run
+
+
+def _affordability(
+    cases: list[SampleCase], policy: RasPolicy | None, budget: Decimal | None
+) -> dict | None:
+    """The price per point at which the sample's indicative budgets under `policy` (the
+    policy in force when none is chosen) total `budget` a week, the total it spends, and a
+    sensitivity table at 80%–120% of that price; or why no price does. None without a
+    budget."""
+    if budget is None:
+        return None
+    rules = policy if policy is not None else policy_in_force_on(timezone.localdate())
+    if rules is None:
+        return {"error": NO_POLICY}
+    engine_rules = engine_policy(rules)
+    try:
+        price = solve_price(cases, engine_rules, budget)
+    except BudgetImpossible as impossible:
+        return {
+            "error": str(impossible),
+            "lowest_total": str(impossible.lowest_total),
+            "highest_total": str(impossible.highest_total),
+        }
+    prices = sorted({round2(price * Decimal(p) / 100) for p in (80, 90, 100, 110, 120)})
+    return {
+        "policy": str(rules),
+        "budget_weekly": str(budget),
+        "price_per_point": str(price),
+        "total_weekly": str(sample_total(cases, engine_rules, price)),
+        "sensitivity": as_data(sensitivity(cases, engine_rules, prices)),
+    }
+
+
+@transaction.atomic
+def calibration_adopt_price(*, actor: User, run: CalibrationRun, method: str) -> RasPolicy:
+    """A DRAFT policy version: the run's policy (or the policy in force) with the price per
+    point `method` fitted (or, for AFFORDABLE, the price meeting the run's budget), rounded
+    to the penny half up. Through `policy_create_draft`, so
+    it is validated whole and a second person must approve it (four eyes)."""
+    _check(actor)
+    try:
+        if method == AFFORDABLE:
+            price = Decimal(run.results["affordability"]["price_per_point"])
+        else:
+            price = Decimal(run.results["methods"][method]["fit"]["price_per_point"])
+    except (KeyError, TypeError):
+        raise ValidationError(NOT_IN_RUN) from None
+    base = run.policy or policy_in_force_on(timezone.localdate())
+    if base is None:
+        raise ValidationError(NO_POLICY)
+    data = {name: getattr(base, name) for name in POLICY_FIELDS}
+    data.update(
+        name=f"{base.name[:70]} at £{round2(price)} a point ({method})",
+        notes=(
+            f"Price per point fitted by '{method}' on the sample '{run.sample.name}' "
+            f"(calibration run {run.pk}, {run.created_at:%d %b %Y}); other settings copied "
+            f"from {base}."
+        ),
+        price_per_point_gbp=round2(price),
+        effective_from=max(timezone.localdate(), base.effective_from),
+    )
+    return policy_create_draft(actor=actor, data=data, permission=CALIBRATION_RUN)

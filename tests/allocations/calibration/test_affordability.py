@@ -1,0 +1,121 @@
+"""The affordability solver, the sensitivity table and scale-up, on the spec's policy. No
+database."""
+
+from __future__ import annotations
+
+import dataclasses
+from decimal import Decimal
+
+import pytest
+
+from allocations.calibration.affordability import (
+    BudgetImpossible,
+    SensitivityRow,
+    projected_weekly,
+    sample_total,
+    scale_up,
+    sensitivity,
+    solve_price,
+)
+from allocations.calibration.samples import SampleCase
+from allocations.engine.examples import SPEC_POLICY
+
+D = Decimal
+
+
+def case(ref: str, points: str, cost: str, group: str = "older_people") -> SampleCase:
+    return SampleCase(ref, group, D(points), D(cost))
+
+
+# Two older people, both inside the first contingency band (5%) at these prices:
+#   at £3.00: 10 × 3 = 30.00 − 1.50 = 28.50;  20 × 3 = 60.00 − 3.00 = 57.00;  total 85.50
+#   at £3.01: 30.10 − 1.505 → 1.51 = 28.59;   60.20 − 3.01 = 57.19;          total 85.78
+SMALL = [case("A", "10", "30"), case("B", "20", "57")]
+
+# The fitting tests' sample; at £6.10 the spec policy pays 57.95 + 114.80 + 186.17 + 246.56
+# = 605.48 (learning disability's factor 1.10 and the second band reached).
+SAMPLE = [
+    case("A", "10", "60"),
+    case("B", "20", "110"),
+    case("C", "30", "190", "learning_disability"),
+    case("D", "40", "250", "learning_disability"),
+]
+
+
+@pytest.mark.parametrize(
+    ("budget", "price"),
+    [
+        ("85.50", "3.00"),  # met exactly, to the penny
+        ("85.77", "3.00"),  # £3.01 would pass it by a penny
+        ("85.78", "3.01"),
+    ],
+)
+def test_the_solver_finds_the_price_closest_to_and_not_above_the_budget(budget, price):
+    assert solve_price(SMALL, SPEC_POLICY, D(budget)) == D(price)
+
+
+def test_the_solver_hits_the_budget_to_the_penny_on_the_spec_policy():
+    assert sample_total(SAMPLE, SPEC_POLICY, D("6.10")) == D("605.48")
+    assert solve_price(SAMPLE, SPEC_POLICY, D("605.48")) == D("6.10")
+    # A penny less and £6.10 is over budget: £6.09, whose total is below it.
+    assert solve_price(SAMPLE, SPEC_POLICY, D("605.47")) == D("6.09")
+    assert sample_total(SAMPLE, SPEC_POLICY, D("6.09")) <= D("605.47")
+
+
+def test_the_solver_scales_the_sample_to_the_caseload():
+    # Twice the caseload: twice the spend at £3.00.
+    assert solve_price(SMALL, SPEC_POLICY, D("171.00"), scale=D(2)) == D("3.00")
+    weights = scale_up(SMALL, {"older_people": 6})
+    assert weights == {"older_people": D(3)}
+    assert solve_price(SMALL, SPEC_POLICY, D("256.50"), scale=weights) == D("3.00")
+
+
+def test_an_impossible_budget_is_refused_with_the_nearest_totals():
+    with_a_floor = dataclasses.replace(SPEC_POLICY, minimum_weekly=D("50"))
+
+    # Even at £0.00 a point each case gets the £50 minimum: £100.00 for the two.
+    with pytest.raises(BudgetImpossible) as caught:
+        solve_price(SMALL, with_a_floor, D("99.99"))
+    assert caught.value.lowest_total == D("100.00")
+    assert "£99.99" in str(caught.value)
+    assert "£100.00 a week at £0.00 a point" in str(caught.value)
+
+    # At £1000 a point: 10,000.00 − (5 + 20 + 26% × 9,700) = 7,453.00 and
+    # 20,000.00 − (5 + 20 + 26% × 19,700) = 14,853.00; together 22,306.00.
+    with pytest.raises(BudgetImpossible) as caught:
+        solve_price(SMALL, SPEC_POLICY, D("1000000"))
+    assert caught.value.highest_total == D("22306.00")
+    assert "£22306.00 at £1000.00 a point" in str(caught.value)
+
+
+def test_the_budget_met_exactly_at_the_highest_price_is_that_price():
+    assert solve_price(SMALL, SPEC_POLICY, D("22306.00")) == D("1000.00")
+
+
+def test_sensitivity_table_by_hand():
+    rows = sensitivity(SMALL, SPEC_POLICY, [D("3.00"), D("3.01")])
+
+    # At £3.00: 28.50 + 57.00 = 85.50 a week; × 52 = 1482.00 + 2964.00 = 4446.00 a year;
+    # contingency 1.50 + 3.00 = 4.50; both within 20% of 30 and 57; A gets less (28.50 < 30).
+    # At £3.01: 28.59 + 57.19 = 85.78; 1486.68 + 2973.88 = 4460.56; contingency 1.51 + 3.01.
+    assert rows == [
+        SensitivityRow(D("3.00"), D("85.50"), D("4446.00"), D("4.50"), D("1.0000"), 1),
+        SensitivityRow(D("3.01"), D("85.78"), D("4460.56"), D("4.52"), D("1.0000"), 1),
+    ]
+
+
+def test_scale_up_weights_each_group_and_projects_the_spend():
+    weights = scale_up(SAMPLE, {"older_people": 100, "learning_disability": 10, "mental_health": 0})
+
+    # 100 older people for the sample's 2; 10 people with a learning disability for 2.
+    assert weights == {"learning_disability": D(5), "older_people": D(50)}
+    # (60 + 110) × 50 + (190 + 250) × 5 = 8500 + 2200 = 10700
+    allocations = [c.weekly_cost for c in SAMPLE]
+    assert projected_weekly(SAMPLE, allocations, weights) == D("10700.00")
+
+
+def test_scale_up_refuses_groups_it_cannot_weight():
+    with pytest.raises(ValueError, match="no figure for learning_disability"):
+        scale_up(SAMPLE, {"older_people": 10})
+    with pytest.raises(ValueError, match="no case of mental_health"):
+        scale_up(SAMPLE, {"older_people": 10, "learning_disability": 1, "mental_health": 5})
