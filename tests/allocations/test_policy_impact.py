@@ -173,6 +173,7 @@ def test_the_approver_sees_the_impact_on_the_approval_page(client, caseload, dra
     assert 'id="impact-weekly-now">£114.97<' in page
     assert 'id="impact-weekly-new">£110.20<' in page
     assert 'id="impact-up">2<' in page and 'id="impact-down">1<' in page
+    assert 'id="impact-weekly-gain">£1.82<' in page and 'id="impact-weekly-loss">−£6.59<' in page
     assert "Learning disability" in page
     assert "Spec example is the version in force today" in page
     assert reverse("allocations:policy_impact", args=[draft.pk]) in page
