@@ -216,20 +216,22 @@ class Tally:
         if row.result is None:
             self.errors += 1
             return
-        setattr(self, row.direction, getattr(self, row.direction) + 1)
+        # Each row is added to three tallies: work its change out once here, not per use.
+        change, direction = row.change, row.direction
+        setattr(self, direction, getattr(self, direction) + 1)
         self.weekly_now += row.current_weekly
         self.weekly_new += row.result.indicative_weekly
         self.annual_now += row.current_annual
         self.annual_new += row.result.annual
-        if row.change > 0:
-            self.weekly_gain += row.change
+        if change > 0:
+            self.weekly_gain += change
         else:
-            self.weekly_loss += row.change
+            self.weekly_loss += change
         if row.flagged:
             self.flagged += 1
-            self.flagged_weekly_change += row.change
+            self.flagged_weekly_change += change
         else:
-            self.weekly_change += row.change
+            self.weekly_change += change
             self.annual_change += row.result.annual - row.current_annual
 
     @property
