@@ -22,6 +22,7 @@ urlpatterns = [
     path("policies/<int:pk>/approve/", policies.policy_approve_view, name="policy_approve"),
     path("policies/<int:pk>/copy/", policies.policy_copy_view, name="policy_copy"),
     path("policies/<int:pk>/repricing/", repricing.repricing_view, name="repricing"),
+    path("policies/<int:pk>/impact/", repricing.policy_impact_view, name="policy_impact"),
     path("repricing/<int:pk>/", repricing.repricing_run_view, name="repricing_run"),
     path(
         "repricing/<int:pk>/status.json",

@@ -183,6 +183,19 @@ def complete_assessment(
     return assessment
 
 
+def make_budgeted_person(*, actor: User, **overrides) -> Person:
+    """A person of `actor`'s team with a submitted, eligible assessment (8 points) and so a
+    current indicative budget under the policy in force (needs a published questionnaire and
+    a policy)."""
+    from assessments.services.assessments import assessment_start, assessment_submit
+
+    person = make_person(actor=actor, **overrides)
+    draft = assessment_start(actor=actor, person=person, supported_by="self")
+    ready = complete_assessment(draft, actor)
+    assessment_submit(actor=actor, assessment=ready, lock_version=ready.lock_version)
+    return person
+
+
 # --- RAS policies ----------------------------------------------------------------------------
 
 # The worked-example policy of spec/ras-calculation.md, as the demo uses it.

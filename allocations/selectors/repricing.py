@@ -1,9 +1,11 @@
-"""Re-pricing's reads: every current budget not yet on a policy, with its new figure.
+"""Re-pricing's reads: every current budget not yet on a policy, with its new figure; and a
+policy version's impact (issue 11): everyone's current budget beside their figure under any
+version — a draft, a future one or the one in force — the same rows, counted the same way.
 
 On PostgreSQL the rows come from ONE query (points summed from the answers in SQL, the
 informal-support facts and the person's circumstances joined in); the engine runs in Python.
 The preview summarises them, and exports them as CSV. Also whether a policy may be applied
-now, and a run for the user following it."""
+now, who may see an impact preview, and a run for the user following it."""
 
 from __future__ import annotations
 
@@ -23,15 +25,18 @@ from django.utils import timezone
 from allocations.adapter import case_from_facts, engine_policy
 from allocations.engine import Case, RasInputError, Result, calculate, validate_policy
 from allocations.models import IndicativeBudget, RasPolicy, RepricingRun
-from allocations.permissions import POLICY_REPRICE
+from allocations.permissions import POLICY_REPRICE, POLICY_VIEW
 from allocations.selectors.budgets import is_silent_reduction
 from allocations.selectors.policies import policy_in_force_on
 from assessments.models import Answer, ClientGroup
+from assessments.roles import PEOPLE_ALL_TEAMS
 
+# %(policy)s is the policy whose budgets are left out (re-pricing: the one being applied);
+# NULL leaves nobody out (an impact preview: everyone with a current budget).
 _ROWS_SQL = """
 WITH current_budget AS (
     SELECT b.* FROM allocations_indicativebudget b
-    WHERE b.status = 'current' AND b.policy_id <> %(policy)s
+    WHERE b.status = 'current' AND b.policy_id IS DISTINCT FROM %(policy)s
       -- A lower figure on this policy waits for, or has had, a manager's decision.
       AND NOT EXISTS (
           SELECT 1 FROM allocations_indicativebudget q
@@ -99,24 +104,25 @@ class Row:
         return "up" if self.change > 0 else "down" if self.change < 0 else "same"
 
 
-def _rows_portable(policy: RasPolicy) -> list[tuple]:
-    """The same rows as _ROWS_SQL through the ORM, for the SQLite file `make run` uses when no
-    PostgreSQL is configured (a demo's few dozen people, not a council's caseload)."""
-    skip = IndicativeBudget.objects.filter(
-        policy=policy, status__in=["awaiting_decision", "not_adopted"]
-    ).values("person_id")
-    budgets = (
-        IndicativeBudget.objects.filter(status=IndicativeBudget.Status.CURRENT)
-        .exclude(policy=policy)
-        .exclude(person_id__in=skip)
-        .select_related("person__team", "assessment")
-        .order_by("id")
+def _rows_portable(policy: RasPolicy | None) -> list[tuple]:
+    """The same rows as _ROWS_SQL through the ORM (two queries, whatever the number of
+    people), for the SQLite file `make run` uses when no PostgreSQL is configured. `policy`
+    as in _ROWS_SQL: None leaves nobody out."""
+    budgets = IndicativeBudget.objects.filter(status=IndicativeBudget.Status.CURRENT)
+    if policy is not None:
+        skip = IndicativeBudget.objects.filter(
+            policy=policy, status__in=["awaiting_decision", "not_adopted"]
+        ).values("person_id")
+        budgets = budgets.exclude(policy=policy).exclude(person_id__in=skip)
+    points = dict(
+        Answer.objects.filter(assessment_id__in=budgets.values("assessment_id"))
+        .values("assessment_id")
+        .annotate(total=Sum("option__points"))
+        .values_list("assessment_id", "total")
     )
     rows = []
-    for b in budgets:
-        total = Answer.objects.filter(assessment_id=b.assessment_id).aggregate(
-            total=Sum("option__points")
-        )["total"] or Decimal(0)
+    for b in budgets.select_related("person__team", "assessment").order_by("id"):
+        total = points.get(b.assessment_id) or Decimal(0)
         p, a = b.person, b.assessment
         rows.append(
             (b.id, b.person_id, b.assessment_id, p.reference, p.given_name, p.family_name,
@@ -128,18 +134,21 @@ def _rows_portable(policy: RasPolicy) -> list[tuple]:
     return rows
 
 
-def repricing_rows(policy: RasPolicy) -> list[Row]:
-    """Every current budget not yet on `policy`, with its new figure worked out."""
+def repricing_rows(policy: RasPolicy, *, everyone: bool = False) -> list[Row]:
+    """Every current budget not yet on `policy` (with `everyone`, every current budget), with
+    its figure under `policy` worked out. A constant number of queries, whatever the number of
+    people; `policy` may be a draft."""
     rules = engine_policy(policy)
     validate_policy(rules)
+    left_out = None if everyone else policy
     if connection.vendor == "postgresql":
         with transaction.atomic(), connection.cursor() as cursor:
             # PostgreSQL's JIT compiles this big join for about a second and gains nothing.
             cursor.execute("SET LOCAL jit = off")
-            cursor.execute(_ROWS_SQL, {"policy": policy.pk})
+            cursor.execute(_ROWS_SQL, {"policy": left_out.pk if left_out else None})
             raw = cursor.fetchall()
     else:
-        raw = _rows_portable(policy)
+        raw = _rows_portable(left_out)
     rows = []
     for r in raw:
         # Django reads jsonb from a raw cursor as text: decode the triggers and sections.
@@ -193,19 +202,45 @@ class Tally:
     weekly_change: Decimal = Decimal("0")  # of the figures that take effect at once
     annual_change: Decimal = Decimal("0")
     flagged_weekly_change: Decimal = Decimal("0")  # lower figures awaiting a manager
+    # Totals now and under the policy, of everyone who could be calculated (each lower figure
+    # counted in full, whether or not a manager would have to decide on it first).
+    weekly_now: Decimal = Decimal("0")
+    weekly_new: Decimal = Decimal("0")
+    annual_now: Decimal = Decimal("0")
+    annual_new: Decimal = Decimal("0")
+    weekly_gain: Decimal = Decimal("0")  # of those who go up
+    weekly_loss: Decimal = Decimal("0")  # of those who go down (a negative sum)
 
     def add(self, row: Row) -> None:
         self.people += 1
         if row.result is None:
             self.errors += 1
             return
-        setattr(self, row.direction, getattr(self, row.direction) + 1)
+        # Each row is added to three tallies: work its change out once here, not per use.
+        change, direction = row.change, row.direction
+        setattr(self, direction, getattr(self, direction) + 1)
+        self.weekly_now += row.current_weekly
+        self.weekly_new += row.result.indicative_weekly
+        self.annual_now += row.current_annual
+        self.annual_new += row.result.annual
+        if change > 0:
+            self.weekly_gain += change
+        else:
+            self.weekly_loss += change
         if row.flagged:
             self.flagged += 1
-            self.flagged_weekly_change += row.change
+            self.flagged_weekly_change += change
         else:
-            self.weekly_change += row.change
+            self.weekly_change += change
             self.annual_change += row.result.annual - row.current_annual
+
+    @property
+    def weekly_difference(self) -> Decimal:
+        return self.weekly_new - self.weekly_now
+
+    @property
+    def annual_difference(self) -> Decimal:
+        return self.annual_new - self.annual_now
 
 
 @dataclass
@@ -216,9 +251,17 @@ class Preview:
     by_client_group: dict[str, Tally] = field(default_factory=dict)
     by_team: dict[str, Tally] = field(default_factory=dict)
 
+    def largest_changes(self, count: int = 50) -> list[Row]:
+        """The `count` people whose weekly figure would change most, either way."""
+        return sorted(
+            (r for r in self.rows if r.result), key=lambda r: abs(r.change), reverse=True
+        )[:count]
 
-def repricing_preview(policy: RasPolicy) -> Preview:
-    rows = repricing_rows(policy)
+
+def repricing_preview(policy: RasPolicy, *, everyone: bool = False) -> Preview:
+    """What applying `policy` would do: repricing_rows, counted in total, by client group and
+    by team."""
+    rows = repricing_rows(policy, everyone=everyone)
     preview = Preview(policy=policy, rows=rows)
     groups: dict[str, Tally] = defaultdict(Tally)
     teams: dict[str, Tally] = defaultdict(Tally)
@@ -279,6 +322,28 @@ def repricing_csv(preview: Preview) -> str:
             ]
         )
     return out.getvalue()
+
+
+NOT_IMPACT_READER = (
+    "Only RAS administrators, senior managers and auditors see a policy's impact on everyone's "
+    "budget."
+)
+
+
+def policy_impact_visible(user) -> bool:
+    """An impact preview names every person with a current budget, in every team: it is for
+    the roles that see policies and every team's people (PEOPLE_ALL_TEAMS: RAS
+    administrators, senior managers, auditors), not for team or panel roles."""
+    return user.has_perm(POLICY_VIEW) and user.has_perm(PEOPLE_ALL_TEAMS)
+
+
+def policy_impact(*, user, policy: RasPolicy) -> Preview:
+    """A policy version's impact (any status, any date): everyone's current budget beside
+    their figure under `policy` — the re-pricing preview's rows and tallies, leaving nobody
+    out. Reads only. PermissionDenied (NOT_IMPACT_READER) unless policy_impact_visible."""
+    if not policy_impact_visible(user):
+        raise PermissionDenied(NOT_IMPACT_READER)
+    return repricing_preview(policy, everyone=True)
 
 
 def repricing_refusal(policy: RasPolicy) -> str | None:

@@ -17,7 +17,11 @@ from allocations.selectors.policies import (
     policy_in_force_on,
     policy_list,
 )
-from allocations.selectors.repricing import repricing_refusal
+from allocations.selectors.repricing import (
+    policy_impact,
+    policy_impact_visible,
+    repricing_refusal,
+)
 from allocations.services.policies import (
     PolicyNotDraft,
     policy_approve,
@@ -47,6 +51,7 @@ def policy_list_view(request):
 def policy_detail_view(request, pk: int):
     policy = policy_get_for_user(user=request.user, pk=pk)
     user = request.user
+    see_impact = policy_impact_visible(user)
     return render(
         request,
         "allocations/policies/detail.html",
@@ -62,6 +67,11 @@ def policy_detail_view(request, pk: int):
             "can_reprice": user.has_perm(POLICY_REPRICE) and repricing_refusal(policy) is None,
             "runs": policy.runs.select_related("created_by"),
             "history": object_history(policy),
+            "can_see_impact": see_impact,
+            # A draft's approver sees what it would do before approving it (issue 11).
+            "impact": policy_impact(user=user, policy=policy)
+            if see_impact and policy.is_draft
+            else None,
         },
     )
 

@@ -1,4 +1,5 @@
-"""Re-pricing pages: the preview (and its CSV), starting a run, and following it."""
+"""Re-pricing pages: the preview (and its CSV), starting a run, and following it; and a policy
+version's impact on everyone's current budget (and its CSV), the same preview for any version."""
 
 from __future__ import annotations
 
@@ -6,12 +7,15 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
 from allocations.jobs import job_status_response
 from allocations.permissions import POLICY_REPRICE
-from allocations.selectors.policies import policy_get_for_user
+from allocations.selectors.policies import policy_get_for_user, policy_in_force_on
 from allocations.selectors.repricing import (
+    Preview,
+    policy_impact,
     repricing_csv,
     repricing_preview,
     repricing_refusal,
@@ -39,19 +43,37 @@ def repricing_view(request, pk: int):
         return redirect("allocations:repricing_run", pk=run.pk)
     preview = repricing_preview(policy)
     if request.GET.get("format") == "csv":
-        response = HttpResponse(repricing_csv(preview), content_type="text/csv; charset=utf-8")
-        response["Content-Disposition"] = (
-            f'attachment; filename="repricing-preview-policy-{policy.pk}.csv"'
-        )
-        return response
-    biggest = sorted(
-        (r for r in preview.rows if r.result), key=lambda r: abs(r.change), reverse=True
-    )[:50]
+        return _csv_download(preview, f"repricing-preview-policy-{policy.pk}.csv")
     return render(
         request,
         "allocations/repricing/preview.html",
-        {"policy": policy, "preview": preview, "biggest": biggest},
+        {"policy": policy, "preview": preview, "biggest": preview.largest_changes()},
     )
+
+
+@require_http_methods(["GET"])
+def policy_impact_view(request, pk: int):
+    """A policy version's impact on everyone's current budget (?format=csv downloads it)."""
+    policy = policy_get_for_user(user=request.user, pk=pk)
+    preview = policy_impact(user=request.user, policy=policy)
+    if request.GET.get("format") == "csv":
+        return _csv_download(preview, f"impact-policy-{policy.pk}.csv")
+    return render(
+        request,
+        "allocations/policies/impact.html",
+        {
+            "policy": policy,
+            "preview": preview,
+            "in_force": policy_in_force_on(timezone.localdate()),
+            "biggest": preview.largest_changes(),
+        },
+    )
+
+
+def _csv_download(preview: Preview, filename: str) -> HttpResponse:
+    response = HttpResponse(repricing_csv(preview), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
 
 
 @require_http_methods(["GET"])

@@ -15,29 +15,14 @@ from allocations.models import IndicativeBudget, RepricingRun
 from allocations.selectors.repricing import repricing_preview
 from allocations.services.repricing import repricing_apply, repricing_start
 from assessments.services.assessments import assessment_start, assessment_submit
-from tests.factories import complete_assessment, make_person, make_policy
+from tests.factories import (
+    complete_assessment,
+    make_person,
+    make_policy,
+)
 
 pytestmark = pytest.mark.django_db
 Status = IndicativeBudget.Status
-
-
-@pytest.fixture
-def caseload(policy, worker_a, worker_b, questionnaire):
-    """Three people with current budgets on the RAS basis (no existing package): two in team
-    A (older people, learning disability) and one in team B. 8 points each."""
-    people = [
-        make_person(actor=worker_a, existing_weekly_cost_gbp=None),
-        make_person(
-            actor=worker_a, existing_weekly_cost_gbp=None, client_group="learning_disability"
-        ),
-        make_person(actor=worker_b, existing_weekly_cost_gbp=None),
-    ]
-    for person in people:
-        worker = worker_a if person.team == worker_a.team else worker_b
-        draft = assessment_start(actor=worker, person=person, supported_by="self")
-        ready = complete_assessment(draft, worker)
-        assessment_submit(actor=worker, assessment=ready, lock_version=ready.lock_version)
-    return people
 
 
 def _new_policy(ras_admin, senior_manager, price):
