@@ -33,6 +33,11 @@ urlpatterns = [
     path("calibration/caseload/", calibration.sample_caseload_view, name="calibration_caseload"),
     path("calibration/<int:pk>/", calibration.sample_detail_view, name="calibration_sample"),
     path("calibration/runs/<int:pk>/", calibration.run_detail_view, name="calibration_run"),
+    path(
+        "calibration/runs/<int:pk>/adopt-weights/",
+        calibration.run_adopt_weights_view,
+        name="calibration_adopt_weights",
+    ),
     path("calibration/runs/<int:pk>/adopt/", calibration.run_adopt_view, name="calibration_adopt"),
     path("budgets/decisions/", budgets.decisions_view, name="decisions"),
     path("budgets/<int:pk>/", budgets.budget_detail_view, name="budget_detail"),

@@ -1,6 +1,7 @@
 """Writes for calibration (issue 11): loading a sample from a file or the live caseload,
 fitting it (the report kept as data in a `CalibrationRun`), and adopting a fitted price as a
-draft policy version, which a second person approves as any draft is (four eyes).
+draft policy version, or section weights as a draft questionnaire version with re-scaled
+points, which a second person approves or publishes as any draft is (four eyes).
 
 The arithmetic is pure and lives apart, in `allocations/calibration/` (samples, fitting,
 weights, affordability); this module only reads, calls it and saves. Every service checks
@@ -28,7 +29,7 @@ from allocations.calibration.affordability import (
     sensitivity,
     solve_price,
 )
-from allocations.calibration.fitting import METHODS, fit_report, policy_allocator
+from allocations.calibration.fitting import METHODS, fit_price, fit_report, policy_allocator
 from allocations.calibration.samples import SampleCase, read_sample
 from allocations.calibration.weights import fit_weights
 from allocations.engine import round2
@@ -36,13 +37,30 @@ from allocations.models import CalibrationCase, CalibrationRun, CalibrationSampl
 from allocations.permissions import CALIBRATION_RUN
 from allocations.selectors.policies import policy_in_force_on
 from allocations.services.policies import POLICY_FIELDS, policy_create_draft
-from assessments.models import Answer, Assessment, ClientGroup, User
+from assessments.models import Answer, Assessment, ClientGroup, QuestionnaireVersion, User
+from assessments.services.questionnaires import (
+    QuestionnaireInvalid,
+    questionnaire_export,
+    questionnaire_import,
+)
 
 NOT_CALIBRATOR = "Only RAS administrators and senior managers calibrate the RAS."
 NO_CASES = "The live caseload has no one with a submitted assessment and a current package cost."
 NO_POLICY = "There is no policy in force to copy: choose the policy to adopt the price into."
 UNKNOWN_METHOD = "Choose a fitting method: {methods}."
 NOT_IN_RUN = "This run has no price for that method."
+NO_WEIGHTS = (
+    "This run has no section weights to adopt: fit the sample by section weights "
+    "(or every method) first."
+)
+NO_QUESTIONNAIRE = "There is no published questionnaire to copy the re-scaled points into."
+NO_SECTION_IN_COMMON = (
+    "None of the published questionnaire's sections has a weight in this run: the sample's "
+    "points_<section> columns must use the questionnaire's section codes."
+)
+NO_REFERENCE_PRICE = (
+    "The sample's single price is £0 a point, so the weights cannot be turned into points."
+)
 ALL = "all"
 WEIGHTS = "weights"
 # Adopting the price the affordability solver found, rather than a fitted one.
@@ -302,3 +320,64 @@ def calibration_adopt_price(*, actor: User, run: CalibrationRun, method: str) ->
         effective_from=max(timezone.localdate(), base.effective_from),
     )
     return policy_create_draft(actor=actor, data=data, permission=CALIBRATION_RUN)
+
+
+@transaction.atomic
+def calibration_adopt_weights(*, actor: User, run: CalibrationRun) -> QuestionnaireVersion:
+    """A DRAFT questionnaire version: a copy of the published one in which every option's
+    points in a section the run weighted are re-scaled so that a point there is worth what the
+    fit says, relative to one reference price:
+
+        new points = old points × (section weight ÷ reference price), rounded to 2 dp half up.
+
+    The reference price is the sample's single price by least squares through the origin (the
+    "origin" method, to 4 dp): the weights are fitted through the origin on the same cases, so
+    it is their like-for-like single-price comparison (the one the run's findings use), and a
+    policy at that price pays the new points at the fitted weights. Sections the run has no
+    weight for keep their points (the notes name them).
+
+    Made through assessments' `questionnaire_import` with CALIBRATION_RUN (as
+    `calibration_adopt_price` passes it to `policy_create_draft`), so senior managers who
+    calibrate may adopt too; it is validated whole, and someone who has not touched it must
+    publish it (four eyes). The published version is not changed. ValidationError for a run
+    without weights, no published questionnaire, no section in common or a £0 price;
+    PermissionDenied without CALIBRATION_RUN."""
+    _check(actor)
+    weights = (run.results.get("weights") or {}).get("weights")
+    if not weights:
+        raise ValidationError(NO_WEIGHTS)
+    published = QuestionnaireVersion.objects.filter(
+        status=QuestionnaireVersion.Status.PUBLISHED
+    ).first()
+    if published is None:
+        raise ValidationError(NO_QUESTIONNAIRE)
+    try:
+        reference = fit_price(sample_cases(run.sample), "origin").price_per_point
+    except ValueError as unfit:
+        raise ValidationError(str(unfit)) from None
+    if reference == 0:
+        raise ValidationError(NO_REFERENCE_PRICE)
+    data = questionnaire_export(version=published)
+    kept = []
+    for section in data["sections"]:
+        if section["code"] not in weights:
+            kept.append(section["code"])
+            continue
+        factor = Decimal(weights[section["code"]]) / reference
+        for question in section["questions"]:
+            for option in question["options"]:
+                option["points"] = str(round2(Decimal(option["points"]) * factor))
+    if len(kept) == len(data["sections"]):
+        raise ValidationError(NO_SECTION_IN_COMMON)
+    data["notes"] = (
+        f"Option points re-scaled from version {published.number} by the section weights of "
+        f"calibration run {run.pk} on the sample '{run.sample.name}' "
+        f"({run.created_at:%d %b %Y}): new points = old points × section weight ÷ "
+        f"£{reference} (the sample's single price through the origin)."
+        + (f" Sections without a weight, kept as they were: {', '.join(kept)}." if kept else "")
+    )
+    try:
+        return questionnaire_import(actor=actor, data=data, permission=CALIBRATION_RUN)
+    except QuestionnaireInvalid as invalid:
+        errors = [f"{where}: {message}" for where, message in invalid.errors]
+        raise ValidationError(errors) from None

@@ -1,6 +1,7 @@
 """Calibration's pages (issue 11): the samples (upload a file, or build one from the live
 caseload), one sample with its runs and the fitting form, one run's report, and adopting a
-fitted price as a draft policy version. Thin: door → service → redirect or render."""
+fitted price as a draft policy version or section weights as a draft questionnaire version.
+Thin: door → service → redirect or render."""
 
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ from allocations.selectors.calibration import (
 from allocations.services.calibration import (
     NOT_CALIBRATOR,
     calibration_adopt_price,
+    calibration_adopt_weights,
     calibration_run,
     sample_from_caseload,
     sample_load,
@@ -155,6 +157,23 @@ def run_detail_view(request, pk: int):
             "can_run": _may_run(request),
         },
     )
+
+
+@require_http_methods(["POST"])
+def run_adopt_weights_view(request, pk: int):
+    run = run_get_for_user(user=request.user, pk=pk)
+    _refuse_readers(request)
+    try:
+        version = calibration_adopt_weights(actor=request.user, run=run)
+    except ValidationError as refusal:
+        messages.error(request, "; ".join(refusal.messages))
+        return redirect("allocations:calibration_run", pk=run.pk)
+    messages.success(
+        request,
+        f"Draft made: {version}, with points re-scaled by the section weights. Someone other "
+        "than you must publish it before it is used.",
+    )
+    return redirect("assessments:questionnaire_detail", pk=version.pk)
 
 
 @require_http_methods(["POST"])

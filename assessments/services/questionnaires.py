@@ -223,20 +223,27 @@ def _texts(data: dict, *required: str) -> dict[str, str]:
     return {**{name: data[name] for name in required}, "help_text": data.get("help_text") or ""}
 
 
-def _check_questionnaire_editor(actor: User | None) -> None:
-    if actor is None or not actor.has_perm(QUESTIONNAIRE_CHANGE):
+def _check_questionnaire_editor(actor: User | None, permission: str = QUESTIONNAIRE_CHANGE) -> None:
+    if actor is None or not actor.has_perm(permission):
         raise PermissionDenied(EDITORS_ONLY)
 
 
 @transaction.atomic
-def questionnaire_import(*, actor: User | None, data: dict) -> QuestionnaireVersion:
+def questionnaire_import(
+    *, actor: User | None, data: dict, permission: str = QUESTIONNAIRE_CHANGE
+) -> QuestionnaireVersion:
     """Create a new draft version from an exported questionnaire.
+
+    `permission` is the one the caller's capability asks of the actor: importing on the
+    questionnaire pages asks QUESTIONNAIRE_CHANGE; a higher app drafting a version for its own
+    capability (calibration's re-scaled weights) passes its own, as `policy_create_draft`
+    does. Either way the result is a draft that someone else must publish (four eyes).
 
     The file is validated whole before anything is written; QuestionnaireInvalid lists every
     problem. Triggers the file defines are added when their code is new; an existing trigger
     keeps its own wording (RAS administrators maintain it here).
     """
-    _check_questionnaire_editor(actor)
+    _check_questionnaire_editor(actor, permission)
     known = dict(FundingTrigger.objects.in_bulk(field_name="code"))
     errors = _check_questionnaire_tree(data, known_triggers=set(known))
     if errors:
