@@ -291,3 +291,10 @@ class CalibrationRunForm(forms.Form):
         decimal_places=2,
         help_text="Uses the chosen policy, or the policy in force.",
     )
+    scale = forms.BooleanField(
+        label="Scale to the live caseload",
+        required=False,
+        help_text="Weight each case to the caseload's count of people with a current "
+        "indicative budget in its client group, so the budget is compared with the projected "
+        "whole-caseload spend rather than the sample's.",
+    )

@@ -5,10 +5,10 @@ runs are the service's, not a team's, so there is no team rule here."""
 from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import QuerySet
+from django.db.models import Count, QuerySet
 from django.http import Http404
 
-from allocations.models import CalibrationRun, CalibrationSample
+from allocations.models import CalibrationRun, CalibrationSample, IndicativeBudget
 from allocations.permissions import CALIBRATION_VIEW
 
 NOT_CALIBRATION_READER = "Your role cannot see calibration samples and runs."
@@ -42,3 +42,16 @@ def run_get_for_user(*, user, pk: int) -> CalibrationRun:
         return CalibrationRun.objects.select_related("sample", "policy", "created_by").get(pk=pk)
     except CalibrationRun.DoesNotExist:
         raise Http404("No such calibration run.") from None
+
+
+def caseload_counts(*, user) -> dict[str, int]:
+    """How many people have a current indicative budget, by client group (groups with nobody
+    left out): the live caseload a sample is scaled up to. One query."""
+    _check(user)
+    return dict(
+        IndicativeBudget.objects.filter(status=IndicativeBudget.Status.CURRENT)
+        .values("person__client_group")
+        .annotate(n=Count("person", distinct=True))
+        .order_by("person__client_group")
+        .values_list("person__client_group", "n")
+    )

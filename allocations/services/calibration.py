@@ -25,7 +25,9 @@ from django.utils import timezone
 from allocations.adapter import engine_policy
 from allocations.calibration.affordability import (
     BudgetImpossible,
+    projected_weekly,
     sample_total,
+    scale_up,
     sensitivity,
     solve_price,
 )
@@ -35,6 +37,7 @@ from allocations.calibration.weights import fit_weights
 from allocations.engine import round2
 from allocations.models import CalibrationCase, CalibrationRun, CalibrationSample, RasPolicy
 from allocations.permissions import CALIBRATION_RUN
+from allocations.selectors.calibration import caseload_counts
 from allocations.selectors.policies import policy_in_force_on
 from allocations.services.policies import POLICY_FIELDS, policy_create_draft
 from assessments.models import Answer, Assessment, ClientGroup, QuestionnaireVersion, User
@@ -58,6 +61,7 @@ NO_SECTION_IN_COMMON = (
     "None of the published questionnaire's sections has a weight in this run: the sample's "
     "points_<section> columns must use the questionnaire's section codes."
 )
+NO_CASELOAD = "No one has a current indicative budget: there is no caseload to scale the sample to."
 NO_REFERENCE_PRICE = (
     "The sample's single price is £0 a point, so the weights cannot be turned into points."
 )
@@ -224,13 +228,21 @@ def calibration_run(
     method: str,
     policy: RasPolicy | None = None,
     budget: Decimal | None = None,
+    scale: bool = False,
 ) -> CalibrationRun:
     """Fit `sample` by `method` (one of METHODS, "weights", or "all"), optionally "as
     `policy` would pay" and solving for a weekly `budget` under it; the report is stored as
-    data in a new run naming who ran it, when, on which sample, policy and budget."""
+    data in a new run naming who ran it, when, on which sample, policy and budget.
+
+    With `scale`, each case is weighted to the live caseload (`scale_up` with the counts of
+    people with a current indicative budget by client group): the weights and the projected
+    weekly totals are kept under "scale_up", and the budget is compared with the projected
+    whole-caseload spend rather than the sample's. ValidationError when nobody has a current
+    budget or the caseload has a client group the sample has no case of."""
     _check(actor)
     methods = list(_methods(method))
     cases = sample_cases(sample)
+    weights = _scale(actor, cases) if scale else None
     allocate = policy_allocator(engine_policy(policy)) if policy is not None else None
     results: dict[str, Any] = {"methods": {}, "weights": None, "unfitted": {}}
     for name in methods:
@@ -246,7 +258,11 @@ def calibration_run(
             if method != ALL:
                 raise ValidationError(str(unfit)) from None
             results["unfitted"][name] = str(unfit)
-    results["affordability"] = _affordability(cases, policy, budget)
+    if weights is not None:
+        results["scale_up"] = weights
+    results["affordability"] = _affordability(
+        cases, policy, budget, weights=weights and weights["weights"]
+    )
     run = CalibrationRun(
         sample=sample,
         method=method,
@@ -260,12 +276,49 @@ def calibration_run(
     return run
 
 
+def _scale(actor: User, cases: list[SampleCase]) -> dict[str, Any]:
+    """The scale-up of `cases` to the live caseload, as data: a row per client group of the
+    sample (its cases, the caseload's people, the weight = people ÷ cases, unrounded),
+    the weights by group, and the sample's and the projected caseload's current weekly cost."""
+    counts = caseload_counts(user=actor)
+    if not any(counts.values()):
+        raise ValidationError(NO_CASELOAD)
+    try:
+        weights = scale_up(cases, {group: counts.get(group, 0) for group in ClientGroup.values})
+    except ValueError as unscalable:
+        raise ValidationError(str(unscalable)) from None
+    in_sample = defaultdict(int)
+    for case in cases:
+        in_sample[case.client_group] += 1
+    costs = [case.weekly_cost for case in cases]
+    return {
+        "groups": [
+            {
+                "client_group": group,
+                "sample_n": in_sample[group],
+                "caseload_n": counts.get(group, 0),
+                "weight": str(weight),
+            }
+            for group, weight in weights.items()
+        ],
+        "weights": {group: str(weight) for group, weight in weights.items()},
+        "sample_current_weekly": str(round2(sum(costs, Decimal(0)))),
+        "projected_current_weekly": str(projected_weekly(cases, costs, weights)),
+    }
+
+
 def _affordability(
-    cases: list[SampleCase], policy: RasPolicy | None, budget: Decimal | None
+    cases: list[SampleCase],
+    policy: RasPolicy | None,
+    budget: Decimal | None,
+    *,
+    weights: Mapping[str, str] | None = None,
 ) -> dict | None:
     """The price per point at which the sample's indicative budgets under `policy` (the
-    policy in force when none is chosen) total `budget` a week, the total it spends, and a
-    sensitivity table at 80%–120% of that price; or why no price does. None without a
+    policy in force when none is chosen) total `budget` a week — each case × its group's
+    scale-up weight when `weights` are given, i.e. the projected whole-caseload spend — the
+    total it spends (and, scaled, the sample's own total at that price), and a sensitivity
+    table of the sample at 80%–120% of that price; or why no price does. None without a
     budget."""
     if budget is None:
         return None
@@ -273,8 +326,9 @@ def _affordability(
     if rules is None:
         return {"error": NO_POLICY}
     engine_rules = engine_policy(rules)
+    scale = {g: Decimal(w) for g, w in weights.items()} if weights is not None else Decimal(1)
     try:
-        price = solve_price(cases, engine_rules, budget)
+        price = solve_price(cases, engine_rules, budget, scale=scale)
     except BudgetImpossible as impossible:
         return {
             "error": str(impossible),
@@ -286,7 +340,9 @@ def _affordability(
         "policy": str(rules),
         "budget_weekly": str(budget),
         "price_per_point": str(price),
-        "total_weekly": str(sample_total(cases, engine_rules, price)),
+        "scaled": weights is not None,
+        "total_weekly": str(sample_total(cases, engine_rules, price, scale=scale)),
+        "sample_total_weekly": str(sample_total(cases, engine_rules, price)),
         "sensitivity": as_data(sensitivity(cases, engine_rules, prices)),
     }
 

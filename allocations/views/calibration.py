@@ -120,6 +120,7 @@ def sample_detail_view(request, pk: int):
                     method=form.cleaned_data["method"],
                     policy=form.cleaned_data["policy"],
                     budget=form.cleaned_data["budget"],
+                    scale=form.cleaned_data["scale"],
                 )
             except ValidationError as error:
                 add_service_errors(form, error)
@@ -154,6 +155,7 @@ def run_detail_view(request, pk: int):
             "reports": reports,
             "weights": run.results.get("weights"),
             "affordability": run.results.get("affordability"),
+            "scale_up": run.results.get("scale_up"),
             "can_run": _may_run(request),
         },
     )

@@ -11,7 +11,10 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.urls import reverse
 
+from allocations.models import CalibrationRun
+from allocations.selectors.calibration import caseload_counts
 from allocations.services.calibration import (
+    NO_CASELOAD,
     NO_WEIGHTS,
     calibration_adopt_weights,
     calibration_run,
@@ -190,3 +193,115 @@ def test_weights_adoption_needs_a_login_and_a_post(client, ras_admin, questionna
     client.force_login(ras_admin)
     assert client.get(url).status_code == 405
     assert QuestionnaireVersion.objects.count() == 1
+
+
+# Scale-up. The `caseload` fixture has three people with a current indicative budget: two
+# older people and one person with a learning disability.
+
+
+@pytest.mark.django_db
+def test_the_caseload_counts_people_with_a_current_budget_by_group_in_one_query(
+    caseload, ras_admin, django_assert_num_queries
+):
+    with django_assert_num_queries(1):
+        counts = caseload_counts(user=ras_admin)
+    assert counts == {"older_people": 2, "learning_disability": 1}
+
+
+@pytest.mark.django_db
+def test_scaling_weights_the_sample_to_the_caseload_by_hand(caseload, ras_admin, sample):
+    run = calibration_run(actor=ras_admin, sample=sample, method="ratio", scale=True)
+
+    # The sample has 3 older people and 2 people with a learning disability; the caseload 2
+    # and 1. Weights: 2 ÷ 3 = 0.6667 and 1 ÷ 2 = 0.5.
+    scaled = run.results["scale_up"]
+    assert [
+        (g["client_group"], g["sample_n"], g["caseload_n"], round(Decimal(g["weight"]), 4))
+        for g in scaled["groups"]
+    ] == [
+        ("learning_disability", 2, 1, Decimal("0.5000")),
+        ("older_people", 3, 2, Decimal("0.6667")),
+    ]
+    # Current cost: older people 12 + 6 + 36 = 54 × 2/3 = 36; learning disability 42 + 30 = 72
+    # × 1/2 = 36; projected 72.00 against the sample's 126.00.
+    assert (scaled["sample_current_weekly"], scaled["projected_current_weekly"]) == (
+        "126.00",
+        "72.00",
+    )
+
+
+# Four older people and two people with a learning disability against a caseload of two and
+# one: every case weighs 1/2, so the projected spend is half the sample's at any price, and the
+# price meeting a budget of £200 scaled is the price meeting £400 on the sample alone.
+UNIFORM_CSV = (
+    b"reference,client_group,points,weekly_cost\n"
+    b"U1,older_people,10,50.00\n"
+    b"U2,older_people,12,60.00\n"
+    b"U3,older_people,8,40.00\n"
+    b"U4,older_people,20,95.00\n"
+    b"U5,learning_disability,15,80.00\n"
+    b"U6,learning_disability,9,45.00\n"
+)
+
+
+@pytest.mark.django_db
+def test_the_scaled_price_is_the_sample_price_for_the_budget_divided_by_the_weight(
+    caseload, ras_admin
+):
+    sample = sample_load(actor=ras_admin, name="Uniform", data=UNIFORM_CSV, filename="u.csv")
+    scaled = calibration_run(
+        actor=ras_admin, sample=sample, method="ratio", budget=Decimal("200.00"), scale=True
+    ).results["affordability"]
+    alone = calibration_run(
+        actor=ras_admin, sample=sample, method="ratio", budget=Decimal("400.00")
+    ).results["affordability"]
+
+    assert scaled["scaled"] and not alone["scaled"]
+    assert scaled["price_per_point"] == alone["price_per_point"]
+    assert scaled["sample_total_weekly"] == alone["total_weekly"]
+    assert Decimal(scaled["total_weekly"]) <= Decimal("200.00")
+    assert abs(Decimal(scaled["total_weekly"]) * 2 - Decimal(alone["total_weekly"])) <= Decimal(
+        "0.01"
+    )
+
+
+@pytest.mark.django_db
+def test_scaling_is_refused_for_a_caseload_group_the_sample_has_no_case_of(
+    ras_admin, policy, caseload
+):
+    only_older = sample_load(
+        actor=ras_admin,
+        name="Older only",
+        data=b"reference,client_group,points,weekly_cost\nO1,older_people,10,50.00\n",
+        filename="o.csv",
+    )
+    with pytest.raises(ValidationError, match="learning_disability"):
+        calibration_run(actor=ras_admin, sample=only_older, method="ratio", scale=True)
+
+
+@pytest.mark.django_db
+def test_scaling_is_refused_when_nobody_has_a_current_budget(ras_admin, policy, sample):
+    with pytest.raises(ValidationError) as refused:
+        calibration_run(actor=ras_admin, sample=sample, method="ratio", scale=True)
+    assert refused.value.messages == [NO_CASELOAD]
+
+
+@pytest.mark.django_db
+def test_the_fit_form_scales_and_the_run_page_shows_the_weights(
+    client, caseload, ras_admin, sample
+):
+    client.force_login(ras_admin)
+    response = client.post(
+        reverse("allocations:calibration_sample", args=[sample.pk]),
+        {"method": "ratio", "policy": "", "budget": "100.00", "scale": "on"},
+    )
+    run = CalibrationRun.objects.get()
+    assert response.status_code == 302
+    assert response.url == reverse("allocations:calibration_run", args=[run.pk])
+    assert run.results["affordability"]["scaled"]
+
+    page = client.get(response.url).content.decode()
+    assert "Scaled to the live caseload" in page
+    assert "projected total of" in page
+    assert '<th scope="row">older_people</th><td class="text-end">3</td>' in page
+    assert '<td class="text-end">2</td><td class="text-end">0.6667</td>' in page
