@@ -148,16 +148,18 @@ def test_the_run_page_offers_weights_adoption_to_calibrators_only(
 
 
 @pytest.mark.django_db
-def test_a_ras_administrator_adopts_weights_through_the_page(
-    client, ras_admin, questionnaire, weights_run
+@pytest.mark.parametrize("who", CALIBRATORS)
+def test_a_calibrator_adopts_weights_through_the_page(
+    client, request, who, questionnaire, weights_run
 ):
-    client.force_login(ras_admin)
+    client.force_login(request.getfixturevalue(who))
     response = client.post(reverse("allocations:calibration_adopt_weights", args=[weights_run.pk]))
 
     draft = QuestionnaireVersion.objects.get(status=QuestionnaireVersion.Status.DRAFT)
     assert response.status_code == 302
     assert response.url == reverse("assessments:questionnaire_detail", args=[draft.pk])
     assert _points(draft)["s1"][:3] == RESCALED["s1"]
+    assert client.get(response.url).status_code == 200
 
 
 @pytest.mark.django_db
