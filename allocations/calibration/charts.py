@@ -24,6 +24,7 @@ import matplotlib
 matplotlib.use("Agg")
 
 from matplotlib.figure import Figure  # noqa: E402 (after choosing the backend)
+from matplotlib.lines import Line2D  # noqa: E402
 
 SIZE_INCHES = (7.5, 4.5)
 RC = {
@@ -155,6 +156,7 @@ def _boxes(axes, groups: Mapping[str, Sequence[Decimal]], title: str, gid: str) 
         flierprops={"marker": "x"},
     )
     axes.set_gid(gid)
+    axes.invert_yaxis()  # the first group or band at the top, as the table lists them
     axes.axvline(0, color="black", linestyle=":", linewidth=1)
     axes.set_xlabel("Allocation − current cost (£ a week)")
     axes.set_title(title)
@@ -170,6 +172,15 @@ def spread_chart(
         _boxes(left, by_group, "By client group", "by-group")
         _boxes(right, by_band, "By band of points", "by-band")
         figure.suptitle("Who would get more, and who less, than their current package")
+        key = [
+            Line2D([], [], color="black", linewidth=2, label="Median"),
+            Line2D(
+                [], [], color="black", linestyle="none", marker="D", fillstyle="none", label="Mean"
+            ),
+            Line2D([], [], color="black", linestyle="none", marker="x", label="Outlier"),
+            Line2D([], [], color="black", linestyle=":", label="No change (£0)"),
+        ]
+        figure.legend(handles=key, loc="outside lower center", ncols=4, fontsize="small")
         return _svg(figure)
 
 
