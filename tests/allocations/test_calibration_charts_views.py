@@ -93,7 +93,7 @@ def test_the_run_page_shows_the_charts_with_alt_text_and_data_tables(client, aud
 
 
 @pytest.mark.django_db
-def test_the_spread_compares_what_the_runs_policy_would_pay(client, ras_admin, run):
+def test_a_run_of_every_method_draws_the_spread_for_the_ratio_of_totals(client, ras_admin, run):
     client.force_login(ras_admin)
     page = client.get(reverse("allocations:calibration_run", args=[run.pk])).content.decode()
     # The run fitted every method, so the spread is drawn for the ratio of totals.
