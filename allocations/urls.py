@@ -3,6 +3,7 @@ from django.urls import path
 from allocations.views import (
     budgets,
     calibration,
+    calibration_charts,
     letter_batches,
     letters,
     plans,
@@ -39,6 +40,11 @@ urlpatterns = [
         name="calibration_adopt_weights",
     ),
     path("calibration/runs/<int:pk>/adopt/", calibration.run_adopt_view, name="calibration_adopt"),
+    path(
+        "calibration/runs/<int:pk>/charts/<slug:name>.svg",
+        calibration_charts.run_chart_view,
+        name="calibration_chart",
+    ),
     path("budgets/decisions/", budgets.decisions_view, name="decisions"),
     path("budgets/<int:pk>/", budgets.budget_detail_view, name="budget_detail"),
     path("budgets/<int:pk>/decide/", budgets.budget_decide_view, name="budget_decide"),

@@ -43,6 +43,13 @@ def test_ras_administrator_loads_fits_and_adopts_a_price_as_a_draft(
     page.get_by_label("As this policy would pay").select_option(str(policy.pk))
     page.get_by_role("button", name="Fit", exact=True).click()
     page.get_by_role("heading", name="Ratio of totals (total cost ÷ total points)").wait_for()
+    # The charts load as images under the page's own CSP, each named in words.
+    page.get_by_role("img", name=re.compile("Scatter chart of the sample's 3 cases")).wait_for()
+    page.wait_for_load_state("load")
+    loaded = (
+        "[...document.querySelectorAll('figure img')].map(i => i.complete && i.naturalWidth > 0)"
+    )
+    assert page.evaluate(f"() => {loaded}") == [True, True]
     run = CalibrationRun.objects.get()
     assert (run.created_by, run.policy) == (ras_admin, policy)
 
