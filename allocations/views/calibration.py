@@ -24,6 +24,7 @@ from allocations.selectors.calibration import (
     sample_list,
     sample_runs,
 )
+from allocations.selectors.calibration_charts import run_charts
 from allocations.services.calibration import (
     NOT_CALIBRATOR,
     calibration_adopt_price,
@@ -33,6 +34,7 @@ from allocations.services.calibration import (
     sample_load,
 )
 from assessments.forms import add_service_errors
+from assessments.views.refusals import refuse
 
 SAMPLE_REFUSED = "The file was not loaded: nothing has been saved. Correct these and load it again."
 
@@ -99,7 +101,7 @@ def sample_caseload_view(request):
     try:
         sample = sample_from_caseload(actor=request.user, name=form.cleaned_data["name"])
     except ValidationError as refusal:
-        messages.error(request, "; ".join(refusal.messages))
+        refuse(request, refusal)
         return redirect("allocations:calibration_samples")
     messages.success(request, f"Built {sample} from the live caseload.")
     return redirect("allocations:calibration_sample", pk=sample.pk)
@@ -156,6 +158,7 @@ def run_detail_view(request, pk: int):
             "weights": run.results.get("weights"),
             "affordability": run.results.get("affordability"),
             "scale_up": run.results.get("scale_up"),
+            "charts": run_charts(run),
             "can_run": _may_run(request),
         },
     )
@@ -168,7 +171,7 @@ def run_adopt_weights_view(request, pk: int):
     try:
         version = calibration_adopt_weights(actor=request.user, run=run)
     except ValidationError as refusal:
-        messages.error(request, "; ".join(refusal.messages))
+        refuse(request, refusal)
         return redirect("allocations:calibration_run", pk=run.pk)
     messages.success(
         request,
@@ -187,7 +190,7 @@ def run_adopt_view(request, pk: int):
             actor=request.user, run=run, method=request.POST.get("method", "")
         )
     except ValidationError as refusal:
-        messages.error(request, "; ".join(refusal.messages))
+        refuse(request, refusal)
         return redirect("allocations:calibration_run", pk=run.pk)
     messages.success(
         request,

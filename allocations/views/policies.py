@@ -31,6 +31,7 @@ from allocations.services.policies import (
 )
 from assessments.forms import add_service_errors
 from assessments.selectors.history import object_history
+from assessments.views.refusals import refuse
 
 
 @require_http_methods(["GET"])
@@ -107,7 +108,7 @@ def policy_approve_view(request, pk: int):
     try:
         policy_approve(actor=request.user, policy=policy)
     except (PolicyNotDraft, ValidationError) as refusal:
-        messages.error(request, "; ".join(getattr(refusal, "messages", [str(refusal)])))
+        refuse(request, refusal)
     else:
         messages.success(request, f"{policy} is approved. It is in force from its date.")
     return redirect("allocations:policy_detail", pk=policy.pk)
