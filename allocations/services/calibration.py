@@ -12,12 +12,14 @@ history rows name the actor; a sample's cases are bulk-created and never change)
 from __future__ import annotations
 
 import dataclasses
+import json
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
@@ -41,6 +43,7 @@ from allocations.selectors.calibration import caseload_counts
 from allocations.selectors.policies import policy_in_force_on
 from allocations.services.policies import POLICY_FIELDS, policy_create_draft
 from assessments.models import Answer, Assessment, ClientGroup, QuestionnaireVersion, User
+from assessments.services.history import save_as
 from assessments.services.questionnaires import (
     QuestionnaireInvalid,
     questionnaire_export,
@@ -83,8 +86,7 @@ def _save_sample(
         name=name, source=source, filename=filename, row_count=len(cases), created_by=actor
     )
     sample.full_clean(exclude=["created_by"])
-    sample._history_user = actor
-    sample.save()
+    save_as(sample, actor)
     # The cases are immutable and have no history of their own: one bulk insert.
     CalibrationCase.objects.bulk_create(
         (
@@ -122,25 +124,19 @@ def caseload_cases() -> list[SampleCase]:
     """Everyone with a submitted assessment and a current package cost, as sample cases: the
     points of each answer summed by the section of its question (two queries, whatever the
     caseload's size)."""
-    assessments = (
-        Assessment.objects.filter(
-            status=Assessment.Status.SUBMITTED, person__existing_weekly_cost_gbp__isnull=False
-        )
-        .order_by("person__reference")
-        .values_list(
-            "id",
-            "person__reference",
-            "person__client_group",
-            "person__team__name",
-            "person__existing_weekly_cost_gbp",
-        )
+    submitted = Assessment.objects.filter(
+        status=Assessment.Status.SUBMITTED, person__existing_weekly_cost_gbp__isnull=False
+    )
+    assessments = submitted.order_by("person__reference").values_list(
+        "id",
+        "person__reference",
+        "person__client_group",
+        "person__team__name",
+        "person__existing_weekly_cost_gbp",
     )
     by_section: dict[int, dict[str, Decimal]] = defaultdict(dict)
     for assessment_id, section, total in (
-        Answer.objects.filter(
-            assessment__status=Assessment.Status.SUBMITTED,
-            assessment__person__existing_weekly_cost_gbp__isnull=False,
-        )
+        Answer.objects.filter(assessment__in=submitted)
         .values("assessment_id", "question__section__code")
         .annotate(total=Sum("option__points"))
         .values_list("assessment_id", "question__section__code", "total")
@@ -197,18 +193,21 @@ def sample_cases(sample: CalibrationSample) -> list[SampleCase]:
     ]
 
 
+class _ReportEncoder(DjangoJSONEncoder):
+    """Django's encoder (Decimals as strings, so no penny is lost to a float), and the
+    fitting code's frozen dataclasses as objects."""
+
+    def default(self, o):
+        if dataclasses.is_dataclass(o) and not isinstance(o, type):
+            return {f.name: getattr(o, f.name) for f in dataclasses.fields(o)}
+        if isinstance(o, Mapping):
+            return dict(o)
+        return super().default(o)
+
+
 def as_data(value: Any) -> Any:
-    """A report (dataclasses, mappings, Decimals) as JSON data: Decimals as strings, so no
-    penny is lost to a float."""
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: as_data(getattr(value, f.name)) for f in dataclasses.fields(value)}
-    if isinstance(value, Mapping):
-        return {str(k): as_data(v) for k, v in value.items()}
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, (list, tuple)):
-        return [as_data(v) for v in value]
-    return value
+    """A report (dataclasses, mappings, Decimals) as the JSON data a run keeps."""
+    return json.loads(json.dumps(value, cls=_ReportEncoder))
 
 
 def _methods(method: str) -> Iterable[str]:
@@ -263,17 +262,17 @@ def calibration_run(
     results["affordability"] = _affordability(
         cases, policy, budget, weights=weights and weights["weights"]
     )
-    run = CalibrationRun(
-        sample=sample,
-        method=method,
-        policy=policy,
-        budget_weekly_gbp=budget,
-        results=results,
-        created_by=actor,
+    return save_as(
+        CalibrationRun(
+            sample=sample,
+            method=method,
+            policy=policy,
+            budget_weekly_gbp=budget,
+            results=results,
+            created_by=actor,
+        ),
+        actor,
     )
-    run._history_user = actor
-    run.save()
-    return run
 
 
 def _scale(actor: User, cases: list[SampleCase]) -> dict[str, Any]:
