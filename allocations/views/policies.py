@@ -53,6 +53,7 @@ def policy_detail_view(request, pk: int):
     policy = policy_get_for_user(user=request.user, pk=pk)
     user = request.user
     see_impact = policy_impact_visible(user)
+    can_approve = policy_can_approve(user=user, policy=policy)  # a query: ask once
     return render(
         request,
         "allocations/policies/detail.html",
@@ -60,10 +61,10 @@ def policy_detail_view(request, pk: int):
             "policy": policy,
             "in_force": policy_in_force_on(timezone.localdate()),
             "can_edit": user.has_perm(POLICY_CHANGE) and policy.is_draft,
-            "can_approve": policy_can_approve(user=user, policy=policy),
+            "can_approve": can_approve,
             "approver_touched": policy.is_draft
             and user.has_perm(POLICY_APPROVE)
-            and not policy_can_approve(user=user, policy=policy),
+            and not can_approve,
             "can_copy": user.has_perm(POLICY_ADD),
             "can_reprice": user.has_perm(POLICY_REPRICE) and repricing_refusal(policy) is None,
             "runs": policy.runs.select_related("created_by"),
