@@ -69,15 +69,6 @@ def _sensitivity(run: CalibrationRun) -> tuple[list[Decimal], list[Decimal], Dec
     )
 
 
-def run_chart_names(run: CalibrationRun) -> list[str]:
-    """The charts this run has: the fit and the spread when a method was fitted, the
-    sensitivity curve when a budget was solved for."""
-    names = ["fit", "spread"] if _lines(run) else []
-    if _sensitivity(run) is not None:
-        names.append("sensitivity")
-    return names
-
-
 def _differences(
     run: CalibrationRun, cases: Sequence[SampleCase], line: charts.Line
 ) -> list[Decimal]:
@@ -182,16 +173,18 @@ def _spread_cells(values: Sequence[Decimal]) -> tuple[object, ...]:
 
 
 def run_chart_svg(run: CalibrationRun, name: str) -> bytes | None:
-    """The chart `name` of the run as SVG, or None when the run has no such chart."""
-    if name not in run_chart_names(run):
-        return None
-    lines = _lines(run)
-    if name == "fit":
+    """The chart `name` of the run as SVG, or None when the run has no such chart: the fit
+    and the spread when a method was fitted, the sensitivity curve when a budget was solved
+    for."""
+    if name in ("fit", "spread"):
+        lines = _lines(run)
+        if not lines:
+            return None
         cases = sample_cases(run.sample)
-        return charts.fit_chart([c.points for c in cases], [c.weekly_cost for c in cases], lines)
-    if name == "spread":
-        cases = sample_cases(run.sample)
+        if name == "fit":
+            points = [c.points for c in cases]
+            return charts.fit_chart(points, [c.weekly_cost for c in cases], lines)
         by_group, by_band = _grouped(cases, _differences(run, cases, _spread_line(run, lines)))
         return charts.spread_chart(by_group, by_band)
-    prices, totals, budget = _sensitivity(run)
-    return charts.sensitivity_chart(prices, totals, budget)
+    sensitivity = _sensitivity(run) if name == "sensitivity" else None
+    return None if sensitivity is None else charts.sensitivity_chart(*sensitivity)
