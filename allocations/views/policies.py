@@ -96,7 +96,7 @@ def policy_edit_view(request, pk: int | None = None):
         except ValidationError as error:
             add_service_errors(form, error)
         except PolicyNotDraft as refusal:
-            messages.error(request, str(refusal))
+            refuse(request, refusal)
         else:
             messages.success(request, f"Draft saved: {policy}. It needs approval by someone else.")
             return redirect("allocations:policy_detail", pk=policy.pk)

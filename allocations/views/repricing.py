@@ -22,6 +22,7 @@ from allocations.selectors.repricing import (
     repricing_run_get_for_user,
 )
 from allocations.services.repricing import NOT_REPRICER, repricing_start
+from assessments.views.refusals import refuse
 
 
 @require_http_methods(["GET", "POST"])
@@ -38,7 +39,7 @@ def repricing_view(request, pk: int):
         try:
             run = repricing_start(actor=request.user, policy=policy)
         except ValidationError as refusal:
-            messages.error(request, " ".join(refusal.messages))
+            refuse(request, refusal)
             return redirect("allocations:repricing", pk=policy.pk)
         return redirect("allocations:repricing_run", pk=run.pk)
     preview = repricing_preview(policy)
