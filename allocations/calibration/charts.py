@@ -17,7 +17,7 @@ import io
 import statistics as pystatistics
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
 import matplotlib
 
@@ -25,6 +25,8 @@ matplotlib.use("Agg")
 
 from matplotlib.figure import Figure  # noqa: E402 (after choosing the backend)
 from matplotlib.lines import Line2D  # noqa: E402
+
+from allocations.engine import round2  # noqa: E402 (pure: pennies, half up)
 
 SIZE_INCHES = (7.5, 4.5)
 RC = {
@@ -35,7 +37,6 @@ RC = {
 }
 LINE_STYLES = ("-", "--", "-.", ":")
 LINE_MARKERS = ("s", "^", "D", "v")
-PENNY = Decimal("0.01")
 
 
 @dataclass(frozen=True)
@@ -61,10 +62,6 @@ class Spread:
     highest: Decimal
 
 
-def _pennies(value: Decimal) -> Decimal:
-    return Decimal(value).quantize(PENNY, rounding=ROUND_HALF_UP)
-
-
 def spread(values: Sequence[Decimal]) -> Spread | None:
     """The five-figure summary of `values`, or None when there are none."""
     if not values:
@@ -76,11 +73,11 @@ def spread(values: Sequence[Decimal]) -> Spread | None:
         q1, median, q3 = pystatistics.quantiles(ordered, n=4, method="inclusive")
     return Spread(
         n=len(ordered),
-        lowest=_pennies(ordered[0]),
-        lower_quartile=_pennies(q1),
-        median=_pennies(median),
-        upper_quartile=_pennies(q3),
-        highest=_pennies(ordered[-1]),
+        lowest=round2(ordered[0]),
+        lower_quartile=round2(q1),
+        median=round2(median),
+        upper_quartile=round2(q3),
+        highest=round2(ordered[-1]),
     )
 
 
