@@ -13,8 +13,10 @@ import csv
 import io
 import json
 from collections import defaultdict
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from decimal import Decimal
+from functools import cached_property
 
 from django.core.exceptions import PermissionDenied
 from django.db import connection, transaction
@@ -245,11 +247,32 @@ class Tally:
 
 @dataclass
 class Preview:
+    """Rows, and their tallies: in total, by client group and by team, each counted from the
+    rows when first asked for (the draft policy page never asks for the teams')."""
+
     policy: RasPolicy
     rows: list[Row]
-    total: Tally = field(default_factory=Tally)
-    by_client_group: dict[str, Tally] = field(default_factory=dict)
-    by_team: dict[str, Tally] = field(default_factory=dict)
+
+    @cached_property
+    def total(self) -> Tally:
+        total = Tally()
+        for row in self.rows:
+            total.add(row)
+        return total
+
+    @cached_property
+    def by_client_group(self) -> dict[str, Tally]:
+        return self._tallies(lambda row: ClientGroup(row.client_group).label)
+
+    @cached_property
+    def by_team(self) -> dict[str, Tally]:
+        return self._tallies(lambda row: row.team)
+
+    def _tallies(self, key: Callable[[Row], str]) -> dict[str, Tally]:
+        tallies: dict[str, Tally] = defaultdict(Tally)
+        for row in self.rows:
+            tallies[key(row)].add(row)
+        return dict(sorted(tallies.items()))
 
     def largest_changes(self, count: int = 50) -> list[Row]:
         """The `count` people whose weekly figure would change most, either way."""
@@ -261,17 +284,7 @@ class Preview:
 def repricing_preview(policy: RasPolicy, *, everyone: bool = False) -> Preview:
     """What applying `policy` would do: repricing_rows, counted in total, by client group and
     by team."""
-    rows = repricing_rows(policy, everyone=everyone)
-    preview = Preview(policy=policy, rows=rows)
-    groups: dict[str, Tally] = defaultdict(Tally)
-    teams: dict[str, Tally] = defaultdict(Tally)
-    for row in rows:
-        preview.total.add(row)
-        groups[ClientGroup(row.client_group).label].add(row)
-        teams[row.team].add(row)
-    preview.by_client_group = dict(sorted(groups.items()))
-    preview.by_team = dict(sorted(teams.items()))
-    return preview
+    return Preview(policy=policy, rows=repricing_rows(policy, everyone=everyone))
 
 
 def _cell(value) -> str:
