@@ -181,7 +181,8 @@ def band_label(lower: int, upper: int | None) -> str:
     return f"{lower}+" if upper is None else f"{lower}–{upper - 1}"
 
 
-def _in_band(points: Decimal, lower: int, upper: int | None) -> bool:
+def in_band(points: Decimal, lower: int, upper: int | None) -> bool:
+    """Whether `points` fall in the band [lower, upper) (upper None: no top)."""
     return points >= lower and (upper is None or points < upper)
 
 
@@ -224,7 +225,7 @@ def fit_report(
         },
         by_band={
             band_label(lower, upper): stats_for(
-                lambda case, lower=lower, upper=upper: _in_band(case.points, lower, upper)
+                lambda case, lower=lower, upper=upper: in_band(case.points, lower, upper)
             )
             for lower, upper in bands
         },

@@ -16,6 +16,7 @@ from allocations.calibration.fitting import (
     Fit,
     band_label,
     fitted_allocation,
+    in_band,
     policy_allocator,
 )
 from allocations.calibration.samples import SampleCase
@@ -90,7 +91,7 @@ def _grouped(cases: Sequence[SampleCase], differences: Sequence[Decimal]):
         by_band[band_label(lower, upper)] = [
             d
             for case, d in zip(cases, differences, strict=True)
-            if case.points >= lower and (upper is None or case.points < upper)
+            if in_band(case.points, lower, upper)
         ]
     return dict(sorted(by_group.items())), by_band
 
