@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from django.core.validators import MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
@@ -917,3 +917,92 @@ class CalibrationRun(models.Model):
 
     def delete(self, *args, **kwargs):
         raise PermissionError("Calibration runs are kept.")
+
+
+# --- Reports (issue 12) ------------------------------------------------------------------------
+
+
+class ReportSettings(models.Model):
+    """The targets the reports measure against, set by a RAS administrator: the take-up target
+    (NI 130; councils aimed at 30%) and the annual budget for personal budgets. One row (pk 1);
+    every change is kept in its history with who made it and why."""
+
+    SINGLETON_PK = 1
+
+    take_up_target_percent = models.DecimalField(
+        "take-up target (%)",
+        max_digits=5,
+        decimal_places=2,
+        default=Decimal("30"),
+        validators=[MinValueValidator(0), MaxValueValidator(100)],
+        help_text="The share of people receiving community-based support who should have an "
+        "agreed personal budget.",
+    )
+    annual_budget_gbp = models.DecimalField(
+        "annual budget for personal budgets (£)",
+        max_digits=14,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0)],
+        help_text="What the council has set aside a year for agreed personal budgets.",
+    )
+    updated_at = models.DateTimeField(default=timezone.now)
+    updated_by = models.ForeignKey(
+        User, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name_plural = "report settings"
+        permissions = [("view_reports", "Can see the service's reports")]
+        constraints = [
+            models.CheckConstraint(condition=Q(pk=1), name="report_settings_one_row"),
+            models.CheckConstraint(
+                condition=Q(take_up_target_percent__gte=0) & Q(take_up_target_percent__lte=100),
+                name="report_settings_target_is_a_percentage",
+            ),
+            models.CheckConstraint(
+                condition=Q(annual_budget_gbp__isnull=True) | Q(annual_budget_gbp__gte=0),
+                name="report_settings_budget_not_negative",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return "Report settings"
+
+    def delete(self, *args, **kwargs):
+        raise PermissionError("The report settings are kept.")
+
+
+class ReportPack(models.Model):
+    """An issued "Personal budgets: performance and sustainability" pack: the PDF members read,
+    kept byte for byte with its SHA-256, the scope it covers (`scope` as data: period, teams,
+    client group), who issued it and when. Never changed or deleted; issuing again makes a new
+    pack."""
+
+    title = models.CharField(max_length=200)
+    period_start = models.DateField()
+    period_end = models.DateField()
+    scope = models.JSONField(default=dict)
+    pdf = models.BinaryField()
+    sha256 = models.CharField(max_length=64)
+    size_bytes = models.PositiveIntegerField()
+    issued_at = models.DateTimeField(default=timezone.now)
+    issued_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    # The PDF is kept once, in the pack itself.
+    history = HistoricalRecords(excluded_fields=["pdf"])
+
+    class Meta:
+        ordering = ["-issued_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(period_end__gte=F("period_start")), name="report_pack_period_in_order"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.title}, {self.period_start:%d %b %Y} to {self.period_end:%d %b %Y}"
+
+    def delete(self, *args, **kwargs):
+        raise PermissionError("Issued report packs are kept.")

@@ -35,6 +35,13 @@ BATCH_RUN = "allocations.run_letterbatch"
 # policy (which a second person approves, as any draft); reading the samples and runs.
 CALIBRATION_RUN = "allocations.run_calibration"
 CALIBRATION_VIEW = "allocations.view_calibration"
+# Reports (issue 12): the dashboard and its exports (a team manager's own team; the roles with
+# PEOPLE_ALL_TEAMS every team); the targets they are measured against (RAS administrators);
+# the members' PDF pack, issued by senior managers and RAS administrators and read by auditors.
+REPORTS_VIEW = "allocations.view_reports"
+REPORT_SETTINGS_CHANGE = "allocations.change_reportsettings"
+REPORT_PACK_VIEW = "allocations.view_reportpack"
+REPORT_PACK_ISSUE = "allocations.add_reportpack"
 
 _READ = [POLICY_VIEW, BUDGET_VIEW, PLAN_VIEW, AGREED_BUDGET_VIEW, LETTER_VIEW]
 _TEAM_CASEWORK = [*_READ, PLAN_ADD, PLAN_CHANGE, LETTER_ISSUE]
@@ -47,6 +54,7 @@ ROLE_PERMISSIONS: dict[Role, list[str]] = {
     # Team managers also recalculate budgets and decide on lower figures for their team.
     Role.TEAM_MANAGER: [
         *_TEAM_CASEWORK,
+        REPORTS_VIEW,
         BUDGET_RECALCULATE,
         BUDGET_DECIDE,
         PLAN_AUTHORISE,
@@ -64,6 +72,10 @@ ROLE_PERMISSIONS: dict[Role, list[str]] = {
         BUDGET_RECALCULATE,
         CALIBRATION_RUN,
         CALIBRATION_VIEW,
+        REPORTS_VIEW,
+        REPORT_SETTINGS_CHANGE,
+        REPORT_PACK_VIEW,
+        REPORT_PACK_ISSUE,
     ],
     # Senior managers approve policy versions (four eyes) and decide on lower figures; they
     # calibrate too, and may adopt a fitted price as a draft (someone else approves it).
@@ -75,7 +87,11 @@ ROLE_PERMISSIONS: dict[Role, list[str]] = {
         *_LETTER_RUNS,
         CALIBRATION_RUN,
         CALIBRATION_VIEW,
+        REPORTS_VIEW,
+        REPORT_PACK_VIEW,
+        REPORT_PACK_ISSUE,
     ],
-    # Auditors read calibration's samples and runs, and change nothing.
-    Role.AUDITOR: [*_READ, CALIBRATION_VIEW],
+    # Auditors read calibration's samples and runs, the reports and the packs; they change
+    # nothing.
+    Role.AUDITOR: [*_READ, CALIBRATION_VIEW, REPORTS_VIEW, REPORT_PACK_VIEW],
 }
