@@ -22,6 +22,10 @@ class AllocationsConfig(AppConfig):
 
         register_person_section(person_budget_section)
 
+        from allocations.reports.sections import register_sections
+
+        register_sections()
+
         from allocations.demo import seed_allocations, seed_calibration
         from assessments.demo import register_demo_step
 

@@ -10,6 +10,7 @@ import datetime
 from dataclasses import dataclass
 
 from django.core.exceptions import PermissionDenied
+from django.db.models import Q
 
 from allocations.permissions import REPORTS_VIEW
 from assessments.models import ClientGroup, Team
@@ -29,6 +30,16 @@ class ReportScope:
     end: datetime.date
     team_ids: tuple[int, ...] | None = None
     client_group: str | None = None
+
+    def people(self, path: str = "") -> Q:
+        """The filter for people in scope, on a model that reaches Person by `path` (e.g.
+        "person__" from a budget, "" on Person itself): their team and client group."""
+        q = Q()
+        if self.team_ids is not None:
+            q &= Q(**{f"{path}team_id__in": self.team_ids})
+        if self.client_group is not None:
+            q &= Q(**{f"{path}client_group": self.client_group})
+        return q
 
     def describe(self) -> str:
         """The scope in words, for a page heading, an export and the PDF pack."""
