@@ -1,7 +1,7 @@
 """Issue 10: each app registers its own share of each role; the roles' effective permissions are
 exactly those of the single ROLE_PERMISSIONS table in assessments/roles.py before the split
 (the lists below were printed from it, sorted), plus the permissions added since, marked
-where they appear (issue 10's panel decision; issue 11's calibration)."""
+where they appear (issue 10's panel decision; issue 11's calibration; issue 12's reports)."""
 
 from __future__ import annotations
 
@@ -52,6 +52,7 @@ EXPECTED: dict[Role, list[str]] = {
         "assessments.view_historicalperson",
         "assessments.view_person",
         "assessments.view_questionnaireversion",
+        "allocations.view_reports",  # issue 12: reports
     ],
     Role.PANEL_MEMBER: [
         "allocations.view_agreedbudget",
@@ -126,6 +127,10 @@ EXPECTED: dict[Role, list[str]] = {
         "assessments.view_questionnaireversion",
         "assessments.view_section",
         "assessments.view_team",
+        "allocations.view_reports",  # issue 12: reports
+        "allocations.change_reportsettings",  # issue 12: reports
+        "allocations.view_reportpack",  # issue 12: reports
+        "allocations.add_reportpack",  # issue 12: reports
     ],
     Role.SENIOR_MANAGER: [
         "allocations.add_letter",
@@ -151,6 +156,9 @@ EXPECTED: dict[Role, list[str]] = {
         "panels.view_paneldecision",
         "panels.view_panelmeeting",
         "panels.view_panelreferral",
+        "allocations.view_reports",  # issue 12: reports
+        "allocations.view_reportpack",  # issue 12: reports
+        "allocations.add_reportpack",  # issue 12: reports
     ],
     Role.AUDITOR: [
         "allocations.view_agreedbudget",
@@ -171,6 +179,8 @@ EXPECTED: dict[Role, list[str]] = {
         "panels.view_paneldecision",
         "panels.view_panelmeeting",
         "panels.view_panelreferral",
+        "allocations.view_reports",  # issue 12: reports
+        "allocations.view_reportpack",  # issue 12: reports
     ],
 }
 
