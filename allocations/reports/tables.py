@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from allocations.reports.scope import ReportScope
@@ -106,10 +106,10 @@ def plain(cell) -> Any:
 
 
 def percent(part: int | Decimal, whole: int | Decimal) -> Decimal | None:
-    """part ÷ whole as a percentage to 1 decimal place (None when whole is 0)."""
+    """part ÷ whole as a percentage to 1 decimal place, halves up (None when whole is 0)."""
     if not whole:
         return None
-    return (Decimal(part) * 100 / Decimal(whole)).quantize(Decimal("0.1"))
+    return (Decimal(part) * 100 / Decimal(whole)).quantize(Decimal("0.1"), ROUND_HALF_UP)
 
 
 @dataclass(frozen=True)

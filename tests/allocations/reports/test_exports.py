@@ -85,4 +85,6 @@ def test_xlsx_has_a_sheet_per_table_with_strings_never_formulas_and_numbers_as_n
 def test_percent_rounds_to_a_tenth_and_has_no_share_of_nothing():
     assert percent(1, 3) == Decimal("33.3")
     assert percent(2, 3) == Decimal("66.7")
+    # 1 ÷ 8 = 12.5%; 1 ÷ 16 = 6.25% → 6.3 (half up, not to even).
+    assert percent(1, 16) == Decimal("6.3")
     assert percent(0, 0) is None
