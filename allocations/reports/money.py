@@ -65,30 +65,31 @@ def _start_of_next_day(day: datetime.date) -> datetime.datetime:
 
 
 def in_force_at(day: datetime.date) -> QuerySet:
-    """The agreed budgets in force at the end of `day`: one per person at most.
+    """The agreed budgets in force at the end of `day` (London time): at most one a person.
 
-    A budget is in force from the moment it took effect (when agreed; or, for a lower budget
-    that waited for a manager, when the manager adopted it) until it ended. A budget still
-    waiting for a manager's decision, or not adopted, never was. Where a person's budgets
-    overlap (only a lower budget whose wait was cut short by a newer plan does: it is ended
-    without ever taking effect), the earlier one, the one actually in force, counts."""
+    A budget is in force from the moment it took effect until it ended (`ended_at`). It took
+    effect when agreed or, for a lower budget that waited for a manager, when the manager
+    adopted it (`decided_at`). A budget waiting for a decision, or not adopted, never took
+    effect; nor did a lower one whose wait was cut short by a newer plan (it is ended, never
+    having been decided, while the budget it would have replaced stayed in force after it was
+    agreed): counting it would count that person twice."""
     boundary = _start_of_next_day(day)
-    return (
-        AgreedBudget.objects.annotate(took_effect=Coalesce("decided_at", "agreed_at"))
-        .filter(
-            Q(status__in=[AgreedBudget.Status.CURRENT, AgreedBudget.Status.ENDED]),
-            Q(took_effect__lt=boundary),
-            Q(ended_at__isnull=True) | Q(ended_at__gte=boundary),
-        )
-        .order_by("person_id", "took_effect", "pk")
-        .distinct("person_id")
+    took_effect = (
+        Q(decided_at__isnull=False)
+        | Q(replaces__isnull=True)
+        | Q(replaces__ended_at__lte=F("agreed_at"))
+    )
+    return AgreedBudget.objects.annotate(took_effect_at=Coalesce("decided_at", "agreed_at")).filter(
+        took_effect,
+        Q(status__in=[AgreedBudget.Status.CURRENT, AgreedBudget.Status.ENDED]),
+        Q(took_effect_at__lt=boundary),
+        Q(ended_at__isnull=True) | Q(ended_at__gte=boundary),
     )
 
 
 def _in_scope(scope: ReportScope) -> QuerySet:
     """The agreed budgets in force at the end of the period, of the people in scope."""
-    ids = in_force_at(scope.end).filter(scope.people("person__")).values("pk")
-    return AgreedBudget.objects.filter(pk__in=ids)
+    return in_force_at(scope.end).filter(scope.people("person__"))
 
 
 def _sum(expression) -> Coalesce:

@@ -226,8 +226,12 @@ def test_an_agreed_budget_ended_before_the_end_is_not_counted(caseload):
 
 
 def test_the_end_of_the_day_is_london_time(caseload):
-    # P6's budget, agreed at 00:30 BST on 1 October (23:30 UTC on 30 September), is in force
-    # at the end of 1 October: 293.11 + 37.09 = 330.20 a week.
+    # P6's budget, agreed at 00:30 BST on 1 October (23:30 UTC on 30 September), is not in
+    # force at the end of 30 September, London time (5 people, council 293.11 a week)...
+    end_of_september = september()["money-commitment"]
+    assert end_of_september.notes[0].startswith("5 people")
+    assert rows(end_of_september)[COMMITTED][0] == D("293.11")
+    # ...and is at the end of 1 October: 293.11 + 37.09 = 330.20 a week, 6 people.
     first = tables(ReportScope(SEPTEMBER[0], datetime.date(2026, 10, 1)))
     assert rows(first["money-commitment"])[COMMITTED][0] == D("330.20")
     assert first["money-commitment"].notes[0].startswith("6 people")
@@ -239,6 +243,37 @@ def test_a_budget_awaiting_a_managers_decision_is_not_in_force(caseload, worker_
         waiting = agree(caseload["P1"], worker_a, manager_a, weekly="110.00", difference_reason="x")
     assert waiting.status == AgreedBudget.Status.AWAITING_DECISION
     assert rows(september()["money-commitment"])[AGREED_TOTAL][0] == D("317.11")
+
+
+def test_a_lower_budget_ended_while_waiting_never_counted(caseload, worker_a, manager_a):
+    # P1's lower £110.00 waits from 25 September; on 27 September a new plan of £119.00 is
+    # agreed: it ends both the £118.00 and the £110.00 (which was never in force).
+    with at(datetime.date(2026, 9, 25)):
+        waiting = agree(caseload["P1"], worker_a, manager_a, weekly="110.00", difference_reason="x")
+    with at(datetime.date(2026, 9, 27)):
+        agree(caseload["P1"], worker_a, manager_a, weekly="119.00", difference_reason="y")
+    waiting.refresh_from_db()
+    assert waiting.status == AgreedBudget.Status.ENDED
+    # On 26 September P1 counts once, at £118.00: 317.11, 5 people (not 427.11, 6).
+    on_26th = tables(ReportScope(SEPTEMBER[0], datetime.date(2026, 9, 26)))["money-commitment"]
+    assert rows(on_26th)[AGREED_TOTAL][0] == D("317.11")
+    assert on_26th.notes[0].startswith("5 people")
+    # On 30 September at £119.00: 317.11 − 118 + 119 = 318.11.
+    assert rows(september()["money-commitment"])[AGREED_TOTAL][0] == D("318.11")
+
+
+def test_an_adopted_lower_budget_counts_from_its_adoption(caseload, worker_a, manager_a):
+    from allocations.decisions import ADOPT
+    from allocations.services.plans import agreed_budget_decide
+
+    with at(datetime.date(2026, 9, 25)):
+        waiting = agree(caseload["P1"], worker_a, manager_a, weekly="110.00", difference_reason="x")
+    with at(datetime.date(2026, 9, 28)):
+        agreed_budget_decide(actor=manager_a, agreed=waiting, decision=ADOPT, reason="Agreed")
+    # On 27 September still £118.00 (317.11); on 30 September £110.00: 317.11 − 8 = 309.11.
+    on_27th = tables(ReportScope(SEPTEMBER[0], datetime.date(2026, 9, 27)))["money-commitment"]
+    assert rows(on_27th)[AGREED_TOTAL][0] == D("317.11")
+    assert rows(september()["money-commitment"])[AGREED_TOTAL][0] == D("309.11")
 
 
 # --- filters --------------------------------------------------------------------------------------
