@@ -65,7 +65,8 @@ def _start_of_next_day(day: datetime.date) -> datetime.datetime:
 
 
 def in_force_at(day: datetime.date) -> QuerySet:
-    """The agreed budgets in force at the end of `day` (London time): at most one a person.
+    """The agreed budgets in force at the end of `day` (London time): at most one a person
+    (as the workflow keeps them).
 
     A budget is in force from the moment it took effect until it ended (`ended_at`). It took
     effect when agreed or, for a lower budget that waited for a manager, when the manager
@@ -104,7 +105,8 @@ def _a_year(field: str) -> ExpressionWrapper:
 
 
 def _totals(budgets: QuerySet) -> dict:
-    """Every sum the commitment and management tables need, in one query."""
+    """Every sum the commitment and management tables need, in one query; each annual sum is
+    exact until this rounds it to the penny (half up)."""
     sums = {
         "people": Count("pk"),
         "weekly": _sum("weekly_gbp"),
@@ -118,12 +120,14 @@ def _totals(budgets: QuerySet) -> dict:
     for _, field in OPTIONS:
         sums[f"{field}_weekly"] = _sum(field)
         sums[f"{field}_annual"] = _sum(_a_year(field))
-    return budgets.aggregate(**sums)
+    totals = budgets.aggregate(**sums)
+    # Pounds and pence, however the database scaled them (a sum × weeks a year has 4 places).
+    return {key: value if key == "people" else round2(value) for key, value in totals.items()}
 
 
 def commitment_table(scope: ReportScope, totals: dict) -> Table:
     settings = report_targets()
-    council_annual = round2(totals["council_annual"])
+    council_annual = totals["council_annual"]
     budget = settings.annual_budget_gbp
     rows = [
         (COMMITTED, totals["council_weekly"], council_annual),
@@ -133,7 +137,7 @@ def commitment_table(scope: ReportScope, totals: dict) -> Table:
             totals["annual"] - council_annual,
         ),
         (AGREED_TOTAL, totals["weekly"], totals["annual"]),
-        (CONTINGENCY, totals["contingency_weekly"], round2(totals["contingency_annual"])),
+        (CONTINGENCY, totals["contingency_weekly"], totals["contingency_annual"]),
     ]
     if budget is None:
         rows += [
@@ -182,7 +186,7 @@ def by_option_table(scope: ReportScope, totals: dict) -> Table:
         (
             label,
             totals[f"{field}_weekly"],
-            round2(totals[f"{field}_annual"]),
+            totals[f"{field}_annual"],
             percent(totals[f"{field}_weekly"], whole),
         )
         for label, field in OPTIONS

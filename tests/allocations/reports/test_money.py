@@ -165,6 +165,7 @@ def test_the_section_is_registered_in_its_place():
 def test_no_agreed_budgets_gives_zeros_and_no_averages(db):
     t = september()
     assert rows(t["money-commitment"])[COMMITTED] == (D("0"), D("0"))
+    assert str(rows(t["money-commitment"])[COMMITTED][1]) == "0.00"  # pounds and pence
     assert rows(t["money-by-option"])["Direct payment"] == (D("0"), D("0"), None)
     assert t["money-comparison"].rows[0] == (WHOLE_SCOPE, 0, None, None, None)
     assert t["money-largest-differences"].rows == []
@@ -192,6 +193,7 @@ def test_commitment_of_the_budgets_in_force_at_the_end_without_a_budget_set(case
         (HEADROOM, None, NOT_SET),
         (SHARE_COMMITTED, None, NOT_SET),
     ]
+    assert str(table.rows[0][2]) == "15241.72"  # pounds and pence, not 15241.7200
     assert table.notes[0].startswith("5 people had an agreed personal budget in force")
     assert "no budget has been set yet" in table.notes[-1]
 
