@@ -93,6 +93,10 @@ def _in_scope(scope: ReportScope) -> QuerySet:
     return in_force_at(scope.end).filter(scope.people("person__"))
 
 
+def _people(n: int) -> str:
+    return f"{n} person" if n == 1 else f"{n} people"
+
+
 def _sum(expression) -> Coalesce:
     return Coalesce(Sum(expression, output_field=_MONEY), Value(ZERO), output_field=_MONEY)
 
@@ -162,7 +166,7 @@ def commitment_table(scope: ReportScope, totals: dict) -> Table:
         ),
         rows=rows,
         notes=(
-            f"{totals['people']} people had an agreed personal budget in force at the end of "
+            f"{_people(totals['people'])} had an agreed personal budget in force at the end of "
             f"{scope.end:%-d %B %Y}: agreed (or, for a lower budget that waited for a manager, "
             "adopted) by then and not ended by then.",
             "Committed: the council's share of those budgets, that is each agreed budget less "
@@ -274,11 +278,9 @@ def comparison_table(scope: ReportScope, budgets: QuerySet, in_force_people: int
             "the whole weekly budget, the person's contribution included. Traditional package: "
             "the weekly cost of the person's traditional care package as their record now "
             "holds it.",
-            f"Left out: {left_out} "
-            + ("person" if left_out == 1 else "people")
-            + " with an agreed budget in force but no traditional package cost recorded "
-            "(there is nothing to compare with), and everyone without an agreed budget in "
-            "force (no agreed figure).",
+            f"Left out: {_people(left_out)} with an agreed budget in force but no traditional "
+            "package cost recorded (there is nothing to compare with), and everyone without "
+            "an agreed budget in force (no agreed figure).",
             "Where the transitional rule set the indicative budget at the cost of the current "
             "package (needs not increased), the indicative and traditional figures are the "
             "same for that person.",

@@ -288,6 +288,7 @@ def test_team_filter(caseload, team_a, team_b):
     # South: P4 only (P6 was agreed after the end): 36.00, all an ISF.
     south = september(team_ids=(team_b.pk,))
     assert rows(south["money-commitment"])[COMMITTED] == (D("36.00"), D("1872.00"))
+    assert south["money-commitment"].notes[0].startswith("1 person had")
     assert rows(south["money-by-option"])["Individual service fund"] == (
         D("36.00"),
         D("1872.00"),
