@@ -1,13 +1,423 @@
-"""Fairness (issue 12). Not built yet: its tables come with issue 12's Fairness work."""
+"""Fairness (issue 12): for each client group, age band, sex and ethnicity, how many people,
+their average points, indicative and agreed budgets, agreed ÷ indicative, the RAS figure ÷ the
+traditional package cost, and the shares referred to the panel and declined by it; the groups
+that differ markedly from the whole service are marked, and small numbers are held back.
+
+One query for the four tables: an ORM queryset gives one row per person counted (their
+budget's figures and their groups), and one SQL statement over it aggregates with GROUPING
+SETS, a set per table and one for the whole service. No Python loop over people: the loops
+below run over the few grouped rows.
+"""
 
 from __future__ import annotations
 
+import datetime
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db import connection
+from django.db.models import (
+    Case,
+    CharField,
+    Exists,
+    F,
+    OuterRef,
+    Q,
+    Subquery,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from allocations.engine.calculate import round2
+from allocations.models import AgreedBudget, IndicativeBudget, SupportPlan
 from allocations.reports.scope import ReportScope
-from allocations.reports.tables import ReportSection, Table
+from allocations.reports.tables import (
+    SMALL_NUMBER,
+    SUPPRESSED,
+    Column,
+    Kind,
+    Marked,
+    ReportSection,
+    Table,
+    percent,
+)
+from assessments.models import AGE_BANDS, UNDER_18_BAND, ClientGroup, Ethnicity, Sex
+
+WHOLE_SERVICE = "Whole service"
+NOT_RECORDED = "Not recorded"
+
+# How allocations knows the panel declined a plan without asking panels (which sits above it):
+# the panel's "declined" decision returns the plan (at_panel → returned) with comments that
+# start so (panels.services.referral_decide; a test in test_fairness pins the wording). A
+# deferral, "more information needed", returns it too, but is not a decline.
+PANEL_DECLINED_PREFIX = "Declined by the panel"
+
+# A group's figure is marked when it differs from the whole service's by more than this share
+# of the whole service's figure (averages and ratios) ...
+MARK_RELATIVE = Decimal("0.10")
+# ... or by more than this many percentage points (shares).
+MARK_POINTS = Decimal("5")
+
+COLUMNS = (
+    Column("group", "Group", Kind.TEXT),
+    Column("people", "People", Kind.COUNT),
+    Column("avg_points", "Average points", Kind.RATIO),
+    Column("avg_indicative", "Average indicative budget (a week)", Kind.MONEY),
+    Column("avg_agreed", "Average agreed budget (a week)", Kind.MONEY),
+    Column("agreed_to_indicative", "Average agreed ÷ indicative", Kind.RATIO),
+    Column("ras_to_traditional", "Average RAS figure ÷ traditional cost", Kind.RATIO),
+    Column("referred_percent", "Referred to panel", Kind.PERCENT),
+    Column("declined_percent", "Declined by panel", Kind.PERCENT),
+)
+KEYS = tuple(c.key for c in COLUMNS)
+# Columns compared with the whole service by a share of its figure, and by percentage points.
+RELATIVE_MARKED = ("avg_points", "avg_indicative", "avg_agreed", "agreed_to_indicative")
+RELATIVE_MARKED += ("ras_to_traditional",)
+POINTS_MARKED = ("referred_percent", "declined_percent")
+
+NOTES = (
+    "Who is counted: the people in scope (team, client group) with an indicative budget in "
+    "force at the end of the period: the version that was current then (a lower figure a "
+    "manager adopted counts from the decision). Each person is counted once.",
+    "Average points: the raw points of that indicative budget. Average indicative budget: its "
+    "weekly figure.",
+    "Average agreed budget: over the people with an agreed budget in force at the end of the "
+    "period (agreed on or before it and not ended by then; a lower budget waiting for, or "
+    "refused at, a manager's decision is not in force).",
+    "Average agreed ÷ indicative: the average of each person's agreed ÷ indicative weekly "
+    "figure, over the people with both (not the ratio of the averages).",
+    "Average RAS figure ÷ traditional cost: the average of each person's RAS figure (what the "
+    "RAS calculation gives a week, before any protection of an existing package) ÷ their "
+    "traditional package cost (their current weekly package cost), over the people whose "
+    "traditional cost is above £0.",
+    "Referred to panel: the share of the group whose support plan was referred to the risk "
+    "enablement panel during the period. Declined by panel: the share of the group whose plan "
+    "the panel declined during the period. A deferral (more information needed) is not a "
+    "decline; nor is a plan closed because no budget was due any more, or a lower figure a "
+    "manager did not adopt (the person kept the higher one).",
+    "Marked higher or lower: the group's figure, as shown, differs from the whole service's by "
+    "more than 10% of the whole service's figure (averages and ratios) or by more than 5 "
+    "percentage points (shares).",
+    "Held back [c]: every figure of a group of fewer than 5 people; and, when that leaves "
+    "exactly one group held back in a table, the next-smallest group too, so that neither can "
+    "be worked out from the whole service's row. An average (and a ratio worked out from it) "
+    "over fewer than 5 people is held back; the number it is taken over is not shown, so it "
+    "cannot be worked out from the others.",
+)
+
+
+@dataclass(frozen=True)
+class Dimension:
+    slug: str
+    caption: str
+    field: str  # the column of the per-person rows that names the person's group
+    groups: tuple[tuple[str, str], ...]  # (value, label) in the order the table shows them
+    note: str
+
+
+DIMENSIONS = (
+    Dimension(
+        "fairness-client-group",
+        "Fairness by client group",
+        "g_client_group",
+        tuple(ClientGroup.choices),
+        "Client group: the person's client group now.",
+    ),
+    Dimension(
+        "fairness-age-band",
+        "Fairness by age band",
+        "g_age_band",
+        ((UNDER_18_BAND, UNDER_18_BAND),) + tuple((label, label) for _, _, label in AGE_BANDS),
+        "Age band: the person's age on the last day of the period.",
+    ),
+    Dimension(
+        "fairness-sex",
+        "Fairness by sex",
+        "g_sex",
+        tuple(Sex.choices) + (("", NOT_RECORDED),),
+        f"Sex as recorded; '{NOT_RECORDED}': nothing was recorded (not the same as 'Prefers "
+        "not to say').",
+    ),
+    Dimension(
+        "fairness-ethnicity",
+        "Fairness by ethnicity",
+        "g_ethnicity",
+        tuple(Ethnicity.choices) + (("", NOT_RECORDED),),
+        f"Ethnicity (the 2021 Census's high-level groups) as recorded; '{NOT_RECORDED}': "
+        "nothing was recorded (not the same as 'Prefers not to say').",
+    ),
+)
+
+
+def _years_before(day: datetime.date, years: int) -> datetime.date:
+    """The same day `years` earlier; 28 February for a 29 February in a year without one."""
+    try:
+        return day.replace(year=day.year - years)
+    except ValueError:
+        return day.replace(year=day.year - years, day=28)
+
+
+def age_band_on(day: datetime.date, path: str = "") -> Case:
+    """The age band (assessments.models.age_band_for) of a person's age on `day`, worked out in
+    the database from the date of birth (`path` reaches Person). Someone is at least n years
+    old on `day` when born on or before `day` n years earlier (a 29 February birthday counts
+    from 1 March, as age_on does): so each band is a range of birth dates."""
+    dob = f"{path}date_of_birth"
+    first = AGE_BANDS[0][0]
+    whens = [When(**{f"{dob}__gt": _years_before(day, first)}, then=Value(UNDER_18_BAND))]
+    for _lower, upper, label in AGE_BANDS:
+        if upper is not None:
+            whens.append(When(**{f"{dob}__gt": _years_before(day, upper + 1)}, then=Value(label)))
+    return Case(*whens, default=Value(AGE_BANDS[-1][2]), output_field=CharField())
+
+
+def _day_bounds(scope: ReportScope) -> tuple[datetime.datetime, datetime.datetime]:
+    """The period as [from, until): midnight starting its first day, midnight after its last."""
+    tz = timezone.get_current_timezone()
+    start = datetime.datetime.combine(scope.start, datetime.time.min, tzinfo=tz)
+    until = datetime.datetime.combine(
+        scope.end + datetime.timedelta(days=1), datetime.time.min, tzinfo=tz
+    )
+    return start, until
+
+
+def counted_people(scope: ReportScope):
+    """One row per person counted: (their groups, their figures), as a values() queryset.
+
+    The indicative budget in force at the end: a version that was ever in force (not one
+    waiting for, or refused at, a manager's decision), in force from its decision if a manager
+    adopted it (else from its calculation), not ended by the end; the latest such per person.
+    """
+    start, until = _day_bounds(scope)
+    in_force = (
+        IndicativeBudget.objects.filter(scope.people("person__"))
+        .exclude(
+            status__in=[
+                IndicativeBudget.Status.AWAITING_DECISION,
+                IndicativeBudget.Status.NOT_ADOPTED,
+            ]
+        )
+        .annotate(in_force_from=Coalesce("decided_at", "created_at"))
+        .filter(in_force_from__lt=until)
+        .filter(Q(ended_at__isnull=True) | Q(ended_at__gte=until))
+        .order_by("person_id", "-in_force_from", "-id")
+        .distinct("person_id")
+        .values("pk")
+    )
+    agreed = (
+        AgreedBudget.objects.filter(person_id=OuterRef("person_id"), agreed_at__lt=until)
+        .exclude(
+            status__in=[AgreedBudget.Status.AWAITING_DECISION, AgreedBudget.Status.NOT_ADOPTED]
+        )
+        .filter(Q(ended_at__isnull=True) | Q(ended_at__gte=until))
+        .order_by("-agreed_at", "-id")
+        .values("weekly_gbp")[:1]
+    )
+    plan_history = SupportPlan.history.model.objects.filter(
+        person_id=OuterRef("person_id"), history_date__gte=start, history_date__lt=until
+    )
+    referred = plan_history.filter(status=SupportPlan.Status.AT_PANEL)
+    declined = plan_history.filter(
+        status=SupportPlan.Status.RETURNED,
+        returned_comments__startswith=PANEL_DECLINED_PREFIX,
+    ).exclude(routing_reasons=[])
+    return (
+        IndicativeBudget.objects.filter(pk__in=in_force)
+        .annotate(
+            g_client_group=F("person__client_group"),
+            g_age_band=age_band_on(scope.end, "person__"),
+            g_sex=F("person__sex"),
+            g_ethnicity=F("person__ethnicity"),
+            v_points=F("raw_points"),
+            v_indicative=F("indicative_weekly_gbp"),
+            v_ras=F("ras_weekly_gbp"),
+            v_traditional=F("person__existing_weekly_cost_gbp"),
+            v_agreed=Subquery(agreed),
+            v_referred=Exists(referred),
+            v_declined=Exists(declined),
+        )
+        .values(
+            "g_client_group",
+            "g_age_band",
+            "g_sex",
+            "g_ethnicity",
+            "v_points",
+            "v_indicative",
+            "v_ras",
+            "v_traditional",
+            "v_agreed",
+            "v_referred",
+            "v_declined",
+        )
+    )
+
+
+_FIELDS = tuple(d.field for d in DIMENSIONS)
+_TOTALS = (
+    "people",
+    "sum_points",
+    "sum_indicative",
+    "n_agreed",
+    "sum_agreed",
+    "n_agreed_to_indicative",
+    "sum_agreed_to_indicative",
+    "n_ras_to_traditional",
+    "sum_ras_to_traditional",
+    "referred",
+    "declined",
+)
+_GROUPED_SQL = """
+SELECT {groupings}, {fields},
+    COUNT(*),
+    SUM(v_points),
+    SUM(v_indicative),
+    COUNT(v_agreed),
+    SUM(v_agreed),
+    COUNT(*) FILTER (WHERE v_agreed IS NOT NULL AND v_indicative > 0),
+    SUM(v_agreed / v_indicative) FILTER (WHERE v_agreed IS NOT NULL AND v_indicative > 0),
+    COUNT(*) FILTER (WHERE v_traditional > 0),
+    SUM(v_ras / v_traditional) FILTER (WHERE v_traditional > 0),
+    COUNT(*) FILTER (WHERE v_referred),
+    COUNT(*) FILTER (WHERE v_declined)
+FROM ({counted}) AS counted
+GROUP BY GROUPING SETS ({sets}, ())
+"""
+
+
+def fairness_totals(scope: ReportScope) -> dict[tuple[str, str] | None, dict]:
+    """The totals per group, in one query: {(dimension field, group value): totals}, and
+    {None: totals} for the whole service (there even when nobody is counted)."""
+    sql, params = counted_people(scope).query.sql_with_params()
+    grouped = _GROUPED_SQL.format(
+        groupings=", ".join(f"GROUPING({f})" for f in _FIELDS),
+        fields=", ".join(_FIELDS),
+        counted=sql,
+        sets=", ".join(f"({f})" for f in _FIELDS),
+    )
+    out: dict[tuple[str, str] | None, dict] = {}
+    with connection.cursor() as cursor:
+        cursor.execute(grouped, params)
+        for row in cursor.fetchall():
+            groupings, values, totals = (
+                row[: len(_FIELDS)],
+                row[len(_FIELDS) : 2 * len(_FIELDS)],
+                row[2 * len(_FIELDS) :],
+            )
+            totals = dict(zip(_TOTALS, totals, strict=True))
+            if all(groupings):
+                out[None] = totals
+                continue
+            i = groupings.index(0)
+            out[(_FIELDS[i], values[i])] = totals
+    return out
+
+
+def _mean(total, n: int, rounding=round2):
+    """total ÷ n, rounded; None over nobody; held back over fewer than SMALL_NUMBER."""
+    if not n:
+        return None
+    if n < SMALL_NUMBER:
+        return SUPPRESSED
+    return rounding(Decimal(total) / n)
+
+
+def _figures(label: str, t: dict) -> list:
+    """A row's cells before suppression between rows and marks (the small-number rules for
+    the row and for each average are applied here)."""
+    people = t["people"]
+    if not people:  # the whole service, with nobody counted: nothing to hide
+        return [label, 0] + [None] * (len(KEYS) - 2)
+    if people < SMALL_NUMBER:
+        return [label] + [SUPPRESSED] * (len(KEYS) - 1)
+    agreed = _mean(t["sum_agreed"], t["n_agreed"])
+    ratio = _mean(t["sum_agreed_to_indicative"], t["n_agreed_to_indicative"])
+    return [
+        label,
+        people,
+        _mean(t["sum_points"], people),
+        _mean(t["sum_indicative"], people),
+        agreed,
+        SUPPRESSED if agreed is SUPPRESSED else ratio,
+        _mean(t["sum_ras_to_traditional"], t["n_ras_to_traditional"]),
+        percent(t["referred"], people),
+        percent(t["declined"], people),
+    ]
+
+
+def _suppress_secondary(rows: list[list], people: list[int]) -> None:
+    """When exactly one group's row is held back, hold back the next-smallest group's row too
+    (the first of equals), so the one cannot be worked out from the whole service's row."""
+    held = [i for i, row in enumerate(rows) if row[1] is SUPPRESSED]
+    shown = [i for i, row in enumerate(rows) if row[1] is not SUPPRESSED]
+    if len(held) == 1 and shown:
+        smallest = min(shown, key=lambda i: (people[i], i))
+        rows[smallest][1:] = [SUPPRESSED] * (len(KEYS) - 1)
+
+
+def _differs(value, whole, key: str) -> str | None:
+    """ "higher" or "lower" when `value` differs markedly from the whole service's `whole`."""
+    if not isinstance(value, Decimal) or not isinstance(whole, Decimal):
+        return None
+    if key in POINTS_MARKED:
+        margin = MARK_POINTS
+    elif key in RELATIVE_MARKED:
+        margin = abs(whole) * MARK_RELATIVE
+    else:
+        return None
+    if value - whole > margin:
+        return "higher"
+    if whole - value > margin:
+        return "lower"
+    return None
+
+
+def _mark(rows: list[list], whole: list) -> None:
+    for row in rows:
+        for i, key in enumerate(KEYS):
+            direction = _differs(row[i], whole[i], key)
+            if direction:
+                row[i] = Marked(row[i], direction)
+
+
+def fairness_table(dimension: Dimension, totals: dict) -> Table:
+    """One dimension's table from fairness_totals: a row per group with anyone in it, in the
+    dimension's order (any value it does not know comes last, as stored), then the whole
+    service."""
+    labels = dict(dimension.groups)
+    order = {value: i for i, (value, _) in enumerate(dimension.groups)}
+    present = sorted(
+        (
+            value
+            for field, value in (k for k in totals if k is not None)
+            if field == dimension.field
+        ),
+        key=lambda v: (order.get(v, len(order)), v),
+    )
+    group_totals = [totals[(dimension.field, v)] for v in present]
+    rows = [
+        _figures(labels.get(v, v or NOT_RECORDED), t)
+        for v, t in zip(present, group_totals, strict=True)
+    ]
+    _suppress_secondary(rows, [t["people"] for t in group_totals])
+    # GROUPING SETS' empty set always gives the whole service a row, even over nobody.
+    whole = _figures(WHOLE_SERVICE, totals[None])
+    _mark(rows, whole)
+    rows.append(whole)
+    return Table(
+        slug=dimension.slug,
+        caption=dimension.caption,
+        columns=COLUMNS,
+        rows=[tuple(row) for row in rows],
+        notes=(dimension.note,) + NOTES,
+    )
 
 
 def fairness_tables(scope: ReportScope) -> list[Table]:
-    return []
+    """The four fairness tables (client group, age band, sex, ethnicity), in one query."""
+    totals = fairness_totals(scope)
+    return [fairness_table(d, totals) for d in DIMENSIONS]
 
 
 SECTION = ReportSection(slug="fairness", title="Fairness", order=50, tables=fairness_tables)
