@@ -19,11 +19,8 @@ from django.db import connection
 from django.db.models import (
     Case,
     CharField,
-    Exists,
     F,
-    OuterRef,
     Q,
-    Subquery,
     Value,
     When,
 )
@@ -191,7 +188,7 @@ def counted_people(scope: ReportScope):
     adopted it (else from its calculation), not ended by the end; the latest such per person.
     """
     start, until = _day_bounds(scope)
-    in_force = (
+    return (
         IndicativeBudget.objects.filter(scope.people("person__"))
         .exclude(
             status__in=[
@@ -202,29 +199,6 @@ def counted_people(scope: ReportScope):
         .annotate(in_force_from=Coalesce("decided_at", "created_at"))
         .filter(in_force_from__lt=until)
         .filter(Q(ended_at__isnull=True) | Q(ended_at__gte=until))
-        .order_by("person_id", "-in_force_from", "-id")
-        .distinct("person_id")
-        .values("pk")
-    )
-    agreed = (
-        AgreedBudget.objects.filter(person_id=OuterRef("person_id"), agreed_at__lt=until)
-        .exclude(
-            status__in=[AgreedBudget.Status.AWAITING_DECISION, AgreedBudget.Status.NOT_ADOPTED]
-        )
-        .filter(Q(ended_at__isnull=True) | Q(ended_at__gte=until))
-        .order_by("-agreed_at", "-id")
-        .values("weekly_gbp")[:1]
-    )
-    plan_history = SupportPlan.history.model.objects.filter(
-        person_id=OuterRef("person_id"), history_date__gte=start, history_date__lt=until
-    )
-    referred = plan_history.filter(status=SupportPlan.Status.AT_PANEL)
-    declined = plan_history.filter(
-        status=SupportPlan.Status.RETURNED,
-        returned_comments__startswith=PANEL_DECLINED_PREFIX,
-    ).exclude(routing_reasons=[])
-    return (
-        IndicativeBudget.objects.filter(pk__in=in_force)
         .annotate(
             g_client_group=F("person__client_group"),
             g_age_band=age_band_on(scope.end, "person__"),
@@ -234,11 +208,11 @@ def counted_people(scope: ReportScope):
             v_indicative=F("indicative_weekly_gbp"),
             v_ras=F("ras_weekly_gbp"),
             v_traditional=F("person__existing_weekly_cost_gbp"),
-            v_agreed=Subquery(agreed),
-            v_referred=Exists(referred),
-            v_declined=Exists(declined),
         )
+        .order_by("person_id", "-in_force_from", "-id")
+        .distinct("person_id")
         .values(
+            "person_id",
             "g_client_group",
             "g_age_band",
             "g_sex",
@@ -247,10 +221,47 @@ def counted_people(scope: ReportScope):
             "v_indicative",
             "v_ras",
             "v_traditional",
-            "v_agreed",
-            "v_referred",
-            "v_declined",
         )
+    )
+
+
+def plan_events(scope: ReportScope) -> tuple:
+    """The people (person_id, once each) whose support plan was referred to the panel during
+    the period, and those whose plan the panel declined during it, read from the plans'
+    history (allocations' own record; panels sits above allocations and is not asked).
+
+    Referred: a history row of the plan at the panel. Declined: a row of the plan returned to
+    the worker with the panel's decline (its comments start PANEL_DECLINED_PREFIX) after a
+    submission the panel rules routed there (routing reasons recorded)."""
+    start, until = _day_bounds(scope)
+    rows = SupportPlan.history.model.objects.filter(
+        history_date__gte=start, history_date__lt=until
+    ).order_by()
+    referred = rows.filter(status=SupportPlan.Status.AT_PANEL)
+    declined = rows.filter(
+        status=SupportPlan.Status.RETURNED, returned_comments__startswith=PANEL_DECLINED_PREFIX
+    ).exclude(routing_reasons=[])
+    return (
+        referred.values("person_id").distinct(),
+        declined.values("person_id").distinct(),
+    )
+
+
+def agreed_in_force(scope: ReportScope):
+    """(person_id, weekly_gbp) of each person's agreed budget in force at the end of the
+    period: agreed before its end and not ended by then, leaving out a lower budget waiting
+    for, or refused at, a manager's decision (never in force); the latest such per person.
+    Joined to counted_people by person (a hash join, not a look-up per person)."""
+    _, until = _day_bounds(scope)
+    return (
+        AgreedBudget.objects.filter(agreed_at__lt=until)
+        .exclude(
+            status__in=[AgreedBudget.Status.AWAITING_DECISION, AgreedBudget.Status.NOT_ADOPTED]
+        )
+        .filter(Q(ended_at__isnull=True) | Q(ended_at__gte=until))
+        .order_by("person_id", "-agreed_at", "-id")
+        .distinct("person_id")
+        .values("person_id", "weekly_gbp")
     )
 
 
@@ -281,7 +292,16 @@ SELECT {groupings}, {fields},
     SUM(v_ras / v_traditional) FILTER (WHERE v_traditional > 0),
     COUNT(*) FILTER (WHERE v_referred),
     COUNT(*) FILTER (WHERE v_declined)
-FROM ({counted}) AS counted
+FROM (
+    SELECT counted.*,
+        agreed.weekly_gbp AS v_agreed,
+        referred.person_id IS NOT NULL AS v_referred,
+        declined.person_id IS NOT NULL AS v_declined
+    FROM ({counted}) AS counted
+    LEFT JOIN ({agreed}) AS agreed ON agreed.person_id = counted.person_id
+    LEFT JOIN ({referred}) AS referred ON referred.person_id = counted.person_id
+    LEFT JOIN ({declined}) AS declined ON declined.person_id = counted.person_id
+) AS counted
 GROUP BY GROUPING SETS ({sets}, ())
 """
 
@@ -289,12 +309,17 @@ GROUP BY GROUPING SETS ({sets}, ())
 def fairness_totals(scope: ReportScope) -> dict[tuple[str, str] | None, dict]:
     """The totals per group, in one query: {(dimension field, group value): totals}, and
     {None: totals} for the whole service (there even when nobody is counted)."""
-    sql, params = counted_people(scope).query.sql_with_params()
+    parts = {"counted": counted_people(scope), "agreed": agreed_in_force(scope)}
+    parts["referred"], parts["declined"] = plan_events(scope)
+    sql, params = {}, []
+    for name, queryset in parts.items():  # in the order they appear in _GROUPED_SQL
+        sql[name], part_params = queryset.query.sql_with_params()
+        params.extend(part_params)
     grouped = _GROUPED_SQL.format(
         groupings=", ".join(f"GROUPING({f})" for f in _FIELDS),
         fields=", ".join(_FIELDS),
-        counted=sql,
         sets=", ".join(f"({f})" for f in _FIELDS),
+        **sql,
     )
     out: dict[tuple[str, str] | None, dict] = {}
     with connection.cursor() as cursor:
