@@ -3,10 +3,11 @@ their average points, indicative and agreed budgets, agreed ÷ indicative, the R
 traditional package cost, and the shares referred to the panel and declined by it; the groups
 that differ markedly from the whole service are marked, and small numbers are held back.
 
-One query for the four tables: an ORM queryset gives one row per person counted (their
-budget's figures and their groups), and one SQL statement over it aggregates with GROUPING
-SETS, a set per table and one for the whole service. No Python loop over people: the loops
-below run over the few grouped rows.
+One query for the four tables. ORM querysets give one row per person counted (their
+budget's figures and their groups), each person's agreed budget in force, and the people
+referred and declined in the period; one SQL statement joins them by person (hash joins, not a
+look-up per person) and aggregates with GROUPING SETS, a set per table and one for the whole
+service. No Python loop over people: the loops below run over the few grouped rows.
 """
 
 from __future__ import annotations
@@ -187,7 +188,7 @@ def counted_people(scope: ReportScope):
     waiting for, or refused at, a manager's decision), in force from its decision if a manager
     adopted it (else from its calculation), not ended by the end; the latest such per person.
     """
-    start, until = _day_bounds(scope)
+    _, until = _day_bounds(scope)
     return (
         IndicativeBudget.objects.filter(scope.people("person__"))
         .exclude(

@@ -310,6 +310,27 @@ def test_marked_differences(two_groups):
         None, "higher", "higher", None, None, None, "higher", "higher"
     ]  # fmt: skip
     assert marks[WHOLE_SERVICE] == [None] * 8
+    # The export says so in words too.
+    from allocations.reports.exports import table_csv
+
+    csv_rows = table_csv(table).splitlines()
+    assert csv_rows[0].endswith("Differs from the whole service")
+    assert csv_rows[1].startswith("Older people,5,10.00,100.00,110.00,1.10,0.50,20.0,0.0,")
+    assert "Average points: lower" in csv_rows[1]
+
+
+def test_every_table_says_what_it_counts(two_groups):
+    tables = fairness_tables(NOVEMBER)
+    assert [t.slug for t in tables] == [
+        "fairness-client-group", "fairness-age-band", "fairness-sex", "fairness-ethnicity"
+    ]  # fmt: skip
+    for table in tables:
+        notes = " ".join(table.notes)
+        for words in ("Who is counted", "in force at the end of the period", "fewer than 5",
+                      "next-smallest", "10% of the whole service", "5 percentage points",
+                      "not a decline"):  # fmt: skip
+            assert words in notes, (table.slug, words)
+    assert "age on the last day" in " ".join(tables[1].notes)
 
 
 def test_primary_suppression_and_not_recorded(two_groups):
@@ -456,6 +477,20 @@ def test_team_and_client_group_filters(cast, team_a, team_b):
         "Learning disability", WHOLE_SERVICE
     ]  # fmt: skip
     assert [r[:2] for r in tables["fairness-sex"].rows] == [(NOT_RECORDED, 5), (WHOLE_SERVICE, 5)]
+
+
+def test_a_team_manager_sees_their_own_team(cast, manager_a, team_a, senior_manager):
+    """Team A: 5 people of 10 points; team B: 5 of 30. A team manager's scope (their team
+    only) gives 5 people and 10 points; a senior manager's, 10 people and (50+150)/10 = 20."""
+    from allocations.reports.scope import report_scope_for_user
+
+    for _ in range(5):
+        counted(cast, points="10", indicative="100.00")
+        counted(cast, points="30", indicative="300.00", team="b")
+    for user, people, points in [(manager_a, 5, "10.00"), (senior_manager, 10, "20.00")]:
+        scope = report_scope_for_user(user, start=START, end=END)
+        whole = rows(fairness_tables(scope)[0])[WHOLE_SERVICE]
+        assert (whole[0], plain(whole[1])) == (people, D(points))
 
 
 def test_age_band_boundary_in_a_table(cast):
