@@ -197,10 +197,12 @@ def counted_people(scope: ReportScope):
                 IndicativeBudget.Status.NOT_ADOPTED,
             ]
         )
-        .annotate(in_force_from=Coalesce("decided_at", "created_at"))
-        .filter(in_force_from__lt=until)
+        # In force from the decision, if a manager adopted it, else from its calculation
+        # (said without Coalesce, so that PostgreSQL can estimate how many rows pass).
+        .filter(Q(decided_at__isnull=True, created_at__lt=until) | Q(decided_at__lt=until))
         .filter(Q(ended_at__isnull=True) | Q(ended_at__gte=until))
         .annotate(
+            in_force_from=Coalesce("decided_at", "created_at"),
             g_client_group=F("person__client_group"),
             g_age_band=age_band_on(scope.end, "person__"),
             g_sex=F("person__sex"),
