@@ -599,3 +599,15 @@ def test_referrals_and_declines_through_the_panel(
     assert whole[6:] == (D("60.0"), D("20.0"))
     # Two agreed budgets (the panel's approval, the manager's): too few to average.
     assert whole[3] is SUPPRESSED
+
+
+def test_ras_figure_not_the_protected_indicative_budget(cast):
+    """Five people whose £100 package is protected: indicative £100 (the package's cost), RAS
+    figure £50. RAS ÷ traditional is 50/100 = 0.50 each (indicative ÷ traditional would be
+    1.00 and hide what the RAS gives); a sixth, with no package, is left out of that average
+    but counted in the others: indicative (5×100 + 80)/6 = 96.67."""
+    for _ in range(5):
+        counted(cast, points="10", indicative="100.00", ras="50.00", traditional="100.00")
+    counted(cast, points="16", indicative="80.00")
+    whole = rows(fairness_tables(NOVEMBER)[0])[WHOLE_SERVICE]
+    assert [plain(c) for c in whole[:6]] == [6, D("11.00"), D("96.67"), None, None, D("0.50")]
