@@ -25,11 +25,11 @@ from django.db.models import (
     Value,
     When,
 )
-from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from allocations.engine.calculate import round2
-from allocations.models import AgreedBudget, IndicativeBudget, SupportPlan
+from allocations.models import IndicativeBudget, SupportPlan
+from allocations.reports.money import in_force_at
 from allocations.reports.scope import ReportScope
 from allocations.reports.tables import (
     SMALL_NUMBER,
@@ -171,38 +171,52 @@ def age_band_on(day: datetime.date, path: str = "") -> Case:
     return Case(*whens, default=Value(AGE_BANDS[-1][2]), output_field=CharField())
 
 
+def _midnight_before(day: datetime.date) -> datetime.datetime:
+    """The first instant of `day`, local (London) time."""
+    return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
+
+
 def _day_bounds(scope: ReportScope) -> tuple[datetime.datetime, datetime.datetime]:
     """The period as [from, until): midnight starting its first day, midnight after its last."""
-    tz = timezone.get_current_timezone()
-    start = datetime.datetime.combine(scope.start, datetime.time.min, tzinfo=tz)
-    until = datetime.datetime.combine(
-        scope.end + datetime.timedelta(days=1), datetime.time.min, tzinfo=tz
+    one_day = datetime.timedelta(days=1)
+    return _midnight_before(scope.start), _midnight_before(scope.end + one_day)
+
+
+def indicative_in_force_at(day: datetime.date):
+    """The indicative budgets in force at the end of `day` (London time): at most one a person
+    (as the workflow keeps them), by the rule money.in_force_at applies to agreed budgets.
+
+    A version is in force from the moment it took effect until it ended (`ended_at`). It took
+    effect when calculated or, for a lower figure that waited for a manager, when the manager
+    adopted it (`decided_at`). One waiting for a decision, or not adopted, never took effect;
+    nor did a lower one whose wait was cut short by a newer version (ended, never decided,
+    while the version it would have replaced stayed in force after it was made)."""
+    until = _midnight_before(day + datetime.timedelta(days=1))
+    took_effect = (
+        Q(decided_at__isnull=False)
+        | Q(replaces__isnull=True)
+        | Q(replaces__ended_at__lte=F("created_at"))
     )
-    return start, until
+    return IndicativeBudget.objects.filter(
+        took_effect,
+        # Said without Coalesce, so that PostgreSQL can estimate how many rows pass.
+        Q(decided_at__isnull=True, created_at__lt=until) | Q(decided_at__lt=until),
+        Q(ended_at__isnull=True) | Q(ended_at__gte=until),
+        status__in=[
+            IndicativeBudget.Status.CURRENT,
+            IndicativeBudget.Status.SUPERSEDED,
+            IndicativeBudget.Status.ENDED,
+        ],
+    )
 
 
 def counted_people(scope: ReportScope):
-    """One row per person counted: (their groups, their figures), as a values() queryset.
-
-    The indicative budget in force at the end: a version that was ever in force (not one
-    waiting for, or refused at, a manager's decision), in force from its decision if a manager
-    adopted it (else from its calculation), not ended by the end; the latest such per person.
-    """
-    _, until = _day_bounds(scope)
+    """One row per person counted, as a values() queryset: their groups (age on the last day
+    of the period) and the figures of their indicative budget in force at its end."""
     return (
-        IndicativeBudget.objects.filter(scope.people("person__"))
-        .exclude(
-            status__in=[
-                IndicativeBudget.Status.AWAITING_DECISION,
-                IndicativeBudget.Status.NOT_ADOPTED,
-            ]
-        )
-        # In force from the decision, if a manager adopted it, else from its calculation
-        # (said without Coalesce, so that PostgreSQL can estimate how many rows pass).
-        .filter(Q(decided_at__isnull=True, created_at__lt=until) | Q(decided_at__lt=until))
-        .filter(Q(ended_at__isnull=True) | Q(ended_at__gte=until))
+        indicative_in_force_at(scope.end)
+        .filter(scope.people("person__"))
         .annotate(
-            in_force_from=Coalesce("decided_at", "created_at"),
             g_client_group=F("person__client_group"),
             g_age_band=age_band_on(scope.end, "person__"),
             g_sex=F("person__sex"),
@@ -212,8 +226,7 @@ def counted_people(scope: ReportScope):
             v_ras=F("ras_weekly_gbp"),
             v_traditional=F("person__existing_weekly_cost_gbp"),
         )
-        .order_by("person_id", "-in_force_from", "-id")
-        .distinct("person_id")
+        .order_by()
         .values(
             "person_id",
             "g_client_group",
@@ -252,20 +265,9 @@ def plan_events(scope: ReportScope) -> tuple:
 
 def agreed_in_force(scope: ReportScope):
     """(person_id, weekly_gbp) of each person's agreed budget in force at the end of the
-    period: agreed before its end and not ended by then, leaving out a lower budget waiting
-    for, or refused at, a manager's decision (never in force); the latest such per person.
-    Joined to counted_people by person (a hash join, not a look-up per person)."""
-    _, until = _day_bounds(scope)
-    return (
-        AgreedBudget.objects.filter(agreed_at__lt=until)
-        .exclude(
-            status__in=[AgreedBudget.Status.AWAITING_DECISION, AgreedBudget.Status.NOT_ADOPTED]
-        )
-        .filter(Q(ended_at__isnull=True) | Q(ended_at__gte=until))
-        .order_by("person_id", "-agreed_at", "-id")
-        .distinct("person_id")
-        .values("person_id", "weekly_gbp")
-    )
+    period, as the money report counts them (money.in_force_at). Joined to counted_people by
+    person (a hash join, not a look-up per person)."""
+    return in_force_at(scope.end).order_by().values("person_id", "weekly_gbp")
 
 
 _FIELDS = tuple(d.field for d in DIMENSIONS)

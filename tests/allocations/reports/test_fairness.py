@@ -55,7 +55,9 @@ def cast(worker_a, worker_b, manager_a, policy, questionnaire, made_in_november)
     }
 
 
-def budget_row(cast, person, *, points, indicative, ras=None, status="current", **extra):
+def budget_row(
+    cast, person, *, points, indicative, ras=None, status="current", replaces=None, **extra
+):
     """A budget version with chosen figures. One that has ended is written waiting for a
     decision, then moved (a version cannot start ended, and the person may have a current
     one already)."""
@@ -79,6 +81,7 @@ def budget_row(cast, person, *, points, indicative, ras=None, status="current", 
         panel_required=False,
         breakdown={},
         created_by=cast["a"],
+        replaces=replaces,
     )
     if ended or extra:
         budget.status = status
@@ -611,3 +614,31 @@ def test_ras_figure_not_the_protected_indicative_budget(cast):
     counted(cast, points="16", indicative="80.00")
     whole = rows(fairness_tables(NOVEMBER)[0])[WHOLE_SERVICE]
     assert [plain(c) for c in whole[:6]] == [6, D("11.00"), D("96.67"), None, None, D("0.50")]
+
+
+def test_a_lower_figure_cut_short_while_waiting_never_counts(cast):
+    """Five people of 10 points. The fifth's lower figure (5 points) waited from 20 November
+    until a newer version (20 points) replaced both on 5 December: it never took effect. At
+    the end of November: 5 people, 10 points each (not 6 rows, the lower one counted too). At
+    the end of December: (4×10 + 20)/5 = 12 points."""
+    people = [counted(cast, points="10", indicative="100.00") for _ in range(5)]
+    fifth = people[4].budgets.get(status="current")
+    fifth_of_december = datetime.datetime(2026, 12, 5, 9, tzinfo=datetime.UTC)
+    budget_row(
+        cast,
+        people[4],
+        points="5",
+        indicative="50.00",
+        status="superseded",
+        replaces=fifth,
+        ended_at=fifth_of_december,
+    )
+    fifth.status, fifth.ended_at = "superseded", fifth_of_december
+    fifth.save()
+    with time_machine.travel(fifth_of_december, tick=False):
+        budget_row(cast, people[4], points="20", indicative="200.00", replaces=fifth)
+    whole = rows(fairness_tables(NOVEMBER)[0])[WHOLE_SERVICE]
+    assert (whole[0], plain(whole[1])) == (5, D("10.00"))
+    december = ReportScope(start=START, end=datetime.date(2026, 12, 31))
+    whole = rows(fairness_tables(december)[0])[WHOLE_SERVICE]
+    assert (whole[0], plain(whole[1])) == (5, D("12.00"))
