@@ -48,7 +48,7 @@ NOT_RECORDED = "Not recorded"
 
 # How allocations knows the panel declined a plan without asking panels (which sits above it):
 # the panel's "declined" decision returns the plan (at_panel → returned) with comments that
-# start so (panels.services.referral_decide; a test in test_fairness pins the wording). A
+# start so (panels.services.panel_decide; a test in test_fairness pins the wording). A
 # deferral, "more information needed", returns it too, but is not a decline.
 PANEL_DECLINED_PREFIX = "Declined by the panel"
 
@@ -71,8 +71,13 @@ COLUMNS = (
 )
 KEYS = tuple(c.key for c in COLUMNS)
 # Columns compared with the whole service by a share of its figure, and by percentage points.
-RELATIVE_MARKED = ("avg_points", "avg_indicative", "avg_agreed", "agreed_to_indicative")
-RELATIVE_MARKED += ("ras_to_traditional",)
+RELATIVE_MARKED = (
+    "avg_points",
+    "avg_indicative",
+    "avg_agreed",
+    "agreed_to_indicative",
+    "ras_to_traditional",
+)
 POINTS_MARKED = ("referred_percent", "declined_percent")
 
 NOTES = (
@@ -82,7 +87,8 @@ NOTES = (
     "Average points: the raw points of that indicative budget. Average indicative budget: its "
     "weekly figure.",
     "Average agreed budget: over the people with an agreed budget in force at the end of the "
-    "period (agreed on or before it and not ended by then; a lower budget waiting for, or "
+    "period, counted as the money report counts them (agreed, or for a lower budget adopted "
+    "by a manager, on or before it and not ended by then; a lower budget waiting for, or "
     "refused at, a manager's decision is not in force).",
     "Average agreed ÷ indicative: the average of each person's agreed ÷ indicative weekly "
     "figure, over the people with both (not the ratio of the averages).",
