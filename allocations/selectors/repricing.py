@@ -15,6 +15,7 @@ code, option at the same order). The scoring is passed into the one rows query a
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import json
 from collections import defaultdict
@@ -23,6 +24,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from functools import cached_property
 
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.db import connection, transaction
 from django.db.models import Sum
@@ -35,7 +37,16 @@ from allocations.models import IndicativeBudget, RasPolicy, RepricingRun
 from allocations.permissions import POLICY_REPRICE, POLICY_VIEW
 from allocations.selectors.budgets import is_silent_reduction
 from allocations.selectors.policies import policy_in_force_on
-from assessments.models import Answer, AnswerOption, ClientGroup, Question, QuestionnaireVersion
+from assessments.models import (
+    Answer,
+    AnswerOption,
+    ClientGroup,
+    Person,
+    Question,
+    QuestionnaireVersion,
+    Section,
+    Team,
+)
 from assessments.roles import PEOPLE_ALL_TEAMS
 
 # %(policy)s is the policy whose budgets are left out (re-pricing: the one being applied);
@@ -555,6 +566,88 @@ def questionnaire_impact(*, user, version: QuestionnaireVersion) -> Preview:
     scoring = draft_scoring(version)
     return Preview(
         policy=policy, rows=repricing_rows(policy, everyone=True, scoring=scoring), scoring=scoring
+    )
+
+
+@dataclass(frozen=True)
+class ImpactSummary:
+    """What a draft's page shows of its impact (the fields _impact_summary.html and
+    _impact_notes.html read of a Preview): small enough to keep in the cache."""
+
+    policy: RasPolicy
+    total: Tally
+    by_client_group: dict[str, Tally]
+    scoring: DraftScoring | None
+    needs_reassessment: int
+    with_unanswered: int
+
+    @classmethod
+    def of(cls, preview: Preview) -> ImpactSummary:
+        scoring = preview.scoring
+        if scoring is not None:  # the per-option arrays are the query's, not the page's
+            scoring = dataclasses.replace(
+                scoring, option_ids=[], points=[], in_draft=[], problems=[]
+            )
+        return cls(
+            policy=preview.policy,
+            total=preview.total,
+            by_client_group=preview.by_client_group,
+            scoring=scoring,
+            needs_reassessment=preview.needs_reassessment,
+            with_unanswered=preview.with_unanswered,
+        )
+
+
+# How long a summary is kept at most. Its key changes whenever anything it reads changes (see
+# _inputs_mark); the time limit only bounds the one thing the mark can miss, a transaction
+# that took its history id before, and committed after, the one the mark saw.
+SUMMARY_SECONDS = 600
+
+# Every change to what an impact reads writes a history row of one of these (services save
+# through simple-history; re-pricing's bulk writes snapshot history in the same transaction):
+# budgets (who has one, their figures, triggers, facts), people (group, package, team), team
+# names, policies (a draft's edits, approvals: the one in force) and questionnaire versions'
+# parts (a draft's points and questions). Assessments and answers are locked once submitted:
+# a reassessment shows as a new budget.
+_MARKED = (IndicativeBudget, Person, Team, RasPolicy, Section, Question, AnswerOption)
+
+
+def _inputs_mark() -> tuple:
+    """The newest history row id of each of _MARKED, in one query."""
+    # Identifiers from model metadata, quoted; no value comes from outside.
+    tables = [connection.ops.quote_name(m.history.model._meta.db_table) for m in _MARKED]
+    newest = ", ".join(f"(SELECT MAX(history_id) FROM {table})" for table in tables)  # noqa: S608
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {newest}")
+        return tuple(cursor.fetchone())
+
+
+def _summary(key: str, work: Callable[[], Preview]) -> ImpactSummary:
+    mark = "-".join(str(newest) for newest in _inputs_mark())
+    key = f"ras:impact:{key}:{timezone.localdate()}:{mark}"
+    summary = cache.get(key)
+    if summary is None:
+        summary = ImpactSummary.of(work())
+        cache.set(key, summary, SUMMARY_SECONDS)
+    return summary
+
+
+def policy_impact_summary(*, user, policy: RasPolicy) -> ImpactSummary:
+    """policy_impact's summary for a draft's page, worked out again only when something it
+    reads has changed since (a draft's approver may come back to it many times; at 100,000
+    people the preview takes seconds). Same permission as policy_impact."""
+    if not policy_impact_visible(user):
+        raise PermissionDenied(NOT_IMPACT_READER)
+    return _summary(f"policy:{policy.pk}", lambda: policy_impact(user=user, policy=policy))
+
+
+def questionnaire_impact_summary(*, user, version: QuestionnaireVersion) -> ImpactSummary:
+    """questionnaire_impact's summary for a draft's page, kept as policy_impact_summary's.
+    Same permission and refusal as questionnaire_impact."""
+    if not policy_impact_visible(user):
+        raise PermissionDenied(NOT_QUESTIONNAIRE_IMPACT_READER)
+    return _summary(
+        f"questionnaire:{version.pk}", lambda: questionnaire_impact(user=user, version=version)
     )
 
 

@@ -8,7 +8,7 @@ from django.template.loader import render_to_string
 from allocations.selectors.repricing import (
     ImpactUnavailable,
     policy_impact_visible,
-    questionnaire_impact,
+    questionnaire_impact_summary,
 )
 
 
@@ -18,7 +18,8 @@ def questionnaire_impact_section(request, version) -> str | None:
     if not version.is_draft or not policy_impact_visible(request.user):
         return None
     try:
-        impact, unavailable = questionnaire_impact(user=request.user, version=version), ""
+        impact = questionnaire_impact_summary(user=request.user, version=version)
+        unavailable = ""
     except ImpactUnavailable as problem:
         impact, unavailable = None, str(problem)
     return render_to_string(

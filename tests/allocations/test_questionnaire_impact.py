@@ -13,6 +13,7 @@ from types import SimpleNamespace
 import pytest
 from django.core.exceptions import PermissionDenied
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.html import escape
 
 from allocations.models import IndicativeBudget
@@ -26,6 +27,7 @@ from allocations.selectors.repricing import (
 )
 from assessments.models import AnswerOption, Question
 from assessments.services.assessments import assessment_start, assessment_submit
+from assessments.services.people import person_update
 from assessments.services.questionnaires import questionnaire_copy_to_draft, questionnaire_publish
 from tests.factories import complete_assessment, make_person
 
@@ -369,3 +371,64 @@ def test_the_detail_page_notes_those_who_need_reassessing(client, people, draft,
     page = client.get(reverse("assessments:questionnaire_detail", args=[draft.pk])).text
     assert "3 people</strong> gave an answer this version has no place for" in page
     assert "Questions in use that this version removes: s2_q2." in page
+
+
+def _count_previews(monkeypatch) -> list:
+    """Count the times the rows are worked out (each impact preview works them out once)."""
+    calls: list = []
+    real = repricing.repricing_rows
+
+    def counted(*args, **kwargs):
+        calls.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(repricing, "repricing_rows", counted)
+    return calls
+
+
+def test_a_drafts_page_keeps_its_summary_until_what_it_reads_changes(
+    client, people, draft, senior_manager, worker_b, monkeypatch
+):
+    calls = _count_previews(monkeypatch)
+    client.force_login(senior_manager)
+    url = reverse("assessments:questionnaire_detail", args=[draft.pk])
+    assert 'id="impact-weekly-new">£185.83<' in client.get(url).text
+    assert 'id="impact-weekly-new">£185.83<' in client.get(url).text
+    assert len(calls) == 1  # the second visit read the kept summary
+
+    # Cy's existing package rises to £60.00, kept under the draft: 185.83 + 10.00.
+    person_update(
+        actor=worker_b, person=people.cy, data={"existing_weekly_cost_gbp": Decimal("60.00")}
+    )
+    assert 'id="impact-weekly-new">£195.83<' in client.get(url).text
+    # The draft changes again, s1_q1 "some help" 4 → 6: Ann 12 points, less 5% = 11.4 × 4.88 =
+    # 55.632 → 55.63, less 5% (2.7815 → 2.78) = 52.85, 8.81 more than 44.04: 204.64.
+    _reprice(_option(draft, "s1_q1", 2), "6")
+    assert 'id="impact-weekly-new">£204.64<' in client.get(url).text
+    assert len(calls) == 3
+
+
+def test_a_draft_policys_page_keeps_its_summary_until_what_it_reads_changes(
+    client, people, ras_admin, senior_manager, monkeypatch
+):
+    """A draft at £5.00 a point: Ann 7.6 × 5.00 = 38.00, less 5% = 36.10; Ben 20 × 5.00 ×
+    1.10 = 110.00, less 5.00 + 1.00 = 104.00; Cy keeps 50.00: 190.10. Edited to £6.00: Ann
+    45.60 − 2.28 = 43.32; Ben 132.00 − (5.00 + 3.20) = 123.80; Cy 50.00: 217.12."""
+    from allocations.services.policies import policy_update_draft
+    from tests.factories import make_policy
+
+    policy = make_policy(
+        ras_admin,
+        name="Draft",
+        effective_from=timezone.localdate(),
+        price_per_point_gbp=Decimal("5.00"),
+    )
+    calls = _count_previews(monkeypatch)
+    client.force_login(senior_manager)
+    url = reverse("allocations:policy_detail", args=[policy.pk])
+    assert 'id="impact-weekly-new">£190.10<' in client.get(url).text
+    assert 'id="impact-weekly-new">£190.10<' in client.get(url).text
+    assert len(calls) == 1
+    policy_update_draft(actor=ras_admin, policy=policy, data={"price_per_point_gbp": Decimal("6")})
+    assert 'id="impact-weekly-new">£217.12<' in client.get(url).text
+    assert len(calls) == 2
