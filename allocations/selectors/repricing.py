@@ -69,7 +69,8 @@ SELECT b.id, b.person_id, b.assessment_id, p.reference, p.given_name, p.family_n
        a.informal_support, a.carer_assessed, a.carer_able_and_willing, a.carer_impact,
        p.existing_weekly_cost_gbp, p.needs_increased, b.triggers,
        b.breakdown -> 'points_by_section', a.assessment_date, COALESCE(points.total, 0),
-       points.problems, COALESCE(points.in_draft, 0)
+       COALESCE(points.unmapped, 0), points.first_problem, points.last_problem,
+       COALESCE(points.in_draft, 0)
 FROM current_budget b
 JOIN assessments_person p ON p.id = b.person_id
 JOIN assessments_team t ON t.id = p.team_id
@@ -81,7 +82,8 @@ ORDER BY b.id
 # Each current assessment's points, summed from its answers: one pass over the answers with
 # hash joins (an IN (…) here tempts the planner into 100,000 index look-ups).
 _POINTS_NOW = """
-    SELECT ans.assessment_id, SUM(o.points) AS total, NULL::text[] AS problems, 0 AS in_draft
+    SELECT ans.assessment_id, SUM(o.points) AS total, 0 AS unmapped,
+           NULL::integer AS first_problem, NULL::integer AS last_problem, 0 AS in_draft
     FROM assessments_answer ans
     JOIN assessments_answeroption o ON o.id = ans.option_id
     JOIN allocations_indicativebudget cb
@@ -89,19 +91,22 @@ _POINTS_NOW = """
     GROUP BY ans.assessment_id"""
 
 # The same, each answer scored as a questionnaire version would (DraftScoring, as four arrays
-# of one element per option): the points summed, why any answer cannot be scored (an option
-# missing from the arrays cannot be scored either: nothing is guessed), and how many answers
-# are to questions the version has.
+# of one element per option): the points summed; how many answers cannot be scored (an option
+# missing from the arrays cannot be scored either: nothing is guessed) and the first and last
+# of their reasons (numbers, DraftScoring.problem_names); how many answers are to questions
+# the version has. Plain counts and MIN/MAX: an array_agg here makes PostgreSQL expect big
+# groups, spill the aggregate to disk and repeat it in every parallel worker (twice as slow).
 _POINTS_DRAFT = """
     SELECT ans.assessment_id, SUM(m.points) AS total,
-           array_agg(COALESCE(m.problem, %(unknown)s)) FILTER (WHERE m.points IS NULL)
-             AS problems,
+           COUNT(*) FILTER (WHERE m.points IS NULL) AS unmapped,
+           MIN(COALESCE(m.problem, 0)) FILTER (WHERE m.points IS NULL) AS first_problem,
+           MAX(COALESCE(m.problem, 0)) FILTER (WHERE m.points IS NULL) AS last_problem,
            COUNT(*) FILTER (WHERE m.in_draft) AS in_draft
     FROM assessments_answer ans
     JOIN allocations_indicativebudget cb
       ON cb.assessment_id = ans.assessment_id AND cb.status = 'current'
     LEFT JOIN unnest(%(ids)s::bigint[], %(points)s::numeric[], %(in_draft)s::boolean[],
-                     %(problems)s::text[]) AS m(option_id, points, in_draft, problem)
+                     %(problems)s::integer[]) AS m(option_id, points, in_draft, problem)
       ON m.option_id = ans.option_id
     GROUP BY ans.assessment_id"""
 
@@ -109,6 +114,7 @@ _ROWS_SQL = _ROWS_TEMPLATE.format(points=_POINTS_NOW)
 _ROWS_SQL_DRAFT = _ROWS_TEMPLATE.format(points=_POINTS_DRAFT)
 
 NEEDS_REASSESSMENT = "needs reassessment: {problems}"
+AND_MORE = "{problems} and {more} more"
 QUESTION_NOT_IN_DRAFT = "question {code} is not in the draft"
 ANSWER_NOT_IN_DRAFT = "their answer to question {code} (option {order}) is not in the draft"
 UNKNOWN_ANSWER = "an answer is not in a version the draft was compared with"
@@ -119,7 +125,8 @@ class DraftScoring:
     """How a questionnaire version would score the answers of everyone with a current budget:
     for each option of every version their assessments used, its points under `version` (the
     option at the same order of the question with the same code) or, when there is none, why
-    not (in `problems`, the points None). `question_count` is the version's questions;
+    not (in `problems`, the number of a reason in `problem_names`, in alphabetical order, 0
+    for UNKNOWN_ANSWER; the points None). `question_count` is the version's questions;
     `new_questions` are its codes no version in use has, `removed_questions` the codes in use
     it lacks, `missing_options` the (code, order) pairs in use it lacks."""
 
@@ -127,7 +134,8 @@ class DraftScoring:
     option_ids: list[int]
     points: list[Decimal | None]
     in_draft: list[bool]
-    problems: list[str | None]
+    problems: list[int | None]
+    problem_names: list[str]
     question_count: int
     new_questions: list[str]
     removed_questions: list[str]
@@ -139,11 +147,19 @@ class DraftScoring:
             "points": self.points,
             "in_draft": self.in_draft,
             "problems": self.problems,
-            "unknown": UNKNOWN_ANSWER,
         }
 
+    def reassessment_error(self, unmapped: int, first: int, last: int) -> str:
+        """A row's error: the first and last reasons its answers cannot be scored, and how
+        many more there are."""
+        names = [self.problem_names[first]] + ([self.problem_names[last]] if last != first else [])
+        problems = "; ".join(names)
+        if unmapped > len(names):
+            problems = AND_MORE.format(problems=problems, more=unmapped - len(names))
+        return NEEDS_REASSESSMENT.format(problems=problems)
+
     @cached_property
-    def by_option(self) -> dict[int, tuple[Decimal | None, bool, str | None]]:
+    def by_option(self) -> dict[int, tuple[Decimal | None, bool, int | None]]:
         return {
             option_id: (points, in_draft, problem)
             for option_id, points, in_draft, problem in zip(
@@ -186,12 +202,17 @@ def draft_scoring(version: QuestionnaireVersion) -> DraftScoring:
             problems.append(ANSWER_NOT_IN_DRAFT.format(code=code, order=order))
         else:
             problems.append(QUESTION_NOT_IN_DRAFT.format(code=code))
+    # Number the reasons in alphabetical order (0 for an answer not in the arrays at all), so
+    # the query's MIN and MAX name the alphabetically first and last of a person's reasons.
+    names = [UNKNOWN_ANSWER, *sorted({p for p in problems if p is not None})]
+    number = {name: index for index, name in enumerate(names)}
     return DraftScoring(
         version=version,
         option_ids=ids,
         points=points,
         in_draft=in_draft,
-        problems=problems,
+        problems=[None if p is None else number[p] for p in problems],
+        problem_names=names,
         question_count=len(draft_codes),
         new_questions=sorted(draft_codes - codes_in_use),
         removed_questions=sorted(codes_in_use - draft_codes),
@@ -259,20 +280,26 @@ def _rows_portable(policy: RasPolicy | None, scoring: DraftScoring | None = None
             .annotate(total=Sum("option__points"))
             .values_list("assessment_id", "total")
         ):
-            scored[assessment_id] = (total, None, 0)
+            scored[assessment_id] = (total, 0, None, None, 0)
     else:
-        unknown = (None, False, UNKNOWN_ANSWER)
+        unknown = (None, False, 0)
         for assessment_id, option_id in answers.values_list("assessment_id", "option_id"):
             points, in_draft, problem = scoring.by_option.get(option_id, unknown)
-            total, problems, answered = scored.get(assessment_id, (Decimal(0), None, 0))
+            total, unmapped, first, last, answered = scored.get(
+                assessment_id, (None, 0, None, None, 0)
+            )
             if points is None:
-                problems = [*(problems or []), problem]
+                unmapped += 1
+                first = problem if first is None else min(first, problem)
+                last = problem if last is None else max(last, problem)
             else:
-                total += points
-            scored[assessment_id] = (total, problems, answered + in_draft)
+                total = points if total is None else total + points
+            scored[assessment_id] = (total, unmapped, first, last, answered + in_draft)
     rows = []
     for b in budgets.select_related("person__team", "assessment").order_by("id"):
-        total, problems, answered = scored.get(b.assessment_id, (None, None, 0))
+        total, unmapped, first, last, answered = scored.get(
+            b.assessment_id, (None, 0, None, None, 0)
+        )
         p, a = b.person, b.assessment
         rows.append(
             (b.id, b.person_id, b.assessment_id, p.reference, p.given_name, p.family_name,
@@ -280,7 +307,7 @@ def _rows_portable(policy: RasPolicy | None, scoring: DraftScoring | None = None
              a.informal_support, a.carer_assessed, a.carer_able_and_willing, a.carer_impact,
              p.existing_weekly_cost_gbp, p.needs_increased, b.triggers,
              b.breakdown.get("points_by_section", []), a.assessment_date,
-             total or Decimal(0), problems, answered)
+             total or Decimal(0), unmapped, first, last, answered)
         )  # fmt: skip
     return rows
 
@@ -346,10 +373,10 @@ def repricing_rows(
             assessment_date=r[19],
         )
         if scoring is not None:
-            row.unanswered = scoring.question_count - r[22]
-        if r[21]:
+            row.unanswered = scoring.question_count - r[24]
+        if r[21]:  # answers the questionnaire version cannot score
             row.needs_reassessment = True
-            row.error = NEEDS_REASSESSMENT.format(problems="; ".join(sorted(set(r[21]))))
+            row.error = scoring.reassessment_error(*r[21:24])
         else:
             try:
                 row.result = calculate(rules, case, policy_checked=True)

@@ -243,14 +243,19 @@ def test_the_portable_path_scores_the_draft_as_the_sql_does(
 ):
     _option(draft, "s1_q1", 3).delete()
     Question.objects.get(version=draft, code="s1_q2").delete()
+    Question.objects.get(version=draft, code="s2_q1").delete()
     by_sql = questionnaire_impact(user=senior_manager, version=draft).rows
     monkeypatch.setattr(repricing, "connection", SimpleNamespace(vendor="sqlite"))
     portable = questionnaire_impact(user=senior_manager, version=draft).rows
     assert portable == by_sql
-    ben = next(row for row in by_sql if row.person_id == people.ben.pk)
-    assert ben.error == (
+    rows = {row.person_id: row for row in by_sql}
+    # The first and the last reason, alphabetically, and how many more.
+    assert rows[people.ben.pk].error == (
         "needs reassessment: question s1_q2 is not in the draft; "
-        "their answer to question s1_q1 (option 3) is not in the draft"
+        "their answer to question s1_q1 (option 3) is not in the draft and 1 more"
+    )
+    assert rows[people.ann.pk].error == (
+        "needs reassessment: question s1_q2 is not in the draft; question s2_q1 is not in the draft"
     )
 
 
