@@ -633,10 +633,19 @@ SUMMARY_SECONDS = 600
 # Every change to what an impact reads writes a history row of one of these (services save
 # through simple-history; re-pricing's bulk writes snapshot history in the same transaction):
 # budgets (who has one, their figures, triggers, facts), people (group, package, team), team
-# names, policies (a draft's edits, approvals: the one in force) and questionnaire versions'
-# parts (a draft's points and questions). Assessments and answers are locked once submitted:
-# a reassessment shows as a new budget.
-_MARKED = (IndicativeBudget, Person, Team, RasPolicy, Section, Question, AnswerOption)
+# names, policies (a draft's edits, approvals: the one in force) and questionnaire versions
+# and their parts (a draft's title, points and questions). Assessments and answers are locked
+# once submitted: a reassessment shows as a new budget.
+_MARKED = (
+    IndicativeBudget,
+    Person,
+    Team,
+    RasPolicy,
+    QuestionnaireVersion,
+    Section,
+    Question,
+    AnswerOption,
+)
 
 
 def _inputs_mark() -> tuple:
