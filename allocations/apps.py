@@ -22,6 +22,11 @@ class AllocationsConfig(AppConfig):
 
         register_person_section(person_budget_section)
 
+        from allocations.views.questionnaire_page import questionnaire_impact_section
+        from assessments.questionnaire_page import register_questionnaire_section
+
+        register_questionnaire_section(questionnaire_impact_section)
+
         from allocations.reports.sections import register_sections
 
         register_sections()

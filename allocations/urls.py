@@ -24,6 +24,11 @@ urlpatterns = [
     path("policies/<int:pk>/copy/", policies.policy_copy_view, name="policy_copy"),
     path("policies/<int:pk>/repricing/", repricing.repricing_view, name="repricing"),
     path("policies/<int:pk>/impact/", repricing.policy_impact_view, name="policy_impact"),
+    path(
+        "questionnaires/<int:pk>/impact/",
+        repricing.questionnaire_impact_view,
+        name="questionnaire_impact",
+    ),
     path("repricing/<int:pk>/", repricing.repricing_run_view, name="repricing_run"),
     path(
         "repricing/<int:pk>/status.json",

@@ -6,7 +6,8 @@ and apply.
 Uses its own database (BENCH_DATABASE_NAME, default ras_bench, on the server of
 BENCH_DATABASE_URL, default the local server), dropped and created afresh. Targets (issue 4):
 preview within 10 s, apply — new budget versions and their history rows — within 30 s on a
-2-core machine; (issue 11) a draft policy's impact preview within 10 s.
+2-core machine; (issue 11) a draft policy's impact preview within 10 s, and a draft
+questionnaire version's.
 """
 
 from __future__ import annotations
@@ -131,10 +132,15 @@ def main(people: int = 100_000) -> None:
 
     from allocations.demo import POLICY_2026
     from allocations.models import IndicativeBudget, RasPolicy, RepricingRun
-    from allocations.selectors.repricing import policy_impact, repricing_preview
+    from allocations.selectors.repricing import (
+        policy_impact,
+        questionnaire_impact,
+        repricing_preview,
+    )
     from allocations.services.policies import policy_approve, policy_create_draft
     from allocations.services.repricing import repricing_apply
-    from assessments.models import Answer, User
+    from assessments.models import Answer, AnswerOption, QuestionnaireVersion, User
+    from assessments.services.questionnaires import questionnaire_copy_to_draft
 
     start = time.perf_counter()
     seed(people)
@@ -164,6 +170,23 @@ def main(people: int = 100_000) -> None:
         f"impact of a draft: {impact.total.people:,} people ({impact.total.up:,} gain, "
         f"{impact.total.down:,} lose), weekly {impact.total.weekly_now:,} → "
         f"{impact.total.weekly_new:,} in {impact_s:.1f} s (target 10 s)"
+    )
+
+    # What the publisher sees before publishing a questionnaire draft: a copy with every
+    # question's second option worth one point more.
+    published = QuestionnaireVersion.objects.get(status=QuestionnaireVersion.Status.PUBLISHED)
+    questionnaire_draft = questionnaire_copy_to_draft(actor=admin, version=published)
+    for option in AnswerOption.objects.filter(question__version=questionnaire_draft, order=2):
+        option.points += 1
+        option.save()
+    start = time.perf_counter()
+    impact = questionnaire_impact(user=senior, version=questionnaire_draft)
+    questionnaire_s = time.perf_counter() - start
+    print(
+        f"impact of a questionnaire draft: {impact.total.people:,} people "
+        f"({impact.total.up:,} gain, {impact.total.down:,} lose), weekly "
+        f"{impact.total.weekly_now:,} → {impact.total.weekly_new:,} in {questionnaire_s:.1f} s "
+        f"(target 10 s)"
     )
 
     policy_approve(actor=senior, policy=draft)

@@ -5,11 +5,17 @@ version — a draft, a future one or the one in force — the same rows, counted
 On PostgreSQL the rows come from ONE query (points summed from the answers in SQL, the
 informal-support facts and the person's circumstances joined in); the engine runs in Python.
 The preview summarises them, and exports them as CSV. Also whether a policy may be applied
-now, who may see an impact preview, and a run for the user following it."""
+now, who may see an impact preview, and a run for the user following it.
+
+A questionnaire version's impact (issue 11) is the same preview with each person's answers
+scored by that version instead (`questionnaire_impact`): the policy in force, everyone's other
+facts as now, their points from the version's options for the same answers (same question
+code, option at the same order). The scoring is passed into the one rows query as arrays."""
 
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import json
 from collections import defaultdict
@@ -18,6 +24,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from functools import cached_property
 
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.db import connection, transaction
 from django.db.models import Sum
@@ -30,12 +37,23 @@ from allocations.models import IndicativeBudget, RasPolicy, RepricingRun
 from allocations.permissions import POLICY_REPRICE, POLICY_VIEW
 from allocations.selectors.budgets import is_silent_reduction
 from allocations.selectors.policies import policy_in_force_on
-from assessments.models import Answer, ClientGroup
+from assessments.models import (
+    Answer,
+    AnswerOption,
+    ClientGroup,
+    Person,
+    Question,
+    QuestionnaireVersion,
+    Section,
+    Team,
+)
 from assessments.roles import PEOPLE_ALL_TEAMS
 
 # %(policy)s is the policy whose budgets are left out (re-pricing: the one being applied);
-# NULL leaves nobody out (an impact preview: everyone with a current budget).
-_ROWS_SQL = """
+# NULL leaves nobody out (an impact preview: everyone with a current budget). {points} is one of
+# the two points CTEs below: the answers' points as they are (_ROWS_SQL), or as a
+# questionnaire version would score them (_ROWS_SQL_DRAFT).
+_ROWS_TEMPLATE = """
 WITH current_budget AS (
     SELECT b.* FROM allocations_indicativebudget b
     WHERE b.status = 'current' AND b.policy_id IS DISTINCT FROM %(policy)s
@@ -44,21 +62,15 @@ WITH current_budget AS (
           SELECT 1 FROM allocations_indicativebudget q
           WHERE q.person_id = b.person_id AND q.policy_id = %(policy)s
             AND q.status IN ('awaiting_decision', 'not_adopted'))
-), points AS (
-    -- Each current assessment's points, summed from its answers: one pass over the answers
-    -- with hash joins (an IN (…) here tempts the planner into 100,000 index look-ups).
-    SELECT ans.assessment_id, SUM(o.points) AS total
-    FROM assessments_answer ans
-    JOIN assessments_answeroption o ON o.id = ans.option_id
-    JOIN allocations_indicativebudget cb
-      ON cb.assessment_id = ans.assessment_id AND cb.status = 'current'
-    GROUP BY ans.assessment_id
+), points AS ({points}
 )
 SELECT b.id, b.person_id, b.assessment_id, p.reference, p.given_name, p.family_name, t.name,
        p.client_group, b.indicative_weekly_gbp, b.annual_gbp, b.raw_points,
        a.informal_support, a.carer_assessed, a.carer_able_and_willing, a.carer_impact,
        p.existing_weekly_cost_gbp, p.needs_increased, b.triggers,
-       b.breakdown -> 'points_by_section', a.assessment_date, COALESCE(points.total, 0)
+       b.breakdown -> 'points_by_section', a.assessment_date, COALESCE(points.total, 0),
+       COALESCE(points.unmapped, 0), points.first_problem, points.last_problem,
+       COALESCE(points.in_draft, 0)
 FROM current_budget b
 JOIN assessments_person p ON p.id = b.person_id
 JOIN assessments_team t ON t.id = p.team_id
@@ -66,6 +78,146 @@ JOIN assessments_assessment a ON a.id = b.assessment_id
 LEFT JOIN points ON points.assessment_id = b.assessment_id
 ORDER BY b.id
 """
+
+# Each current assessment's points, summed from its answers: one pass over the answers with
+# hash joins (an IN (…) here tempts the planner into 100,000 index look-ups).
+_POINTS_NOW = """
+    SELECT ans.assessment_id, SUM(o.points) AS total, 0 AS unmapped,
+           NULL::integer AS first_problem, NULL::integer AS last_problem, 0 AS in_draft
+    FROM assessments_answer ans
+    JOIN assessments_answeroption o ON o.id = ans.option_id
+    JOIN allocations_indicativebudget cb
+      ON cb.assessment_id = ans.assessment_id AND cb.status = 'current'
+    GROUP BY ans.assessment_id"""
+
+# The same, each answer scored as a questionnaire version would (DraftScoring, as four arrays
+# of one element per option): the points summed; how many answers cannot be scored (an option
+# missing from the arrays cannot be scored either: nothing is guessed) and the first and last
+# of their reasons (numbers, DraftScoring.problem_names); how many answers are to questions
+# the version has. Plain counts and MIN/MAX: an array_agg here makes PostgreSQL expect big
+# groups, spill the aggregate to disk and repeat it in every parallel worker (twice as slow).
+_POINTS_DRAFT = """
+    SELECT ans.assessment_id, SUM(m.points) AS total,
+           COUNT(*) FILTER (WHERE m.points IS NULL) AS unmapped,
+           MIN(COALESCE(m.problem, 0)) FILTER (WHERE m.points IS NULL) AS first_problem,
+           MAX(COALESCE(m.problem, 0)) FILTER (WHERE m.points IS NULL) AS last_problem,
+           COUNT(*) FILTER (WHERE m.in_draft) AS in_draft
+    FROM assessments_answer ans
+    JOIN allocations_indicativebudget cb
+      ON cb.assessment_id = ans.assessment_id AND cb.status = 'current'
+    LEFT JOIN unnest(%(ids)s::bigint[], %(points)s::numeric[], %(in_draft)s::boolean[],
+                     %(problems)s::integer[]) AS m(option_id, points, in_draft, problem)
+      ON m.option_id = ans.option_id
+    GROUP BY ans.assessment_id"""
+
+_ROWS_SQL = _ROWS_TEMPLATE.format(points=_POINTS_NOW)
+_ROWS_SQL_DRAFT = _ROWS_TEMPLATE.format(points=_POINTS_DRAFT)
+
+NEEDS_REASSESSMENT = "needs reassessment: {problems}"
+AND_MORE = "{problems} and {more} more"
+QUESTION_NOT_IN_DRAFT = "question {code} is not in the draft"
+ANSWER_NOT_IN_DRAFT = "their answer to question {code} (option {order}) is not in the draft"
+UNKNOWN_ANSWER = "an answer is not in a version the draft was compared with"
+
+
+@dataclass(frozen=True)
+class DraftScoring:
+    """How a questionnaire version would score the answers of everyone with a current budget:
+    for each option of every version their assessments used, its points under `version` (the
+    option at the same order of the question with the same code) or, when there is none, why
+    not (in `problems`, the number of a reason in `problem_names`, in alphabetical order, 0
+    for UNKNOWN_ANSWER; the points None). `question_count` is the version's questions;
+    `new_questions` are its codes no version in use has, `removed_questions` the codes in use
+    it lacks, `missing_options` the (code, order) pairs in use it lacks."""
+
+    version: QuestionnaireVersion
+    option_ids: list[int]
+    points: list[Decimal | None]
+    in_draft: list[bool]
+    problems: list[int | None]
+    problem_names: list[str]
+    question_count: int
+    new_questions: list[str]
+    removed_questions: list[str]
+    missing_options: list[tuple[str, int]]
+
+    def sql_params(self) -> dict:
+        return {
+            "ids": self.option_ids,
+            "points": self.points,
+            "in_draft": self.in_draft,
+            "problems": self.problems,
+        }
+
+    def reassessment_error(self, unmapped: int, first: int, last: int) -> str:
+        """A row's error: the first and last reasons its answers cannot be scored, and how
+        many more there are."""
+        names = [self.problem_names[first]] + ([self.problem_names[last]] if last != first else [])
+        problems = "; ".join(names)
+        if unmapped > len(names):
+            problems = AND_MORE.format(problems=problems, more=unmapped - len(names))
+        return NEEDS_REASSESSMENT.format(problems=problems)
+
+    @cached_property
+    def by_option(self) -> dict[int, tuple[Decimal | None, bool, int | None]]:
+        return {
+            option_id: (points, in_draft, problem)
+            for option_id, points, in_draft, problem in zip(
+                self.option_ids, self.points, self.in_draft, self.problems, strict=True
+            )
+        }
+
+
+def draft_scoring(version: QuestionnaireVersion) -> DraftScoring:
+    """The scoring of `version` for everyone with a current budget, in two queries whatever
+    the number of people: the version's questions and options, and every option of the
+    versions the current budgets' assessments used."""
+    draft_codes: set[str] = set()
+    draft_points: dict[tuple[str, int], Decimal] = {}
+    for code, order, points in Question.objects.filter(version=version).values_list(
+        "code", "options__order", "options__points"
+    ):
+        draft_codes.add(code)
+        if order is not None:
+            draft_points[code, order] = points
+    in_use = IndicativeBudget.objects.filter(status=IndicativeBudget.Status.CURRENT).values(
+        "assessment__questionnaire_id"
+    )
+    ids, points, in_draft, problems = [], [], [], []
+    codes_in_use: set[str] = set()
+    missing: set[tuple[str, int]] = set()
+    for option_id, code, order in AnswerOption.objects.filter(
+        question__version_id__in=in_use
+    ).values_list("id", "question__code", "order"):
+        codes_in_use.add(code)
+        ids.append(option_id)
+        in_draft.append(code in draft_codes)
+        if (code, order) in draft_points:
+            points.append(draft_points[code, order])
+            problems.append(None)
+            continue
+        points.append(None)
+        if code in draft_codes:
+            missing.add((code, order))
+            problems.append(ANSWER_NOT_IN_DRAFT.format(code=code, order=order))
+        else:
+            problems.append(QUESTION_NOT_IN_DRAFT.format(code=code))
+    # Number the reasons in alphabetical order (0 for an answer not in the arrays at all), so
+    # the query's MIN and MAX name the alphabetically first and last of a person's reasons.
+    names = [UNKNOWN_ANSWER, *sorted({p for p in problems if p is not None})]
+    number = {name: index for index, name in enumerate(names)}
+    return DraftScoring(
+        version=version,
+        option_ids=ids,
+        points=points,
+        in_draft=in_draft,
+        problems=[None if p is None else number[p] for p in problems],
+        problem_names=names,
+        question_count=len(draft_codes),
+        new_questions=sorted(draft_codes - codes_in_use),
+        removed_questions=sorted(codes_in_use - draft_codes),
+        missing_options=sorted(missing),
+    )
 
 
 @dataclass
@@ -85,6 +237,10 @@ class Row:
     assessment_date: object
     result: Result | None = None
     error: str = ""
+    # A questionnaire version's impact only: the version's questions this person never
+    # answered (scored 0), and whether some answer could not be scored at all.
+    unanswered: int = 0
+    needs_reassessment: bool = False
 
     @property
     def change(self) -> Decimal:
@@ -106,51 +262,82 @@ class Row:
         return "up" if self.change > 0 else "down" if self.change < 0 else "same"
 
 
-def _rows_portable(policy: RasPolicy | None) -> list[tuple]:
+def _rows_portable(policy: RasPolicy | None, scoring: DraftScoring | None = None) -> list[tuple]:
     """The same rows as _ROWS_SQL through the ORM (two queries, whatever the number of
     people), for the SQLite file `make run` uses when no PostgreSQL is configured. `policy`
-    as in _ROWS_SQL: None leaves nobody out."""
+    as in _ROWS_SQL: None leaves nobody out; `scoring` as _POINTS_DRAFT."""
     budgets = IndicativeBudget.objects.filter(status=IndicativeBudget.Status.CURRENT)
     if policy is not None:
         skip = IndicativeBudget.objects.filter(
             policy=policy, status__in=["awaiting_decision", "not_adopted"]
         ).values("person_id")
         budgets = budgets.exclude(policy=policy).exclude(person_id__in=skip)
-    points = dict(
-        Answer.objects.filter(assessment_id__in=budgets.values("assessment_id"))
-        .values("assessment_id")
-        .annotate(total=Sum("option__points"))
-        .values_list("assessment_id", "total")
-    )
+    answers = Answer.objects.filter(assessment_id__in=budgets.values("assessment_id"))
+    scored: dict[int, tuple] = {}
+    if scoring is None:
+        for assessment_id, total in (
+            answers.values("assessment_id")
+            .annotate(total=Sum("option__points"))
+            .values_list("assessment_id", "total")
+        ):
+            scored[assessment_id] = (total, 0, None, None, 0)
+    else:
+        unknown = (None, False, 0)
+        for assessment_id, option_id in answers.values_list("assessment_id", "option_id"):
+            points, in_draft, problem = scoring.by_option.get(option_id, unknown)
+            total, unmapped, first, last, answered = scored.get(
+                assessment_id, (None, 0, None, None, 0)
+            )
+            if points is None:
+                unmapped += 1
+                first = problem if first is None else min(first, problem)
+                last = problem if last is None else max(last, problem)
+            else:
+                total = points if total is None else total + points
+            scored[assessment_id] = (total, unmapped, first, last, answered + in_draft)
     rows = []
     for b in budgets.select_related("person__team", "assessment").order_by("id"):
-        total = points.get(b.assessment_id) or Decimal(0)
+        total, unmapped, first, last, answered = scored.get(
+            b.assessment_id, (None, 0, None, None, 0)
+        )
         p, a = b.person, b.assessment
         rows.append(
             (b.id, b.person_id, b.assessment_id, p.reference, p.given_name, p.family_name,
              p.team.name, p.client_group, b.indicative_weekly_gbp, b.annual_gbp, b.raw_points,
              a.informal_support, a.carer_assessed, a.carer_able_and_willing, a.carer_impact,
              p.existing_weekly_cost_gbp, p.needs_increased, b.triggers,
-             b.breakdown.get("points_by_section", []), a.assessment_date, total)
+             b.breakdown.get("points_by_section", []), a.assessment_date,
+             total or Decimal(0), unmapped, first, last, answered)
         )  # fmt: skip
     return rows
 
 
-def repricing_rows(policy: RasPolicy, *, everyone: bool = False) -> list[Row]:
+def repricing_rows(
+    policy: RasPolicy, *, everyone: bool = False, scoring: DraftScoring | None = None
+) -> list[Row]:
     """Every current budget not yet on `policy` (with `everyone`, every current budget), with
     its figure under `policy` worked out. A constant number of queries, whatever the number of
-    people; `policy` may be a draft."""
+    people; `policy` may be a draft.
+
+    With `scoring` (draft_scoring: a questionnaire version's points for every option in use),
+    each person's points are their answers as that version scores them; a person with an
+    answer it cannot score gets no figure but an error (NEEDS_REASSESSMENT), and each row
+    counts the version's questions the person never answered (scored 0)."""
     rules = engine_policy(policy)
     validate_policy(rules)
     left_out = None if everyone else policy
     if connection.vendor == "postgresql":
+        sql = _ROWS_SQL if scoring is None else _ROWS_SQL_DRAFT
+        params = {"policy": left_out.pk if left_out else None}
+        if scoring is not None:
+            params.update(scoring.sql_params())
         with transaction.atomic(), connection.cursor() as cursor:
             # PostgreSQL's JIT compiles this big join for about a second and gains nothing.
             cursor.execute("SET LOCAL jit = off")
-            cursor.execute(_ROWS_SQL, {"policy": left_out.pk if left_out else None})
+            cursor.execute(sql, params)
             raw = cursor.fetchall()
     else:
-        raw = _rows_portable(left_out)
+        raw = _rows_portable(left_out, scoring)
     rows = []
     for r in raw:
         # Django reads jsonb from a raw cursor as text: decode the triggers and sections.
@@ -185,10 +372,16 @@ def repricing_rows(policy: RasPolicy, *, everyone: bool = False) -> list[Row]:
             sections=r[18] or [],
             assessment_date=r[19],
         )
-        try:
-            row.result = calculate(rules, case, policy_checked=True)
-        except RasInputError as problem:
-            row.error = str(problem)
+        if scoring is not None:
+            row.unanswered = scoring.question_count - r[24]
+        if r[21]:  # answers the questionnaire version cannot score
+            row.needs_reassessment = True
+            row.error = scoring.reassessment_error(*r[21:24])
+        else:
+            try:
+                row.result = calculate(rules, case, policy_checked=True)
+            except RasInputError as problem:
+                row.error = str(problem)
         rows.append(row)
     return rows
 
@@ -252,6 +445,8 @@ class Preview:
 
     policy: RasPolicy
     rows: list[Row]
+    # A questionnaire version's impact: how its answers were scored (None for a policy's).
+    scoring: DraftScoring | None = None
 
     @cached_property
     def total(self) -> Tally:
@@ -273,6 +468,16 @@ class Preview:
         for row in self.rows:
             tallies[key(row)].add(row)
         return dict(sorted(tallies.items()))
+
+    @cached_property
+    def needs_reassessment(self) -> int:
+        """People with an answer the questionnaire version cannot score (no figure for them)."""
+        return sum(row.needs_reassessment for row in self.rows)
+
+    @cached_property
+    def with_unanswered(self) -> int:
+        """People who never answered some of the questionnaire version's questions."""
+        return sum(row.unanswered > 0 for row in self.rows)
 
     def largest_changes(self, count: int = 50) -> list[Row]:
         """The `count` people whose weekly figure would change most, either way."""
@@ -357,6 +562,129 @@ def policy_impact(*, user, policy: RasPolicy) -> Preview:
     if not policy_impact_visible(user):
         raise PermissionDenied(NOT_IMPACT_READER)
     return repricing_preview(policy, everyone=True)
+
+
+NOT_QUESTIONNAIRE_IMPACT_READER = (
+    "Only RAS administrators, senior managers and auditors see a questionnaire's impact on "
+    "everyone's budget."
+)
+NO_POLICY_FOR_IMPACT = (
+    "No RAS policy is in force today, so a questionnaire's impact on budgets cannot be worked out."
+)
+
+
+class ImpactUnavailable(ValueError):
+    """A questionnaire's impact cannot be worked out (NO_POLICY_FOR_IMPACT)."""
+
+
+def questionnaire_impact(*, user, version: QuestionnaireVersion) -> Preview:
+    """A questionnaire version's impact (a draft's, before it is published): everyone's current
+    budget beside their figure if they were reassessed on `version` giving the same answers —
+    the policy in force today, every other fact as now (informal support, carer, client group,
+    existing package, the triggers their budget recorded), their points as `version` scores
+    their answers (draft_scoring). Reads only, a constant number of queries.
+    PermissionDenied (NOT_QUESTIONNAIRE_IMPACT_READER) unless policy_impact_visible;
+    ImpactUnavailable when no policy is in force."""
+    if not policy_impact_visible(user):
+        raise PermissionDenied(NOT_QUESTIONNAIRE_IMPACT_READER)
+    policy = policy_in_force_on(timezone.localdate())
+    if policy is None:
+        raise ImpactUnavailable(NO_POLICY_FOR_IMPACT)
+    scoring = draft_scoring(version)
+    return Preview(
+        policy=policy, rows=repricing_rows(policy, everyone=True, scoring=scoring), scoring=scoring
+    )
+
+
+@dataclass(frozen=True)
+class ImpactSummary:
+    """What a draft's page shows of its impact (the fields _impact_summary.html and
+    _impact_notes.html read of a Preview): small enough to keep in the cache."""
+
+    policy: RasPolicy
+    total: Tally
+    by_client_group: dict[str, Tally]
+    scoring: DraftScoring | None
+    needs_reassessment: int
+    with_unanswered: int
+
+    @classmethod
+    def of(cls, preview: Preview) -> ImpactSummary:
+        scoring = preview.scoring
+        if scoring is not None:  # the per-option arrays are the query's, not the page's
+            scoring = dataclasses.replace(
+                scoring, option_ids=[], points=[], in_draft=[], problems=[]
+            )
+        return cls(
+            policy=preview.policy,
+            total=preview.total,
+            by_client_group=preview.by_client_group,
+            scoring=scoring,
+            needs_reassessment=preview.needs_reassessment,
+            with_unanswered=preview.with_unanswered,
+        )
+
+
+# How long a summary is kept at most. Its key changes whenever anything it reads changes (see
+# _inputs_mark); the time limit only bounds the one thing the mark can miss, a transaction
+# that took its history id before, and committed after, the one the mark saw.
+SUMMARY_SECONDS = 600
+
+# Every change to what an impact reads writes a history row of one of these (services save
+# through simple-history; re-pricing's bulk writes snapshot history in the same transaction):
+# budgets (who has one, their figures, triggers, facts), people (group, package, team), team
+# names, policies (a draft's edits, approvals: the one in force) and questionnaire versions
+# and their parts (a draft's title, points and questions). Assessments and answers are locked
+# once submitted: a reassessment shows as a new budget.
+_MARKED = (
+    IndicativeBudget,
+    Person,
+    Team,
+    RasPolicy,
+    QuestionnaireVersion,
+    Section,
+    Question,
+    AnswerOption,
+)
+
+
+def _inputs_mark() -> tuple:
+    """The newest history row id of each of _MARKED, in one query."""
+    # Identifiers from model metadata, quoted; no value comes from outside.
+    tables = [connection.ops.quote_name(m.history.model._meta.db_table) for m in _MARKED]
+    newest = ", ".join(f"(SELECT MAX(history_id) FROM {table})" for table in tables)  # noqa: S608
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {newest}")
+        return tuple(cursor.fetchone())
+
+
+def _summary(key: str, work: Callable[[], Preview]) -> ImpactSummary:
+    mark = "-".join(str(newest) for newest in _inputs_mark())
+    key = f"ras:impact:{key}:{timezone.localdate()}:{mark}"
+    summary = cache.get(key)
+    if summary is None:
+        summary = ImpactSummary.of(work())
+        cache.set(key, summary, SUMMARY_SECONDS)
+    return summary
+
+
+def policy_impact_summary(*, user, policy: RasPolicy) -> ImpactSummary:
+    """policy_impact's summary for a draft's page, worked out again only when something it
+    reads has changed since (a draft's approver may come back to it many times; at 100,000
+    people the preview takes seconds). Same permission as policy_impact."""
+    if not policy_impact_visible(user):
+        raise PermissionDenied(NOT_IMPACT_READER)
+    return _summary(f"policy:{policy.pk}", lambda: policy_impact(user=user, policy=policy))
+
+
+def questionnaire_impact_summary(*, user, version: QuestionnaireVersion) -> ImpactSummary:
+    """questionnaire_impact's summary for a draft's page, kept as policy_impact_summary's.
+    Same permission and refusal as questionnaire_impact."""
+    if not policy_impact_visible(user):
+        raise PermissionDenied(NOT_QUESTIONNAIRE_IMPACT_READER)
+    return _summary(
+        f"questionnaire:{version.pk}", lambda: questionnaire_impact(user=user, version=version)
+    )
 
 
 def repricing_refusal(policy: RasPolicy) -> str | None:

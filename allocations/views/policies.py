@@ -18,7 +18,7 @@ from allocations.selectors.policies import (
     policy_list,
 )
 from allocations.selectors.repricing import (
-    policy_impact,
+    policy_impact_summary,
     policy_impact_visible,
     repricing_refusal,
 )
@@ -70,8 +70,9 @@ def policy_detail_view(request, pk: int):
             "runs": policy.runs.select_related("created_by"),
             "history": object_history(policy),
             "can_see_impact": see_impact,
-            # A draft's approver sees what it would do before approving it (issue 11).
-            "impact": policy_impact(user=user, policy=policy)
+            # A draft's approver sees what it would do before approving it (issue 11); the
+            # summary is kept until something it reads changes.
+            "impact": policy_impact_summary(user=user, policy=policy)
             if see_impact and policy.is_draft
             else None,
         },

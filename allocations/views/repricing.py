@@ -1,5 +1,6 @@
 """Re-pricing pages: the preview (and its CSV), starting a run, and following it; and a policy
-version's impact on everyone's current budget (and its CSV), the same preview for any version."""
+version's impact on everyone's current budget (and its CSV), the same preview for any version;
+and a questionnaire version's impact, the same preview with answers scored by that version."""
 
 from __future__ import annotations
 
@@ -14,14 +15,17 @@ from allocations.jobs import job_status_response
 from allocations.permissions import POLICY_REPRICE
 from allocations.selectors.policies import policy_get_for_user, policy_in_force_on
 from allocations.selectors.repricing import (
+    ImpactUnavailable,
     Preview,
     policy_impact,
+    questionnaire_impact,
     repricing_csv,
     repricing_preview,
     repricing_refusal,
     repricing_run_get_for_user,
 )
 from allocations.services.repricing import NOT_REPRICER, repricing_start
+from assessments.selectors.questionnaires import questionnaire_get_for_user
 from assessments.views.refusals import refuse
 
 
@@ -68,6 +72,25 @@ def policy_impact_view(request, pk: int):
             "in_force": policy_in_force_on(timezone.localdate()),
             "biggest": preview.largest_changes(),
         },
+    )
+
+
+@require_http_methods(["GET"])
+def questionnaire_impact_view(request, pk: int):
+    """A questionnaire version's impact on everyone's current budget (?format=csv downloads
+    it): the policy in force, each person's answers scored by the version."""
+    version = questionnaire_get_for_user(user=request.user, pk=pk)
+    try:
+        preview = questionnaire_impact(user=request.user, version=version)
+    except ImpactUnavailable as problem:
+        messages.error(request, str(problem))
+        return redirect("assessments:questionnaire_detail", pk=version.pk)
+    if request.GET.get("format") == "csv":
+        return _csv_download(preview, f"impact-questionnaire-{version.pk}.csv")
+    return render(
+        request,
+        "allocations/questionnaires/impact.html",
+        {"version": version, "preview": preview, "biggest": preview.largest_changes()},
     )
 
 

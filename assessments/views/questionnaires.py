@@ -12,6 +12,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
 from assessments.forms import QuestionnaireImportForm, RetireQuestionnaireForm
+from assessments.questionnaire_page import questionnaire_sections
 from assessments.roles import QUESTIONNAIRE_CHANGE, QUESTIONNAIRE_PUBLISH
 from assessments.selectors.questionnaires import (
     EDITORS_ONLY,
@@ -62,6 +63,8 @@ def questionnaire_detail_view(request, pk: int):
             "can_edit": request.user.has_perm(QUESTIONNAIRE_CHANGE),
             "can_publish": version.is_draft and publish_refusal is None,
             "publish_refusal": publish_refusal,
+            # Sections other apps add (allocations: a draft's impact on everyone's budget).
+            "extra_sections": questionnaire_sections(request, version),
         },
     )
 
