@@ -289,7 +289,8 @@ class CalibrationRunForm(forms.Form):
         min_value=Decimal("0.01"),
         max_digits=12,
         decimal_places=2,
-        help_text="Uses the chosen policy, or the policy in force.",
+        help_text="The sample's weekly budget or, when scaling to the live caseload, the whole "
+        "caseload's. Uses the chosen policy, or the policy in force.",
     )
     scale = forms.BooleanField(
         label="Scale to the live caseload",

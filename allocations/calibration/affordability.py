@@ -35,9 +35,11 @@ class BudgetImpossible(Exception):
 
 @dataclass(frozen=True)
 class SensitivityRow:
-    """At `price` a point: total weekly and annual indicative budgets, the contingency the
-    council retains each week, the share within ±20% of current cost (0..1, 4 dp) and how many
-    would get less than their current package."""
+    """At `price` a point: the sample's total weekly and annual indicative budgets, the
+    contingency the council retains each week, the share within ±20% of current cost (0..1,
+    4 dp) and how many would get less than their current package. Given scale-up weights,
+    `projected_*` are the same three totals for the whole caseload (each case × its client
+    group's weight, to the penny); None otherwise."""
 
     price: Decimal
     total_weekly: Decimal
@@ -45,6 +47,9 @@ class SensitivityRow:
     contingency_weekly: Decimal
     within_20: Decimal
     fewer: int
+    projected_weekly: Decimal | None = None
+    projected_annual: Decimal | None = None
+    projected_contingency_weekly: Decimal | None = None
 
 
 class _Pricer:
@@ -132,50 +137,86 @@ def sample_total(
     return round2(_Pricer(cases, policy).total(price, scale))
 
 
+def _sum(
+    results: Mapping[tuple[Decimal, str], Result],
+    counts: Mapping[tuple[Decimal, str], int],
+    figure: str,
+    scale: Mapping[str, Decimal] | None = None,
+) -> Decimal:
+    """Σ the results' `figure` (pennies each) × how many cases share it × (with `scale`) their
+    client group's weight, unrounded."""
+    with localcontext(WIDE):
+        return sum(
+            (
+                getattr(result, figure) * counts[key] * (scale[key[1]] if scale is not None else 1)
+                for key, result in results.items()
+            ),
+            ZERO,
+        )
+
+
 def sensitivity(
-    cases: Sequence[SampleCase], policy: Policy, prices: Sequence[Decimal]
+    cases: Sequence[SampleCase],
+    policy: Policy,
+    prices: Sequence[Decimal],
+    *,
+    scale: Mapping[str, Decimal] | None = None,
 ) -> list[SensitivityRow]:
-    """One row per price, in the order given, for the sample under `policy`'s rules."""
+    """One row per price, in the order given, for the sample under `policy`'s rules; with
+    `scale` (scale_up's weights by client group), each row's totals projected to the caseload
+    too."""
     pricer = _Pricer(cases, policy)
     rows = []
     for price in prices:
         results = pricer.results(price)
         allocations = [results[case.points, case.client_group].indicative_weekly for case in cases]
         stats = statistics(cases, allocations)
-        with localcontext(WIDE):
-            rows.append(
-                SensitivityRow(
-                    price=price,
-                    total_weekly=sum(
-                        (r.indicative_weekly * pricer.counts[k] for k, r in results.items()), ZERO
-                    ),
-                    total_annual=sum(
-                        (r.annual * pricer.counts[k] for k, r in results.items()), ZERO
-                    ),
-                    contingency_weekly=sum(
-                        (r.contingency_weekly * pricer.counts[k] for k, r in results.items()), ZERO
-                    ),
-                    within_20=stats.within_20,
-                    fewer=stats.fewer,
-                )
+        counts = pricer.counts
+        projected = {}
+        if scale is not None:
+            projected = {
+                "projected_weekly": round2(_sum(results, counts, "indicative_weekly", scale)),
+                "projected_annual": round2(_sum(results, counts, "annual", scale)),
+                "projected_contingency_weekly": round2(
+                    _sum(results, counts, "contingency_weekly", scale)
+                ),
+            }
+        rows.append(
+            SensitivityRow(
+                price=price,
+                total_weekly=_sum(results, counts, "indicative_weekly"),
+                total_annual=_sum(results, counts, "annual"),
+                contingency_weekly=_sum(results, counts, "contingency_weekly"),
+                within_20=stats.within_20,
+                fewer=stats.fewer,
+                **projected,
             )
+        )
     return rows
 
 
-def scale_up(cases: Sequence[SampleCase], caseload_counts: Mapping[str, int]) -> dict[str, Decimal]:
+def scale_up(
+    cases: Sequence[SampleCase],
+    caseload_counts: Mapping[str, int],
+    *,
+    labels: Mapping[str, str] | None = None,
+) -> dict[str, Decimal]:
     """The weight of a sample case per client group: people in the caseload ÷ cases in the
     sample (unrounded). ValueError for a sample group the caseload counts do not give, or a
-    caseload group the sample has no case of (its spend could not be projected)."""
+    caseload group the sample has no case of (its spend could not be projected); its message
+    names the groups by `labels` (their codes when none is given)."""
     in_sample = Counter(case.client_group for case in cases)
-    missing = sorted(set(in_sample) - set(caseload_counts))
+
+    def named(groups: set[str]) -> str:
+        return ", ".join(sorted((labels or {}).get(group, group) for group in groups))
+
+    missing = set(in_sample) - set(caseload_counts)
     if missing:
-        raise ValueError(f"The caseload counts give no figure for {', '.join(missing)}.")
-    unsampled = sorted(
-        group for group, n in caseload_counts.items() if n and group not in in_sample
-    )
+        raise ValueError(f"The caseload counts give no figure for {named(missing)}.")
+    unsampled = {group for group, n in caseload_counts.items() if n and group not in in_sample}
     if unsampled:
         raise ValueError(
-            f"The sample has no case of {', '.join(unsampled)}, so its spend cannot be projected."
+            f"The sample has no case of {named(unsampled)}, so its spend cannot be projected."
         )
     with localcontext(WIDE):
         return {

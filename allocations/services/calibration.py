@@ -14,7 +14,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -33,7 +33,15 @@ from allocations.calibration.affordability import (
     sensitivity,
     solve_price,
 )
-from allocations.calibration.fitting import METHODS, fit_price, fit_report, policy_allocator
+from allocations.calibration.fitting import (
+    METHODS,
+    Fit,
+    differences_by_group_and_band,
+    fit_price,
+    fit_report,
+    fitted_allocation,
+    policy_allocator,
+)
 from allocations.calibration.samples import SampleCase, read_sample
 from allocations.calibration.weights import fit_weights
 from allocations.engine import round2
@@ -235,13 +243,43 @@ def calibration_run(
 
     With `scale`, each case is weighted to the live caseload (`scale_up` with the counts of
     people with a current indicative budget by client group): the weights and the projected
-    weekly totals are kept under "scale_up", and the budget is compared with the projected
-    whole-caseload spend rather than the sample's. ValidationError when nobody has a current
-    budget or the caseload has a client group the sample has no case of."""
+    weekly totals are kept under "scale_up", the budget is the whole caseload's (compared with
+    the projected whole-caseload spend rather than the sample's) and the sensitivity rows are
+    projected too. ValidationError when nobody has a current budget or the caseload has a
+    client group the sample has no case of."""
     _check(actor)
+    counts = caseload_counts(user=actor) if scale else None
+    results = calibration_report(
+        sample_cases(sample), method=method, policy=policy, budget=budget, caseload=counts
+    )
+    return save_as(
+        CalibrationRun(
+            sample=sample,
+            method=method,
+            policy=policy,
+            budget_weekly_gbp=budget,
+            results=results,
+            created_by=actor,
+        ),
+        actor,
+    )
+
+
+def calibration_report(
+    cases: list[SampleCase],
+    *,
+    method: str,
+    policy: RasPolicy | None = None,
+    budget: Decimal | None = None,
+    caseload: Mapping[str, int] | None = None,
+) -> dict[str, Any]:
+    """The report of a run as data (what `calibration_run` keeps, and `manage.py
+    ras_calibrate` prints): each method's fit and statistics, the section weights, why a
+    method could not be fitted, the differences the spread chart draws, the scale-up to
+    `caseload` (people by client group) when given, and the affordability for `budget`.
+    Saves nothing and checks no one: callers check. ValidationError as `calibration_run`."""
     methods = list(_methods(method))
-    cases = sample_cases(sample)
-    weights = _scale(actor, cases) if scale else None
+    weights = _scale(cases, caseload) if caseload is not None else None
     allocate = policy_allocator(engine_policy(policy)) if policy is not None else None
     results: dict[str, Any] = {"methods": {}, "weights": None, "unfitted": {}}
     for name in methods:
@@ -257,33 +295,52 @@ def calibration_run(
             if method != ALL:
                 raise ValidationError(str(unfit)) from None
             results["unfitted"][name] = str(unfit)
+    results["spread"] = _spread(cases, method, results["methods"], allocate)
     if weights is not None:
         results["scale_up"] = weights
     results["affordability"] = _affordability(
         cases, policy, budget, weights=weights and weights["weights"]
     )
-    return save_as(
-        CalibrationRun(
-            sample=sample,
-            method=method,
-            policy=policy,
-            budget_weekly_gbp=budget,
-            results=results,
-            created_by=actor,
-        ),
-        actor,
-    )
+    return results
 
 
-def _scale(actor: User, cases: list[SampleCase]) -> dict[str, Any]:
-    """The scale-up of `cases` to the live caseload, as data: a row per client group of the
-    sample (its cases, the caseload's people, the weight = people ÷ cases, unrounded),
-    the weights by group, and the sample's and the projected caseload's current weekly cost."""
-    counts = caseload_counts(user=actor)
+def _spread(
+    cases: list[SampleCase],
+    method: str,
+    reports: Mapping[str, Any],
+    allocate: Callable[[SampleCase, Decimal], Decimal] | None,
+) -> dict[str, Any] | None:
+    """allocation − current cost of each case, by client group and by band of points, for the
+    spread chart: under the run's own method, or (every method) the first fitted, ratio first;
+    the allocations as the run's statistics compared them (the fitted line, or what the policy
+    would pay at the fitted price). Kept with the run, so its pages never work them out again
+    (and a draft policy changed later cannot change them). None when no price was fitted."""
+    name = method if method in reports else next((m for m in METHODS if m in reports), None)
+    if name is None:
+        return None
+    fitted = reports[name]["fit"]
+    fit = Fit(name, Decimal(fitted["price_per_point"]), Decimal(fitted["intercept"] or 0))
+    if allocate is None:
+        allocations = [fitted_allocation(fit, case.points) for case in cases]
+    else:
+        allocations = [allocate(case, fit.price_per_point) for case in cases]
+    by_group, by_band = differences_by_group_and_band(cases, allocations)
+    return {"method": name, "by_group": as_data(by_group), "by_band": as_data(by_band)}
+
+
+def _scale(cases: list[SampleCase], counts: Mapping[str, int]) -> dict[str, Any]:
+    """The scale-up of `cases` to the caseload's `counts` of people by client group, as data:
+    a row per client group of the sample (its cases, the caseload's people, the weight =
+    people ÷ cases, unrounded), the weights by group, and the sample's and the projected
+    caseload's current weekly cost."""
     if not any(counts.values()):
         raise ValidationError(NO_CASELOAD)
     try:
-        weights = scale_up(cases, {group: counts.get(group, 0) for group in ClientGroup.values})
+        weights = scale_up(
+            cases,
+            {group: counts.get(group, 0) for group in ClientGroup.values},
+            labels=dict(ClientGroup.choices),
+        )
     except ValueError as unscalable:
         raise ValidationError(str(unscalable)) from None
     in_sample = defaultdict(int)
@@ -317,8 +374,8 @@ def _affordability(
     policy in force when none is chosen) total `budget` a week — each case × its group's
     scale-up weight when `weights` are given, i.e. the projected whole-caseload spend — the
     total it spends (and, scaled, the sample's own total at that price), and a sensitivity
-    table of the sample at 80%–120% of that price; or why no price does. None without a
-    budget."""
+    table of the sample at 80%–120% of that price (scaled, each row projected to the caseload
+    too); or why no price does. None without a budget."""
     if budget is None:
         return None
     rules = policy if policy is not None else policy_in_force_on(timezone.localdate())
@@ -342,7 +399,9 @@ def _affordability(
         "scaled": weights is not None,
         "total_weekly": str(sample_total(cases, engine_rules, price, scale=scale)),
         "sample_total_weekly": str(sample_total(cases, engine_rules, price)),
-        "sensitivity": as_data(sensitivity(cases, engine_rules, prices)),
+        "sensitivity": as_data(
+            sensitivity(cases, engine_rules, prices, scale=scale if weights is not None else None)
+        ),
     }
 
 

@@ -277,7 +277,8 @@ def test_scaling_is_refused_for_a_caseload_group_the_sample_has_no_case_of(
         data=b"reference,client_group,points,weekly_cost\nO1,older_people,10,50.00\n",
         filename="o.csv",
     )
-    with pytest.raises(ValidationError, match="learning_disability"):
+    # The message names the group as a person reads it, not by its code.
+    with pytest.raises(ValidationError, match="no case of Learning disability,"):
         calibration_run(actor=ras_admin, sample=only_older, method="ratio", scale=True)
 
 
@@ -305,5 +306,5 @@ def test_the_fit_form_scales_and_the_run_page_shows_the_weights(
     page = client.get(response.url).content.decode()
     assert "Scaled to the live caseload" in page
     assert "projected total of" in page
-    assert '<th scope="row">older_people</th><td class="text-end">3</td>' in page
+    assert '<th scope="row">Older people</th><td class="text-end">3</td>' in page
     assert '<td class="text-end">2</td><td class="text-end">0.6667</td>' in page
