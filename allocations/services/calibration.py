@@ -285,7 +285,7 @@ def calibration_report(
     for name in methods:
         try:
             if name == WEIGHTS:
-                results["weights"] = as_data(fit_weights(cases))
+                results["weights"] = {**as_data(fit_weights(cases)), **_rescaling(cases)}
             else:
                 results["methods"][name] = as_data(fit_report(cases, name, allocate=allocate))
         except ValueError as unfit:
@@ -302,6 +302,17 @@ def calibration_report(
         cases, policy, budget, weights=weights and weights["weights"]
     )
     return results
+
+
+def _rescaling(cases: list[SampleCase]) -> dict[str, Any]:
+    """What adopting the weights would do, for the run page to say: the reference price (the
+    sample's single price through the origin, as `calibration_adopt_weights` divides by) under
+    "reference_price", or None when there is none (£0 or no points)."""
+    try:
+        reference = fit_price(cases, "origin").price_per_point
+    except ValueError:
+        return {"reference_price": None}
+    return {"reference_price": str(reference) if reference else None}
 
 
 def _spread(

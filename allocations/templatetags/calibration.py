@@ -3,7 +3,7 @@ client groups and methods as people read them (the stored data keeps their codes
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from django import template
 
@@ -39,6 +39,15 @@ def against(total: str | None, budget: str | None) -> str:
     if total in (None, "") or budget in (None, ""):
         return "—"
     return str(Decimal(total) - Decimal(budget))
+
+
+@register.filter
+def rescaled(weight: str, reference: str | None) -> str:
+    """How many new points an old point in a section becomes when its weight is adopted:
+    weight ÷ the reference price, to 4 decimal places ("—" without a reference price)."""
+    if not reference:
+        return "—"
+    return str((Decimal(weight) / Decimal(reference)).quantize(Decimal("0.0001"), ROUND_HALF_UP))
 
 
 @register.filter

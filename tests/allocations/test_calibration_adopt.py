@@ -78,6 +78,8 @@ def test_weights_become_a_draft_questionnaire_with_points_rescaled_by_hand(
     request, who, questionnaire, weights_run
 ):
     assert weights_run.results["weights"]["weights"] == {"s1": "12.0000", "s2": "6.0000"}
+    # The run keeps the price it divides by, so its page says what adopting will do.
+    assert weights_run.results["weights"]["reference_price"] == "9.0000"
     before = _points(questionnaire)
 
     draft = calibration_adopt_weights(actor=request.getfixturevalue(who), run=weights_run)
