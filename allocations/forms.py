@@ -292,6 +292,12 @@ class CalibrationRunForm(forms.Form):
         help_text="The sample's weekly budget or, when scaling to the live caseload, the whole "
         "caseload's. Uses the chosen policy, or the policy in force.",
     )
+    transitional = forms.BooleanField(
+        label="Apply the policy's transitional rule",
+        required=False,
+        help_text="Count each case's current cost as its existing package, so the chosen "
+        "policy (or, for the budget, the policy in force) pays as its transitional rule says.",
+    )
     scale = forms.BooleanField(
         label="Scale to the live caseload",
         required=False,

@@ -2,8 +2,11 @@
 of prices, and scale-up from the sample to the caseload (issue 11).
 
 Every total is the engine's: each sample case is calculated under the policy's rules (factors,
-contingency bands, minimum) at the price in question, with no informal support and no existing
-package, exactly as `fitting.policy_allocator` does.
+contingency bands, minimum) at the price in question, with no informal support and — unless
+`transitional` is asked for, when its current cost is its existing package and the policy's
+transitional rule applies — no existing package, exactly as `fitting.policy_allocator` does.
+The total still never falls as the price rises (the transitional rule only ever holds an
+allocation at the case's fixed current cost, or the higher of that and the RAS figure).
 """
 
 from __future__ import annotations
@@ -54,17 +57,28 @@ class SensitivityRow:
 
 class _Pricer:
     """The engine's results for the sample at any price. Cases with the same points and client
-    group are calculated once and counted, so bisection stays quick on a large sample."""
+    group (and, under the transitional rule, the same current cost) are calculated once and
+    counted, so bisection stays quick on a large sample."""
 
-    def __init__(self, cases: Sequence[SampleCase], policy: Policy):
+    def __init__(self, cases: Sequence[SampleCase], policy: Policy, transitional: bool = False):
         validate_policy(policy)
         self.policy = policy
-        self.counts = Counter((case.points, case.client_group) for case in cases)
+        self.transitional = transitional
+        self.counts = Counter(self.key(case) for case in cases)
 
-    def results(self, price: Decimal) -> dict[tuple[Decimal, str], Result]:
+    def key(self, case: SampleCase) -> tuple[Decimal, str, Decimal | None]:
+        """(points, client group, the existing package the engine is given: the case's current
+        cost under the transitional rule, else none)."""
+        return case.points, case.client_group, case.weekly_cost if self.transitional else None
+
+    def results(self, price: Decimal) -> dict[tuple[Decimal, str, Decimal | None], Result]:
         priced = dataclasses.replace(self.policy, price_per_point=price)
         return {
-            key: calculate(priced, Case(points=(key[0],), client_group=key[1]), policy_checked=True)
+            key: calculate(
+                priced,
+                Case(points=(key[0],), client_group=key[1], existing_weekly_cost=key[2]),
+                policy_checked=True,
+            )
             for key in self.counts
         }
 
@@ -84,6 +98,7 @@ def solve_price(
     budget_weekly: Decimal,
     *,
     scale: Decimal | Mapping[str, Decimal] = Decimal(1),
+    transitional: bool = False,
 ) -> Decimal:
     """The highest price in whole pennies at which the sample's total indicative weekly budget
     under `policy`'s rules, × `scale`, is not above `budget_weekly`: the total closest to the
@@ -94,7 +109,7 @@ def solve_price(
     less money), so bisection on integer pennies finds it exactly. BudgetImpossible, naming the
     nearest achievable totals, when even £0.00 is over the budget or £1000.00 under it.
     InvalidPolicy / InvalidCase (ValueErrors) as the engine raises them."""
-    pricer = _Pricer(cases, policy)
+    pricer = _Pricer(cases, policy, transitional)
     if isinstance(scale, Mapping):
         missing = sorted({case.client_group for case in cases} - set(scale))
         if missing:
@@ -131,15 +146,16 @@ def sample_total(
     price: Decimal,
     *,
     scale: Decimal | Mapping[str, Decimal] = Decimal(1),
+    transitional: bool = False,
 ) -> Decimal:
     """Σ indicative weekly × scale at `price` under `policy`, to the penny: what solve_price
     compares with the budget, e.g. to show the total its price spends."""
-    return round2(_Pricer(cases, policy).total(price, scale))
+    return round2(_Pricer(cases, policy, transitional).total(price, scale))
 
 
 def _sum(
-    results: Mapping[tuple[Decimal, str], Result],
-    counts: Mapping[tuple[Decimal, str], int],
+    results: Mapping[tuple[Decimal, str, Decimal | None], Result],
+    counts: Mapping[tuple[Decimal, str, Decimal | None], int],
     figure: str,
     scale: Mapping[str, Decimal] | None = None,
 ) -> Decimal:
@@ -161,15 +177,16 @@ def sensitivity(
     prices: Sequence[Decimal],
     *,
     scale: Mapping[str, Decimal] | None = None,
+    transitional: bool = False,
 ) -> list[SensitivityRow]:
     """One row per price, in the order given, for the sample under `policy`'s rules; with
     `scale` (scale_up's weights by client group), each row's totals projected to the caseload
     too."""
-    pricer = _Pricer(cases, policy)
+    pricer = _Pricer(cases, policy, transitional)
     rows = []
     for price in prices:
         results = pricer.results(price)
-        allocations = [results[case.points, case.client_group].indicative_weekly for case in cases]
+        allocations = [results[pricer.key(case)].indicative_weekly for case in cases]
         stats = statistics(cases, allocations)
         counts = pricer.counts
         projected = {}

@@ -97,7 +97,9 @@ def _spread(
     line = next((line for line in lines if line.key == run.method), lines[0])
     cases = sample_cases(run.sample)
     if run.policy is not None:
-        allocate = policy_allocator(engine_policy(run.policy))
+        allocate = policy_allocator(
+            engine_policy(run.policy), transitional=bool(run.results.get("transitional"))
+        )
         allocations = [allocate(case, line.price_per_point) for case in cases]
     else:
         fit = Fit(line.key, line.price_per_point, line.intercept)

@@ -236,6 +236,7 @@ def calibration_run(
     policy: RasPolicy | None = None,
     budget: Decimal | None = None,
     scale: bool = False,
+    transitional: bool = False,
 ) -> CalibrationRun:
     """Fit `sample` by `method` (one of METHODS, "weights", or "all"), optionally "as
     `policy` would pay" and solving for a weekly `budget` under it; the report is stored as
@@ -245,12 +246,19 @@ def calibration_run(
     people with a current indicative budget by client group): the weights and the projected
     weekly totals are kept under "scale_up", the budget is the whole caseload's (compared with
     the projected whole-caseload spend rather than the sample's) and the sensitivity rows are
-    projected too. ValidationError when nobody has a current budget or the caseload has a
-    client group the sample has no case of."""
+    projected too. With `transitional` (and a policy), each case's current cost is its
+    existing package, so the policy's transitional rule applies to what it would pay.
+    ValidationError when nobody has a current budget or the caseload has a client group the
+    sample has no case of."""
     _check(actor)
     counts = caseload_counts(user=actor) if scale else None
     results = calibration_report(
-        sample_cases(sample), method=method, policy=policy, budget=budget, caseload=counts
+        sample_cases(sample),
+        method=method,
+        policy=policy,
+        budget=budget,
+        caseload=counts,
+        transitional=transitional,
     )
     return save_as(
         CalibrationRun(
@@ -272,16 +280,28 @@ def calibration_report(
     policy: RasPolicy | None = None,
     budget: Decimal | None = None,
     caseload: Mapping[str, int] | None = None,
+    transitional: bool = False,
 ) -> dict[str, Any]:
     """The report of a run as data (what `calibration_run` keeps, and `manage.py
     ras_calibrate` prints): each method's fit and statistics, the section weights, why a
     method could not be fitted, the differences the spread chart draws, the scale-up to
-    `caseload` (people by client group) when given, and the affordability for `budget`.
+    `caseload` (people by client group) when given, and the affordability for `budget` —
+    "as the policy would pay" with its transitional rule too when `transitional` (each case's
+    current cost its existing package; kept under "transitional").
     Saves nothing and checks no one: callers check. ValidationError as `calibration_run`."""
     methods = list(_methods(method))
     weights = _scale(cases, caseload) if caseload is not None else None
-    allocate = policy_allocator(engine_policy(policy)) if policy is not None else None
-    results: dict[str, Any] = {"methods": {}, "weights": None, "unfitted": {}}
+    allocate = (
+        policy_allocator(engine_policy(policy), transitional=transitional)
+        if policy is not None
+        else None
+    )
+    results: dict[str, Any] = {
+        "methods": {},
+        "weights": None,
+        "unfitted": {},
+        "transitional": transitional,
+    }
     for name in methods:
         try:
             if name == WEIGHTS:
@@ -299,7 +319,7 @@ def calibration_report(
     if weights is not None:
         results["scale_up"] = weights
     results["affordability"] = _affordability(
-        cases, policy, budget, weights=weights and weights["weights"]
+        cases, policy, budget, weights=weights and weights["weights"], transitional=transitional
     )
     return results
 
@@ -380,6 +400,7 @@ def _affordability(
     budget: Decimal | None,
     *,
     weights: Mapping[str, str] | None = None,
+    transitional: bool = False,
 ) -> dict | None:
     """The price per point at which the sample's indicative budgets under `policy` (the
     policy in force when none is chosen) total `budget` a week — each case × its group's
@@ -395,7 +416,7 @@ def _affordability(
     engine_rules = engine_policy(rules)
     scale = {g: Decimal(w) for g, w in weights.items()} if weights is not None else Decimal(1)
     try:
-        price = solve_price(cases, engine_rules, budget, scale=scale)
+        price = solve_price(cases, engine_rules, budget, scale=scale, transitional=transitional)
     except BudgetImpossible as impossible:
         return {
             "error": str(impossible),
@@ -408,10 +429,20 @@ def _affordability(
         "budget_weekly": str(budget),
         "price_per_point": str(price),
         "scaled": weights is not None,
-        "total_weekly": str(sample_total(cases, engine_rules, price, scale=scale)),
-        "sample_total_weekly": str(sample_total(cases, engine_rules, price)),
+        "total_weekly": str(
+            sample_total(cases, engine_rules, price, scale=scale, transitional=transitional)
+        ),
+        "sample_total_weekly": str(
+            sample_total(cases, engine_rules, price, transitional=transitional)
+        ),
         "sensitivity": as_data(
-            sensitivity(cases, engine_rules, prices, scale=scale if weights is not None else None)
+            sensitivity(
+                cases,
+                engine_rules,
+                prices,
+                scale=scale if weights is not None else None,
+                transitional=transitional,
+            )
         ),
     }
 

@@ -123,6 +123,7 @@ def sample_detail_view(request, pk: int):
                     policy=form.cleaned_data["policy"],
                     budget=form.cleaned_data["budget"],
                     scale=form.cleaned_data["scale"],
+                    transitional=form.cleaned_data["transitional"],
                 )
             except ValidationError as error:
                 add_service_errors(form, error)

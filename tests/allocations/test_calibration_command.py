@@ -117,3 +117,13 @@ def test_a_budget_that_is_not_money_is_exit_2(desk):
     with pytest.raises(CommandError, match="--budget") as refused:
         _run(desk, "--budget", "lots")
     assert refused.value.returncode == 2
+
+
+@pytest.mark.django_db
+def test_transitional_applies_the_policys_rule(desk, policy):
+    # The spec policy's "existing_package" rule pays each case its current cost: nobody less.
+    report = json.loads(_run(desk, "--policy", str(policy.pk), "--transitional", "--json")[0])
+    assert report["transitional"] is True
+    assert (report["report"]["overall"]["fewer"], report["report"]["overall"]["more"]) == (0, 0)
+    plain = json.loads(_run(desk, "--policy", str(policy.pk), "--json")[0])
+    assert plain["report"]["overall"]["fewer"] > 0

@@ -1,14 +1,15 @@
 """python manage.py ras_calibrate SAMPLE.csv [--method ratio|origin|intercept|median|weights]
-[--policy ID] [--budget WEEKLY] [--scale] [--json]
+[--policy ID] [--budget WEEKLY] [--transitional] [--scale] [--json]
 
 Fits a calibration sample file (CSV or XLSX, as the calibration page loads it) and prints the
 figures the run page shows (issue 11): the method's price per point and its statistics overall,
 by client group and by band of points (or, for "weights", the suggested £ a point by section
-with in-sample and cross-validated R²); "as the policy would pay" with --policy; the price that
-spends a weekly --budget, with its sensitivity table, under that policy (or the policy in force);
-and with --scale the sample weighted to the live caseload by client group, so the budget is the
-whole caseload's and the sensitivity rows are projected to it. Prices and statistics to 4
-decimal places.
+with in-sample and cross-validated R²); "as the policy would pay" with --policy (and with its
+transitional rule, each case's current cost its existing package, with --transitional); the
+price that spends a weekly --budget, with its sensitivity table, under that policy (or the
+policy in force); and with --scale the sample weighted to the live caseload by client group, so
+the budget is the whole caseload's and the sensitivity rows are projected to it. Prices and
+statistics to 4 decimal places.
 
 With --json the report is one JSON object, client groups by their codes and every figure a
 string (no penny lost to a float); the method's price is under "price_per_point" (null for
@@ -66,6 +67,12 @@ class Command(BaseCommand):
         parser.add_argument("--policy", type=int, help="the RAS policy's id: as it would pay")
         parser.add_argument("--budget", help="weekly budget (£) to solve the price for")
         parser.add_argument(
+            "--transitional",
+            action="store_true",
+            help="apply the policy's transitional rule, each case's current cost its existing "
+            "package",
+        )
+        parser.add_argument(
             "--scale",
             action="store_true",
             help="weight the sample to the live caseload by client group (the budget is then "
@@ -73,7 +80,9 @@ class Command(BaseCommand):
         )
         parser.add_argument("--json", action="store_true", help="print the report as JSON")
 
-    def handle(self, *args, sample, method, policy, budget, scale, json: bool, **options):
+    def handle(
+        self, *args, sample, method, policy, budget, transitional, scale, json: bool, **options
+    ):
         path = Path(sample)
         try:
             data = path.read_bytes()
@@ -95,7 +104,12 @@ class Command(BaseCommand):
             counts = caseload_group_counts()
         try:
             report = calibration_report(
-                cases, method=method, policy=rules, budget=weekly, caseload=counts
+                cases,
+                method=method,
+                policy=rules,
+                budget=weekly,
+                caseload=counts,
+                transitional=transitional,
             )
         except ValidationError as unfit:
             raise CommandError(" ".join(unfit.messages), returncode=1) from None
@@ -107,6 +121,7 @@ class Command(BaseCommand):
             "price_per_point": fitted["fit"]["price_per_point"] if fitted else None,
             "intercept": fitted["fit"]["intercept"] if fitted else None,
             "policy": str(rules) if rules is not None else None,
+            "transitional": transitional,
             "report": fitted,
             "weights": report["weights"],
             "scale_up": report.get("scale_up"),
@@ -150,7 +165,8 @@ class Command(BaseCommand):
         self._line(f"Sample: {out['sample']}, {out['cases']} cases")
         self._line(f"Method: {METHOD_NAMES.get(out['method'], 'Section weights')}")
         if out["policy"]:
-            self._line(f"As this policy would pay: {out['policy']}")
+            rule = " (with its transitional rule)" if out["transitional"] else ""
+            self._line(f"As this policy would pay{rule}: {out['policy']}")
         report = out["report"]
         if report is not None:
             self._line(f"Price per point: £{_four(out['price_per_point'])}")

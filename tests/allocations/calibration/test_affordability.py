@@ -161,3 +161,25 @@ def test_scale_up_names_the_groups_by_their_labels_when_given():
             {"older_people": 10, "learning_disability": 1, "mental_health": 5},
             labels=labels,
         )
+
+
+HIGHER_OF = dataclasses.replace(SPEC_POLICY, transitional_rule="higher_of")
+
+
+def test_under_the_transitional_rule_the_current_cost_is_the_existing_package():
+    # "higher_of": at £3.00 A's RAS figure 28.50 is below its £30 package, so 30.00; B's 57.00
+    # equals its £57 package (not strictly higher), so 57.00: 87.00. At £3.01 A stays at 30.00
+    # and B's RAS figure is 57.19: 87.19. So £87.00 is met at £3.00, and no more.
+    assert sample_total(SMALL, HIGHER_OF, D("3.00"), transitional=True) == D("87.00")
+    assert sample_total(SMALL, HIGHER_OF, D("3.01"), transitional=True) == D("87.19")
+    assert solve_price(SMALL, HIGHER_OF, D("87.00"), transitional=True) == D("3.00")
+    # Without the rule, the same budget buys more: 85.78 at £3.01 (worked above) is under it.
+    assert solve_price(SMALL, HIGHER_OF, D("87.00")) > D("3.00")
+
+    # "existing_package" (the spec policy): everyone keeps their current cost at any price, so
+    # the total is 30 + 57 = 87.00 throughout, nobody gets less and all are within 20%.
+    rows = sensitivity(SMALL, SPEC_POLICY, [D("1.00"), D("9.00")], transitional=True)
+    assert [(r.total_weekly, r.fewer, r.within_20) for r in rows] == [
+        (D("87.00"), 0, D("1.0000")),
+        (D("87.00"), 0, D("1.0000")),
+    ]
