@@ -67,15 +67,3 @@ def group_stats_rows(groups: dict | None) -> list[tuple[str, dict]]:
     """{client group code: statistics} as (the group's label, statistics) rows, in the
     report's order."""
     return [(group_label(code), stats) for code, stats in (groups or {}).items()]
-
-
-@register.filter
-def scalar_items(data: dict | None) -> list[tuple[str, object]]:
-    """The plain values of a stored result (not its tables or lists), to list beside it."""
-    return [(k, v) for k, v in (data or {}).items() if not isinstance(v, (dict, list))]
-
-
-@register.filter
-def field_label(name: str) -> str:
-    """`out_of_sample_r2` → "Out of sample r2"."""
-    return str(name).replace("_", " ").capitalize()

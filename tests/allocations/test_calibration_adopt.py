@@ -136,6 +136,29 @@ def test_only_calibrators_adopt_weights(request, who, questionnaire, weights_run
 
 
 @pytest.mark.django_db
+def test_the_run_page_sets_the_weights_beside_one_price_cross_validated(
+    client, auditor, weights_run
+):
+    # Worked by hand in tests/allocations/calibration/test_weights.py on these five cases:
+    # one price through the origin R² 0.9067 in sample, 0.8193 out; within ±20% 0.6 and 0.2;
+    # the weights 1.0000 throughout.
+    client.force_login(auditor)
+    page = client.get(reverse("allocations:calibration_run", args=[weights_run.pk]))
+
+    html = page.content.decode()
+    assert "5-fold cross-validation, seed 0" in html
+    assert (
+        '<th scope="row">One price through the origin</th><td class="text-end">0.9067</td>'
+        '<td class="text-end">0.8193</td><td class="text-end">0.6000</td>'
+        '<td class="text-end">0.2000</td>'
+    ) in html
+    assert (
+        '<th scope="row">Section weights</th><td class="text-end">1.0000</td>'
+        '<td class="text-end">1.0000</td>'
+    ) in html
+
+
+@pytest.mark.django_db
 def test_the_run_page_offers_weights_adoption_to_calibrators_only(
     client, ras_admin, auditor, weights_run, price_run
 ):

@@ -127,3 +127,19 @@ def test_transitional_applies_the_policys_rule(desk, policy):
     assert (report["report"]["overall"]["fewer"], report["report"]["overall"]["more"]) == (0, 0)
     plain = json.loads(_run(desk, "--policy", str(policy.pk), "--json")[0])
     assert plain["report"]["overall"]["fewer"] > 0
+
+
+def test_weights_print_beside_one_price_cross_validated(tmp_path):
+    from tests.allocations.test_calibration_adopt import WEIGHTED_CSV
+
+    path = tmp_path / "weighted.csv"
+    path.write_bytes(WEIGHTED_CSV)
+    out, _ = _run(str(path), "--method", "weights")
+    report = json.loads(_run(str(path), "--method", "weights", "--json")[0])
+
+    # As worked by hand in tests/allocations/calibration/test_weights.py.
+    assert "s1: £12.0000" in out and "s2: £6.0000" in out
+    assert "R² in sample 0.9067, out of sample 0.8193" in out
+    assert "'s1' is worth £12.00 a point against £9.00 overall" in out
+    assert report["price_per_point"] is None
+    assert report["weights"]["weights"] == {"s1": "12.0000", "s2": "6.0000"}

@@ -209,6 +209,13 @@ class Command(BaseCommand):
             f"{weights['seed']}); within ±20% in sample {_four(weights['in_sample_within_20'])}, "
             f"out of sample {_four(weights['out_of_sample_within_20'])}"
         )
+        self._line(
+            f"One price through the origin, on the same folds: R² in sample "
+            f"{_four(weights['single_in_sample_r2'])}, out of sample "
+            f"{_four(weights['single_out_of_sample_r2'])}; within ±20% in sample "
+            f"{_four(weights['single_in_sample_within_20'])}, out of sample "
+            f"{_four(weights['single_out_of_sample_within_20'])}"
+        )
         for finding in weights["findings"]:
             self._line(f"- {finding}")
 
