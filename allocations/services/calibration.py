@@ -317,6 +317,7 @@ def calibration_report(
             results["unfitted"][name] = str(unfit)
     results["spread"] = _spread(cases, method, results["methods"], allocate)
     if weights is not None:
+        weights["by_method"] = _projected(cases, results["methods"], weights["weights"], allocate)
         results["scale_up"] = weights
     results["affordability"] = _affordability(
         cases, policy, budget, weights=weights and weights["weights"], transitional=transitional
@@ -333,6 +334,36 @@ def _rescaling(cases: list[SampleCase]) -> dict[str, Any]:
     except ValueError:
         return {"reference_price": None}
     return {"reference_price": str(reference) if reference else None}
+
+
+def _projected(
+    cases: list[SampleCase],
+    reports: Mapping[str, Any],
+    weights: Mapping[str, str],
+    allocate: Callable[[SampleCase, Decimal], Decimal] | None,
+) -> list[dict[str, str]]:
+    """For each fitted price, the weekly spend of its allocations (as its statistics compared
+    them): the sample's total and the caseload's projected by the scale-up weights."""
+    scale = {group: Decimal(weight) for group, weight in weights.items()}
+    rows = []
+    for name in METHODS:
+        if name not in reports:
+            continue
+        fitted = reports[name]["fit"]
+        fit = Fit(name, Decimal(fitted["price_per_point"]), Decimal(fitted["intercept"] or 0))
+        if allocate is None:
+            allocations = [fitted_allocation(fit, case.points) for case in cases]
+        else:
+            allocations = [allocate(case, fit.price_per_point) for case in cases]
+        rows.append(
+            {
+                "method": name,
+                "price_per_point": fitted["price_per_point"],
+                "sample_weekly": str(round2(sum(allocations, Decimal(0)))),
+                "projected_weekly": str(projected_weekly(cases, allocations, scale)),
+            }
+        )
+    return rows
 
 
 def _spread(

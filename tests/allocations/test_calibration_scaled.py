@@ -112,3 +112,25 @@ def test_the_sensitivity_chart_of_a_scaled_run_says_whose_spend(client, ras_admi
 
     assert "How the caseload's projected weekly spend moves" in svg
     assert "Weekly budget £119.70" in svg
+
+
+@pytest.mark.django_db
+def test_each_fitted_prices_spend_is_projected_to_the_caseload(client, ras_admin, scaled_run):
+    # The ratio of totals: (30 + 57) ÷ (10 + 20) = £2.90 a point. As the spec policy pays:
+    # A 10 × 2.90 = 29.00 − 5% 1.45 = 27.55; B 20 × 2.90 × 1.10 = 63.80 − 5% 3.19 = 60.61.
+    # The sample: 27.55 + 60.61 = 88.16 a week; the caseload: 27.55 × 2 + 60.61 = 115.71.
+    assert scaled_run.results["scale_up"]["by_method"] == [
+        {
+            "method": "ratio",
+            "price_per_point": "2.9000",
+            "sample_weekly": "88.16",
+            "projected_weekly": "115.71",
+        }
+    ]
+    client.force_login(ras_admin)
+    page = client.get(reverse("allocations:calibration_run", args=[scaled_run.pk])).content.decode()
+    assert (
+        '<th scope="row">Ratio of totals (total cost ÷ total points)</th>'
+        '<td class="text-end">2.9000</td><td class="text-end">88.16</td>'
+        '<td class="text-end">115.71</td>'
+    ) in page

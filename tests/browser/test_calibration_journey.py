@@ -118,7 +118,16 @@ def test_the_calibration_pages_pass_axe(axe_page, live_server, ras_admin, policy
     run = calibration_run(
         actor=ras_admin, sample=sample, method="all", policy=policy, budget=Decimal("500")
     )
+    weighted = sample_load(
+        actor=ras_admin, name="Weighted", data=WEIGHTED_CSV, filename="weighted.csv"
+    )
+    weights_run = calibration_run(actor=ras_admin, sample=weighted, method="weights")
     log_in(axe_page, live_server, "ras.admin", TEST_PASSWORD)
-    for path in ("/calibration/", f"/calibration/{sample.pk}/", f"/calibration/runs/{run.pk}/"):
+    for path in (
+        "/calibration/",
+        f"/calibration/{sample.pk}/",
+        f"/calibration/runs/{run.pk}/",
+        f"/calibration/runs/{weights_run.pk}/",
+    ):
         axe_page.goto(f"{live_server.url}{path}")
         assert axe_violations(axe_page) == [], path
