@@ -61,6 +61,9 @@ from assessments.services.questionnaires import (
 NOT_CALIBRATOR = "Only RAS administrators and senior managers calibrate the RAS."
 NO_CASES = "The live caseload has no one with a submitted assessment and a current package cost."
 NO_POLICY = "There is no policy in force to copy: choose the policy to adopt the price into."
+NO_POLICY_TO_SOLVE = (
+    "There is no policy in force: choose the policy whose rules the budget is to be met under."
+)
 UNKNOWN_METHOD = "Choose a fitting method: {methods}."
 NOT_IN_RUN = "This run has no price for that method."
 NO_WEIGHTS = (
@@ -443,7 +446,7 @@ def _affordability(
         return None
     rules = policy if policy is not None else policy_in_force_on(timezone.localdate())
     if rules is None:
-        return {"error": NO_POLICY}
+        return {"error": NO_POLICY_TO_SOLVE}
     engine_rules = engine_policy(rules)
     scale = {g: Decimal(w) for g, w in weights.items()} if weights is not None else Decimal(1)
     try:
