@@ -58,20 +58,26 @@ def _lines(run: CalibrationRun) -> list[charts.Line]:
 
 def _sensitivity(
     run: CalibrationRun,
-) -> tuple[list[Decimal], list[Decimal], Decimal, bool] | None:
-    """(prices, total weekly spend at each, the weekly budget, whether the totals are the
-    caseload's): the projected whole-caseload spend when the run was scaled up, since its
-    budget is the caseload's; the sample's otherwise."""
+) -> tuple[list[Decimal], list[Decimal], Decimal | None, bool] | None:
+    """(prices, total weekly spend at each, the weekly budget or None, whether the totals are
+    the caseload's): the prices the run was asked for when it was, else those around the price
+    meeting its budget; the projected whole-caseload spend when the run was scaled up (its
+    budget is the caseload's), the sample's otherwise."""
     affordability = run.results.get("affordability") or {}
-    rows = affordability.get("sensitivity")
-    if not rows:
+    chosen = run.results.get("sensitivity") or {}
+    if chosen.get("rows"):
+        rows, scaled = chosen["rows"], bool(chosen.get("scaled"))
+    elif affordability.get("sensitivity"):
+        rows, scaled = affordability["sensitivity"], bool(affordability.get("scaled"))
+    else:
         return None
-    scaled = bool(affordability.get("scaled")) and rows[0].get("projected_weekly") is not None
+    scaled = scaled and rows[0].get("projected_weekly") is not None
     total = "projected_weekly" if scaled else "total_weekly"
+    budget = affordability.get("budget_weekly")
     return (
         [Decimal(row["price"]) for row in rows],
         [Decimal(row[total]) for row in rows],
-        Decimal(affordability["budget_weekly"]),
+        Decimal(budget) if budget is not None else None,
         scaled,
     )
 
@@ -157,10 +163,13 @@ def run_charts(run: CalibrationRun) -> list[Chart]:
                 name="sensitivity",
                 heading="Spend against price per point",
                 alt=charts.sensitivity_alt(prices, totals, budget, whose=whose),
-                caption=f"Total weekly spend at each price ({whose}; the budget is £{budget} "
-                "a week)",
+                caption=f"Total weekly spend at each price ({whose}"
+                + (f"; the budget is £{budget} a week)" if budget is not None else ")"),
                 columns=("Price per point (£)", "Total weekly (£)", "Against budget (£)"),
-                rows=[(p, t, t - budget) for p, t in zip(prices, totals, strict=True)],
+                rows=[
+                    (p, t, t - budget if budget is not None else "—")
+                    for p, t in zip(prices, totals, strict=True)
+                ],
             )
         )
     return found

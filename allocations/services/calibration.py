@@ -14,7 +14,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -61,6 +61,11 @@ from assessments.services.questionnaires import (
 NOT_CALIBRATOR = "Only RAS administrators and senior managers calibrate the RAS."
 NO_CASES = "The live caseload has no one with a submitted assessment and a current package cost."
 NO_POLICY = "There is no policy in force to copy: choose the policy to adopt the price into."
+MAX_SENSITIVITY_PRICES = 41
+TOO_MANY_PRICES = (
+    f"A sensitivity table has from 1 to {MAX_SENSITIVITY_PRICES} prices: widen the step."
+)
+NEGATIVE_PRICE = "A price per point cannot be negative."
 NO_POLICY_TO_SOLVE = (
     "There is no policy in force: choose the policy whose rules the budget is to be met under."
 )
@@ -240,6 +245,7 @@ def calibration_run(
     budget: Decimal | None = None,
     scale: bool = False,
     transitional: bool = False,
+    prices: Sequence[Decimal] | None = None,
 ) -> CalibrationRun:
     """Fit `sample` by `method` (one of METHODS, "weights", or "all"), optionally "as
     `policy` would pay" and solving for a weekly `budget` under it; the report is stored as
@@ -252,7 +258,8 @@ def calibration_run(
     projected too. With `transitional` (and a policy), each case's current cost is its
     existing package, so the policy's transitional rule applies to what it would pay.
     ValidationError when nobody has a current budget or the caseload has a client group the
-    sample has no case of."""
+    sample has no case of. With `prices` (at most MAX_SENSITIVITY_PRICES), a sensitivity
+    table at those prices under the policy (or the policy in force), budget or none."""
     _check(actor)
     counts = caseload_counts(user=actor) if scale else None
     results = calibration_report(
@@ -262,6 +269,7 @@ def calibration_run(
         budget=budget,
         caseload=counts,
         transitional=transitional,
+        prices=prices,
     )
     return save_as(
         CalibrationRun(
@@ -284,6 +292,7 @@ def calibration_report(
     budget: Decimal | None = None,
     caseload: Mapping[str, int] | None = None,
     transitional: bool = False,
+    prices: Sequence[Decimal] | None = None,
 ) -> dict[str, Any]:
     """The report of a run as data (what `calibration_run` keeps, and `manage.py
     ras_calibrate` prints): each method's fit and statistics, the section weights, why a
@@ -293,6 +302,10 @@ def calibration_report(
     current cost its existing package; kept under "transitional").
     Saves nothing and checks no one: callers check. ValidationError as `calibration_run`."""
     methods = list(_methods(method))
+    if prices is not None and not 0 < len(prices) <= MAX_SENSITIVITY_PRICES:
+        raise ValidationError(TOO_MANY_PRICES)
+    if prices is not None and any(price < 0 for price in prices):
+        raise ValidationError(NEGATIVE_PRICE)
     weights = _scale(cases, caseload) if caseload is not None else None
     allocate = (
         policy_allocator(engine_policy(policy), transitional=transitional)
@@ -325,7 +338,31 @@ def calibration_report(
     results["affordability"] = _affordability(
         cases, policy, budget, weights=weights and weights["weights"], transitional=transitional
     )
+    if prices is not None:
+        results["sensitivity"] = _sensitivity_range(
+            cases, policy, prices, weights=weights and weights["weights"], transitional=transitional
+        )
     return results
+
+
+def _sensitivity_range(
+    cases: list[SampleCase],
+    policy: RasPolicy | None,
+    prices: Sequence[Decimal],
+    *,
+    weights: Mapping[str, str] | None,
+    transitional: bool,
+) -> dict[str, Any]:
+    """The sensitivity table at the prices asked for, under `policy` (the policy in force when
+    none is chosen), each row projected to the caseload when `weights` are given."""
+    rules = policy if policy is not None else policy_in_force_on(timezone.localdate())
+    if rules is None:
+        return {"error": NO_POLICY_TO_SOLVE}
+    scale = {g: Decimal(w) for g, w in weights.items()} if weights is not None else None
+    rows = sensitivity(
+        cases, engine_policy(rules), list(prices), scale=scale, transitional=transitional
+    )
+    return {"policy": str(rules), "scaled": scale is not None, "rows": as_data(rows)}
 
 
 def _rescaling(cases: list[SampleCase]) -> dict[str, Any]:

@@ -124,6 +124,7 @@ def sample_detail_view(request, pk: int):
                     budget=form.cleaned_data["budget"],
                     scale=form.cleaned_data["scale"],
                     transitional=form.cleaned_data["transitional"],
+                    prices=form.cleaned_data["sensitivity_prices"],
                 )
             except ValidationError as error:
                 add_service_errors(form, error)

@@ -143,3 +143,27 @@ def test_weights_print_beside_one_price_cross_validated(tmp_path):
     assert "'s1' is worth £12.00 a point against £9.00 overall" in out
     assert report["price_per_point"] is None
     assert report["weights"]["weights"] == {"s1": "12.0000", "s2": "6.0000"}
+
+
+@pytest.mark.django_db
+def test_sensitivity_over_the_prices_chosen(tmp_path, policy):
+    # As worked in tests/allocations/test_calibration_scaled.py: 72.96, 91.20 and 109.44.
+    path = tmp_path / "two.csv"
+    path.write_bytes(TWO_CSV)
+    args = (str(path), "--policy", str(policy.pk), "--sensitivity", "2.40", "3.60", "0.60")
+
+    rows = json.loads(_run(*args, "--json")[0])["sensitivity"]["rows"]
+    assert [(r["price"], r["total_weekly"]) for r in rows] == [
+        ("2.40", "72.96"),
+        ("3.00", "91.20"),
+        ("3.60", "109.44"),
+    ]
+    text = _run(*args)[0]
+    assert "Sensitivity under Spec example" in text
+    assert text.splitlines()[-2].split()[:2] == ["3.0000", "91.20"]
+
+
+def test_a_backwards_sensitivity_range_is_exit_2(desk):
+    with pytest.raises(CommandError, match="FROM below TO") as refused:
+        _run(desk, "--sensitivity", "5", "4", "0.5")
+    assert refused.value.returncode == 2

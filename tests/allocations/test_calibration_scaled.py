@@ -134,3 +134,79 @@ def test_each_fitted_prices_spend_is_projected_to_the_caseload(client, ras_admin
         '<td class="text-end">2.9000</td><td class="text-end">88.16</td>'
         '<td class="text-end">115.71</td>'
     ) in page
+
+
+# A sensitivity table over the prices a person chooses, with or without a budget.
+
+
+@pytest.mark.django_db
+def test_a_sensitivity_table_over_the_prices_chosen_through_the_form(client, ras_admin, policy):
+    # As worked above: at £3.00 the sample's 28.50 + 62.70 = 91.20 a week, 4742.40 a year,
+    # contingency 4.80; at £2.40 22.80 + 50.16 = 72.96; at £3.60 A 36.00 − 1.80 = 34.20 and
+    # B 72 × 1.10 = 79.20 − 3.96 = 75.24: 109.44 (both get more than now: 34.20 > 30).
+    sample = sample_load(actor=ras_admin, name="Two", data=TWO_CSV, filename="two.csv")
+    client.force_login(ras_admin)
+    response = client.post(
+        reverse("allocations:calibration_sample", args=[sample.pk]),
+        {
+            "method": "ratio",
+            "policy": policy.pk,
+            "sensitivity_from": "2.40",
+            "sensitivity_to": "3.60",
+            "sensitivity_step": "0.60",
+        },
+    )
+    from allocations.models import CalibrationRun
+
+    run = CalibrationRun.objects.get()
+    assert response.url == reverse("allocations:calibration_run", args=[run.pk])
+    rows = run.results["sensitivity"]["rows"]
+    assert [(r["price"], r["total_weekly"]) for r in rows] == [
+        ("2.40", "72.96"),
+        ("3.00", "91.20"),
+        ("3.60", "109.44"),
+    ]
+    assert (rows[1]["total_annual"], rows[1]["contingency_weekly"]) == ("4742.40", "4.80")
+    assert (rows[0]["fewer"], rows[2]["fewer"]) == (2, 0)
+    assert run.results["affordability"] is None
+
+    page = client.get(response.url).content.decode()
+    assert "Sensitivity over the prices chosen" in page
+    assert '<th scope="row">3.00</th><td class="text-end">91.20</td>' in page
+    # The chart draws the same prices, with no budget to compare against.
+    assert (
+        '<th scope="row">3.60</th><td class="text-end">109.44</td><td class="text-end">—</td>'
+    ) in page
+    svg = client.get(reverse("allocations:calibration_chart", args=[run.pk, "sensitivity"]))
+    assert svg.status_code == 200 and b'id="budget"' not in svg.content
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("bounds", "message"),
+    [
+        (("2.40", "", "0.60"), "Give the sensitivity"),
+        (("3.60", "2.40", "0.60"), "must be above its lowest"),
+        (("0", "10", "0.01"), "from 1 to 41 prices"),
+    ],
+)
+def test_a_sensitivity_range_that_cannot_be_used_is_refused(
+    client, ras_admin, policy, bounds, message
+):
+    from allocations.models import CalibrationRun
+
+    sample = sample_load(actor=ras_admin, name="Two", data=TWO_CSV, filename="two.csv")
+    client.force_login(ras_admin)
+    response = client.post(
+        reverse("allocations:calibration_sample", args=[sample.pk]),
+        {
+            "method": "ratio",
+            "sensitivity_from": bounds[0],
+            "sensitivity_to": bounds[1],
+            "sensitivity_step": bounds[2],
+        },
+    )
+
+    assert response.status_code == 200
+    assert message in response.content.decode()
+    assert not CalibrationRun.objects.exists()

@@ -1,5 +1,5 @@
 """python manage.py ras_calibrate SAMPLE.csv [--method ratio|origin|intercept|median|weights]
-[--policy ID] [--budget WEEKLY] [--transitional] [--scale] [--json]
+[--policy ID] [--budget WEEKLY] [--transitional] [--scale] [--sensitivity FROM TO STEP] [--json]
 
 Fits a calibration sample file (CSV or XLSX, as the calibration page loads it) and prints the
 figures the run page shows (issue 11): the method's price per point and its statistics overall,
@@ -8,8 +8,9 @@ with in-sample and cross-validated R²); "as the policy would pay" with --policy
 transitional rule, each case's current cost its existing package, with --transitional); the
 price that spends a weekly --budget, with its sensitivity table, under that policy (or the
 policy in force); and with --scale the sample weighted to the live caseload by client group, so
-the budget is the whole caseload's and the sensitivity rows are projected to it. Prices and
-statistics to 4 decimal places.
+the budget is the whole caseload's and the sensitivity rows are projected to it; --sensitivity
+gives a sensitivity table at the prices from FROM to TO in steps of STEP. Prices and statistics
+to 4 decimal places.
 
 With --json the report is one JSON object, client groups by their codes and every figure a
 string (no penny lost to a float); the method's price is under "price_per_point" (null for
@@ -78,10 +79,26 @@ class Command(BaseCommand):
             help="weight the sample to the live caseload by client group (the budget is then "
             "the whole caseload's)",
         )
+        parser.add_argument(
+            "--sensitivity",
+            nargs=3,
+            metavar=("FROM", "TO", "STEP"),
+            help="a sensitivity table at the prices FROM, FROM + STEP, … TO (£ a point)",
+        )
         parser.add_argument("--json", action="store_true", help="print the report as JSON")
 
     def handle(
-        self, *args, sample, method, policy, budget, transitional, scale, json: bool, **options
+        self,
+        *args,
+        sample,
+        method,
+        policy,
+        budget,
+        transitional,
+        scale,
+        sensitivity,
+        json: bool,
+        **options,
     ):
         path = Path(sample)
         try:
@@ -96,6 +113,7 @@ class Command(BaseCommand):
                 self.stderr.write(describe(error))
             sys.exit(1)
         weekly = self._budget(budget)
+        prices = self._prices(sensitivity)
         rules = self._policy(policy)
         counts = None
         if scale:
@@ -110,6 +128,7 @@ class Command(BaseCommand):
                 budget=weekly,
                 caseload=counts,
                 transitional=transitional,
+                prices=prices,
             )
         except ValidationError as unfit:
             raise CommandError(" ".join(unfit.messages), returncode=1) from None
@@ -126,6 +145,7 @@ class Command(BaseCommand):
             "weights": report["weights"],
             "scale_up": report.get("scale_up"),
             "affordability": report["affordability"],
+            "sensitivity": report.get("sensitivity"),
         }
         if json:
             self.stdout.write(_dumps(out))
@@ -144,6 +164,22 @@ class Command(BaseCommand):
                 f"--budget must be a weekly amount in £ (got {text!r}).", returncode=2
             )
         return value
+
+    def _prices(self, bounds: list[str] | None) -> list[Decimal] | None:
+        if bounds is None:
+            return None
+        try:
+            low, high, step = (Decimal(b) for b in bounds)
+        except InvalidOperation:
+            low = high = step = None
+        if None in (low, high, step) or not (0 <= low < high and step > 0):
+            raise CommandError(
+                "--sensitivity takes FROM TO STEP in £ a point, FROM below TO, STEP above 0.",
+                returncode=2,
+            )
+        from allocations.forms import sensitivity_prices
+
+        return sensitivity_prices(low, high, step)
 
     def _policy(self, pk: int | None):
         if pk is None:
@@ -185,6 +221,13 @@ class Command(BaseCommand):
             self._scale_up(out["scale_up"], labels)
         if out["affordability"] is not None:
             self._affordability(out["affordability"])
+        if out["sensitivity"] is not None:
+            self._line()
+            if "error" in out["sensitivity"]:
+                self._line(f"Sensitivity: {out['sensitivity']['error']}")
+            else:
+                self._line(f"Sensitivity under {out['sensitivity']['policy']}")
+                self._sensitivity(out["sensitivity"]["rows"], out["sensitivity"]["scaled"])
 
     def _table(self, title: str, rows: dict) -> None:
         self._line()
@@ -244,11 +287,14 @@ class Command(BaseCommand):
             f"gives {whose} total of £{solved['total_weekly']} a week against a budget of "
             f"£{solved['budget_weekly']}"
         )
+        self._sensitivity(solved["sensitivity"], solved["scaled"])
+
+    def _sensitivity(self, rows: list[dict], scaled: bool) -> None:
         heads = ["Price/point", "Weekly", "Annual", "Contingency", "±20%", "Get less"]
-        if solved["scaled"]:
+        if scaled:
             heads += ["Caseload wk", "Caseload yr", "Caseload cont."]
         self._line(" ".join(f"{head:>14}" for head in heads))
-        for row in solved["sensitivity"]:
+        for row in rows:
             cells = [
                 _four(row["price"]),
                 row["total_weekly"],
@@ -257,7 +303,7 @@ class Command(BaseCommand):
                 _four(row["within_20"]),
                 row["fewer"],
             ]
-            if solved["scaled"]:
+            if scaled:
                 cells += [
                     row["projected_weekly"],
                     row["projected_annual"],
