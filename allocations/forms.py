@@ -289,7 +289,14 @@ class CalibrationRunForm(forms.Form):
         min_value=Decimal("0.01"),
         max_digits=12,
         decimal_places=2,
-        help_text="Uses the chosen policy, or the policy in force.",
+        help_text="The sample's weekly budget or, when scaling to the live caseload, the whole "
+        "caseload's. Uses the chosen policy, or the policy in force.",
+    )
+    transitional = forms.BooleanField(
+        label="Apply the policy's transitional rule",
+        required=False,
+        help_text="Count each case's current cost as its existing package, so the chosen "
+        "policy (or, for the budget, the policy in force) pays as its transitional rule says.",
     )
     scale = forms.BooleanField(
         label="Scale to the live caseload",
@@ -298,3 +305,53 @@ class CalibrationRunForm(forms.Form):
         "indicative budget in its client group, so the budget is compared with the projected "
         "whole-caseload spend rather than the sample's.",
     )
+    sensitivity_from = forms.DecimalField(
+        label="Sensitivity: from £ a point (optional)",
+        required=False,
+        min_value=Decimal("0"),
+        max_digits=7,
+        decimal_places=2,
+    )
+    sensitivity_to = forms.DecimalField(
+        label="Sensitivity: to £ a point",
+        required=False,
+        min_value=Decimal("0"),
+        max_digits=7,
+        decimal_places=2,
+    )
+    sensitivity_step = forms.DecimalField(
+        label="Sensitivity: in steps of £",
+        required=False,
+        min_value=Decimal("0.01"),
+        max_digits=7,
+        decimal_places=2,
+        help_text="A table of spend at each of these prices under the chosen policy (or the "
+        "policy in force), with or without a budget.",
+    )
+
+    def clean(self):
+        data = super().clean()
+        bounds = [data.get(f"sensitivity_{k}") for k in ("from", "to", "step")]
+        if all(b is None for b in bounds):
+            data["sensitivity_prices"] = None
+        elif any(b is None for b in bounds):
+            raise forms.ValidationError(SENSITIVITY_RANGE_INCOMPLETE)
+        else:
+            low, high, step = bounds
+            if high <= low:
+                raise forms.ValidationError(SENSITIVITY_RANGE_BACKWARDS)
+            data["sensitivity_prices"] = sensitivity_prices(low, high, step)
+        return data
+
+
+SENSITIVITY_RANGE_INCOMPLETE = "Give the sensitivity's lowest and highest price and its step."
+SENSITIVITY_RANGE_BACKWARDS = "The sensitivity's highest price must be above its lowest."
+
+
+def sensitivity_prices(low: Decimal, high: Decimal, step: Decimal) -> list[Decimal]:
+    """low, low + step, … up to high (high itself included when a step lands on it)."""
+    prices, price = [], low
+    while price <= high:
+        prices.append(price)
+        price += step
+    return prices

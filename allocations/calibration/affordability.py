@@ -2,8 +2,11 @@
 of prices, and scale-up from the sample to the caseload (issue 11).
 
 Every total is the engine's: each sample case is calculated under the policy's rules (factors,
-contingency bands, minimum) at the price in question, with no informal support and no existing
-package, exactly as `fitting.policy_allocator` does.
+contingency bands, minimum) at the price in question, with no informal support and — unless
+`transitional` is asked for, when its current cost is its existing package and the policy's
+transitional rule applies — no existing package, exactly as `fitting.policy_allocator` does.
+The total still never falls as the price rises (the transitional rule only ever holds an
+allocation at the case's fixed current cost, or the higher of that and the RAS figure).
 """
 
 from __future__ import annotations
@@ -35,9 +38,11 @@ class BudgetImpossible(Exception):
 
 @dataclass(frozen=True)
 class SensitivityRow:
-    """At `price` a point: total weekly and annual indicative budgets, the contingency the
-    council retains each week, the share within ±20% of current cost (0..1, 4 dp) and how many
-    would get less than their current package."""
+    """At `price` a point: the sample's total weekly and annual indicative budgets, the
+    contingency the council retains each week, the share within ±20% of current cost (0..1,
+    4 dp) and how many would get less than their current package. Given scale-up weights,
+    `projected_*` are the same three totals for the whole caseload (each case × its client
+    group's weight, to the penny); None otherwise."""
 
     price: Decimal
     total_weekly: Decimal
@@ -45,21 +50,35 @@ class SensitivityRow:
     contingency_weekly: Decimal
     within_20: Decimal
     fewer: int
+    projected_weekly: Decimal | None = None
+    projected_annual: Decimal | None = None
+    projected_contingency_weekly: Decimal | None = None
 
 
 class _Pricer:
     """The engine's results for the sample at any price. Cases with the same points and client
-    group are calculated once and counted, so bisection stays quick on a large sample."""
+    group (and, under the transitional rule, the same current cost) are calculated once and
+    counted, so bisection stays quick on a large sample."""
 
-    def __init__(self, cases: Sequence[SampleCase], policy: Policy):
+    def __init__(self, cases: Sequence[SampleCase], policy: Policy, transitional: bool = False):
         validate_policy(policy)
         self.policy = policy
-        self.counts = Counter((case.points, case.client_group) for case in cases)
+        self.transitional = transitional
+        self.counts = Counter(self.key(case) for case in cases)
 
-    def results(self, price: Decimal) -> dict[tuple[Decimal, str], Result]:
+    def key(self, case: SampleCase) -> tuple[Decimal, str, Decimal | None]:
+        """(points, client group, the existing package the engine is given: the case's current
+        cost under the transitional rule, else none)."""
+        return case.points, case.client_group, case.weekly_cost if self.transitional else None
+
+    def results(self, price: Decimal) -> dict[tuple[Decimal, str, Decimal | None], Result]:
         priced = dataclasses.replace(self.policy, price_per_point=price)
         return {
-            key: calculate(priced, Case(points=(key[0],), client_group=key[1]), policy_checked=True)
+            key: calculate(
+                priced,
+                Case(points=(key[0],), client_group=key[1], existing_weekly_cost=key[2]),
+                policy_checked=True,
+            )
             for key in self.counts
         }
 
@@ -79,6 +98,7 @@ def solve_price(
     budget_weekly: Decimal,
     *,
     scale: Decimal | Mapping[str, Decimal] = Decimal(1),
+    transitional: bool = False,
 ) -> Decimal:
     """The highest price in whole pennies at which the sample's total indicative weekly budget
     under `policy`'s rules, × `scale`, is not above `budget_weekly`: the total closest to the
@@ -89,7 +109,7 @@ def solve_price(
     less money), so bisection on integer pennies finds it exactly. BudgetImpossible, naming the
     nearest achievable totals, when even £0.00 is over the budget or £1000.00 under it.
     InvalidPolicy / InvalidCase (ValueErrors) as the engine raises them."""
-    pricer = _Pricer(cases, policy)
+    pricer = _Pricer(cases, policy, transitional)
     if isinstance(scale, Mapping):
         missing = sorted({case.client_group for case in cases} - set(scale))
         if missing:
@@ -126,56 +146,94 @@ def sample_total(
     price: Decimal,
     *,
     scale: Decimal | Mapping[str, Decimal] = Decimal(1),
+    transitional: bool = False,
 ) -> Decimal:
     """Σ indicative weekly × scale at `price` under `policy`, to the penny: what solve_price
     compares with the budget, e.g. to show the total its price spends."""
-    return round2(_Pricer(cases, policy).total(price, scale))
+    return round2(_Pricer(cases, policy, transitional).total(price, scale))
+
+
+def _sum(
+    results: Mapping[tuple[Decimal, str, Decimal | None], Result],
+    counts: Mapping[tuple[Decimal, str, Decimal | None], int],
+    figure: str,
+    scale: Mapping[str, Decimal] | None = None,
+) -> Decimal:
+    """Σ the results' `figure` (pennies each) × how many cases share it × (with `scale`) their
+    client group's weight, unrounded."""
+    with localcontext(WIDE):
+        return sum(
+            (
+                getattr(result, figure) * counts[key] * (scale[key[1]] if scale is not None else 1)
+                for key, result in results.items()
+            ),
+            ZERO,
+        )
 
 
 def sensitivity(
-    cases: Sequence[SampleCase], policy: Policy, prices: Sequence[Decimal]
+    cases: Sequence[SampleCase],
+    policy: Policy,
+    prices: Sequence[Decimal],
+    *,
+    scale: Mapping[str, Decimal] | None = None,
+    transitional: bool = False,
 ) -> list[SensitivityRow]:
-    """One row per price, in the order given, for the sample under `policy`'s rules."""
-    pricer = _Pricer(cases, policy)
+    """One row per price, in the order given, for the sample under `policy`'s rules; with
+    `scale` (scale_up's weights by client group), each row's totals projected to the caseload
+    too."""
+    pricer = _Pricer(cases, policy, transitional)
     rows = []
     for price in prices:
         results = pricer.results(price)
-        allocations = [results[case.points, case.client_group].indicative_weekly for case in cases]
+        allocations = [results[pricer.key(case)].indicative_weekly for case in cases]
         stats = statistics(cases, allocations)
-        with localcontext(WIDE):
-            rows.append(
-                SensitivityRow(
-                    price=price,
-                    total_weekly=sum(
-                        (r.indicative_weekly * pricer.counts[k] for k, r in results.items()), ZERO
-                    ),
-                    total_annual=sum(
-                        (r.annual * pricer.counts[k] for k, r in results.items()), ZERO
-                    ),
-                    contingency_weekly=sum(
-                        (r.contingency_weekly * pricer.counts[k] for k, r in results.items()), ZERO
-                    ),
-                    within_20=stats.within_20,
-                    fewer=stats.fewer,
-                )
+        counts = pricer.counts
+        projected = {}
+        if scale is not None:
+            projected = {
+                "projected_weekly": round2(_sum(results, counts, "indicative_weekly", scale)),
+                "projected_annual": round2(_sum(results, counts, "annual", scale)),
+                "projected_contingency_weekly": round2(
+                    _sum(results, counts, "contingency_weekly", scale)
+                ),
+            }
+        rows.append(
+            SensitivityRow(
+                price=price,
+                total_weekly=_sum(results, counts, "indicative_weekly"),
+                total_annual=_sum(results, counts, "annual"),
+                contingency_weekly=_sum(results, counts, "contingency_weekly"),
+                within_20=stats.within_20,
+                fewer=stats.fewer,
+                **projected,
             )
+        )
     return rows
 
 
-def scale_up(cases: Sequence[SampleCase], caseload_counts: Mapping[str, int]) -> dict[str, Decimal]:
+def scale_up(
+    cases: Sequence[SampleCase],
+    caseload_counts: Mapping[str, int],
+    *,
+    labels: Mapping[str, str] | None = None,
+) -> dict[str, Decimal]:
     """The weight of a sample case per client group: people in the caseload ÷ cases in the
     sample (unrounded). ValueError for a sample group the caseload counts do not give, or a
-    caseload group the sample has no case of (its spend could not be projected)."""
+    caseload group the sample has no case of (its spend could not be projected); its message
+    names the groups by `labels` (their codes when none is given)."""
     in_sample = Counter(case.client_group for case in cases)
-    missing = sorted(set(in_sample) - set(caseload_counts))
+
+    def named(groups: set[str]) -> str:
+        return ", ".join(sorted((labels or {}).get(group, group) for group in groups))
+
+    missing = set(in_sample) - set(caseload_counts)
     if missing:
-        raise ValueError(f"The caseload counts give no figure for {', '.join(missing)}.")
-    unsampled = sorted(
-        group for group, n in caseload_counts.items() if n and group not in in_sample
-    )
+        raise ValueError(f"The caseload counts give no figure for {named(missing)}.")
+    unsampled = {group for group, n in caseload_counts.items() if n and group not in in_sample}
     if unsampled:
         raise ValueError(
-            f"The sample has no case of {', '.join(unsampled)}, so its spend cannot be projected."
+            f"The sample has no case of {named(unsampled)}, so its spend cannot be projected."
         )
     with localcontext(WIDE):
         return {

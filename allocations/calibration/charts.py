@@ -195,9 +195,14 @@ def spread_alt(method_label: str, by_group: Mapping[str, Sequence[Decimal]]) -> 
 
 
 def sensitivity_chart(
-    prices: Sequence[Decimal], totals: Sequence[Decimal], budget: Decimal | None
+    prices: Sequence[Decimal],
+    totals: Sequence[Decimal],
+    budget: Decimal | None,
+    *,
+    whose: str = "the sample's",
 ) -> bytes:
-    """Total weekly spend against price per point, with the budget as a dashed line."""
+    """Total weekly spend against price per point, with the budget as a dashed line. `whose`
+    says whose spend it is ("the sample's", or "the caseload's projected")."""
     with matplotlib.rc_context(RC):
         figure, (axes,) = _figure()
         axes.plot(
@@ -219,18 +224,22 @@ def sensitivity_chart(
             )
         axes.set_xlabel("Price per point (£)")
         axes.set_ylabel("Total weekly spend (£)")
-        axes.set_title("How the sample's weekly spend moves with the price per point")
+        axes.set_title(f"How {whose} weekly spend moves with the price per point")
         axes.legend(loc="upper left", fontsize="small")
         return _svg(figure)
 
 
 def sensitivity_alt(
-    prices: Sequence[Decimal], totals: Sequence[Decimal], budget: Decimal | None
+    prices: Sequence[Decimal],
+    totals: Sequence[Decimal],
+    budget: Decimal | None,
+    *,
+    whose: str = "the sample's",
 ) -> str:
     if not prices:
-        return "Line chart of the sample's total weekly spend against price per point: no prices."
+        return f"Line chart of {whose} total weekly spend against price per point: no prices."
     return (
-        f"Line chart of the sample's total weekly spend against price per point, from "
+        f"Line chart of {whose} total weekly spend against price per point, from "
         f"£{totals[0]} a week at £{prices[0]} a point to £{totals[-1]} at £{prices[-1]}"
         + (f", with the weekly budget of £{budget} as a dashed line." if budget else ".")
     )

@@ -232,22 +232,57 @@ def fit_report(
     )
 
 
-def policy_allocator(policy: Policy) -> Callable[[SampleCase, Decimal], Decimal]:
+def policy_allocator(
+    policy: Policy, *, transitional: bool = False
+) -> Callable[[SampleCase, Decimal], Decimal]:
     """allocate(case, price): the indicative weekly budget the engine gives the case under
     `policy` at `price` a point — its client-group factors, contingency bands and minimum; no
-    informal support and no existing package (a sample case has neither). InvalidPolicy /
-    InvalidCase (ValueErrors naming the field) for a price or client group the policy refuses."""
+    informal support (a sample case has none). With `transitional`, the case's current weekly
+    cost is its existing package, so the policy's transitional rule applies (when the policy
+    protects existing packages: "existing_package" pays that cost, "higher_of" the higher of it
+    and the RAS figure); without, there is no existing package. InvalidPolicy / InvalidCase
+    (ValueErrors naming the field) for a price or client group the policy refuses."""
     checked: dict[Decimal, Policy] = {}
+    # Cases with the same points and client group (and, under the transitional rule, the same
+    # cost) get the same budget at a price: each is calculated once (a large sample has many
+    # repeats).
+    known: dict[tuple[Decimal, str, Decimal | None, Decimal], Decimal] = {}
 
     def allocate(case: SampleCase, price: Decimal) -> Decimal:
+        existing = case.weekly_cost if transitional else None
+        key = (case.points, case.client_group, existing, price)
+        if key in known:
+            return known[key]
         priced = checked.get(price)
         if priced is None:
             priced = dataclasses.replace(policy, price_per_point=price)
             validate_policy(priced)
             checked[price] = priced
         engine_case = Case(
-            points=(case.points,), client_group=case.client_group, ref=case.reference
+            points=(case.points,),
+            client_group=case.client_group,
+            ref=case.reference,
+            existing_weekly_cost=existing,
         )
-        return calculate(priced, engine_case, policy_checked=True).indicative_weekly
+        known[key] = calculate(priced, engine_case, policy_checked=True).indicative_weekly
+        return known[key]
 
     return allocate
+
+
+def differences_by_group_and_band(
+    cases: Sequence[SampleCase],
+    allocations: Sequence[Decimal],
+    bands: Sequence[tuple[int, int | None]] = POINTS_BANDS,
+) -> tuple[dict[str, list[Decimal]], dict[str, list[Decimal]]]:
+    """allocation − current cost of each case (in the cases' order), by client group (sorted
+    by code; groups with no case left out) and by band of points (every band, in order)."""
+    pairs = [(case, a - case.weekly_cost) for case, a in zip(cases, allocations, strict=True)]
+    by_group: dict[str, list[Decimal]] = {}
+    for case, difference in pairs:
+        by_group.setdefault(case.client_group, []).append(difference)
+    by_band = {
+        band_label(lower, upper): [d for case, d in pairs if in_band(case.points, lower, upper)]
+        for lower, upper in bands
+    }
+    return dict(sorted(by_group.items())), by_band

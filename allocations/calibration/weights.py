@@ -17,7 +17,7 @@ from decimal import Decimal
 import numpy as np
 from scipy.optimize import nnls
 
-from allocations.calibration.fitting import fit_price, round4, statistics
+from allocations.calibration.fitting import fit_price, fitted_allocation, round4, statistics
 from allocations.calibration.samples import SampleCase
 from allocations.engine import round2
 
@@ -30,8 +30,10 @@ OVERFIT_GAP = Decimal("0.05")
 @dataclass(frozen=True)
 class WeightsFit:
     """£ a point per section code (4 dp), in the sample's column order; R² and within-±20%
-    share in sample and out of sample (4 dp); the folds and seed that reproduce them; and the
-    findings in plain words."""
+    share in sample and out of sample (4 dp); the same four figures for one price through the
+    origin cross-validated on the same folds (`single_*`), the like-for-like comparison that
+    shows what the extra weights buy; the folds and seed that reproduce them; and the findings
+    in plain words."""
 
     weights: dict[str, Decimal]
     in_sample_r2: Decimal | None
@@ -41,6 +43,10 @@ class WeightsFit:
     folds: int
     seed: int
     findings: list[str]
+    single_in_sample_r2: Decimal | None = None
+    single_out_of_sample_r2: Decimal | None = None
+    single_in_sample_within_20: Decimal | None = None
+    single_out_of_sample_within_20: Decimal | None = None
 
 
 def _sections(cases: Sequence[SampleCase]) -> list[str]:
@@ -81,12 +87,25 @@ def fit_weights(cases: Sequence[SampleCase], *, folds: int = 5, seed: int = 0) -
     in_sample = statistics(cases, _predictions(matrix, weights))
 
     held_out = np.empty(len(cases))
+    # One price through the origin on the same folds: Σ points × cost ÷ Σ points² of the
+    # training cases, times each held-out case's points.
+    points = matrix.sum(axis=1)
+    single_held_out = np.empty(len(cases))
     order = np.random.default_rng(seed).permutation(len(cases))
     for fold in np.array_split(order, folds):
         training = np.setdiff1d(order, fold)
         fold_weights, _ = nnls(matrix[training], costs[training])
         held_out[fold] = matrix[fold] @ fold_weights
+        squares = float(points[training] @ points[training])
+        price = float(points[training] @ costs[training]) / squares if squares else 0.0
+        single_held_out[fold] = points[fold] * price
     out_of_sample = statistics(cases, [round2(Decimal(repr(float(v)))) for v in held_out])
+    single_out = statistics(cases, [round2(Decimal(repr(float(v)))) for v in single_held_out])
+    try:
+        single_fit = fit_price(cases, "origin")
+        single_in = statistics(cases, [fitted_allocation(single_fit, c.points) for c in cases])
+    except ValueError:
+        single_in = None
 
     by_section = {
         code: round4(Decimal(repr(float(w)))) for code, w in zip(sections, weights, strict=True)
@@ -100,6 +119,10 @@ def fit_weights(cases: Sequence[SampleCase], *, folds: int = 5, seed: int = 0) -
         folds=folds,
         seed=seed,
         findings=_findings(cases, by_section, in_sample.r2, out_of_sample.r2),
+        single_in_sample_r2=single_in.r2 if single_in else None,
+        single_out_of_sample_r2=single_out.r2,
+        single_in_sample_within_20=single_in.within_20 if single_in else None,
+        single_out_of_sample_within_20=single_out.within_20,
     )
 
 

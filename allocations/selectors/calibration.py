@@ -48,6 +48,12 @@ def caseload_counts(*, user) -> dict[str, int]:
     """How many people have a current indicative budget, by client group (groups with nobody
     left out): the live caseload a sample is scaled up to. One query."""
     _check(user)
+    return caseload_group_counts()
+
+
+def caseload_group_counts() -> dict[str, int]:
+    """caseload_counts without a user to check: for `manage.py ras_calibrate --scale`, run by
+    whoever runs the server (the counts name nobody)."""
     return dict(
         IndicativeBudget.objects.filter(status=IndicativeBudget.Status.CURRENT)
         .values("person__client_group")

@@ -12,16 +12,14 @@ from allocations.adapter import engine_policy
 from allocations.calibration import charts
 from allocations.calibration.fitting import (
     METHODS,
-    POINTS_BANDS,
     Fit,
-    band_label,
+    differences_by_group_and_band,
     fitted_allocation,
-    in_band,
     policy_allocator,
 )
-from allocations.calibration.samples import SampleCase
 from allocations.models import CalibrationRun
 from allocations.services.calibration import sample_cases
+from assessments.models import ClientGroup
 
 SHORT_NAMES = {
     "ratio": "Ratio of totals",
@@ -58,52 +56,67 @@ def _lines(run: CalibrationRun) -> list[charts.Line]:
     ]
 
 
-def _sensitivity(run: CalibrationRun) -> tuple[list[Decimal], list[Decimal], Decimal] | None:
+def _sensitivity(
+    run: CalibrationRun,
+) -> tuple[list[Decimal], list[Decimal], Decimal | None, bool] | None:
+    """(prices, total weekly spend at each, the weekly budget or None, whether the totals are
+    the caseload's): the prices the run was asked for when it was, else those around the price
+    meeting its budget; the projected whole-caseload spend when the run was scaled up (its
+    budget is the caseload's), the sample's otherwise."""
     affordability = run.results.get("affordability") or {}
-    rows = affordability.get("sensitivity")
-    if not rows:
+    chosen = run.results.get("sensitivity") or {}
+    if chosen.get("rows"):
+        rows, scaled = chosen["rows"], bool(chosen.get("scaled"))
+    elif affordability.get("sensitivity"):
+        rows, scaled = affordability["sensitivity"], bool(affordability.get("scaled"))
+    else:
         return None
+    scaled = scaled and rows[0].get("projected_weekly") is not None
+    total = "projected_weekly" if scaled else "total_weekly"
+    budget = affordability.get("budget_weekly")
     return (
         [Decimal(row["price"]) for row in rows],
-        [Decimal(row["total_weekly"]) for row in rows],
-        Decimal(affordability["budget_weekly"]),
+        [Decimal(row[total]) for row in rows],
+        Decimal(budget) if budget is not None else None,
+        scaled,
     )
 
 
-def _differences(
-    run: CalibrationRun, cases: Sequence[SampleCase], line: charts.Line
-) -> list[Decimal]:
-    """allocation − current cost per case, as the run's statistics compared them: the fitted
-    line, or what the run's policy would pay at the fitted price."""
+def _labelled(by_group: dict[str, list[Decimal]]) -> dict[str, list[Decimal]]:
+    """The client groups by their labels, as a person reads them, in the same order."""
+    labels = dict(ClientGroup.choices)
+    return {labels.get(code, code): values for code, values in by_group.items()}
+
+
+def _spread(
+    run: CalibrationRun, lines: list[charts.Line]
+) -> tuple[charts.Line, dict[str, list[Decimal]], dict[str, list[Decimal]]]:
+    """The spread chart's line and allocation − current cost by client group (by label) and by
+    band of points: as the run kept them (no query), or, for a run kept before they were,
+    worked out again from its sample (one query)."""
+    stored = run.results.get("spread")
+    if stored:
+        line = next(line for line in lines if line.key == stored["method"])
+        by_group = {k: [Decimal(v) for v in vs] for k, vs in stored["by_group"].items()}
+        by_band = {k: [Decimal(v) for v in vs] for k, vs in stored["by_band"].items()}
+        return line, _labelled(by_group), by_band
+    line = next((line for line in lines if line.key == run.method), lines[0])
+    cases = sample_cases(run.sample)
     if run.policy is not None:
-        allocate = policy_allocator(engine_policy(run.policy))
-        return [allocate(case, line.price_per_point) - case.weekly_cost for case in cases]
-    fit = Fit(line.key, line.price_per_point, line.intercept)
-    return [fitted_allocation(fit, case.points) - case.weekly_cost for case in cases]
-
-
-def _grouped(cases: Sequence[SampleCase], differences: Sequence[Decimal]):
-    by_group: dict[str, list[Decimal]] = {}
-    for case, difference in zip(cases, differences, strict=True):
-        by_group.setdefault(case.client_group, []).append(difference)
-    by_band: dict[str, list[Decimal]] = {}
-    for lower, upper in POINTS_BANDS:
-        by_band[band_label(lower, upper)] = [
-            d
-            for case, d in zip(cases, differences, strict=True)
-            if in_band(case.points, lower, upper)
-        ]
-    return dict(sorted(by_group.items())), by_band
-
-
-def _spread_line(run: CalibrationRun, lines: list[charts.Line]) -> charts.Line:
-    """The run's own method when it fitted one; otherwise the first fitted, ratio first."""
-    return next((line for line in lines if line.key == run.method), lines[0])
+        allocate = policy_allocator(
+            engine_policy(run.policy), transitional=bool(run.results.get("transitional"))
+        )
+        allocations = [allocate(case, line.price_per_point) for case in cases]
+    else:
+        fit = Fit(line.key, line.price_per_point, line.intercept)
+        allocations = [fitted_allocation(fit, case.points) for case in cases]
+    by_group, by_band = differences_by_group_and_band(cases, allocations)
+    return line, _labelled(by_group), by_band
 
 
 def run_charts(run: CalibrationRun) -> list[Chart]:
-    """Every chart the run has, with its alt text and data table (reads the sample's cases
-    once, for the spread)."""
+    """Every chart the run has, with its alt text and data table: from the run's kept results
+    alone (no query), but for a run kept before it held the spread's differences."""
     found: list[Chart] = []
     lines = _lines(run)
     if lines:
@@ -117,9 +130,7 @@ def run_charts(run: CalibrationRun) -> list[Chart]:
                 rows=[(line.label, line.price_per_point, line.intercept) for line in lines],
             )
         )
-        line = _spread_line(run, lines)
-        cases = sample_cases(run.sample)
-        by_group, by_band = _grouped(cases, _differences(run, cases, line))
+        line, by_group, by_band = _spread(run, lines)
         rows = [
             (f"{kind}: {label}", *_spread_cells(values))
             for kind, groups in (("Client group", by_group), ("Points", by_band))
@@ -145,15 +156,20 @@ def run_charts(run: CalibrationRun) -> list[Chart]:
         )
     sensitivity = _sensitivity(run)
     if sensitivity is not None:
-        prices, totals, budget = sensitivity
+        prices, totals, budget, scaled = sensitivity
+        whose = "the caseload's projected" if scaled else "the sample's"
         found.append(
             Chart(
                 name="sensitivity",
                 heading="Spend against price per point",
-                alt=charts.sensitivity_alt(prices, totals, budget),
-                caption=f"Total weekly spend at each price (the budget is £{budget} a week)",
+                alt=charts.sensitivity_alt(prices, totals, budget, whose=whose),
+                caption=f"Total weekly spend at each price ({whose}"
+                + (f"; the budget is £{budget} a week)" if budget is not None else ")"),
                 columns=("Price per point (£)", "Total weekly (£)", "Against budget (£)"),
-                rows=[(p, t, t - budget) for p, t in zip(prices, totals, strict=True)],
+                rows=[
+                    (p, t, t - budget if budget is not None else "—")
+                    for p, t in zip(prices, totals, strict=True)
+                ],
             )
         )
     return found
@@ -181,11 +197,15 @@ def run_chart_svg(run: CalibrationRun, name: str) -> bytes | None:
         lines = _lines(run)
         if not lines:
             return None
+        if name == "spread":
+            _, by_group, by_band = _spread(run, lines)
+            return charts.spread_chart(by_group, by_band)
         cases = sample_cases(run.sample)
-        if name == "fit":
-            points = [c.points for c in cases]
-            return charts.fit_chart(points, [c.weekly_cost for c in cases], lines)
-        by_group, by_band = _grouped(cases, _differences(run, cases, _spread_line(run, lines)))
-        return charts.spread_chart(by_group, by_band)
+        points = [c.points for c in cases]
+        return charts.fit_chart(points, [c.weekly_cost for c in cases], lines)
     sensitivity = _sensitivity(run) if name == "sensitivity" else None
-    return None if sensitivity is None else charts.sensitivity_chart(*sensitivity)
+    if sensitivity is None:
+        return None
+    prices, totals, budget, scaled = sensitivity
+    whose = "the caseload's projected" if scaled else "the sample's"
+    return charts.sensitivity_chart(prices, totals, budget, whose=whose)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -33,7 +33,15 @@ from allocations.calibration.affordability import (
     sensitivity,
     solve_price,
 )
-from allocations.calibration.fitting import METHODS, fit_price, fit_report, policy_allocator
+from allocations.calibration.fitting import (
+    METHODS,
+    Fit,
+    differences_by_group_and_band,
+    fit_price,
+    fit_report,
+    fitted_allocation,
+    policy_allocator,
+)
 from allocations.calibration.samples import SampleCase, read_sample
 from allocations.calibration.weights import fit_weights
 from allocations.engine import round2
@@ -53,6 +61,14 @@ from assessments.services.questionnaires import (
 NOT_CALIBRATOR = "Only RAS administrators and senior managers calibrate the RAS."
 NO_CASES = "The live caseload has no one with a submitted assessment and a current package cost."
 NO_POLICY = "There is no policy in force to copy: choose the policy to adopt the price into."
+MAX_SENSITIVITY_PRICES = 41
+TOO_MANY_PRICES = (
+    f"A sensitivity table has from 1 to {MAX_SENSITIVITY_PRICES} prices: widen the step."
+)
+NEGATIVE_PRICE = "A price per point cannot be negative."
+NO_POLICY_TO_SOLVE = (
+    "There is no policy in force: choose the policy whose rules the budget is to be met under."
+)
 UNKNOWN_METHOD = "Choose a fitting method: {methods}."
 NOT_IN_RUN = "This run has no price for that method."
 NO_WEIGHTS = (
@@ -228,6 +244,8 @@ def calibration_run(
     policy: RasPolicy | None = None,
     budget: Decimal | None = None,
     scale: bool = False,
+    transitional: bool = False,
+    prices: Sequence[Decimal] | None = None,
 ) -> CalibrationRun:
     """Fit `sample` by `method` (one of METHODS, "weights", or "all"), optionally "as
     `policy` would pay" and solving for a weekly `budget` under it; the report is stored as
@@ -235,32 +253,23 @@ def calibration_run(
 
     With `scale`, each case is weighted to the live caseload (`scale_up` with the counts of
     people with a current indicative budget by client group): the weights and the projected
-    weekly totals are kept under "scale_up", and the budget is compared with the projected
-    whole-caseload spend rather than the sample's. ValidationError when nobody has a current
-    budget or the caseload has a client group the sample has no case of."""
+    weekly totals are kept under "scale_up", the budget is the whole caseload's (compared with
+    the projected whole-caseload spend rather than the sample's) and the sensitivity rows are
+    projected too. With `transitional` (and a policy), each case's current cost is its
+    existing package, so the policy's transitional rule applies to what it would pay.
+    ValidationError when nobody has a current budget or the caseload has a client group the
+    sample has no case of. With `prices` (at most MAX_SENSITIVITY_PRICES), a sensitivity
+    table at those prices under the policy (or the policy in force), budget or none."""
     _check(actor)
-    methods = list(_methods(method))
-    cases = sample_cases(sample)
-    weights = _scale(actor, cases) if scale else None
-    allocate = policy_allocator(engine_policy(policy)) if policy is not None else None
-    results: dict[str, Any] = {"methods": {}, "weights": None, "unfitted": {}}
-    for name in methods:
-        try:
-            if name == WEIGHTS:
-                results["weights"] = as_data(fit_weights(cases))
-            else:
-                results["methods"][name] = as_data(fit_report(cases, name, allocate=allocate))
-        except ValueError as unfit:
-            # The sample cannot be fitted this way (no points by section, fewer cases than
-            # folds…): refused when it was the one method asked for, said in the report when
-            # it was one of every method.
-            if method != ALL:
-                raise ValidationError(str(unfit)) from None
-            results["unfitted"][name] = str(unfit)
-    if weights is not None:
-        results["scale_up"] = weights
-    results["affordability"] = _affordability(
-        cases, policy, budget, weights=weights and weights["weights"]
+    counts = caseload_counts(user=actor) if scale else None
+    results = calibration_report(
+        sample_cases(sample),
+        method=method,
+        policy=policy,
+        budget=budget,
+        caseload=counts,
+        transitional=transitional,
+        prices=prices,
     )
     return save_as(
         CalibrationRun(
@@ -275,15 +284,165 @@ def calibration_run(
     )
 
 
-def _scale(actor: User, cases: list[SampleCase]) -> dict[str, Any]:
-    """The scale-up of `cases` to the live caseload, as data: a row per client group of the
-    sample (its cases, the caseload's people, the weight = people ÷ cases, unrounded),
-    the weights by group, and the sample's and the projected caseload's current weekly cost."""
-    counts = caseload_counts(user=actor)
+def calibration_report(
+    cases: list[SampleCase],
+    *,
+    method: str,
+    policy: RasPolicy | None = None,
+    budget: Decimal | None = None,
+    caseload: Mapping[str, int] | None = None,
+    transitional: bool = False,
+    prices: Sequence[Decimal] | None = None,
+) -> dict[str, Any]:
+    """The report of a run as data (what `calibration_run` keeps, and `manage.py
+    ras_calibrate` prints): each method's fit and statistics, the section weights, why a
+    method could not be fitted, the differences the spread chart draws, the scale-up to
+    `caseload` (people by client group) when given, and the affordability for `budget` —
+    "as the policy would pay" with its transitional rule too when `transitional` (each case's
+    current cost its existing package; kept under "transitional").
+    Saves nothing and checks no one: callers check. ValidationError as `calibration_run`."""
+    methods = list(_methods(method))
+    if prices is not None and not 0 < len(prices) <= MAX_SENSITIVITY_PRICES:
+        raise ValidationError(TOO_MANY_PRICES)
+    if prices is not None and any(price < 0 for price in prices):
+        raise ValidationError(NEGATIVE_PRICE)
+    weights = _scale(cases, caseload) if caseload is not None else None
+    allocate = (
+        policy_allocator(engine_policy(policy), transitional=transitional)
+        if policy is not None
+        else None
+    )
+    results: dict[str, Any] = {
+        "methods": {},
+        "weights": None,
+        "unfitted": {},
+        "transitional": transitional,
+    }
+    for name in methods:
+        try:
+            if name == WEIGHTS:
+                results["weights"] = {**as_data(fit_weights(cases)), **_rescaling(cases)}
+            else:
+                results["methods"][name] = as_data(fit_report(cases, name, allocate=allocate))
+        except ValueError as unfit:
+            # The sample cannot be fitted this way (no points by section, fewer cases than
+            # folds…): refused when it was the one method asked for, said in the report when
+            # it was one of every method.
+            if method != ALL:
+                raise ValidationError(str(unfit)) from None
+            results["unfitted"][name] = str(unfit)
+    results["spread"] = _spread(cases, method, results["methods"], allocate)
+    if weights is not None:
+        weights["by_method"] = _projected(cases, results["methods"], weights["weights"], allocate)
+        results["scale_up"] = weights
+    results["affordability"] = _affordability(
+        cases, policy, budget, weights=weights and weights["weights"], transitional=transitional
+    )
+    if prices is not None:
+        results["sensitivity"] = _sensitivity_range(
+            cases, policy, prices, weights=weights and weights["weights"], transitional=transitional
+        )
+    return results
+
+
+def _sensitivity_range(
+    cases: list[SampleCase],
+    policy: RasPolicy | None,
+    prices: Sequence[Decimal],
+    *,
+    weights: Mapping[str, str] | None,
+    transitional: bool,
+) -> dict[str, Any]:
+    """The sensitivity table at the prices asked for, under `policy` (the policy in force when
+    none is chosen), each row projected to the caseload when `weights` are given."""
+    rules = policy if policy is not None else policy_in_force_on(timezone.localdate())
+    if rules is None:
+        return {"error": NO_POLICY_TO_SOLVE}
+    scale = {g: Decimal(w) for g, w in weights.items()} if weights is not None else None
+    rows = sensitivity(
+        cases, engine_policy(rules), list(prices), scale=scale, transitional=transitional
+    )
+    return {"policy": str(rules), "scaled": scale is not None, "rows": as_data(rows)}
+
+
+def _rescaling(cases: list[SampleCase]) -> dict[str, Any]:
+    """What adopting the weights would do, for the run page to say: the reference price (the
+    sample's single price through the origin, as `calibration_adopt_weights` divides by) under
+    "reference_price", or None when there is none (£0 or no points)."""
+    try:
+        reference = fit_price(cases, "origin").price_per_point
+    except ValueError:
+        return {"reference_price": None}
+    return {"reference_price": str(reference) if reference else None}
+
+
+def _projected(
+    cases: list[SampleCase],
+    reports: Mapping[str, Any],
+    weights: Mapping[str, str],
+    allocate: Callable[[SampleCase, Decimal], Decimal] | None,
+) -> list[dict[str, str]]:
+    """For each fitted price, the weekly spend of its allocations (as its statistics compared
+    them): the sample's total and the caseload's projected by the scale-up weights."""
+    scale = {group: Decimal(weight) for group, weight in weights.items()}
+    rows = []
+    for name in METHODS:
+        if name not in reports:
+            continue
+        fitted = reports[name]["fit"]
+        fit = Fit(name, Decimal(fitted["price_per_point"]), Decimal(fitted["intercept"] or 0))
+        if allocate is None:
+            allocations = [fitted_allocation(fit, case.points) for case in cases]
+        else:
+            allocations = [allocate(case, fit.price_per_point) for case in cases]
+        rows.append(
+            {
+                "method": name,
+                "price_per_point": fitted["price_per_point"],
+                "sample_weekly": str(round2(sum(allocations, Decimal(0)))),
+                "projected_weekly": str(projected_weekly(cases, allocations, scale)),
+            }
+        )
+    return rows
+
+
+def _spread(
+    cases: list[SampleCase],
+    method: str,
+    reports: Mapping[str, Any],
+    allocate: Callable[[SampleCase, Decimal], Decimal] | None,
+) -> dict[str, Any] | None:
+    """allocation − current cost of each case, by client group and by band of points, for the
+    spread chart: under the run's own method, or (every method) the first fitted, ratio first;
+    the allocations as the run's statistics compared them (the fitted line, or what the policy
+    would pay at the fitted price). Kept with the run, so its pages never work them out again
+    (and a draft policy changed later cannot change them). None when no price was fitted."""
+    name = method if method in reports else next((m for m in METHODS if m in reports), None)
+    if name is None:
+        return None
+    fitted = reports[name]["fit"]
+    fit = Fit(name, Decimal(fitted["price_per_point"]), Decimal(fitted["intercept"] or 0))
+    if allocate is None:
+        allocations = [fitted_allocation(fit, case.points) for case in cases]
+    else:
+        allocations = [allocate(case, fit.price_per_point) for case in cases]
+    by_group, by_band = differences_by_group_and_band(cases, allocations)
+    return {"method": name, "by_group": as_data(by_group), "by_band": as_data(by_band)}
+
+
+def _scale(cases: list[SampleCase], counts: Mapping[str, int]) -> dict[str, Any]:
+    """The scale-up of `cases` to the caseload's `counts` of people by client group, as data:
+    a row per client group of the sample (its cases, the caseload's people, the weight =
+    people ÷ cases, unrounded), the weights by group, and the sample's and the projected
+    caseload's current weekly cost."""
     if not any(counts.values()):
         raise ValidationError(NO_CASELOAD)
     try:
-        weights = scale_up(cases, {group: counts.get(group, 0) for group in ClientGroup.values})
+        weights = scale_up(
+            cases,
+            {group: counts.get(group, 0) for group in ClientGroup.values},
+            labels=dict(ClientGroup.choices),
+        )
     except ValueError as unscalable:
         raise ValidationError(str(unscalable)) from None
     in_sample = defaultdict(int)
@@ -312,22 +471,23 @@ def _affordability(
     budget: Decimal | None,
     *,
     weights: Mapping[str, str] | None = None,
+    transitional: bool = False,
 ) -> dict | None:
     """The price per point at which the sample's indicative budgets under `policy` (the
     policy in force when none is chosen) total `budget` a week — each case × its group's
     scale-up weight when `weights` are given, i.e. the projected whole-caseload spend — the
     total it spends (and, scaled, the sample's own total at that price), and a sensitivity
-    table of the sample at 80%–120% of that price; or why no price does. None without a
-    budget."""
+    table of the sample at 80%–120% of that price (scaled, each row projected to the caseload
+    too); or why no price does. None without a budget."""
     if budget is None:
         return None
     rules = policy if policy is not None else policy_in_force_on(timezone.localdate())
     if rules is None:
-        return {"error": NO_POLICY}
+        return {"error": NO_POLICY_TO_SOLVE}
     engine_rules = engine_policy(rules)
     scale = {g: Decimal(w) for g, w in weights.items()} if weights is not None else Decimal(1)
     try:
-        price = solve_price(cases, engine_rules, budget, scale=scale)
+        price = solve_price(cases, engine_rules, budget, scale=scale, transitional=transitional)
     except BudgetImpossible as impossible:
         return {
             "error": str(impossible),
@@ -340,9 +500,21 @@ def _affordability(
         "budget_weekly": str(budget),
         "price_per_point": str(price),
         "scaled": weights is not None,
-        "total_weekly": str(sample_total(cases, engine_rules, price, scale=scale)),
-        "sample_total_weekly": str(sample_total(cases, engine_rules, price)),
-        "sensitivity": as_data(sensitivity(cases, engine_rules, prices)),
+        "total_weekly": str(
+            sample_total(cases, engine_rules, price, scale=scale, transitional=transitional)
+        ),
+        "sample_total_weekly": str(
+            sample_total(cases, engine_rules, price, transitional=transitional)
+        ),
+        "sensitivity": as_data(
+            sensitivity(
+                cases,
+                engine_rules,
+                prices,
+                scale=scale if weights is not None else None,
+                transitional=transitional,
+            )
+        ),
     }
 
 

@@ -1,10 +1,53 @@
-"""Filters for calibration's report pages: a stored report (JSON data) as table rows."""
+"""Filters for calibration's report pages: a stored report (JSON data) as table rows, with
+client groups and methods as people read them (the stored data keeps their codes)."""
 
 from __future__ import annotations
 
+from decimal import ROUND_HALF_UP, Decimal
+
 from django import template
 
+from allocations.forms import CALIBRATION_METHODS
+from assessments.models import ClientGroup
+
 register = template.Library()
+
+GROUP_LABELS = dict(ClientGroup.choices)
+METHOD_LABELS = dict(CALIBRATION_METHODS)
+
+
+def group_label(code: str) -> str:
+    """A client group's label ("older_people" → "Older people"); an unknown code as it is."""
+    return GROUP_LABELS.get(code, code)
+
+
+@register.filter
+def client_group(code: str) -> str:
+    return group_label(code)
+
+
+@register.filter
+def method_label(code: str) -> str:
+    """A fitting method's name ("ratio" → "Ratio of totals (total cost ÷ total points)")."""
+    return METHOD_LABELS.get(code, code)
+
+
+@register.filter
+def against(total: str | None, budget: str | None) -> str:
+    """A stored total less the budget ("267.90" against "250.00" → "17.90"), "—" without
+    either."""
+    if total in (None, "") or budget in (None, ""):
+        return "—"
+    return str(Decimal(total) - Decimal(budget))
+
+
+@register.filter
+def rescaled(weight: str, reference: str | None) -> str:
+    """How many new points an old point in a section becomes when its weight is adopted:
+    weight ÷ the reference price, to 4 decimal places ("—" without a reference price)."""
+    if not reference:
+        return "—"
+    return str((Decimal(weight) / Decimal(reference)).quantize(Decimal("0.0001"), ROUND_HALF_UP))
 
 
 @register.filter
@@ -20,12 +63,7 @@ def stats_rows(groups: dict | None) -> list[tuple[str, dict]]:
 
 
 @register.filter
-def scalar_items(data: dict | None) -> list[tuple[str, object]]:
-    """The plain values of a stored result (not its tables or lists), to list beside it."""
-    return [(k, v) for k, v in (data or {}).items() if not isinstance(v, (dict, list))]
-
-
-@register.filter
-def field_label(name: str) -> str:
-    """`out_of_sample_r2` → "Out of sample r2"."""
-    return str(name).replace("_", " ").capitalize()
+def group_stats_rows(groups: dict | None) -> list[tuple[str, dict]]:
+    """{client group code: statistics} as (the group's label, statistics) rows, in the
+    report's order."""
+    return [(group_label(code), stats) for code, stats in (groups or {}).items()]

@@ -123,6 +123,8 @@ def sample_detail_view(request, pk: int):
                     policy=form.cleaned_data["policy"],
                     budget=form.cleaned_data["budget"],
                     scale=form.cleaned_data["scale"],
+                    transitional=form.cleaned_data["transitional"],
+                    prices=form.cleaned_data["sensitivity_prices"],
                 )
             except ValidationError as error:
                 add_service_errors(form, error)

@@ -78,6 +78,8 @@ def test_weights_become_a_draft_questionnaire_with_points_rescaled_by_hand(
     request, who, questionnaire, weights_run
 ):
     assert weights_run.results["weights"]["weights"] == {"s1": "12.0000", "s2": "6.0000"}
+    # The run keeps the price it divides by, so its page says what adopting will do.
+    assert weights_run.results["weights"]["reference_price"] == "9.0000"
     before = _points(questionnaire)
 
     draft = calibration_adopt_weights(actor=request.getfixturevalue(who), run=weights_run)
@@ -131,6 +133,29 @@ def test_only_calibrators_adopt_weights(request, who, questionnaire, weights_run
 
 # The POST on the run page: RAS administrators (and senior managers) adopt; auditors read only
 # and everyone else may not see calibration: 403; anonymous people are sent to log in.
+
+
+@pytest.mark.django_db
+def test_the_run_page_sets_the_weights_beside_one_price_cross_validated(
+    client, auditor, weights_run
+):
+    # Worked by hand in tests/allocations/calibration/test_weights.py on these five cases:
+    # one price through the origin R² 0.9067 in sample, 0.8193 out; within ±20% 0.6 and 0.2;
+    # the weights 1.0000 throughout.
+    client.force_login(auditor)
+    page = client.get(reverse("allocations:calibration_run", args=[weights_run.pk]))
+
+    html = page.content.decode()
+    assert "5-fold cross-validation, seed 0" in html
+    assert (
+        '<th scope="row">One price through the origin</th><td class="text-end">0.9067</td>'
+        '<td class="text-end">0.8193</td><td class="text-end">0.6000</td>'
+        '<td class="text-end">0.2000</td>'
+    ) in html
+    assert (
+        '<th scope="row">Section weights</th><td class="text-end">1.0000</td>'
+        '<td class="text-end">1.0000</td>'
+    ) in html
 
 
 @pytest.mark.django_db
@@ -277,7 +302,8 @@ def test_scaling_is_refused_for_a_caseload_group_the_sample_has_no_case_of(
         data=b"reference,client_group,points,weekly_cost\nO1,older_people,10,50.00\n",
         filename="o.csv",
     )
-    with pytest.raises(ValidationError, match="learning_disability"):
+    # The message names the group as a person reads it, not by its code.
+    with pytest.raises(ValidationError, match="no case of Learning disability,"):
         calibration_run(actor=ras_admin, sample=only_older, method="ratio", scale=True)
 
 
@@ -305,5 +331,5 @@ def test_the_fit_form_scales_and_the_run_page_shows_the_weights(
     page = client.get(response.url).content.decode()
     assert "Scaled to the live caseload" in page
     assert "projected total of" in page
-    assert '<th scope="row">older_people</th><td class="text-end">3</td>' in page
+    assert '<th scope="row">Older people</th><td class="text-end">3</td>' in page
     assert '<td class="text-end">2</td><td class="text-end">0.6667</td>' in page

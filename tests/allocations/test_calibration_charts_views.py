@@ -85,7 +85,8 @@ def test_the_run_page_shows_the_charts_with_alt_text_and_data_tables(client, aud
     assert "<caption>The fitted lines" in page
     assert "<caption>Allocation − current cost" in page
     assert "<caption>Total weekly spend at each price" in page
-    assert "Client group: older_people" in page and "Points: 0–49" in page
+    assert "Client group: Older people" in page and "Points: 0–49" in page
+    assert "older_people" not in page  # client groups by their labels, never their codes
     # The page keeps the site's policy: nothing inline, images only from this site.
     policy = response["Content-Security-Policy"]
     assert "img-src 'self'" in policy and "unsafe-inline" not in policy

@@ -244,3 +244,12 @@ def test_an_impossible_budget_is_refused_with_the_nearest_totals(sample, ras_adm
     assert "highest_total" in run.results["affordability"]
     with pytest.raises(ValidationError):
         calibration_adopt_price(actor=ras_admin, run=run, method="affordability")
+
+
+@pytest.mark.django_db
+def test_a_budget_with_no_policy_in_force_or_chosen_says_so(sample, ras_admin):
+    from allocations.services.calibration import NO_POLICY_TO_SOLVE
+
+    run = calibration_run(actor=ras_admin, sample=sample, method="ratio", budget=Decimal("500"))
+
+    assert run.results["affordability"] == {"error": NO_POLICY_TO_SOLVE}

@@ -193,3 +193,59 @@ def test_the_run_page_shows_every_method_the_affordability_and_what_could_not_be
     assert "Least squares with an intercept" in page and "Median of per-case ratios" in page
     assert 'value="affordability"' in page
     assert "5 folds" in page  # three cases cannot be cross-validated in five folds
+
+
+@pytest.mark.django_db
+def test_client_groups_and_methods_read_as_labels_while_the_data_keeps_codes(
+    client, auditor, ras_admin, sample, policy
+):
+    run = calibration_run(actor=ras_admin, sample=sample, method="ratio", policy=policy)
+    client.force_login(auditor)
+
+    report = client.get(reverse("allocations:calibration_run", args=[run.pk])).content.decode()
+    listing = client.get(reverse("allocations:calibration_sample", args=[sample.pk]))
+    spread = client.get(reverse("allocations:calibration_chart", args=[run.pk, "spread"]))
+
+    # The by-group statistics, the spread chart's alt text and data table, and its boxes.
+    assert '<th scope="row">Older people</th>' in report
+    assert '<th scope="row">Learning disability</th>' in report
+    assert "Client group: Learning disability" in report
+    assert "Older people median £" in report
+    assert "older_people" not in report and "learning_disability" not in report
+    assert "Ratio of totals (total cost ÷ total points)</strong>" in report
+    assert "<td>Ratio of totals (total cost ÷ total points)</td>" in listing.content.decode()
+    assert "Older people" in spread.content.decode()
+    assert "older_people" not in spread.content.decode()
+    # What is kept (and what `ras_calibrate --json` prints) keeps the codes.
+    assert set(run.results["methods"]["ratio"]["by_group"]) == {
+        "older_people",
+        "learning_disability",
+    }
+    assert set(run.results["spread"]["by_group"]) == {"older_people", "learning_disability"}
+
+
+@pytest.mark.django_db
+def test_the_fit_form_applies_the_policys_transitional_rule(client, ras_admin, sample, policy):
+    # The spec policy protects existing packages with the rule "existing_package": with each
+    # case's current cost as its package, it pays R1 £100, R2 £200 and R3 £330 whatever the
+    # price, so nobody gets less or more and every difference is £0.00.
+    client.force_login(ras_admin)
+    response = client.post(
+        reverse("allocations:calibration_sample", args=[sample.pk]),
+        {"method": "ratio", "policy": policy.pk, "budget": "", "transitional": "on"},
+    )
+    run = CalibrationRun.objects.get()
+    assert response.url == reverse("allocations:calibration_run", args=[run.pk])
+
+    overall = run.results["methods"]["ratio"]["overall"]
+    assert run.results["transitional"] is True
+    assert (overall["fewer"], overall["more"], overall["within_10"]) == (0, 0, "1.0000")
+    assert run.results["spread"]["by_band"]["0–49"] == ["0.00", "0.00", "0.00"]
+    page = client.get(response.url).content.decode()
+    assert "with its transitional rule (each case's current cost" in page
+
+    # Without the box, the same fit pays the RAS figures (R1 and R2 more, R3 less: see
+    # test_the_pages above), so the rule is only applied when asked for.
+    plain = calibration_run(actor=ras_admin, sample=sample, method="ratio", policy=policy)
+    assert plain.results["transitional"] is False
+    assert plain.results["methods"]["ratio"]["overall"]["fewer"] > 0

@@ -119,3 +119,67 @@ def test_scale_up_refuses_groups_it_cannot_weight():
         scale_up(SAMPLE, {"older_people": 10})
     with pytest.raises(ValueError, match="no case of mental_health"):
         scale_up(SAMPLE, {"older_people": 10, "learning_disability": 1, "mental_health": 5})
+
+
+def test_sensitivity_rows_are_projected_to_the_caseload_by_hand():
+    # One older person (10 points, £30 now) standing for 5 people in the caseload, one person
+    # with a learning disability (20 points, £57 now) standing for 2.
+    cases = [case("A", "10", "30"), case("B", "20", "57", "learning_disability")]
+    weights = scale_up(cases, {"older_people": 5, "learning_disability": 2})
+    assert weights == {"learning_disability": D(2), "older_people": D(5)}
+
+    (row,) = sensitivity(cases, SPEC_POLICY, [D("3.00")], scale=weights)
+
+    # At £3.00: A 10 × 3 = 30.00 − 5% 1.50 = 28.50 (× 52 = 1482.00 a year);
+    # B 20 × 3 = 60.00 × 1.10 = 66.00 − 5% 3.30 = 62.70 (× 52 = 3260.40).
+    # The sample: 28.50 + 62.70 = 91.20 a week, 4742.40 a year, contingency 1.50 + 3.30 = 4.80.
+    # The caseload: 28.50 × 5 + 62.70 × 2 = 142.50 + 125.40 = 267.90 a week;
+    # 1482.00 × 5 + 3260.40 × 2 = 7410.00 + 6520.80 = 13930.80 a year;
+    # contingency 1.50 × 5 + 3.30 × 2 = 7.50 + 6.60 = 14.10 a week.
+    # Both within 20% (28.50 of 30; 62.70 of 57: 5.70 ≤ 11.40); A gets less.
+    assert row == SensitivityRow(
+        D("3.00"),
+        D("91.20"),
+        D("4742.40"),
+        D("4.80"),
+        D("1.0000"),
+        1,
+        projected_weekly=D("267.90"),
+        projected_annual=D("13930.80"),
+        projected_contingency_weekly=D("14.10"),
+    )
+    # The solver, given the caseload's weekly budget, finds the same £3.00 with these weights.
+    assert solve_price(cases, SPEC_POLICY, D("267.90"), scale=weights) == D("3.00")
+    assert solve_price(cases, SPEC_POLICY, D("267.89"), scale=weights) == D("2.99")
+
+
+def test_scale_up_names_the_groups_by_their_labels_when_given():
+    labels = {"mental_health": "Mental health"}
+    with pytest.raises(ValueError, match="no case of Mental health,"):
+        scale_up(
+            SAMPLE,
+            {"older_people": 10, "learning_disability": 1, "mental_health": 5},
+            labels=labels,
+        )
+
+
+HIGHER_OF = dataclasses.replace(SPEC_POLICY, transitional_rule="higher_of")
+
+
+def test_under_the_transitional_rule_the_current_cost_is_the_existing_package():
+    # "higher_of": at £3.00 A's RAS figure 28.50 is below its £30 package, so 30.00; B's 57.00
+    # equals its £57 package (not strictly higher), so 57.00: 87.00. At £3.01 A stays at 30.00
+    # and B's RAS figure is 57.19: 87.19. So £87.00 is met at £3.00, and no more.
+    assert sample_total(SMALL, HIGHER_OF, D("3.00"), transitional=True) == D("87.00")
+    assert sample_total(SMALL, HIGHER_OF, D("3.01"), transitional=True) == D("87.19")
+    assert solve_price(SMALL, HIGHER_OF, D("87.00"), transitional=True) == D("3.00")
+    # Without the rule, the same budget buys more: 85.78 at £3.01 (worked above) is under it.
+    assert solve_price(SMALL, HIGHER_OF, D("87.00")) > D("3.00")
+
+    # "existing_package" (the spec policy): everyone keeps their current cost at any price, so
+    # the total is 30 + 57 = 87.00 throughout, nobody gets less and all are within 20%.
+    rows = sensitivity(SMALL, SPEC_POLICY, [D("1.00"), D("9.00")], transitional=True)
+    assert [(r.total_weekly, r.fewer, r.within_20) for r in rows] == [
+        (D("87.00"), 0, D("1.0000")),
+        (D("87.00"), 0, D("1.0000")),
+    ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from decimal import Decimal
 
 import pytest
@@ -226,6 +227,30 @@ def test_as_the_policy_would_pay_uses_the_policy_at_the_fitted_price():
     allocations = [D("57.95"), D("114.80"), D("186.17"), D("246.56")]
     assert report.overall == statistics(SAMPLE, allocations, price=D("6.1000"))
     assert report.overall.fewer == 3
+
+
+def test_as_the_policy_would_pay_with_its_transitional_rule():
+    # The current cost is the existing package. "existing_package" (the spec policy) pays it
+    # whatever the price; "higher_of" pays the higher of it and the RAS figure.
+    higher_of = dataclasses.replace(SPEC_POLICY, transitional_rule="higher_of")
+    keeps = policy_allocator(SPEC_POLICY, transitional=True)
+    higher = policy_allocator(higher_of, transitional=True)
+
+    # 40 points at £4.88: the RAS figure is £180.68 (the spec's first worked example).
+    assert keeps(case("A", "40", "150"), D("4.88")) == D("150")
+    assert higher(case("A", "40", "150"), D("4.88")) == D("180.68")
+    assert higher(case("A", "40", "200"), D("4.88")) == D("200")
+    # Without the rule, the package is not the engine's to see.
+    assert policy_allocator(SPEC_POLICY)(case("A", "40", "150"), D("4.88")) == D("180.68")
+
+    # At £6.10 (worked above) the RAS figures are 57.95, 114.80, 186.17 and 246.56 against
+    # costs of 60, 110, 190 and 250: "higher_of" pays 60.00, 114.80, 190.00 and 250.00, so
+    # nobody gets less, B gets 4.80 more (4.4%, within 10%) and the mean difference is
+    # 4.80 ÷ 4 = 1.20.
+    report = fit_report(SAMPLE, "ratio", allocate=higher)
+    assert (report.overall.fewer, report.overall.more) == (0, 1)
+    assert report.overall.within_10 == D("1.0000")
+    assert report.overall.mean_difference == D("1.2000")
 
 
 def test_a_client_group_the_policy_does_not_know_is_refused_naming_the_field():

@@ -112,3 +112,35 @@ def test_a_section_nobody_scored_in_has_no_finding():
     assert (
         fit.findings[-1] == "Section 'bathing': no case in the sample scored in it, so no finding."
     )
+
+
+def test_one_price_is_cross_validated_on_the_same_folds_beside_the_weights():
+    # Costs exactly 12 × s1 + 6 × s2; points 1, 1, 4, 4, 4; costs 12, 6, 36, 42, 30.
+    cases = [
+        case("W1", "12", s1="1", s2="0"),
+        case("W2", "6", s1="0", s2="1"),
+        case("W3", "36", s1="2", s2="2"),
+        case("W4", "42", s1="3", s2="1"),
+        case("W5", "30", s1="1", s2="3"),
+    ]
+    # Five folds of five cases: each case is predicted from the other four, whatever the seed.
+    fit = fit_weights(cases, folds=5, seed=0)
+
+    # In sample, one price through the origin: Σ p·c = 450, Σ p² = 50, £9 a point; predictions
+    # 9, 9, 36, 36, 36; residuals 3, −3, 0, 6, −6, SS_res = 90; mean cost 25.2, SS_tot =
+    # 13.2² + 19.2² + 10.8² + 16.8² + 4.8² = 964.8; R² = 1 − 90 ÷ 964.8 = 0.90672 → 0.9067.
+    # Within 20%: W3, W4 (6 of 42) and W5 (6 of 30, exactly 20%): 3 of 5.
+    assert (fit.single_in_sample_r2, fit.single_in_sample_within_20) == (
+        D("0.9067"),
+        D("0.6000"),
+    )
+    # Leaving each out: W1 438 ÷ 49 = 8.9388 → 8.94; W2 444 ÷ 49 → 9.06; W3 306 ÷ 34 = 9 →
+    # 36.00; W4 282 ÷ 34 × 4 = 33.18; W5 330 ÷ 34 × 4 = 38.82. Residuals 3.06, 3.06, 0, 8.82,
+    # 8.82: SS_res = 2 × 9.3636 + 2 × 77.7924 = 174.312; R² = 1 − 174.312 ÷ 964.8 = 0.81933.
+    # Within 20%: only W3.
+    assert (fit.single_out_of_sample_r2, fit.single_out_of_sample_within_20) == (
+        D("0.8193"),
+        D("0.2000"),
+    )
+    # The weights, fitted on any four of these cases, predict the fifth exactly.
+    assert (fit.out_of_sample_r2, fit.out_of_sample_within_20) == (D("1.0000"), D("1.0000"))
