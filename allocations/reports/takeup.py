@@ -1,13 +1,166 @@
-"""Take-up (issue 12). Not built yet: its tables come with issue 12's Take-up work."""
+"""Take-up (issue 12; the old national indicator NI 130): month by month, the people receiving
+community-based support, how many of them have an agreed personal budget in force, and how
+many take some of it as a direct payment, against the council's target.
+
+One SQL query for the whole period (PostgreSQL): each person's facts are intervals — the time
+each submitted assessment's eligibility decision stood (until their next submitted assessment)
+and the time each agreed budget was in force — joined to the month ends they contain, then
+counted per month. Plus one query for the target (report_targets)."""
 
 from __future__ import annotations
 
+import datetime
+
+from django.db import connection
+from django.utils import timezone
+
 from allocations.reports.scope import ReportScope
-from allocations.reports.tables import ReportSection, Table
+from allocations.reports.tables import Column, Kind, ReportSection, Table, percent
+from allocations.reports.targets import report_targets
+from assessments.models import Person
+
+TAKE_UP_NOTES = (
+    "Receiving community-based support: people who, by the month's end, had an assessment "
+    "submitted and whose latest submitted assessment found them eligible — whether their "
+    "support is a personal budget or a traditional package.",
+    "Agreed budget: of those, people with an agreed personal budget in force at the month's "
+    "end (agreed on or before it, and not ended by then; a lower budget that waited for a "
+    "manager counts from the day it was adopted). Take-up = agreed ÷ receiving support.",
+    "Direct payment: of those, people whose budget in force pays some of it as a direct "
+    "payment (more than £0 a week); its share is of everyone receiving support.",
+    "Each month is counted as at its last day, or at the end of the period for a month the "
+    "period ends in. The target is the one the RAS administrators have set.",
+)
+
+
+def month_ends(
+    start: datetime.date, end: datetime.date
+) -> list[tuple[datetime.date, datetime.date]]:
+    """(first day, the day it is counted at) for each calendar month overlapping [start, end],
+    oldest first: the month's last day, or `end` for the month the period ends in."""
+    months = []
+    first = start.replace(day=1)
+    while first <= end:
+        following = (first + datetime.timedelta(days=32)).replace(day=1)
+        months.append((first, min(following - datetime.timedelta(days=1), end)))
+        first = following
+    return months
+
+
+def day_after(day: datetime.date) -> datetime.datetime:
+    """The first moment after `day` ends, in the service's time zone: facts stamped before it
+    happened on or before `day`."""
+    return timezone.make_aware(
+        datetime.datetime.combine(day + datetime.timedelta(days=1), datetime.time.min)
+    )
+
+
+def scoped_people_sql(scope: ReportScope, column: str) -> tuple[str, list]:
+    """` AND <column> IN (people in scope)` (empty when the scope is every person)."""
+    if scope.team_ids is None and scope.client_group is None:
+        return "", []
+    people = Person.objects.filter(scope.people()).order_by().values("pk")
+    sql, params = people.query.sql_with_params()
+    return f" AND {column} IN ({sql})", list(params)
+
+
+TAKE_UP_SQL = """
+WITH months (month_start, cutoff) AS (
+    SELECT * FROM unnest(%s::date[], %s::timestamptz[])
+),
+decisions AS (
+    -- Each submitted assessment's decision stands from its submission until the next one.
+    SELECT a.person_id,
+           a.submitted_at AS from_at,
+           lead(a.submitted_at) OVER (
+               PARTITION BY a.person_id ORDER BY a.submitted_at, a.id
+           ) AS until_at,
+           coalesce(e.eligible, false) AS eligible
+    FROM assessments_assessment a
+    LEFT JOIN assessments_eligibilitydetermination e ON e.assessment_id = a.id
+    WHERE a.submitted_at IS NOT NULL AND a.submitted_at < %s {people_a}
+),
+in_force AS (
+    -- Agreed budgets that were ever in force (a lower one from its adoption).
+    SELECT b.person_id,
+           coalesce(b.decided_at, b.agreed_at) AS from_at,
+           b.ended_at AS until_at,
+           b.direct_payment_weekly_gbp > 0 AS direct_payment
+    FROM allocations_agreedbudget b
+    WHERE b.status IN ('current', 'ended') {people_b}
+),
+facts AS (
+    SELECT m.month_start, d.person_id, d.eligible AS supported, false AS agreed,
+           false AS direct_payment
+    FROM months m
+    JOIN decisions d ON d.from_at < m.cutoff AND (d.until_at IS NULL OR d.until_at >= m.cutoff)
+    UNION ALL
+    SELECT m.month_start, f.person_id, false, true, f.direct_payment
+    FROM months m
+    JOIN in_force f ON f.from_at < m.cutoff AND (f.until_at IS NULL OR f.until_at >= m.cutoff)
+),
+per_person AS (
+    SELECT month_start, person_id, bool_or(supported) AS supported, bool_or(agreed) AS agreed,
+           bool_or(direct_payment) AS direct_payment
+    FROM facts
+    GROUP BY month_start, person_id
+)
+SELECT m.month_start,
+       count(p.person_id) FILTER (WHERE p.supported),
+       count(p.person_id) FILTER (WHERE p.supported AND p.agreed),
+       count(p.person_id) FILTER (WHERE p.supported AND p.direct_payment)
+FROM months m
+LEFT JOIN per_person p ON p.month_start = m.month_start
+GROUP BY m.month_start
+ORDER BY m.month_start
+"""
+
+
+def take_up_counts(scope: ReportScope) -> list[tuple[datetime.date, int, int, int]]:
+    """(first day of the month, supported, agreed, direct payment) for each month of the
+    scope's period, oldest first. One query."""
+    months = month_ends(scope.start, scope.end)
+    cutoffs = [day_after(as_at) for _, as_at in months]
+    people_a, params_a = scoped_people_sql(scope, "a.person_id")
+    people_b, params_b = scoped_people_sql(scope, "b.person_id")
+    sql = TAKE_UP_SQL.format(people_a=people_a, people_b=people_b)
+    params = [[first for first, _ in months], cutoffs, cutoffs[-1], *params_a, *params_b]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
 
 
 def takeup_tables(scope: ReportScope) -> list[Table]:
-    return []
+    target = report_targets().take_up_target_percent
+    rows = [
+        (
+            f"{first:%Y-%m}",
+            supported,
+            agreed,
+            percent(agreed, supported),
+            direct,
+            percent(direct, supported),
+            target,
+        )
+        for first, supported, agreed, direct in take_up_counts(scope)
+    ]
+    return [
+        Table(
+            slug="take-up-by-month",
+            caption="Take-up of personal budgets, month by month",
+            columns=(
+                Column("month", "Month", Kind.TEXT),
+                Column("supported", "Receiving community-based support", Kind.COUNT),
+                Column("agreed", "With an agreed personal budget", Kind.COUNT),
+                Column("take_up_percent", "Take-up", Kind.PERCENT),
+                Column("direct_payment", "Taking a direct payment", Kind.COUNT),
+                Column("direct_payment_percent", "Direct payment share", Kind.PERCENT),
+                Column("target_percent", "Target", Kind.PERCENT),
+            ),
+            rows=rows,
+            notes=TAKE_UP_NOTES,
+        )
+    ]
 
 
 SECTION = ReportSection(slug="take-up", title="Take-up", order=10, tables=takeup_tables)
