@@ -298,3 +298,22 @@ class CalibrationRunForm(forms.Form):
         "indicative budget in its client group, so the budget is compared with the projected "
         "whole-caseload spend rather than the sample's.",
     )
+
+
+# --- Report settings (issue 12) ---------------------------------------------------------------
+# (Imported here so this block merges on its own.)
+from allocations.models import ReportSettings  # noqa: E402
+
+
+class ReportSettingsForm(forms.ModelForm):
+    """The targets the reports measure against, and why they are changing."""
+
+    reason = forms.CharField(
+        label="Why are you changing them?",
+        max_length=100,
+        help_text="Kept in the history with your name.",
+    )
+
+    class Meta:
+        model = ReportSettings
+        fields = ["take_up_target_percent", "annual_budget_gbp"]
