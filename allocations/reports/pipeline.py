@@ -17,12 +17,11 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import F
 from django.utils import timezone
 
 from allocations.reports.scope import ReportScope
 from allocations.reports.tables import Column, Kind, ReportSection, Table
-from allocations.reports.takeup import day_after
+from allocations.reports.takeup import LOCAL_SETTINGS, day_after, scoped_people_sql
 from assessments.models import Person
 
 
@@ -80,37 +79,38 @@ PIPELINE_NOTES = (
 # Each person in scope with the stage (1–7, STAGES order) and the moment they reached it, as
 # at %(cutoff)s (facts stamped before it). {people} is the ORM's query for the people in scope.
 STAGED_SQL = """
-WITH people AS ({people}),
-drafts AS (
+WITH drafts AS (
     SELECT a.person_id, min(a.started_at) AS since
     FROM assessments_assessment a
     WHERE a.started_at < %(cutoff)s
       AND (a.submitted_at IS NULL OR a.submitted_at >= %(cutoff)s)
       AND (a.withdrawn_at IS NULL OR a.withdrawn_at >= %(cutoff)s)
-      AND a.person_id IN (SELECT id FROM people)
+      {in_scope_a}
     GROUP BY a.person_id
 ),
-latest AS (
-    SELECT DISTINCT ON (a.person_id) a.person_id, a.submitted_at, e.id IS NULL AS undecided
+undecided AS (
+    -- Their assessment standing at the cutoff (submitted, not yet superseded) has no
+    -- eligibility decision.
+    SELECT a.person_id, max(a.submitted_at) AS since
     FROM assessments_assessment a
     LEFT JOIN assessments_eligibilitydetermination e ON e.assessment_id = a.id
-    WHERE a.submitted_at < %(cutoff)s AND a.person_id IN (SELECT id FROM people)
-    ORDER BY a.person_id, a.submitted_at DESC, a.id DESC
+    WHERE e.id IS NULL
+      AND a.submitted_at < %(cutoff)s
+      AND (a.superseded_at IS NULL OR a.superseded_at >= %(cutoff)s)
+      {in_scope_a}
+    GROUP BY a.person_id
 ),
 indicative AS (
-    SELECT DISTINCT ON (b.person_id) b.person_id, b.assessment_id
-    FROM allocations_indicativebudget b
-    WHERE b.created_at < %(cutoff)s
-      AND (b.ended_at IS NULL OR b.ended_at >= %(cutoff)s)
+    -- The budget in force, with when the first budget for its assessment was worked out.
+    SELECT DISTINCT ON (b.person_id) b.person_id, b.first_at
+    FROM (
+        SELECT b.*, min(b.created_at) OVER (PARTITION BY b.assessment_id) AS first_at
+        FROM allocations_indicativebudget b
+        WHERE b.created_at < %(cutoff)s {in_scope_b}
+    ) b
+    WHERE (b.ended_at IS NULL OR b.ended_at >= %(cutoff)s)
       AND b.status NOT IN ('awaiting_decision', 'not_adopted')
-      AND b.person_id IN (SELECT id FROM people)
     ORDER BY b.person_id, b.created_at DESC, b.id DESC
-),
-indicative_first AS (
-    SELECT b.assessment_id, min(b.created_at) AS since
-    FROM allocations_indicativebudget b
-    WHERE b.created_at < %(cutoff)s AND b.assessment_id IN (SELECT assessment_id FROM indicative)
-    GROUP BY b.assessment_id
 ),
 plans AS (
     -- An open plan: submitted (and not since returned) counts where it was sent.
@@ -133,44 +133,47 @@ plans AS (
     WHERE pl.created_at < %(cutoff)s
       AND NOT (pl.status = 'agreed' AND pl.decided_at < %(cutoff)s)
       AND (pl.closed_at IS NULL OR pl.closed_at >= %(cutoff)s)
-      AND pl.person_id IN (SELECT id FROM people)
+      {in_scope_pl}
     ORDER BY pl.person_id, pl.created_at DESC, pl.id DESC
 ),
 agreed AS (
+    -- In force as take-up counts it (allocations.reports.takeup).
     SELECT b.person_id, max(coalesce(b.decided_at, b.agreed_at)) AS since
     FROM allocations_agreedbudget b
+    LEFT JOIN allocations_agreedbudget r ON r.id = b.replaces_id
     WHERE b.status IN ('current', 'ended')
+      AND (b.decided_at IS NOT NULL OR b.replaces_id IS NULL OR r.ended_at = b.agreed_at)
       AND coalesce(b.decided_at, b.agreed_at) < %(cutoff)s
       AND (b.ended_at IS NULL OR b.ended_at >= %(cutoff)s)
-      AND b.person_id IN (SELECT id FROM people)
+      {in_scope_b}
     GROUP BY b.person_id
 ),
 staged AS (
-    SELECT p.id, p.reference, p.given_name, p.family_name, p.team_name,
+    SELECT p.id,
         CASE
             WHEN ag.person_id IS NOT NULL THEN 7
             WHEN pl.person_id IS NOT NULL THEN pl.stage
             WHEN ind.person_id IS NOT NULL THEN 3
-            WHEN la.undecided THEN 2
+            WHEN un.person_id IS NOT NULL THEN 2
             WHEN dr.person_id IS NOT NULL THEN 1
         END AS stage,
         CASE
             WHEN ag.person_id IS NOT NULL THEN ag.since
             WHEN pl.person_id IS NOT NULL THEN pl.since
-            WHEN ind.person_id IS NOT NULL THEN indf.since
-            WHEN la.undecided THEN la.submitted_at
+            WHEN ind.person_id IS NOT NULL THEN ind.first_at
+            WHEN un.person_id IS NOT NULL THEN un.since
             WHEN dr.person_id IS NOT NULL THEN dr.since
         END AS since
-    FROM people p
+    FROM assessments_person p
     LEFT JOIN agreed ag ON ag.person_id = p.id
     LEFT JOIN plans pl ON pl.person_id = p.id
     LEFT JOIN indicative ind ON ind.person_id = p.id
-    LEFT JOIN indicative_first indf ON indf.assessment_id = ind.assessment_id
-    LEFT JOIN latest la ON la.person_id = p.id
+    LEFT JOIN undecided un ON un.person_id = p.id
     LEFT JOIN drafts dr ON dr.person_id = p.id
+    WHERE TRUE {in_scope_p}
 ),
 ranked AS (
-    SELECT s.*, (s.since AT TIME ZONE %(tz)s)::date AS since_date,
+    SELECT s.id, s.stage, (s.since AT TIME ZONE %(tz)s)::date AS since_date,
            row_number() OVER (PARTITION BY s.stage ORDER BY s.since, s.id) AS place,
            count(*) OVER (PARTITION BY s.stage) AS people_in_stage
     FROM staged s
@@ -186,21 +189,17 @@ def pipeline_as_at(scope: ReportScope) -> datetime.date:
 
 def _staged(scope: ReportScope) -> tuple[str, dict]:
     """STAGED_SQL for `scope`, and its parameters."""
-    people = (
-        Person.objects.filter(scope.people())
-        .order_by()
-        .values("id", "reference", "given_name", "family_name", team_name=F("team__name"))
-    )
-    people_sql, people_params = people.query.sql_with_params()
-    # The ORM's query uses %s placeholders; the rest of the query names its parameters.
-    named = {f"p{i}": value for i, value in enumerate(people_params)}
-    people_sql = people_sql % tuple(f"%({name})s" for name in named)
-    params = {
-        **named,
-        "cutoff": day_after(pipeline_as_at(scope)),
-        "tz": settings.TIME_ZONE,
-    }
-    return STAGED_SQL.format(people=people_sql), params
+    params = {"cutoff": day_after(pipeline_as_at(scope)), "tz": settings.TIME_ZONE}
+    fragments = {}
+    for name, column in (
+        ("in_scope_a", "a.person_id"),
+        ("in_scope_b", "b.person_id"),
+        ("in_scope_pl", "pl.person_id"),
+        ("in_scope_p", "p.id"),
+    ):
+        fragments[name], named = scoped_people_sql(scope, column, name)
+        params.update(named)
+    return LOCAL_SETTINGS + STAGED_SQL.format(**fragments), params
 
 
 @dataclass(frozen=True)
@@ -230,16 +229,18 @@ def _row(record: tuple, as_at: datetime.date) -> PipelineRow:
 
 
 # What follows STAGED_SQL: the oldest few in every stage with each stage's count; one stage's
-# count; one page of one stage (its people oldest first).
+# people, oldest first.
+# The people's names and teams are joined last, to the few rows shown.
 OLDEST_SQL = """
-SELECT id, reference, given_name, family_name, team_name, stage, since_date, people_in_stage
-FROM ranked WHERE place <= %(oldest)s ORDER BY stage, place
+SELECT r.id, p.reference, p.given_name, p.family_name, t.name, r.stage, r.since_date,
+       r.people_in_stage
+FROM ranked r
+JOIN assessments_person p ON p.id = r.id
+JOIN assessments_team t ON t.id = p.team_id
+WHERE r.place <= %(oldest)s
+ORDER BY r.stage, r.place
 """
-STAGE_COUNT_SQL = "SELECT count(*) FROM ranked WHERE stage = %(stage)s"
-STAGE_PAGE_SQL = """
-SELECT id, reference, given_name, family_name, team_name, stage, since_date
-FROM ranked WHERE stage = %(stage)s ORDER BY place LIMIT %(limit)s OFFSET %(offset)s
-"""
+STAGE_SQL = "SELECT id, since_date FROM ranked WHERE stage = %(stage)s ORDER BY place"
 
 
 def pipeline_summary(
@@ -260,37 +261,44 @@ def pipeline_summary(
 
 
 class StagePeople:
-    """The people in one stage, oldest first, for a Paginator: count() is one query, each page
-    (a slice) one more."""
+    """The people in one stage, oldest first, for a Paginator: the stage's people (ids and
+    dates) in one query, then each page's names and teams in one more."""
 
     def __init__(self, scope: ReportScope, stage: Stage):
         self.scope, self.stage = scope, stage
         self.as_at = pipeline_as_at(scope)
-        self._count: int | None = None
+        self._people: list[tuple[int, datetime.date]] | None = None
 
-    def count(self) -> int:
-        if self._count is None:
+    def _all(self) -> list[tuple[int, datetime.date]]:
+        if self._people is None:
             sql, params = _staged(self.scope)
             params["stage"] = STAGES.index(self.stage) + 1
             with connection.cursor() as cursor:
-                cursor.execute(sql + STAGE_COUNT_SQL, params)
-                self._count = cursor.fetchone()[0]
-        return self._count
+                cursor.execute(sql + STAGE_SQL, params)
+                self._people = cursor.fetchall()
+        return self._people
+
+    def count(self) -> int:
+        return len(self._all())
 
     def __len__(self) -> int:
         return self.count()
 
     def __getitem__(self, page: slice) -> list[PipelineRow]:
-        sql, params = _staged(self.scope)
-        params.update(
-            stage=STAGES.index(self.stage) + 1,
-            offset=page.start or 0,
-            limit=(page.stop - (page.start or 0)) if page.stop is not None else None,
-        )
-        sql += STAGE_PAGE_SQL
-        with connection.cursor() as cursor:
-            cursor.execute(sql, params)
-            return [_row(record, self.as_at) for record in cursor.fetchall()]
+        chosen = self._all()[page]
+        people = Person.objects.select_related("team").in_bulk([pk for pk, _ in chosen])
+        return [
+            PipelineRow(
+                person_id=pk,
+                reference=people[pk].reference,
+                name=people[pk].full_name,
+                team=people[pk].team.name,
+                stage=self.stage,
+                since=since,
+                days=(self.as_at - since).days,
+            )
+            for pk, since in chosen
+        ]
 
 
 def pipeline_tables(scope: ReportScope) -> list[Table]:

@@ -17,7 +17,7 @@ from django.utils import timezone
 from allocations.models import AgreedBudget, IndicativeBudget
 from allocations.reports.scope import ReportScope, report_scope_for_user
 from allocations.reports.takeup import SECTION, month_ends, takeup_tables
-from allocations.services.plans import plan_authorise, plan_submit
+from allocations.services.plans import agreed_budget_decide, plan_authorise, plan_submit
 from allocations.services.report_settings import report_settings_update
 from assessments.services.assessments import assessment_start, assessment_submit
 from assessments.services.history import save_as
@@ -249,3 +249,43 @@ def test_the_section_makes_two_queries_whatever_the_caseload(
     with django_assert_num_queries(2):
         table = read(scope)
     assert len(table.rows) == 7
+
+
+def lower(person, worker, manager, day, management):
+    """A plan for £100 a week (less than the £120 agreed, points unchanged) authorised on `day`:
+    it waits for a manager's decision, the current budget staying in force."""
+    with on(day, 9):
+        plan = make_plan(
+            person, worker, weekly="100.00", difference_reason="Fewer hours", management=management
+        )
+    plan = submitted(plan, worker, day)
+    with on(day, 12):
+        waiting = plan_authorise(actor=manager, plan=plan)
+    assert waiting.status == AgreedBudget.Status.AWAITING_DECISION
+    return waiting
+
+
+def test_a_lower_budget_counts_from_its_adoption_and_one_overtaken_never(
+    policy, questionnaire, worker_a, manager_a
+):
+    # M (mental health): council-managed £120 agreed 20 Apr; a lower direct payment waits
+    # from 10 May and is adopted 15 Jun. 31 May: agreed, no direct payment (the waiting one is
+    # not in force); 30 Jun: agreed, direct payment.
+    m = assessed(worker_a, D(2026, 4, 10), client_group="mental_health")
+    agree(m, worker_a, manager_a, D(2026, 4, 20), management="council_managed")
+    waiting = lower(m, worker_a, manager_a, D(2026, 5, 10), "direct_payment")
+    with on(D(2026, 6, 15)):
+        agreed_budget_decide(actor=manager_a, agreed=waiting, decision="adopt", reason="Agreed")
+    mh = figures(read(ReportScope(**PERIOD, client_group="mental_health")))
+    assert [(r["agreed"], r["direct_payment"]) for r in mh] == [(1, 0), (1, 1), (1, 1)]
+    # S (sensory impairment): council-managed £120 agreed 20 Apr; a lower direct payment
+    # waits from 25 May; a new council-managed £120 plan agreed 5 Jun overtakes it (it ends,
+    # never decided). It was never in force: 31 May, agreed but no direct payment.
+    s = assessed(worker_a, D(2026, 4, 11), client_group="sensory_impairment")
+    agree(s, worker_a, manager_a, D(2026, 4, 20), management="council_managed")
+    overtaken = lower(s, worker_a, manager_a, D(2026, 5, 25), "direct_payment")
+    agree(s, worker_a, manager_a, D(2026, 6, 5), management="council_managed")
+    overtaken.refresh_from_db()
+    assert overtaken.status == AgreedBudget.Status.ENDED
+    si = figures(read(ReportScope(**PERIOD, client_group="sensory_impairment")))
+    assert [(r["supported"], r["agreed"], r["direct_payment"]) for r in si] == [(1, 1, 0)] * 3
