@@ -62,6 +62,9 @@ STAGES: tuple[Stage, ...] = (
     Stage("agreed", "Agreed", "since the agreed budget now in force was agreed (or adopted)"),
 )
 STAGE_BY_SLUG = {stage.slug: stage for stage in STAGES}
+# The dashboard links each row of pipeline-by-stage (its `stage` cell is the label) to
+# allocations:report_pipeline_list with the stage's slug.
+STAGE_BY_LABEL = {stage.label: stage for stage in STAGES}
 OLDEST_PER_STAGE = 3
 
 PIPELINE_NOTES = (
@@ -77,7 +80,8 @@ PIPELINE_NOTES = (
 )
 
 # Each person in scope with the stage (1–7, STAGES order) and the moment they reached it, as
-# at %(cutoff)s (facts stamped before it). {people} is the ORM's query for the people in scope.
+# at %(cutoff)s (facts stamped before it). Each {in_scope_*} keeps the scope's people (from
+# ReportScope.people(), through the ORM), or is empty for everyone.
 STAGED_SQL = """
 WITH drafts AS (
     SELECT a.person_id, min(a.started_at) AS since
