@@ -28,15 +28,16 @@ SETTINGS_REFUSED = "Nothing has been saved: correct the fields marked below."
 
 
 def _history(settings: ReportSettings) -> list[tuple]:
-    """(entry, reason) for every change, newest first (none before the first change)."""
+    """(entry, why, the settings as that change left them) for every change, newest first
+    (none before the first change). One query."""
     if settings._state.adding:
         return []
     records = list(
         settings.history.select_related("history_user").order_by("history_date", "history_id")
     )
     entries = history_entries(records, ReportSettings, skip={"updated_at", "updated_by"})
-    reasons = [record.history_change_reason or "" for record in reversed(records)]
-    return list(zip(entries, reasons, strict=True))
+    return list(zip(entries, [r.history_change_reason or "" for r in reversed(records)],
+                    reversed(records), strict=True))  # fmt: skip
 
 
 @require_http_methods(["GET", "POST"])

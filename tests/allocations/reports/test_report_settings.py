@@ -102,6 +102,7 @@ def test_a_ras_administrator_changes_them_on_the_page(client, ras_admin):
     assert ReportSettings.objects.get().take_up_target_percent == 35
     # The history: who, what and why.
     assert "Budget set by cabinet, 12 May" in html
+    assert "Created: take-up target 35.00%; annual budget £2,500,000.00" in html
     assert (ras_admin.get_full_name() or ras_admin.username) in html
     post(client, ras_admin, take_up_target_percent="40", reason="Raised by members")
     html = client.get(reverse(URL)).content.decode()
