@@ -21,7 +21,13 @@ from django.utils import timezone
 
 from allocations.reports.scope import ReportScope
 from allocations.reports.tables import Column, Kind, ReportSection, Table
-from allocations.reports.takeup import LOCAL_SETTINGS, day_after, scoped_people_sql
+from allocations.reports.takeup import (
+    LOCAL_SETTINGS,
+    POSTGRESQL_ONLY,
+    counted_here,
+    day_after,
+    scoped_people_sql,
+)
 from assessments.models import Person
 
 
@@ -256,6 +262,8 @@ def pipeline_summary(
     params["oldest"] = OLDEST_PER_STAGE
     as_at = pipeline_as_at(scope)
     summary: dict[str, tuple[int, list[PipelineRow]]] = {s.slug: (0, []) for s in STAGES}
+    if not counted_here():
+        return summary, as_at
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         for *record, people_in_stage in cursor.fetchall():
@@ -274,6 +282,8 @@ class StagePeople:
         self._people: list[tuple[int, datetime.date]] | None = None
 
     def _all(self) -> list[tuple[int, datetime.date]]:
+        if self._people is None and not counted_here():
+            self._people = []
         if self._people is None:
             sql, params = _staged(self.scope)
             params["stage"] = STAGES.index(self.stage) + 1
@@ -322,6 +332,8 @@ def pipeline_tables(scope: ReportScope) -> list[Table]:
         )
         oldest.extend((stage.label, r.reference, r.team, r.since, r.days) for r in rows)
     notes = (*PIPELINE_NOTES, f"As at {as_at:%-d %B %Y}.")
+    if not counted_here():
+        by_stage, notes = [], (*notes, POSTGRESQL_ONLY)
     return [
         Table(
             slug="pipeline-by-stage",

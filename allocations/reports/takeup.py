@@ -34,6 +34,18 @@ TAKE_UP_NOTES = (
 )
 
 
+# `make run` without DATABASE_URL uses an SQLite file: the report queries are PostgreSQL's.
+POSTGRESQL_ONLY = (
+    "Not counted: these figures need PostgreSQL, the product's database (this installation "
+    "runs on a local SQLite file)."
+)
+
+
+def counted_here() -> bool:
+    """Whether this database can run the report queries (PostgreSQL)."""
+    return connection.vendor == "postgresql"
+
+
 def month_ends(
     start: datetime.date, end: datetime.date
 ) -> list[tuple[datetime.date, datetime.date]]:
@@ -175,7 +187,7 @@ def takeup_tables(scope: ReportScope) -> list[Table]:
             percent(direct, supported),
             target,
         )
-        for first, supported, agreed, direct in take_up_counts(scope)
+        for first, supported, agreed, direct in (take_up_counts(scope) if counted_here() else [])
     ]
     return [
         Table(
@@ -191,7 +203,7 @@ def takeup_tables(scope: ReportScope) -> list[Table]:
                 Column("target_percent", "Target", Kind.PERCENT),
             ),
             rows=rows,
-            notes=TAKE_UP_NOTES,
+            notes=TAKE_UP_NOTES if counted_here() else (*TAKE_UP_NOTES, POSTGRESQL_ONLY),
         )
     ]
 
