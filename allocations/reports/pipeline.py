@@ -152,7 +152,7 @@ agreed AS (
     FROM allocations_agreedbudget b
     LEFT JOIN allocations_agreedbudget r ON r.id = b.replaces_id
     WHERE b.status IN ('current', 'ended')
-      AND (b.decided_at IS NOT NULL OR b.replaces_id IS NULL OR r.ended_at = b.agreed_at)
+      AND (b.decided_at IS NOT NULL OR b.replaces_id IS NULL OR r.ended_at <= b.agreed_at)
       AND coalesce(b.decided_at, b.agreed_at) < %(cutoff)s
       AND (b.ended_at IS NULL OR b.ended_at >= %(cutoff)s)
       {in_scope_b}

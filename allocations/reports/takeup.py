@@ -105,7 +105,8 @@ decisions AS (
 in_force AS (
     -- Agreed budgets while in force: from agreement, or from adoption for a lower one that
     -- waited for a manager. One that waited and was overtaken by a newer agreement (ended,
-    -- never decided, its predecessor not ended when it was agreed) was never in force.
+    -- never decided, its predecessor not ended when it was agreed) was never in force. The
+    -- same rule as the money report's (allocations.reports.money.in_force_at).
     SELECT b.person_id,
            coalesce(b.decided_at, b.agreed_at) AS from_at,
            b.ended_at AS until_at,
@@ -113,7 +114,7 @@ in_force AS (
     FROM allocations_agreedbudget b
     LEFT JOIN allocations_agreedbudget r ON r.id = b.replaces_id
     WHERE b.status IN ('current', 'ended')
-      AND (b.decided_at IS NOT NULL OR b.replaces_id IS NULL OR r.ended_at = b.agreed_at)
+      AND (b.decided_at IS NOT NULL OR b.replaces_id IS NULL OR r.ended_at <= b.agreed_at)
       {people_b}
 ),
 covered AS (
