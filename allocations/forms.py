@@ -5,7 +5,7 @@ from decimal import Decimal, InvalidOperation
 from django import forms
 
 from allocations.letters.kinds import letter_kind_choices
-from allocations.models import PlanLine, RasPolicy, SupportPlan
+from allocations.models import PlanLine, RasPolicy, ReportSettings, SupportPlan
 from allocations.services.plans import PLAN_SETTINGS_FIELDS
 from allocations.services.policies import POLICY_FIELDS
 from assessments.models import Team
@@ -355,3 +355,20 @@ def sensitivity_prices(low: Decimal, high: Decimal, step: Decimal) -> list[Decim
         prices.append(price)
         price += step
     return prices
+
+
+# --- Report settings (issue 12) ---------------------------------------------------------------
+
+
+class ReportSettingsForm(forms.ModelForm):
+    """The targets the reports measure against, and why they are changing."""
+
+    reason = forms.CharField(
+        label="Why are you changing them?",
+        max_length=100,
+        help_text="Kept in the history with your name.",
+    )
+
+    class Meta:
+        model = ReportSettings
+        fields = ["take_up_target_percent", "annual_budget_gbp"]

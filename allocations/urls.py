@@ -8,6 +8,8 @@ from allocations.views import (
     letters,
     plans,
     policies,
+    report_pipeline,
+    report_settings,
     repricing,
     rules,
 )
@@ -92,4 +94,11 @@ urlpatterns = [
         budgets.budget_recalculate_view,
         name="budget_recalculate",
     ),
+    # Reports (issue 12): the pipeline's click-through list; the report settings.
+    path(
+        "reports/pipeline/<slug:stage>/",
+        report_pipeline.report_pipeline_list_view,
+        name="report_pipeline_list",
+    ),
+    path("reports/settings/", report_settings.report_settings_view, name="report_settings"),
 ]
