@@ -412,6 +412,12 @@ class Management(models.TextChoices):
     MIXED = "mixed", "A mix of these"
 
 
+# The comments a plan returned by the panel's decline starts with. Panels writes them
+# (panels.services.panel_decide) and allocations' fairness report reads a decline by them, so
+# allocations never asks panels (which sits above it).
+PANEL_DECLINED_COMMENT = "Declined by the panel"
+
+
 class SupportPlan(WorkflowModel):
     """How the person will spend their budget, costed line by line against the indicative
     budget, then authorised by a team manager or, for high-cost or risky plans, the panel.

@@ -10,7 +10,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from allocations.costing import line_weekly_text, plan_costs
-from allocations.models import SupportPlan
+from allocations.models import PANEL_DECLINED_COMMENT, SupportPlan
 from allocations.selectors.plans import live_lines, plan_authors
 from allocations.services.plans import plan_agree_by_panel, plan_return_by_panel
 from assessments.models import User
@@ -334,6 +334,6 @@ def panel_decide(
         )
     else:
         plan_return_by_panel(
-            actor=actor, plan=plan, comments=f"Declined by the panel: {reasons.strip()}"
+            actor=actor, plan=plan, comments=f"{PANEL_DECLINED_COMMENT}: {reasons.strip()}"
         )
     return decision

@@ -28,7 +28,7 @@ from django.db.models import (
 from django.utils import timezone
 
 from allocations.engine.calculate import round2
-from allocations.models import IndicativeBudget, SupportPlan
+from allocations.models import PANEL_DECLINED_COMMENT, IndicativeBudget, SupportPlan
 from allocations.reports.money import in_force_at
 from allocations.reports.scope import ReportScope
 from allocations.reports.tables import (
@@ -48,9 +48,9 @@ NOT_RECORDED = "Not recorded"
 
 # How allocations knows the panel declined a plan without asking panels (which sits above it):
 # the panel's "declined" decision returns the plan (at_panel → returned) with comments that
-# start so (panels.services.panel_decide; a test in test_fairness pins the wording). A
-# deferral, "more information needed", returns it too, but is not a decline.
-PANEL_DECLINED_PREFIX = "Declined by the panel"
+# start with PANEL_DECLINED_COMMENT, which panels writes. A deferral, "more information
+# needed", returns it too, but is not a decline.
+PANEL_DECLINED_PREFIX = PANEL_DECLINED_COMMENT
 
 # A group's figure is marked when it differs from the whole service's by more than this share
 # of the whole service's figure (averages and ratios) ...
