@@ -8,6 +8,7 @@ from allocations.views import (
     letters,
     plans,
     policies,
+    reports,
     repricing,
     rules,
 )
@@ -87,4 +88,13 @@ urlpatterns = [
         budgets.budget_recalculate_view,
         name="budget_recalculate",
     ),
+    # Reports (issue 12): the dashboard and its exports and charts (wt-dashboard).
+    path("reports/", reports.reports_view, name="reports"),
+    path(
+        "reports/table/<slug:slug>.csv",
+        reports.report_table_csv_view,
+        name="report_table_csv",
+    ),
+    path("reports/export.xlsx", reports.report_xlsx_view, name="report_xlsx"),
+    path("reports/chart/<slug:slug>.svg", reports.report_chart_view, name="report_chart"),
 ]
