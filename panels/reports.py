@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime
 
-from django.db.models import Count, F, FloatField, Func, IntegerField, Q
+from django.db.models import Aggregate, Count, FloatField, Func, IntegerField, Q
 from django.db.models.functions import TruncDate
 
 from allocations.reports.scope import ReportScope
@@ -30,12 +30,12 @@ class DaysBetween(Func):
     output_field = IntegerField()
 
 
-class Median(Func):
+class Median(Aggregate):
     """The median of an expression over a group (PostgreSQL's percentile_cont(0.5))."""
 
     function = "percentile_cont"
-    template = "percentile_cont(0.5) WITHIN GROUP (ORDER BY %(expressions)s)"
-    contains_aggregate = True
+    name = "Median"
+    template = "%(function)s(0.5) WITHIN GROUP (ORDER BY %(expressions)s)"
     output_field = FloatField()
 
 
@@ -88,14 +88,14 @@ def decision_table(scope: ReportScope) -> Table:
     decided = PanelReferral.objects.filter(
         scope.people("plan__person__"),
         decision__decided_at__date__range=(scope.start, scope.end),
-    ).annotate(days=_days_to_decision())
+    )
     by_outcome = {
         row["decision__outcome"]: row
         for row in decided.values("decision__outcome")
-        .annotate(decisions=Count("pk"), median=Median(F("days")))
+        .annotate(decisions=Count("pk"), median=Median(_days_to_decision()))
         .order_by()
     }
-    overall = decided.aggregate(decisions=Count("pk"), median=Median(F("days")))
+    overall = decided.aggregate(decisions=Count("pk"), median=Median(_days_to_decision()))
     rows = [
         (
             label,
