@@ -81,10 +81,11 @@ def take_up_chart(table: Table) -> bytes:
     """Take-up (solid line, round markers) and the target (dashed line, square markers) by
     month, 0–100%."""
     months = [str(m) for m in table.values("month")]
+    xs = list(range(len(months)))  # months as labels, not parsed as dates
     with matplotlib.rc_context(RC):
         figure, axes = _figure()
         axes.plot(
-            months,
+            xs,
             [_nan(v) for v in table.values("take_up_percent")],
             marker="o",
             linestyle="-",
@@ -93,7 +94,7 @@ def take_up_chart(table: Table) -> bytes:
             gid="take-up",
         )
         axes.plot(
-            months,
+            xs,
             [_nan(v) for v in table.values("target_percent")],
             marker="s",
             linestyle="--",
@@ -101,12 +102,13 @@ def take_up_chart(table: Table) -> bytes:
             label="Target",
             gid="target",
         )
+        axes.set_xticks(xs, months)
         axes.set_ylim(0, 100)
         axes.set_xlabel("Month")
         axes.set_ylabel("People with an agreed budget (%)")
         axes.set_title("Take-up of personal budgets by month, against the target")
         axes.tick_params(axis="x", labelrotation=45)
-        axes.legend(loc="upper left", fontsize="small")
+        figure.legend(loc="outside lower center", ncols=2, fontsize="small")
         return _svg(figure)
 
 
@@ -145,6 +147,7 @@ def pipeline_chart(table: Table) -> bytes:
         )
         axes.bar_label(bars, labels=[f"{int(p):,}" for p in people], padding=3)
         axes.invert_yaxis()  # the first stage at the top, as the table lists them
+        axes.margins(x=0.12)  # room for the labels at the bars' ends
         axes.set_xlabel("People")
         axes.set_title("People at each stage")
         return _svg(figure)
@@ -197,7 +200,7 @@ def money_chart(table: Table) -> bytes:
         axes.set_xticks(range(len(groups)), groups)
         axes.set_ylabel("Average £ a week")
         axes.set_title("Indicative, agreed and traditional package cost, for the same people")
-        axes.legend(loc="upper left", fontsize="small")
+        figure.legend(loc="outside lower center", ncols=3, fontsize="small")
         return _svg(figure)
 
 
@@ -287,7 +290,8 @@ def fairness_chart(table: Table) -> bytes:
         axes.axvline(1.0, color="grey", linestyle=":", label="Agreed = indicative (1.00)")
         axes.set_xlabel("Average agreed budget ÷ indicative budget")
         axes.set_title("Agreed ÷ indicative budget by client group")
-        axes.legend(loc="lower right", fontsize="small")
+        axes.margins(x=0.12)  # room for the labels at the bars' ends
+        figure.legend(loc="outside lower center", ncols=3, fontsize="small")
         return _svg(figure)
 
 
