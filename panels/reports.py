@@ -14,6 +14,7 @@ import datetime
 
 from django.db.models import Aggregate, Count, FloatField, Func, IntegerField, Q
 from django.db.models.functions import TruncDate
+from django.utils import timezone
 
 from allocations.reports.scope import ReportScope
 from allocations.reports.tables import Column, Kind, ReportSection, Table
@@ -50,18 +51,35 @@ def _median_days(value: float | None) -> int | float | None:
     return int(value) if float(value).is_integer() else round(value, 1)
 
 
+def _day_starts(scope: ReportScope) -> tuple[datetime.datetime, datetime.datetime]:
+    """The period as [first moment, the moment after its last day) in the council's time
+    zone: compared with a timestamp as it is stored, so an index on it can serve."""
+    zone = timezone.get_current_timezone()
+    first = datetime.datetime.combine(scope.start, datetime.time(), tzinfo=zone)
+    after = datetime.datetime.combine(scope.end + datetime.timedelta(days=1), datetime.time())
+    return first, after.replace(tzinfo=zone)
+
+
+def _in(field: str, scope: ReportScope) -> Q:
+    first, after = _day_starts(scope)
+    return Q(**{f"{field}__gte": first, f"{field}__lt": after})
+
+
+def _by_end(field: str, scope: ReportScope) -> Q:
+    return Q(**{f"{field}__lt": _day_starts(scope)[1]})
+
+
 def referral_table(scope: ReportScope) -> Table:
     referrals = PanelReferral.objects.filter(scope.people("plan__person__"))
-    period = (scope.start, scope.end)
     counts = referrals.aggregate(
-        referred=Count("pk", filter=Q(referred_at__date__range=period)),
-        decided=Count("pk", filter=Q(decision__decided_at__date__range=period)),
-        withdrawn=Count("pk", filter=Q(withdrawn_at__date__range=period)),
+        referred=Count("pk", filter=_in("referred_at", scope)),
+        decided=Count("pk", filter=_in("decision__decided_at", scope)),
+        withdrawn=Count("pk", filter=_in("withdrawn_at", scope)),
         waiting=Count(
             "pk",
-            filter=Q(referred_at__date__lte=scope.end)
-            & ~Q(decision__decided_at__date__lte=scope.end)
-            & ~Q(withdrawn_at__date__lte=scope.end),
+            filter=_by_end("referred_at", scope)
+            & ~_by_end("decision__decided_at", scope)
+            & ~_by_end("withdrawn_at", scope),
         ),
     )
     return Table(
@@ -86,8 +104,8 @@ def referral_table(scope: ReportScope) -> Table:
 
 def decision_table(scope: ReportScope) -> Table:
     decided = PanelReferral.objects.filter(
+        _in("decision__decided_at", scope),
         scope.people("plan__person__"),
-        decision__decided_at__date__range=(scope.start, scope.end),
     )
     by_outcome = {
         row["decision__outcome"]: row
@@ -130,13 +148,13 @@ def reviews_due_table(scope: ReportScope) -> Table:
     due = (
         PanelDecision.objects.filter(
             scope.people("referral__plan__person__"),
+            _by_end("decided_at", scope),
             outcome=PanelDecision.Outcome.APPROVED_WITH_CONDITIONS,
-            decided_at__date__lte=scope.end,
             review_date__range=(scope.end, last),
         )
         .filter(
             Q(referral__plan__agreed__ended_at__isnull=True)
-            | Q(referral__plan__agreed__ended_at__date__gt=scope.end)
+            | ~_by_end("referral__plan__agreed__ended_at", scope)
         )
         .order_by("review_date", "referral__plan__person__reference")
         .values_list(

@@ -265,3 +265,52 @@ def test_the_settings_link_is_for_those_who_change_the_settings(
     assert 'href="/allocations:report_settings/">Report settings</a>' in _text(client.get(URL))
     client.force_login(senior_manager)
     assert "Report settings" not in _text(client.get(URL))
+
+
+def test_the_default_period_starts_on_the_first_of_the_month_eleven_months_back():
+    from allocations.reports.filters import default_period
+
+    assert default_period(datetime.date(2026, 1, 15)) == (
+        datetime.date(2025, 2, 1),
+        datetime.date(2026, 1, 15),
+    )
+    assert default_period(datetime.date(2026, 12, 31))[0] == datetime.date(2026, 1, 1)
+    assert default_period(datetime.date(2026, 11, 30))[0] == datetime.date(2025, 12, 1)
+
+
+def test_a_period_longer_than_five_years_is_refused(client, senior_manager):
+    from allocations.reports.filters import PERIOD_TOO_LONG
+
+    client.force_login(senior_manager)
+    page = _text(client.get(URL, {"start": "2020-01-01", "end": "2026-11-30"}))
+    assert f'id="id_start-error">{PERIOD_TOO_LONG}' in page
+    assert f"Showing {DEFAULT_SCOPE};" in page
+
+
+def test_each_stage_links_to_its_list_once_that_page_exists(
+    client, senior_manager, only_sections, monkeypatch
+):
+    from allocations.reports.tables import Column, Kind, Table
+    from allocations.views import reports
+
+    pipeline = Table(
+        "pipeline-by-stage",
+        "People at each stage",
+        (Column("stage", "Stage"), Column("people", "People", Kind.COUNT)),
+        [("Awaiting eligibility", 2), ("Agreed", 5)],
+    )
+    only_sections({"pipeline": [pipeline]})
+    client.force_login(senior_manager)
+    # Not there yet (another piece of issue 12 adds it): the stage is plain text.
+    page = _text(client.get(URL))
+    assert '<th scope="row">Awaiting eligibility</th>' in page
+    monkeypatch.setattr(
+        reports,
+        "_optional_url",
+        lambda name, *args: f"/pipeline/{args[0]}/" if name.endswith("pipeline_list") else None,
+    )
+    page = _text(client.get(URL, {"client_group": "mental_health"}))
+    assert (
+        '<th scope="row"><a href="/pipeline/awaiting-eligibility/?start=2026-01-01&amp;'
+        'end=2026-12-01&amp;client_group=mental_health">Awaiting eligibility</a></th>'
+    ) in page
