@@ -177,8 +177,8 @@ def reviews_due_table(scope: ReportScope) -> Table:
         notes=(
             "Plans the panel approved with conditions by the end of the period, whose agreed "
             "budget is still in force then, with the review date the panel set falling in the "
-            "8 weeks from the period's last day. The review date is the panel's decision's "
-            "(PanelDecision.review_date), which the agreed budget carries too.",
+            "8 weeks from the period's last day. The review date is the one the panel set in "
+            "its decision; the agreed budget carries the same date.",
         ),
     )
 
