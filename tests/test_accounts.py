@@ -291,6 +291,8 @@ def _value(world, page: Page, parameter: str, so_far: str) -> str:
     if not route.startswith("admin/"):
         if parameter == "number":  # an assessment's step
             return "1"
+        if parameter == "slug" and route.startswith("reports/"):  # a report table or chart
+            return "take-up-by-month"
         for prefix in sorted(world, key=len, reverse=True):
             if route.startswith(prefix):
                 return str(world[prefix].pk)
