@@ -51,8 +51,11 @@ def _all_tables(scope: ReportScope) -> list[Table]:
 
 
 def _table_in_scope(scope: ReportScope, slug: str) -> Table:
-    """The table called `slug`, reading the sections in turn until one has it; 404 if none."""
-    for section in report_sections():
+    """The table called `slug`, reading the sections in turn until one has it; 404 if none.
+    A section whose slug begins the table's ("money" for "money-comparison") is read first,
+    so a download or a chart usually works out one section, not all of them."""
+    sections = sorted(report_sections(), key=lambda s: not slug.startswith(f"{s.slug}-"))
+    for section in sections:
         for table in section.tables(scope):
             if table.slug == slug:
                 return table

@@ -314,3 +314,33 @@ def test_each_stage_links_to_its_list_once_that_page_exists(
         '<th scope="row"><a href="/pipeline/awaiting-eligibility/?start=2026-01-01&amp;'
         'end=2026-12-01&amp;client_group=mental_health">Awaiting eligibility</a></th>'
     ) in page
+
+
+def test_a_download_works_out_the_section_its_table_is_named_after_first(
+    client, senior_manager, monkeypatch
+):
+    from allocations.reports import tables as registry
+    from allocations.reports.tables import ReportSection
+    from tests.allocations.reports.conftest import people_table
+
+    asked = []
+
+    def section(slug, order, tables):
+        def read(scope):
+            asked.append(slug)
+            return tables(scope)
+
+        return ReportSection(slug, slug, order, read)
+
+    monkeypatch.setattr(
+        registry,
+        "_sections",
+        {
+            "early": section("early", 1, lambda scope: []),
+            "fake": section("fake", 9, lambda scope: [people_table(scope)]),
+        },
+    )
+    client.force_login(senior_manager)
+    response = client.get(reverse("allocations:report_table_csv", args=["fake-people"]))
+    assert response.status_code == 200
+    assert asked == ["fake"]
