@@ -39,9 +39,8 @@ def _optional_url(name: str, *args) -> str | None:
 
 
 def _pipeline_list_url(stage_label: str, query: str) -> str | None:
-    # TODO(lead): the pipeline list (allocations/views/report_pipeline.py, wt-takeup) takes a
-    # stage; this passes slugify(label), e.g. "awaiting-eligibility". Match it to that view's
-    # argument when merging.
+    # The pipeline's click-through list (allocations/views/report_pipeline.py) takes a stage's
+    # slug, which is its label slugified ("Awaiting eligibility" → "awaiting-eligibility").
     url = _optional_url("allocations:report_pipeline_list", slugify(stage_label))
     return f"{url}?{query}" if url else None
 
