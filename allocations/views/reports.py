@@ -27,6 +27,7 @@ from allocations.views.calibration_charts import CHART_CSP
 MARKS_NOTE = (
     "higher / lower: the figure differs markedly from the whole service's, in the direction named."
 )
+SHORT_HEADER = 20
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
@@ -79,7 +80,12 @@ def _table_view(table: Table, query: str) -> dict:
     return {
         "table": table,
         "rows": [
-            {"cells": list(zip(row, table.columns, strict=True)), "link": link}
+            {
+                "cells": list(zip(row, table.columns, strict=True)),
+                "link": link,
+                # A short row header ("2026-05", a reference) is kept on one line.
+                "nowrap": len(str(row[0])) <= SHORT_HEADER,
+            }
             for row, link in zip(table.rows, links, strict=True)
         ],
         "notes": _notes(table),

@@ -2,7 +2,7 @@
 applied, downloads every table as one workbook; and the dashboard passes axe (issue 12).
 
 The allocations sections are built by others; a fake section (registered for the test, then
-gone) gives the page tables of every kind: a chart's table, suppressed and marked cells."""
+gone) gives the page tables of every kind: each charted table, suppressed and marked cells."""
 
 from __future__ import annotations
 
@@ -24,10 +24,26 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 @pytest.fixture
 def fake_sections(monkeypatch):
-    section = ReportSection(
-        "fake", "Figures for the test", 5, lambda scope: [people_table(scope), *ALL]
-    )
-    monkeypatch.setitem(registry._sections, "fake", section)
+    """A test table of every kind of cell, and each charted table in place of its section's
+    (the panel's section stays as it is)."""
+    fakes = [
+        ReportSection("fake", "Figures for the test", 5, lambda scope: [people_table(scope)]),
+        *(
+            ReportSection(slug, title, order, lambda scope, t=table: [t])
+            for (slug, title, order), table in zip(
+                [
+                    ("take-up", "Take-up", 10),
+                    ("pipeline", "Pipeline", 20),
+                    ("money", "Money", 30),
+                    ("fairness", "Fairness", 50),
+                ],
+                ALL,
+                strict=True,
+            )
+        ),
+    ]
+    for section in fakes:
+        monkeypatch.setitem(registry._sections, section.slug, section)
 
 
 @pytest.fixture
