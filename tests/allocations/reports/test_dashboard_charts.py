@@ -194,3 +194,25 @@ def test_a_team_manager_gets_no_chart_of_another_team(
     client.force_login(manager_a)
     assert _chart(client, "pipeline-by-stage", team=team_a.pk).status_code == 200
     assert _chart(client, "pipeline-by-stage", team=team_b.pk).status_code == 403
+
+
+def test_a_month_with_no_take_up_figure_is_a_gap_not_a_zero():
+    # October: nobody receiving support, so no take-up figure; November 30.0%.
+    gap = Table(
+        TAKE_UP.slug,
+        TAKE_UP.caption,
+        TAKE_UP.columns,
+        [
+            ("2026-10", 0, 0, None, 0, None, Decimal("30.0")),
+            ("2026-11", 10, 3, Decimal("30.0"), 1, Decimal("10.0"), Decimal("30.0")),
+        ],
+    )
+    chart = CHARTS["take-up-by-month"]
+    assert chart.usable(gap)
+    assert "take-up" in _ids(chart.draw(gap))
+    assert chart.alt(gap).startswith(
+        "Line chart of take-up by month from 2026-10 to 2026-11: no figure in 2026-10 and "
+        "30.0% in 2026-11"
+    )
+    none_at_all = Table(TAKE_UP.slug, TAKE_UP.caption, TAKE_UP.columns, [gap.rows[0]])
+    assert not chart.usable(none_at_all)
