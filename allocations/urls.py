@@ -10,6 +10,7 @@ from allocations.views import (
     policies,
     report_pipeline,
     report_settings,
+    reports,
     repricing,
     rules,
 )
@@ -101,4 +102,13 @@ urlpatterns = [
         name="report_pipeline_list",
     ),
     path("reports/settings/", report_settings.report_settings_view, name="report_settings"),
+    # Reports (issue 12): the dashboard and its exports and charts (wt-dashboard).
+    path("reports/", reports.reports_view, name="reports"),
+    path(
+        "reports/table/<slug:slug>.csv",
+        reports.report_table_csv_view,
+        name="report_table_csv",
+    ),
+    path("reports/export.xlsx", reports.report_xlsx_view, name="report_xlsx"),
+    path("reports/chart/<slug:slug>.svg", reports.report_chart_view, name="report_chart"),
 ]

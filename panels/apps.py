@@ -33,3 +33,9 @@ class PanelsConfig(AppConfig):
         from panels.selectors import panel_people_visible
 
         register_visibility(panel_people_visible)
+
+        # The panel's report section (issue 12), on allocations' dashboard and in its pack.
+        from allocations.reports.tables import register_report_section
+        from panels.reports import SECTION
+
+        register_report_section(SECTION)

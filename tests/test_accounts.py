@@ -291,8 +291,10 @@ def _value(world, page: Page, parameter: str, so_far: str) -> str:
     if not route.startswith("admin/"):
         if parameter == "number":  # an assessment's step
             return "1"
-        if parameter == "stage":  # a pipeline stage of the reports (issue 12)
-            return "agreed"
+        # A report table or chart (reports/table/<slug>.csv), a pipeline stage's list.
+        report_parameters = {"slug": "take-up-by-month", "stage": "agreed"}
+        if route.startswith("reports/") and parameter in report_parameters:
+            return report_parameters[parameter]
         for prefix in sorted(world, key=len, reverse=True):
             if route.startswith(prefix):
                 return str(world[prefix].pk)
