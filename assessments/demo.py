@@ -3,6 +3,10 @@
 Everything is created through the same services the pages use, so the demo has real history
 rows. Running it again changes nothing (users and people are looked up by username/reference).
 Later capabilities add their stages here, so `make run` shows people at every stage.
+
+The demo is dated: the caseload was assessed over the last ten months, and panels.demo adds
+18 months of history. The services stamp their own dates (submitted_at, agreed_at …) while
+`demo_clock` sets the clock back; no record's date is rewritten afterwards.
 """
 
 from __future__ import annotations

@@ -1,5 +1,6 @@
 """The support plan and panel part of `manage.py seed_demo`: plans at every stage, a panel
-meeting with an agenda, a decision, and agreed budgets."""
+meeting with an agenda, a decision, and agreed budgets; then 18 months of history for the
+reports (seed_history)."""
 
 from __future__ import annotations
 
