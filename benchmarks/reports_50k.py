@@ -177,7 +177,7 @@ SQL = [
        SELECT (now() - make_interval(days => 30 * m))::date, now(), %(chair)s, %(chair)s
        FROM generate_series(0, 18) AS m""",
     # Referrals: every plan at the panel (waiting) and every agreed budget over £600 a week
-    # (decided: approved, with one in six of those referred declined before a later approval).
+    # (decided: one in six recorded as declined, so the shares declined have something to count).
     """INSERT INTO panels_panelreferral (plan_id, status, reasons, referred_at, meeting_id,
            referred_by_id, plan_snapshot, withdrawn_at, withdrawn_reason)
        SELECT sp.id, 'waiting',
