@@ -2,6 +2,7 @@
 PDF pack, for a senior manager (every team) and a team manager (one team of ten).
 
     python -m benchmarks.reports_50k [PEOPLE]
+    BENCH_REUSE=1 python -m benchmarks.reports_50k   # time again on the last run's data
 
 Uses its own database (BENCH_DATABASE_NAME, default ras_bench_reports, on the server of
 BENCH_DATABASE_URL, default the local server), dropped and created afresh. Seeds, in bulk SQL,
@@ -262,7 +263,10 @@ def timed(what: str, target: float, fn) -> None:
 
 
 def main(people: int = 50_000) -> None:
-    recreate_database()
+    # BENCH_REUSE=1 times the reports again on the database the last run seeded.
+    reuse = os.environ.get("BENCH_REUSE") == "1"
+    if not reuse:
+        recreate_database()
     import django
 
     django.setup()
@@ -285,8 +289,10 @@ def main(people: int = 50_000) -> None:
     # A failing page is reported in one line by timed(), not with Django's whole traceback.
     logging.getLogger("django.request").setLevel(logging.CRITICAL)
     start = time.perf_counter()
-    bulk = seed(people)
-    done = time.perf_counter()
+    bulk = done = start
+    if not reuse:
+        bulk = seed(people)
+        done = time.perf_counter()
     print(
         f"seed: migrate and services {bulk - start:.1f} s, bulk SQL {done - bulk:.1f} s: "
         f"{Person.objects.count():,} people, "
