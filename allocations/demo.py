@@ -13,6 +13,7 @@ from allocations.models import CalibrationSample, IndicativeBudget, RasPolicy
 from allocations.services.budgets import budget_for_assessment, budget_recalculate
 from allocations.services.calibration import ALL, calibration_run, sample_from_caseload
 from allocations.services.policies import policy_approve, policy_create_draft
+from assessments.demo import demo_clock, demo_moment, history_start
 from assessments.models import Assessment, Person
 from assessments.services.people import person_update
 
@@ -27,6 +28,14 @@ POLICY_2026 = {
     "plan_tolerance_percent": Decimal("10"),
     "residential_benchmark_annual_gbp": Decimal("42000"),
 }
+# Last year's rates, in force from the start of the demo's history (approved then, under the
+# demo's clock) until the 2026/27 rates take over: the history's budgets were priced with it.
+POLICY_2025 = {
+    **POLICY_2026,
+    "name": "2025/26 rates",
+    "notes": "The first year's rates, from the desktop sample.",
+    "price_per_point_gbp": Decimal("4.70"),
+}
 # A draft mid-year uplift, in force from the day the demo is loaded once a second person
 # approves it: then the RAS administrator can preview and apply it to everyone's budget.
 POLICY_2027 = {
@@ -40,6 +49,11 @@ POLICY_2027 = {
 
 def seed_allocations(users) -> None:
     admin, senior = users["ras.admin"], users["senior.manager"]
+    if not RasPolicy.objects.filter(name=POLICY_2025["name"]).exists():
+        start = history_start()
+        with demo_clock(demo_moment(start, 9)):
+            policy = policy_create_draft(actor=admin, data={**POLICY_2025, "effective_from": start})
+            policy_approve(actor=senior, policy=policy)
     if not RasPolicy.objects.filter(name=POLICY_2026["name"]).exists():
         policy = policy_create_draft(actor=admin, data=POLICY_2026)
         policy_approve(actor=senior, policy=policy)
@@ -47,7 +61,7 @@ def seed_allocations(users) -> None:
         policy_create_draft(actor=admin, data=POLICY_2027)
 
     # Budgets for submitted, eligible assessments that have none yet (the assessments were
-    # submitted before the policy existed on a fresh database).
+    # submitted before the policies existed on a fresh database).
     for assessment in (
         Assessment.objects.filter(
             status__in=[Assessment.Status.SUBMITTED, Assessment.Status.SUPERSEDED],
@@ -57,12 +71,15 @@ def seed_allocations(users) -> None:
         .select_related("person")
         .order_by("submitted_at")
     ):
-        budget_for_assessment(
-            actor=assessment.submitted_by,
-            assessment=assessment,
-            on_date=assessment.assessment_date,
-            reason="Assessment submitted",
-        )
+        # Worked out when the assessment was submitted, as it would have been had the
+        # policy existed (the demo's clock: the history is dated).
+        with demo_clock(assessment.submitted_at):
+            budget_for_assessment(
+                actor=assessment.submitted_by,
+                assessment=assessment,
+                on_date=assessment.assessment_date,
+                reason="Assessment submitted",
+            )
 
     # One lower figure waiting for a manager: a protected package cost corrected downwards.
     if not IndicativeBudget.objects.filter(

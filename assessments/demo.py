@@ -3,11 +3,17 @@
 Everything is created through the same services the pages use, so the demo has real history
 rows. Running it again changes nothing (users and people are looked up by username/reference).
 Later capabilities add their stages here, so `make run` shows people at every stage.
+
+The demo is dated: the caseload was assessed over the last ten months, and panels.demo adds
+18 months of history. The services stamp their own dates (submitted_at, agreed_at …) while
+`demo_clock` sets the clock back; no record's date is rewritten afterwards.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime
+import importlib.util
 import json
 import random
 from dataclasses import dataclass
@@ -17,6 +23,7 @@ from pathlib import Path
 from django.conf import settings
 from django.contrib.auth.models import Group
 from django.db import transaction
+from django.utils import timezone
 
 from assessments.models import (
     Assessment,
@@ -42,7 +49,11 @@ from assessments.services.assessments import (
 )
 from assessments.services.eligibility import eligibility_record
 from assessments.services.people import person_create, person_update
-from assessments.services.questionnaires import questionnaire_import, questionnaire_publish
+from assessments.services.questionnaires import (
+    questionnaire_export,
+    questionnaire_import,
+    questionnaire_publish,
+)
 
 DEMO_PASSWORD = "personal-budgets-demo"
 
@@ -233,34 +244,72 @@ def _people(teams: dict[str, Team], users: dict[str, User]) -> int:
         person = Person.objects.filter(reference=reference).first()
         if person is not None:
             continue
-        person = person_create(
-            actor=worker,
-            data={
-                "reference": reference,
-                "given_name": _GIVEN[index],
-                "family_name": _FAMILY[(index * 7) % len(_FAMILY)],
-                "date_of_birth": born,
-                "client_group": group,
-                "team": teams[team_code],
-                "address_line_1": f"{rng.randint(1, 180)} {rng.choice(_STREETS)}",
-                "town": town,
-                "postcode": _postcode(rng, area),
-                "existing_weekly_cost_gbp": (
-                    Decimal(rng.randrange(8000, 62000)) / 100 if has_package else None
-                ),
-                "needs_increased": False,
-                "sex": rng.choice([Sex.FEMALE, Sex.MALE, Sex.FEMALE, Sex.MALE, ""]),
-                "ethnicity": rng.choice(
-                    [Ethnicity.WHITE] * 6
-                    + [Ethnicity.ASIAN, Ethnicity.ASIAN, Ethnicity.BLACK, Ethnicity.MIXED, ""]
-                ),
-            },
-        )
-        created += 1
-        # A few records have a later change, so the history panel shows a real edit.
-        if index % 5 == 0:
-            person_update(actor=worker, person=person, data={"needs_increased": True})
+        with demo_clock(demo_moment(caseload_day(index) - datetime.timedelta(days=2))):
+            person = person_create(
+                actor=worker,
+                data={
+                    "reference": reference,
+                    "given_name": _GIVEN[index],
+                    "family_name": _FAMILY[(index * 7) % len(_FAMILY)],
+                    "date_of_birth": born,
+                    "client_group": group,
+                    "team": teams[team_code],
+                    "address_line_1": f"{rng.randint(1, 180)} {rng.choice(_STREETS)}",
+                    "town": town,
+                    "postcode": _postcode(rng, area),
+                    "existing_weekly_cost_gbp": (
+                        Decimal(rng.randrange(8000, 62000)) / 100 if has_package else None
+                    ),
+                    "needs_increased": False,
+                    "sex": rng.choice([Sex.FEMALE, Sex.MALE, Sex.FEMALE, Sex.MALE, ""]),
+                    "ethnicity": rng.choice(
+                        [Ethnicity.WHITE] * 6
+                        + [Ethnicity.ASIAN, Ethnicity.ASIAN, Ethnicity.BLACK, Ethnicity.MIXED, ""]
+                    ),
+                },
+            )
+            created += 1
+            # A few records have a later change, so the history panel shows a real edit.
+            if index % 5 == 0:
+                person_update(actor=worker, person=person, data={"needs_increased": True})
     return created
+
+
+def demo_clock(when: datetime.datetime):
+    """Run the services as if it were `when` (the clock ticks on from there), so the demo's
+    history carries real record dates (submitted_at, agreed_at …) written by the services
+    themselves, under their own rules. Uses time-machine (a development dependency, installed
+    by `make install`); without it the history is simply dated today."""
+    if not HAS_CLOCK:  # pragma: no cover - production installs have no dev tools
+        return contextlib.nullcontext()
+    import time_machine
+
+    return time_machine.travel(when, tick=True)
+
+
+# The demo's history (panels.demo.seed_history) runs over the last 18 months.
+HISTORY_DAYS = 548
+
+
+HAS_CLOCK = importlib.util.find_spec("time_machine") is not None
+
+
+def history_start() -> datetime.date:
+    """The first day of the demo's history: when the first personal budgets policy took
+    effect (today when the demo cannot set the clock back)."""
+    days = HISTORY_DAYS if HAS_CLOCK else 0
+    return timezone.localdate() - datetime.timedelta(days=days)
+
+
+def caseload_day(index: int) -> datetime.date:
+    """The day the demo caseload's person number `index` was assessed: within the last ten
+    months, so the pipeline shows how long people have waited at each stage."""
+    return timezone.localdate() - datetime.timedelta(days=14 + (index * 37) % 290)
+
+
+def demo_moment(day: datetime.date, hour: int = 10) -> datetime.datetime:
+    """`day` at `hour` o'clock, local time (a working-day moment for demo_clock)."""
+    return timezone.make_aware(datetime.datetime.combine(day, datetime.time(hour)))
 
 
 DEFAULT_QUESTIONNAIRE = Path(settings.BASE_DIR) / "fixtures" / "default_questionnaire.json"
@@ -278,6 +327,31 @@ def _questionnaire(admin: User, publisher: User | None = None) -> QuestionnaireV
     version = questionnaire_import(actor=admin, data=data)
     publisher = publisher or User.objects.get(username="senior.manager")
     return questionnaire_publish(actor=publisher, version=version)
+
+
+# The next questionnaire, drafted but not published: a copy of the published one with a few
+# answers weighted differently (question code, option order → points), so the questionnaire
+# impact preview has a proposal to show.
+DRAFT_QUESTIONNAIRE_CHANGES = 4
+
+
+def _draft_questionnaire(admin: User, published: QuestionnaireVersion) -> None:
+    if QuestionnaireVersion.objects.filter(status=QuestionnaireVersion.Status.DRAFT).exists():
+        return
+    data = questionnaire_export(version=published)
+    data["notes"] = (
+        "Proposed: more weight on the highest levels of need in the first sections, after "
+        "the calibration sample."
+    )
+    changed = 0
+    for section in data["sections"]:
+        for question in section["questions"][:1]:
+            top = question["options"][-1]
+            top["points"] = format(Decimal(top["points"]) + 2, "f")
+            changed += 1
+        if changed == DRAFT_QUESTIONNAIRE_CHANGES:
+            break
+    questionnaire_import(actor=admin, data=data)
 
 
 # What stage each demo person has reached, by position in the caseload (cycled): people at
@@ -364,19 +438,22 @@ def _assessments(users: dict[str, User]) -> int:
         if stage == "none" or Assessment.objects.filter(person=person).exists():
             continue
         supported_by = rng.choice(list(SupportedBy))
-        assessment = assessment_start(actor=worker, person=person, supported_by=supported_by)
-        started += 1
-        if stage == "draft":
-            _answer_all(assessment, worker, rng, need=need, sections=6)
-        elif stage == "draft_early":
-            _answer_all(assessment, worker, rng, need=need, sections=2)
-        elif stage == "not_eligible":
-            _complete(assessment, worker, rng, need=0.05, eligible=False)
-        else:
-            _complete(assessment, worker, rng, need=need)
+        day = caseload_day(index)
+        with demo_clock(demo_moment(day)):
+            assessment = assessment_start(actor=worker, person=person, supported_by=supported_by)
+            started += 1
+            if stage == "draft":
+                _answer_all(assessment, worker, rng, need=need, sections=6)
+            elif stage == "draft_early":
+                _answer_all(assessment, worker, rng, need=need, sections=2)
+            elif stage == "not_eligible":
+                _complete(assessment, worker, rng, need=0.05, eligible=False)
+            else:
+                _complete(assessment, worker, rng, need=need)
         if stage == "reassessed":
-            again = assessment_start(actor=worker, person=person, supported_by=supported_by)
-            _complete(again, worker, rng, need=min(need + 0.15, 0.95))
+            with demo_clock(demo_moment(day + datetime.timedelta(days=10))):
+                again = assessment_start(actor=worker, person=person, supported_by=supported_by)
+                _complete(again, worker, rng, need=min(need + 0.15, 0.95))
     return started
 
 
@@ -398,7 +475,8 @@ def seed_demo() -> tuple[dict[str, User], int]:
     teams = _teams()
     users = _users(teams)
     created = _people(teams, users)
-    _questionnaire(users["ras.admin"], users["senior.manager"])
+    published = _questionnaire(users["ras.admin"], users["senior.manager"])
+    _draft_questionnaire(users["ras.admin"], published)
     _assessments(users)
     for step in _demo_steps:
         step(users)

@@ -17,11 +17,12 @@ class PanelsConfig(AppConfig):
 
         from assessments.demo import register_demo_step
         from panels import receivers  # noqa: F401
-        from panels.demo import seed_changes, seed_letters, seed_plans
+        from panels.demo import seed_changes, seed_history, seed_letters, seed_plans
 
         register_demo_step(seed_plans)
         register_demo_step(seed_changes)
         register_demo_step(seed_letters)
+        register_demo_step(seed_history)
 
         # The panel decision letter, with whom a batch of it is for.
         from panels.letters import register as register_letters

@@ -1,5 +1,6 @@
 """The support plan and panel part of `manage.py seed_demo`: plans at every stage, a panel
-meeting with an agenda, a decision, and agreed budgets."""
+meeting with an agenda, a decision, and agreed budgets; then 18 months of history for the
+reports (seed_history)."""
 
 from __future__ import annotations
 
@@ -199,3 +200,222 @@ def seed_letters(users) -> None:
     for decision in PanelDecision.objects.select_related("referral__plan__person__team"):
         person = decision.referral.plan.person
         letter_issue(actor=worker[person.team.code], person=person, kind="panel_decision")
+
+
+# --- History: a year and a half of people reaching agreed budgets ---------------------------
+
+HISTORY_PEOPLE = 36
+HISTORY_REFERENCE = "ASC-2{:05d}"
+# Why an agreed budget differs from the indicative figure (the plan's cost is what it is).
+_DIFFERENCE_REASONS = [
+    "Costed with the person and their family from local prices.",
+    "Fewer day centre sessions: she prefers a weekly club run by her church.",
+    "Night support added after two falls; the family covers weekends.",
+    "The personal assistant's rate is higher in a rural area.",
+    "Shared support with a housemate keeps the cost down.",
+]
+# How the history's budgets are managed, in proportion (a mix splits 60/40 DP/council).
+_MANAGEMENT = ["direct_payment"] * 4 + ["council_managed"] * 3 + ["individual_service_fund"] * 2
+_MANAGEMENT += ["mixed"]
+
+
+def _history_person(index: int, rng, teams, worker, today):
+    """A person whose story starts on their assessment day (person_create runs on the
+    demo's clock, so their record is as old as their first assessment)."""
+    from assessments.demo import _AGES, _FAMILY, _GIVEN, _STREETS, _TOWNS, _postcode
+    from assessments.models import ClientGroup, Ethnicity, Sex
+    from assessments.services.people import person_create
+
+    team_code = "north" if index % 2 == 0 else "south"
+    group = list(ClientGroup)[index % len(ClientGroup)]
+    low, high = _AGES[group]
+    born = today - datetime.timedelta(days=rng.randint(low, high) * 365 + 100)
+    town, area = _TOWNS[team_code]
+    return person_create(
+        actor=worker,
+        data={
+            "reference": HISTORY_REFERENCE.format(index + 1),
+            "given_name": _GIVEN[(index * 3 + 1) % len(_GIVEN)],
+            "family_name": _FAMILY[(index * 11 + 5) % len(_FAMILY)],
+            "date_of_birth": born,
+            "client_group": group,
+            "team": teams[team_code],
+            "address_line_1": f"{rng.randint(1, 180)} {rng.choice(_STREETS)}",
+            "town": town,
+            "postcode": _postcode(rng, area),
+            # Most had a traditional package before (its cost is what the reports compare).
+            "existing_weekly_cost_gbp": (
+                Decimal(rng.randrange(15000, 70000)) / 100 if rng.random() < 0.7 else None
+            ),
+            "needs_increased": False,
+            # A few people's sex or ethnicity is not recorded (blank).
+            "sex": rng.choice([Sex.FEMALE, Sex.MALE] * 4 + [""]),
+            "ethnicity": rng.choice(
+                [Ethnicity.WHITE] * 5
+                + [Ethnicity.ASIAN, Ethnicity.ASIAN, Ethnicity.BLACK, Ethnicity.MIXED]
+                + [Ethnicity.OTHER, ""]
+            ),
+        },
+    )
+
+
+def _history_plan(plan, worker, rng, budget) -> SupportPlan:
+    """Lines near the indicative figure (sometimes above or below it, with a reason) and a
+    way of managing the money."""
+    factor = rng.choice(["1", "1", "1", "0.9", "0.95", "1.05", "1.08", "1.2"])
+    plan = _cover(plan, worker, budget.indicative_weekly_gbp * Decimal(factor))
+    weekly = plan_costs(plan).weekly
+    management = rng.choice(_MANAGEMENT)
+    data = {"management": management}
+    if management == "mixed":
+        direct = (weekly * Decimal("0.6")).quantize(Decimal("0.01"))
+        data.update(
+            direct_payment_weekly_gbp=direct,
+            council_managed_weekly_gbp=weekly - direct,
+            isf_weekly_gbp=Decimal("0"),
+        )
+    if plan_costs(plan).difference:
+        data["difference_reason"] = rng.choice(_DIFFERENCE_REASONS)
+    return plan_update(actor=worker, plan=plan, data=data)
+
+
+def _history_meeting(users, day: datetime.date, meetings: dict) -> PanelMeeting:
+    """The panel meets on the 15th of each month (the first one after `day`)."""
+    meets = day.replace(day=15)
+    if meets < day:
+        meets = (meets + datetime.timedelta(days=31)).replace(day=15)
+    if meets not in meetings:
+        chair = users["panel.chair"]
+        meetings[meets] = PanelMeeting.objects.filter(date=meets).first() or meeting_create(
+            actor=chair,
+            date=meets,
+            chair=chair,
+            members=[users["panel.member"], users["panel.member2"]],
+        )
+    return meetings[meets]
+
+
+def _history_agree(users, plan, worker, manager, rng, day, meetings, today) -> bool:
+    """Submit the plan on `day`; a team manager authorises it two days later, or the panel
+    decides at its next meeting (left waiting if that is still to come). True when agreed."""
+    from assessments.demo import demo_clock, demo_moment
+
+    plan = plan_submit(actor=worker, plan=plan)
+    if plan.status == SupportPlan.Status.AWAITING_AUTHORISATION:
+        when = min(day + datetime.timedelta(days=2), today)
+        with demo_clock(demo_moment(when, 15)):
+            plan_authorise(actor=manager, plan=plan)
+        return True
+    chair = users["panel.chair"]
+    meeting = _history_meeting(users, day, meetings)
+    referral = PanelReferral.objects.get(plan=plan)
+    referral_schedule(actor=chair, referral=referral, meeting=meeting)
+    if meeting.date >= today:
+        return False  # waiting for the next meeting
+    declined = rng.random() < 0.2
+    with demo_clock(demo_moment(meeting.date, 14)):
+        panel_decide(
+            actor=chair,
+            referral=referral,
+            outcome="declined" if declined else "approved_with_conditions",
+            reasons=(
+                "The plan does not show why a lower-cost way of meeting the needs would not work."
+                if declined
+                else "Meets eligible needs safely; the person prefers to stay at home."
+            ),
+            conditions="" if declined else "Review the night support after three months.",
+            review_date=None if declined else meeting.date + datetime.timedelta(days=90),
+        )
+    return not declined
+
+
+def seed_history(users) -> None:
+    """People assessed month by month over the last 18 months, each through the services on
+    the demo's clock (assessments.demo.demo_clock), so the records carry real dates: most reach
+    an agreed budget (more of them, and sooner, as the months go on, so take-up rises); some
+    wait at each stage; a few agreed budgets were later replaced (ended) at a review; plans go
+    to the panel, which approves or declines them; budgets are managed every way."""
+    import random
+
+    from allocations.models import IndicativeBudget
+    from assessments.demo import (
+        HISTORY_DAYS,
+        _answer_all,
+        _complete,
+        demo_clock,
+        demo_moment,
+        history_start,
+    )
+    from assessments.models import Person, Team
+    from assessments.services.assessments import (
+        assessment_save_informal_support,
+        assessment_start,
+    )
+
+    if Person.objects.filter(reference=HISTORY_REFERENCE.format(1)).exists():
+        return
+    rng = random.Random(12)
+    teams = {team.code: team for team in Team.objects.all()}
+    today = timezone.localdate()
+    start = history_start()
+    span = (today - start).days
+    meetings: dict = {}
+    for index in range(HISTORY_PEOPLE):
+        team = "north" if index % 2 == 0 else "south"
+        worker, manager = users[f"sw.{team}"], users[f"tm.{team}"]
+        # Assessments spread evenly from the history's first fortnight to last week.
+        assessed = start + datetime.timedelta(days=14 + index * (span - 21) // HISTORY_PEOPLE)
+        recent = (today - assessed).days
+        with demo_clock(demo_moment(assessed, 9)):
+            person = _history_person(index, rng, teams, worker, today)
+            assessment = assessment_start(actor=worker, person=person, supported_by="self")
+            need = 0.2 + 0.6 * rng.random()
+            if index >= HISTORY_PEOPLE - 2:
+                # Still being assessed: a few sections answered.
+                _answer_all(assessment, worker, rng, need=need, sections=3)
+                continue
+            if index >= HISTORY_PEOPLE - 4:
+                # Every answer given; the eligibility decision still to record.
+                assessment = _answer_all(assessment, worker, rng, need=need)
+                assessment_save_informal_support(
+                    actor=worker,
+                    assessment=assessment,
+                    lock_version=assessment.lock_version,
+                    informal_support="none",
+                    carer_assessed=None,
+                    carer_able_and_willing=None,
+                    carer_impact="",
+                )
+                continue
+            _complete(assessment, worker, rng, need=need)
+        budget = IndicativeBudget.objects.filter(
+            person=person, status=IndicativeBudget.Status.CURRENT
+        ).first()
+        if budget is None:
+            continue
+        # Earlier in the history people took longer to move to a personal budget (many kept
+        # their traditional package for months); later, most agree one within weeks.
+        quick = rng.random() < 0.2 + 0.75 * index / HISTORY_PEOPLE
+        delay = rng.randint(14, 35) if quick else rng.randint(90, HISTORY_DAYS // 2)
+        planned = assessed + datetime.timedelta(days=delay)
+        # Still on their way when the agreement would come after today: some have no plan
+        # yet, some a plan being written (since a week after their assessment), some a plan
+        # submitted to a manager or the panel.
+        waiting = index % 3 if planned > today - datetime.timedelta(days=3) else None
+        if waiting is not None:
+            if waiting == 0 or recent < 10:
+                continue
+            planned = assessed + datetime.timedelta(days=7)
+        with demo_clock(demo_moment(planned, 11)):
+            plan = _history_plan(plan_start(actor=worker, person=person), worker, rng, budget)
+            if waiting is not None:
+                if waiting == 2:
+                    plan_submit(actor=worker, plan=plan)
+                continue
+            agreed = _history_agree(users, plan, worker, manager, rng, planned, meetings, today)
+        # A few budgets agreed early on were reviewed later and replaced (the first one ended).
+        review = planned + datetime.timedelta(days=200)
+        if agreed and index % 7 == 3 and review < today - datetime.timedelta(days=7):
+            with demo_clock(demo_moment(review, 11)):
+                plan = _history_plan(plan_start(actor=worker, person=person), worker, rng, budget)
+                _history_agree(users, plan, worker, manager, rng, review, meetings, today)
