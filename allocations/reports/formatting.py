@@ -23,7 +23,10 @@ def is_numeric(kind: str) -> bool:
 
 
 def cell_text(value, kind: str) -> str:
-    """A bare value (not SUPPRESSED, not Marked, not None) as text."""
+    """A bare value (not SUPPRESSED, not Marked, not None) as text. Words in a column of
+    numbers ("not set" where no budget is set) are shown as they are."""
+    if isinstance(value, str):
+        return value
     if kind == Kind.MONEY:
         return gbp(value)
     if kind == Kind.PERCENT:

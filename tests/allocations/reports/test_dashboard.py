@@ -347,3 +347,14 @@ def test_a_download_works_out_the_section_its_table_is_named_after_first(
     response = client.get(reverse("allocations:report_table_csv", args=["fake-people"]))
     assert response.status_code == 200
     assert asked == ["fake"]
+
+
+def test_words_in_a_column_of_money_are_shown_as_they_are(client, senior_manager):
+    """Before a RAS administrator sets a budget, the money report says "not set" in its
+    pounds column: the page shows the words (it used to fail formatting them as pounds)."""
+    client.force_login(senior_manager)
+
+    response = client.get(URL)
+
+    assert response.status_code == 200
+    assert "not set" in _text(response)
