@@ -8,7 +8,7 @@ from allocations.letters.kinds import letter_kind_choices
 from allocations.models import PlanLine, RasPolicy, SupportPlan
 from allocations.services.plans import PLAN_SETTINGS_FIELDS
 from allocations.services.policies import POLICY_FIELDS
-from assessments.models import Team
+from assessments.models import ClientGroup, Team
 from assessments.selectors.people import team_allowed
 
 _HELP_MAP = "One per line, as name: number."
@@ -298,3 +298,34 @@ class CalibrationRunForm(forms.Form):
         "indicative budget in its client group, so the budget is compared with the projected "
         "whole-caseload spend rather than the sample's.",
     )
+
+
+# --- Report pack (issue 12) -----------------------------------------------------------------
+
+
+class ReportPackForm(forms.Form):
+    """The scope of a pack to issue, with the dashboard filter's parameter names (start, end,
+    team as an id, client_group as a code), so the dashboard can post its filters here."""
+
+    start = forms.DateField(label="From", widget=forms.DateInput(attrs={"type": "date"}))
+    end = forms.DateField(label="To", widget=forms.DateInput(attrs={"type": "date"}))
+    team = forms.ModelChoiceField(
+        queryset=Team.objects.none(), required=False, empty_label="Every team"
+    )
+    client_group = forms.ChoiceField(
+        label="Client group",
+        choices=[("", "Every client group"), *ClientGroup.choices],
+        required=False,
+    )
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        allowed = [pk for pk in Team.objects.values_list("pk", flat=True) if team_allowed(user, pk)]
+        self.fields["team"].queryset = Team.objects.filter(pk__in=allowed).order_by("name")
+
+    def clean(self):
+        data = super().clean()
+        start, end = data.get("start"), data.get("end")
+        if start and end and end < start:
+            self.add_error("end", "The period ends before it starts.")
+        return data

@@ -8,6 +8,7 @@ from allocations.views import (
     letters,
     plans,
     policies,
+    report_packs,
     repricing,
     rules,
 )
@@ -87,4 +88,11 @@ urlpatterns = [
         budgets.budget_recalculate_view,
         name="budget_recalculate",
     ),
+    # The members' report pack (issue 12).
+    path("reports/packs/", report_packs.report_pack_list_view, name="report_pack_list"),
+    path("reports/packs/issue/", report_packs.report_pack_issue_view, name="report_pack_issue"),
+    path(
+        "reports/packs/<int:pk>/", report_packs.report_pack_detail_view, name="report_pack_detail"
+    ),
+    path("reports/packs/<int:pk>.pdf", report_packs.report_pack_pdf_view, name="report_pack_pdf"),
 ]
