@@ -131,6 +131,21 @@ def text_of(pdf: bytes, *, layout: bool = False) -> str:
     return result.stdout.decode() if layout else " ".join(result.stdout.decode().split())
 
 
+def structure_types(node, found: set | None = None) -> set[str]:
+    """Every structure type (/Table, /TH, /Caption…) under a tagged PDF's structure tree."""
+    found = set() if found is None else found
+    node = node.get_object()
+    if isinstance(node, list):
+        for child in node:
+            structure_types(child, found)
+    elif hasattr(node, "get"):
+        if "/S" in node:
+            found.add(str(node["/S"]))
+        if "/K" in node:
+            structure_types(node["/K"], found)
+    return found
+
+
 def issue(actor, scope: ReportScope = WHOLE) -> ReportPack:
     return report_pack_issue(actor=actor, scope=scope)
 
@@ -214,6 +229,10 @@ def test_the_issued_pack_is_a_tagged_pdf_with_every_figure(
     assert root["/Lang"] == "en-GB"
     assert bool(root["/MarkInfo"]["/Marked"])
     assert "/StructTreeRoot" in root
+    # Tables are tagged as tables, with their captions and header cells.
+    assert {"/H1", "/H2", "/Table", "/Caption", "/TH", "/TD"} <= structure_types(
+        root["/StructTreeRoot"]
+    )
     assert b"pdfuaid:part" in root["/Metadata"].get_object().get_data()
     assert reader.metadata.title == PACK_TITLE
 
