@@ -62,13 +62,15 @@ def format_cell(cell, kind: str) -> str:
         return NOTHING
     if isinstance(cell, datetime.date):
         return f"{cell:%-d %b %Y}"
+    if not isinstance(cell, int | Decimal) or isinstance(cell, bool):
+        return str(cell)  # words in a figure's column ("not set") are printed as they are
     if kind == Kind.MONEY:
         return gbp(cell)
     if kind == Kind.PERCENT:
         return f"{Decimal(cell):,.1f}%"
     if kind == Kind.RATIO:
         return f"{Decimal(cell):,.2f}"
-    if kind in (Kind.COUNT, Kind.DAYS) and isinstance(cell, int | Decimal):
+    if kind in (Kind.COUNT, Kind.DAYS):
         return f"{cell:,}"
     return str(cell)
 

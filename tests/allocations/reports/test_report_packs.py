@@ -161,6 +161,7 @@ def test_cells_read_as_people_read_them():
     assert format_cell(datetime.date(2026, 5, 4), Kind.DATE) == "4 May 2026"
     assert format_cell(SUPPRESSED, Kind.MONEY) == "[c]"
     assert format_cell(None, Kind.MONEY) == "—"
+    assert format_cell("not set", Kind.MONEY) == "not set"
     assert format_cell(Marked(Decimal("310"), "lower"), Kind.MONEY) == "£310.00 (lower)"
 
 
@@ -170,9 +171,16 @@ def test_the_pack_reads_every_registered_section_in_order_for_its_scope(
     content = pack_content(WHOLE, issued_on=datetime.date(2026, 11, 2), issued_by="Sam Senior")
 
     assert fake_section == [WHOLE]
-    # The fake section first (order 5), then allocations' own, in the dashboard's order.
+    # The fake section first (order 5), then allocations' own in the dashboard's order (the
+    # panel's, registered by panels, comes between money and fairness).
     titles = [s.title for s in content.sections]
-    assert titles[:5] == ["Test figures", "Take-up", "Pipeline", "Money", "Fairness"]
+    assert titles[0] == "Test figures"
+    assert [t for t in titles if t in ("Take-up", "Pipeline", "Money", "Fairness")] == [
+        "Take-up",
+        "Pipeline",
+        "Money",
+        "Fairness",
+    ]
     (table,) = content.sections[0].tables
     assert [str(cell) for cell in table.rows[0]] == [
         "Older people",
@@ -202,16 +210,23 @@ def test_the_pack_reads_every_registered_section_in_order_for_its_scope(
     assert content.calibration.sample_name == "Desk sample"
 
 
-def test_without_a_policy_or_a_calibration_the_pack_says_so(fake_section, policy):
+def test_without_a_policy_or_a_calibration_the_pack_says_so(policy):
     before_the_policy = ReportScope(datetime.date(2026, 1, 1), datetime.date(2026, 3, 31))
-    content = pack_content(before_the_policy, issued_on=datetime.date(2026, 11, 2))
+    register_report_section(
+        ReportSection(slug="pack-empty", title="Empty figures", order=6, tables=lambda s: [])
+    )
+    try:
+        content = pack_content(before_the_policy, issued_on=datetime.date(2026, 11, 2))
+    finally:
+        report_tables._sections.pop("pack-empty")
 
     assert content.policy is None and content.calibration is None
     html = pack_html(content)
     assert "No approved policy was in force on 31 March 2026." in html
     assert NO_CALIBRATION in html
-    # The real sections without tables yet say so rather than vanish.
-    assert NO_FIGURES in html
+    # A section with no tables for the scope says so rather than vanish.
+    heading = html.index('<h2 id="section-pack-empty">Empty figures</h2>')
+    assert NO_FIGURES in html[heading : html.index("</section>", heading)]
 
 
 # --- The PDF -----------------------------------------------------------------------------------
