@@ -304,11 +304,17 @@ class CalibrationRunForm(forms.Form):
 
 
 class ReportPackForm(forms.Form):
-    """The scope of a pack to issue, with the dashboard filter's parameter names (start, end,
-    team as an id, client_group as a code), so the dashboard can post its filters here."""
+    """The scope of a pack to issue, with the dashboard filter's parameter names and rules
+    (allocations.reports.filters: start and end as ISO dates, the end not after today, at most
+    5 years; team as an id; client_group as a code), so the dashboard can post its filters."""
 
-    start = forms.DateField(label="From", widget=forms.DateInput(attrs={"type": "date"}))
-    end = forms.DateField(label="To", widget=forms.DateInput(attrs={"type": "date"}))
+    # A date input's value must be ISO, whatever the site's display format.
+    start = forms.DateField(
+        label="From", widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+    )
+    end = forms.DateField(
+        label="To", widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+    )
     team = forms.ModelChoiceField(
         queryset=Team.objects.none(), required=False, empty_label="Every team"
     )
@@ -318,14 +324,20 @@ class ReportPackForm(forms.Form):
         required=False,
     )
 
-    def __init__(self, *args, user, **kwargs):
+    def __init__(self, *args, user, today, **kwargs):
         super().__init__(*args, **kwargs)
+        self.today = today
         allowed = [pk for pk in Team.objects.values_list("pk", flat=True) if team_allowed(user, pk)]
         self.fields["team"].queryset = Team.objects.filter(pk__in=allowed).order_by("name")
 
     def clean(self):
         data = super().clean()
         start, end = data.get("start"), data.get("end")
-        if start and end and end < start:
-            self.add_error("end", "The period ends before it starts.")
+        if end is not None and end > self.today:
+            self.add_error("end", "The end date cannot be after today.")
+        elif start is not None and end is not None:
+            if end < start:
+                self.add_error("end", "The end date must be on or after the start date.")
+            elif (end - start).days > 5 * 366:
+                self.add_error("start", "Choose a period of at most 5 years.")
         return data

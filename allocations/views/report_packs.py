@@ -22,9 +22,10 @@ from assessments.views.refusals import refuse
 LIST_TEMPLATE = "allocations/report_packs/list.html"
 
 
-def _financial_year_start(today: datetime.date) -> datetime.date:
-    year = today.year if today.month >= 4 else today.year - 1
-    return datetime.date(year, 4, 1)
+def _twelve_months_to(today: datetime.date) -> datetime.date:
+    """The first day of the month eleven months before `today`'s: the dashboard's default."""
+    months = today.year * 12 + today.month - 1 - 11
+    return datetime.date(months // 12, months % 12 + 1, 1)
 
 
 def _list_page(request, form, *, status: int = 200):
@@ -44,7 +45,7 @@ def _list_page(request, form, *, status: int = 200):
 def report_pack_list_view(request):
     today = timezone.localdate()
     form = ReportPackForm(
-        user=request.user, initial={"start": _financial_year_start(today), "end": today}
+        user=request.user, today=today, initial={"start": _twelve_months_to(today), "end": today}
     )
     return _list_page(request, form)
 
@@ -56,7 +57,7 @@ def report_pack_issue_view(request):
     shows the pack just issued (PackJustIssued)."""
     if not request.user.has_perm(REPORT_PACK_ISSUE):
         raise PermissionDenied(NOT_PACK_ISSUER)
-    form = ReportPackForm(request.POST, user=request.user)
+    form = ReportPackForm(request.POST, user=request.user, today=timezone.localdate())
     if not form.is_valid():
         return _list_page(request, form, status=400)
     team = form.cleaned_data.get("team")

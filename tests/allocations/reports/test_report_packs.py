@@ -399,8 +399,31 @@ def test_a_period_that_ends_before_it_starts_is_refused(client, ras_admin):
     )
 
     assert response.status_code == 400
-    assert "The period ends before it starts." in response.content.decode()
+    assert "The end date must be on or after the start date." in response.content.decode()
     assert not ReportPack.objects.exists()
+
+
+def test_a_period_ending_after_today_is_refused(client, ras_admin):
+    client.force_login(ras_admin)
+    tomorrow = timezone.localdate() + datetime.timedelta(days=1)
+    response = client.post(
+        reverse("allocations:report_pack_issue"),
+        {"start": "2026-05-01", "end": tomorrow.isoformat()},
+    )
+
+    assert response.status_code == 400
+    assert "The end date cannot be after today." in response.content.decode()
+    assert not ReportPack.objects.exists()
+
+
+@time_machine.travel(datetime.datetime(2026, 11, 20, 12, tzinfo=datetime.UTC), tick=False)
+def test_the_form_offers_the_twelve_months_to_today(client, senior_manager):
+    client.force_login(senior_manager)
+    page = client.get(reverse("allocations:report_pack_list")).content.decode()
+
+    # 20 November 2026: from 1 December 2025, eleven months before November's first day.
+    assert 'name="start" value="2025-12-01"' in page
+    assert 'name="end" value="2026-11-20"' in page
 
 
 def test_the_list_shows_each_pack_in_constant_queries(client, senior_manager, ras_admin):
