@@ -10,6 +10,7 @@ import datetime
 import hashlib
 import io
 import subprocess
+import threading
 from decimal import Decimal
 
 import pytest
@@ -555,3 +556,33 @@ def test_a_pack_is_issued_only_for_a_scope_the_issuer_may_see(manager_a, team_a,
     assert list(report_pack_list(user=manager)) == [own]
     with pytest.raises(Http404):
         report_pack_get_for_user(user=manager, pk=everyone.pk)
+
+
+# --- Two clicks at once ------------------------------------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_clicks_at_once_make_one_pack(senior_manager):
+    """Two requests issuing the same scope at the same moment (each on its own connection):
+    the issuer's lock makes the second wait for the first and then find its pack."""
+    start = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def click():
+        try:
+            start.wait()
+            issue(senior_manager)
+            outcomes.append("issued")
+        except PackJustIssued:
+            outcomes.append("shown the first")
+        finally:
+            connection.close()
+
+    clicks = [threading.Thread(target=click) for _ in range(2)]
+    for thread in clicks:
+        thread.start()
+    for thread in clicks:
+        thread.join(timeout=120)
+
+    assert sorted(outcomes) == ["issued", "shown the first"]
+    assert ReportPack.objects.count() == 1
