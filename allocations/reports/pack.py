@@ -46,6 +46,15 @@ MARKED_NOTE = (
     "(see the notes above for how much)."
 )
 NO_FIGURES = "No figures in this section for this scope."
+# The pack prints at most this many rows of a table: enough for every month of the longest
+# period the filters allow (5 years) and every group of the fairness tables, while a list that
+# grows with the caseload (the panel's reviews due, say: 300 rows at 50,000 people) stays a
+# page or two and the pack renders in a bounded time. The whole table is on the dashboard.
+PACK_ROW_LIMIT = 65
+CUT_SHORT = (
+    "The first {shown} of {total} rows are shown: the whole table is on the reports "
+    "dashboard and in its CSV and XLSX exports."
+)
 NO_POLICY = "No approved policy was in force on {date}."
 NO_CALIBRATION = "No calibration has been run yet."
 _NUMERIC = {Kind.COUNT, Kind.MONEY, Kind.PERCENT, Kind.RATIO, Kind.DAYS}
@@ -149,7 +158,10 @@ class PackContent:
 
 def pack_table(table: Table) -> PackTable:
     columns = tuple(PackColumn(c.label, c.kind in _NUMERIC) for c in table.columns)
+    rows = table.rows[:PACK_ROW_LIMIT]
     notes = list(table.notes)
+    if len(table.rows) > PACK_ROW_LIMIT:
+        notes.append(CUT_SHORT.format(shown=PACK_ROW_LIMIT, total=len(table.rows)))
     if table.has_suppressed:
         notes.append(SUPPRESSED_NOTE)
     if table.has_marks:
@@ -163,7 +175,7 @@ def pack_table(table: Table) -> PackTable:
                 PackCell(format_cell(cell, c.kind), column.numeric)
                 for cell, c, column in zip(row, table.columns, columns, strict=True)
             )
-            for row in table.rows
+            for row in rows
         ),
         notes=tuple(notes),
     )

@@ -31,10 +31,12 @@ from allocations.reports.pack import (
     MARKED_NOTE,
     NO_CALIBRATION,
     NO_FIGURES,
+    PACK_ROW_LIMIT,
     PACK_TITLE,
     format_cell,
     pack_content,
     pack_html,
+    pack_table,
 )
 from allocations.reports.scope import NOT_YOUR_TEAM, ReportScope
 from allocations.reports.tables import (
@@ -164,6 +166,29 @@ def test_cells_read_as_people_read_them():
     assert format_cell(None, Kind.MONEY) == "—"
     assert format_cell("not set", Kind.MONEY) == "not set"
     assert format_cell(Marked(Decimal("310"), "lower"), Kind.MONEY) == "£310.00 (lower)"
+
+
+def test_a_long_table_is_cut_short_in_the_pack_and_says_so():
+    long = Table(
+        slug="pack-test-long",
+        caption="Reviews due",
+        columns=(Column("reference", "Reference"), Column("days", "Days", Kind.DAYS)),
+        rows=[(f"B-{n:05d}", n) for n in range(1, 317)],
+        notes=("One row per condition.",),
+    )
+
+    printed = pack_table(long)
+
+    assert len(printed.rows) == PACK_ROW_LIMIT == 65
+    assert str(printed.rows[-1][0]) == "B-00065"
+    assert printed.notes == (
+        "One row per condition.",
+        "The first 65 of 316 rows are shown: the whole table is on the reports dashboard and "
+        "in its CSV and XLSX exports.",
+    )
+    # Five years of months (the longest period the filters allow) fit whole.
+    months = Table("months", "Months", (Column("month", "Month"),), [(str(m),) for m in range(61)])
+    assert len(pack_table(months).rows) == 61 and pack_table(months).notes == ()
 
 
 def test_the_pack_reads_every_registered_section_in_order_for_its_scope(
