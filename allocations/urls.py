@@ -8,6 +8,7 @@ from allocations.views import (
     letters,
     plans,
     policies,
+    report_packs,
     report_pipeline,
     report_settings,
     reports,
@@ -111,4 +112,11 @@ urlpatterns = [
     ),
     path("reports/export.xlsx", reports.report_xlsx_view, name="report_xlsx"),
     path("reports/chart/<slug:slug>.svg", reports.report_chart_view, name="report_chart"),
+    # The members' report pack (issue 12).
+    path("reports/packs/", report_packs.report_pack_list_view, name="report_pack_list"),
+    path("reports/packs/issue/", report_packs.report_pack_issue_view, name="report_pack_issue"),
+    path(
+        "reports/packs/<int:pk>/", report_packs.report_pack_detail_view, name="report_pack_detail"
+    ),
+    path("reports/packs/<int:pk>.pdf", report_packs.report_pack_pdf_view, name="report_pack_pdf"),
 ]
