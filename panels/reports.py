@@ -166,6 +166,7 @@ def reviews_due_table(scope: ReportScope) -> Table:
     )
     return Table(
         slug="panel-reviews-due",
+        names_people=True,
         caption=(f"Conditions with a review due from {scope.end:%-d %B %Y} to {last:%-d %B %Y}"),
         columns=(
             Column("reference", "Reference"),

@@ -265,7 +265,15 @@ def world(
         data=b"reference,client_group,points,weekly_cost\nR1,older_people,10,100\n",
         filename="desk.csv",
     )
+    from allocations.reports.scope import ReportScope
+    from allocations.services.report_packs import report_pack_issue
+
+    pack = report_pack_issue(
+        actor=ras_admin,
+        scope=ReportScope(start=datetime.date(2026, 1, 1), end=datetime.date(2026, 1, 31)),
+    )
     return {
+        "reports/packs/": pack,
         "calibration/runs/": calibration_run(actor=ras_admin, sample=sample, method="ratio"),
         "calibration/": sample,
         "people/": person_a,

@@ -312,6 +312,7 @@ def largest_differences_table(scope: ReportScope, budgets: QuerySet) -> Table:
     ]
     return Table(
         slug="money-largest-differences",
+        names_people=True,
         caption=f"The {LARGEST_DIFFERENCES} agreed budgets that differ most from the indicative "
         f"budget, in force on {scope.end:%-d %B %Y}",
         columns=(

@@ -26,6 +26,7 @@ from allocations.calibration.fitting import METHOD_NAMES
 from allocations.letters.rendering import council
 from allocations.models import CalibrationRun, RasPolicy
 from allocations.pdf_worker import html_to_pdf
+from allocations.reports.formatting import cell_text
 from allocations.reports.scope import ReportScope
 from allocations.reports.tables import (
     SUPPRESSED,
@@ -35,7 +36,6 @@ from allocations.reports.tables import (
     Table,
     report_sections,
 )
-from allocations.selectors.budgets import gbp
 from allocations.selectors.policies import policy_in_force_on
 
 PACK_TITLE = "Personal budgets: performance and sustainability"
@@ -46,6 +46,10 @@ MARKED_NOTE = (
     "(see the notes above for how much)."
 )
 NO_FIGURES = "No figures in this section for this scope."
+LEFT_OUT = (
+    "Left out of this pack because they name individual people (they are on the reports "
+    "dashboard, for managers): {captions}."
+)
 # The pack prints at most this many rows of a table: enough for every month of the longest
 # period the filters allow (5 years) and every group of the fairness tables, while a list that
 # grows with the caseload (the panel's reviews due, say: 300 rows at 50,000 people) stays a
@@ -61,27 +65,16 @@ _NUMERIC = {Kind.COUNT, Kind.MONEY, Kind.PERCENT, Kind.RATIO, Kind.DAYS}
 
 
 def format_cell(cell, kind: str) -> str:
-    """A cell as the pack prints it: £1,234.56, 12.3%, 1.02, 1,234, 1 May 2026; "[c]" for a
-    suppressed cell, "—" for nothing to show; a Marked cell with its direction in words."""
+    """A cell as the pack prints it: a value as the dashboard shows it (cell_text: £1,234.56,
+    12.3%, 1.02, 1,234, 1 May 2026); "[c]" for a suppressed cell, "—" for nothing to show; a
+    Marked cell with its direction in words."""
     if isinstance(cell, Marked):
         return f"{format_cell(cell.value, kind)} ({cell.direction})"
     if cell is SUPPRESSED:
         return str(SUPPRESSED)
     if cell is None or cell == "":
         return NOTHING
-    if isinstance(cell, datetime.date):
-        return f"{cell:%-d %b %Y}"
-    if not isinstance(cell, int | Decimal) or isinstance(cell, bool):
-        return str(cell)  # words in a figure's column ("not set") are printed as they are
-    if kind == Kind.MONEY:
-        return gbp(cell)
-    if kind == Kind.PERCENT:
-        return f"{Decimal(cell):,.1f}%"
-    if kind == Kind.RATIO:
-        return f"{Decimal(cell):,.2f}"
-    if kind in (Kind.COUNT, Kind.DAYS):
-        return f"{cell:,}"
-    return str(cell)
+    return cell_text(cell, kind)
 
 
 @dataclass(frozen=True)
@@ -116,6 +109,8 @@ class PackSection:
     slug: str
     title: str
     tables: tuple[PackTable, ...]
+    # Which of the section's lists of individual people were left out of the pack, in words.
+    left_out_note: str = ""
 
 
 @dataclass(frozen=True)
@@ -229,14 +224,18 @@ def pack_content(
 ) -> PackContent:
     """Everything the pack says for `scope`. Each registered section reads the scope itself
     (a constant number of queries each); the policy and the calibration take one query each."""
-    sections = tuple(
-        PackSection(
-            slug=section.slug,
-            title=section.title,
-            tables=tuple(pack_table(table) for table in section.tables(scope)),
+    sections = []
+    for section in report_sections():
+        tables = section.tables(scope)
+        left_out = [t.caption for t in tables if t.names_people]
+        sections.append(
+            PackSection(
+                slug=section.slug,
+                title=section.title,
+                tables=tuple(pack_table(t) for t in tables if not t.names_people),
+                left_out_note=LEFT_OUT.format(captions="; ".join(left_out)) if left_out else "",
+            )
         )
-        for section in report_sections()
-    )
     return PackContent(
         title=PACK_TITLE,
         scope=scope,
@@ -245,7 +244,7 @@ def pack_content(
         issued_by=issued_by,
         policy=_policy(scope.end),
         calibration=_calibration(),
-        sections=sections,
+        sections=tuple(sections),
     )
 
 

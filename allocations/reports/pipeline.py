@@ -349,6 +349,7 @@ def pipeline_tables(scope: ReportScope) -> list[Table]:
         ),
         Table(
             slug="pipeline-oldest",
+            names_people=True,
             caption=f"The {OLDEST_PER_STAGE} who have been longest in each stage",
             columns=(
                 Column("stage", "Stage", Kind.TEXT),

@@ -78,6 +78,9 @@ class Table:
     columns: tuple[Column, ...]
     rows: list[tuple] = field(default_factory=list)
     notes: tuple[str, ...] = ()
+    # A list of individual people (their references): for managers on the dashboard and in
+    # its exports, never printed in the pack members read.
+    names_people: bool = False
 
     def column(self, key: str) -> Column:
         return next(c for c in self.columns if c.key == key)

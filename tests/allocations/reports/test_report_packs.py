@@ -36,6 +36,7 @@ from allocations.reports.pack import (
     format_cell,
     pack_content,
     pack_html,
+    pack_pdf,
     pack_table,
 )
 from allocations.reports.scope import NOT_YOUR_TEAM, ReportScope
@@ -234,6 +235,22 @@ def test_the_pack_reads_every_registered_section_in_order_for_its_scope(
         Decimal("100.0"),
     )
     assert content.calibration.sample_name == "Desk sample"
+
+
+def test_lists_of_individual_people_stay_out_of_the_members_pack(policy):
+    """Members read figures, not people: the pipeline's oldest waits, the largest differences
+    and the reviews due name people by reference, so the pack leaves them out and says so."""
+    content = pack_content(WHOLE, issued_on=datetime.date(2026, 11, 2))
+
+    slugs = {t.slug for s in content.sections for t in s.tables}
+    assert {"pipeline-by-stage", "money-commitment", "fairness-client-group"} <= slugs
+    assert not slugs & {"pipeline-oldest", "money-largest-differences", "panel-reviews-due"}
+    notes = {s.slug: s.left_out_note for s in content.sections}
+    assert notes["pipeline"].startswith("Left out of this pack because they name individual")
+    assert "The 3 who have been longest in each stage" in notes["pipeline"]
+    assert "differ most from the indicative budget" in notes["money"]
+    assert notes["take-up"] == ""
+    assert "Left out of this pack because they name individual people" in text_of(pack_pdf(content))
 
 
 def test_without_a_policy_or_a_calibration_the_pack_says_so(policy):
