@@ -12,14 +12,14 @@ from __future__ import annotations
 from csp.decorators import csp_replace
 from django.http import Http404, HttpResponse
 from django.shortcuts import render
-from django.urls import NoReverseMatch, reverse
-from django.utils.text import slugify
+from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
-from allocations.permissions import REPORT_SETTINGS_CHANGE
+from allocations.permissions import REPORT_PACK_ISSUE, REPORT_PACK_VIEW, REPORT_SETTINGS_CHANGE
 from allocations.reports.charts import CHARTS, chart_for
 from allocations.reports.exports import table_csv, tables_xlsx
 from allocations.reports.filters import scope_from_request, scope_query
+from allocations.reports.pipeline import STAGE_BY_LABEL
 from allocations.reports.scope import ReportScope
 from allocations.reports.tables import SUPPRESSED_NOTE, Table, report_sections
 from allocations.views.calibration_charts import CHART_CSP
@@ -31,19 +31,13 @@ SHORT_HEADER = 20
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
-def _optional_url(name: str, *args) -> str | None:
-    """The URL of a page another piece of issue 12 provides, or None while it is not there."""
-    try:
-        return reverse(name, args=args)
-    except NoReverseMatch:
-        return None
-
-
 def _pipeline_list_url(stage_label: str, query: str) -> str | None:
-    # The pipeline's click-through list (allocations/views/report_pipeline.py) takes a stage's
-    # slug, which is its label slugified ("Awaiting eligibility" → "awaiting-eligibility").
-    url = _optional_url("allocations:report_pipeline_list", slugify(stage_label))
-    return f"{url}?{query}" if url else None
+    """The list of the people in a pipeline stage (allocations/views/report_pipeline.py), for
+    the same filters; None for a row that is not a stage."""
+    stage = STAGE_BY_LABEL.get(stage_label)
+    if stage is None:
+        return None
+    return reverse("allocations:report_pipeline_list", args=[stage.slug]) + f"?{query}"
 
 
 def _all_tables(scope: ReportScope) -> list[Table]:
@@ -108,7 +102,7 @@ def reports_view(request):
         for section in report_sections()
     ]
     settings_url = (
-        _optional_url("allocations:report_settings")
+        reverse("allocations:report_settings")
         if request.user.has_perm(REPORT_SETTINGS_CHANGE)
         else None
     )
@@ -122,6 +116,14 @@ def reports_view(request):
             "has_tables": any(s["tables"] for s in sections),
             "xlsx_url": reverse("allocations:report_xlsx") + f"?{query}",
             "settings_url": settings_url,
+            # The members' pack, for the same filters (a POST: issuing makes a kept record).
+            "scope": scope,
+            "can_issue_pack": request.user.has_perm(REPORT_PACK_ISSUE),
+            "packs_url": (
+                reverse("allocations:report_pack_list")
+                if request.user.has_perm(REPORT_PACK_VIEW)
+                else None
+            ),
         },
     )
 

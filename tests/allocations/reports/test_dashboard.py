@@ -255,16 +255,52 @@ def test_the_dashboard_makes_the_same_number_of_queries_however_much_data(
     assert len(many) == len(few)
 
 
-def test_the_settings_link_is_for_those_who_change_the_settings(
-    client, ras_admin, senior_manager, monkeypatch
-):
-    from allocations.views import reports
-
-    monkeypatch.setattr(reports, "_optional_url", lambda name, *args: f"/{name}/")
+def test_the_settings_link_is_for_those_who_change_the_settings(client, ras_admin, senior_manager):
+    settings_link = f'href="{reverse("allocations:report_settings")}">Report settings</a>'
     client.force_login(ras_admin)
-    assert 'href="/allocations:report_settings/">Report settings</a>' in _text(client.get(URL))
+    assert settings_link in _text(client.get(URL))
     client.force_login(senior_manager)
     assert "Report settings" not in _text(client.get(URL))
+
+
+@pytest.mark.parametrize(
+    ("who", "issues", "lists"),
+    [
+        ("senior_manager", True, True),
+        ("ras_admin", True, True),
+        ("auditor", False, True),
+        ("manager_a", False, False),
+    ],
+)
+def test_the_pack_is_issued_from_the_dashboard_for_its_filters(
+    client, request, team_a, who, issues, lists
+):
+    """Issuers get a button that posts the filters on screen; pack readers a link to the
+    issued packs; a team manager neither (packs are for the whole service's managers)."""
+    user = request.getfixturevalue(who)
+    client.force_login(user)
+    team = team_a.pk if who != "manager_a" else user.team_id
+    page = _text(client.get(URL, {"start": "2026-03-01", "end": "2026-08-31", "team": team}))
+
+    assert ('id="issue-pack"' in page) is issues
+    assert ("Issued report packs" in page) is lists
+    if issues:
+        assert 'name="start" value="2026-03-01"' in page
+        assert 'name="end" value="2026-08-31"' in page
+        assert f'name="team" value="{team_a.pk}"' in page
+        response = client.post(
+            reverse("allocations:report_pack_issue"),
+            {"start": "2026-03-01", "end": "2026-08-31", "team": team_a.pk, "client_group": ""},
+        )
+        assert response.status_code == 302
+        from allocations.models import ReportPack
+
+        pack = ReportPack.objects.get()
+        assert (pack.period_start, pack.period_end) == (
+            datetime.date(2026, 3, 1),
+            datetime.date(2026, 8, 31),
+        )
+        assert pack.scope["team_ids"] == [team_a.pk]
 
 
 def test_the_default_period_starts_on_the_first_of_the_month_eleven_months_back():
@@ -287,36 +323,28 @@ def test_a_period_longer_than_five_years_is_refused(client, senior_manager):
     assert f"Showing {DEFAULT_SCOPE};" in page
 
 
-def test_each_stage_links_to_its_list_once_that_page_exists(
-    client, senior_manager, only_sections, monkeypatch
-):
+def test_each_stage_links_to_its_list_in_the_same_scope(client, senior_manager, only_sections):
     from allocations.reports.tables import Column, Kind, Table
-    from allocations.views import reports
 
     pipeline = Table(
         "pipeline-by-stage",
         "People at each stage",
         (Column("stage", "Stage"), Column("people", "People", Kind.COUNT)),
-        [("Awaiting eligibility", 2), ("Agreed", 5)],
+        [("Awaiting eligibility", 2), ("Agreed", 5), ("Not a stage", 1)],
     )
     only_sections({"pipeline": [pipeline]})
     client.force_login(senior_manager)
-    # Without the list page (another piece of issue 12 adds it), the stage is plain text.
-    monkeypatch.setattr(reports, "_optional_url", lambda name, *args: None)
-    page = _text(client.get(URL))
-    # (A short row header stays on one line.)
-    assert '<th scope="row" class="text-nowrap">Awaiting eligibility</th>' in page
-    monkeypatch.setattr(
-        reports,
-        "_optional_url",
-        lambda name, *args: f"/pipeline/{args[0]}/" if name.endswith("pipeline_list") else None,
-    )
+
     page = _text(client.get(URL, {"client_group": "mental_health"}))
+
+    listed = reverse("allocations:report_pipeline_list", args=["awaiting-eligibility"])
     assert (
-        '<th scope="row" class="text-nowrap"><a href="/pipeline/awaiting-eligibility/'
+        f'<th scope="row" class="text-nowrap"><a href="{listed}'
         '?start=2026-01-01&amp;end=2026-12-01&amp;client_group=mental_health">'
         "Awaiting eligibility</a></th>"
     ) in page
+    # A row that is not a stage has no list behind it (a short header stays on one line).
+    assert '<th scope="row" class="text-nowrap">Not a stage</th>' in page
 
 
 def test_a_download_works_out_the_section_its_table_is_named_after_first(
