@@ -1,13 +1,16 @@
 """A senior manager opens Reports, filters it by a team and a client group, sees the filter
-applied, downloads every table as one workbook; and the dashboard passes axe (issue 12).
+applied, downloads every table as one workbook and the members' PDF pack for the same filters;
+and the dashboard passes axe (issue 12).
 
 The allocations sections are built by others; a fake section (registered for the test, then
 gone) gives the page tables of every kind: each charted table, suppressed and marked cells."""
 
 from __future__ import annotations
 
+import hashlib
 import io
 import re
+import subprocess
 
 import pytest
 from openpyxl import load_workbook
@@ -93,6 +96,20 @@ def test_a_senior_manager_filters_the_reports_and_downloads_them(
     header = [c.value for c in book["fake-people"][4]]
     assert header[:2] == ["Group", "People"]
     assert book["fake-people"]["B5"].value == 1
+
+    # The members' pack for the same filters: issued from the dashboard, then downloaded.
+    page.get_by_role("button", name=re.compile("^Issue the members' PDF pack")).click()
+    page.wait_for_url("**/reports/packs/*/")
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Download the PDF").click()
+    pdf = download.value.path().read_bytes()
+    assert pdf.startswith(b"%PDF")
+    assert hashlib.sha256(pdf).hexdigest() == page.locator("#pack-sha256").inner_text()
+    text = subprocess.run(
+        ["pdftotext", "-", "-"], input=pdf, capture_output=True, check=True
+    ).stdout.decode()
+    assert "Personal budgets: performance and sustainability" in " ".join(text.split())
+    assert "North Locality Team; Older people" in " ".join(text.split())
 
 
 def test_the_reports_dashboard_passes_axe(
