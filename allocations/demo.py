@@ -7,6 +7,8 @@ from __future__ import annotations
 import datetime
 from decimal import Decimal
 
+from django.utils import timezone
+
 from allocations.adapter import policy_fields
 from allocations.engine.examples import SPEC_POLICY
 from allocations.models import CalibrationSample, IndicativeBudget, RasPolicy
@@ -119,3 +121,37 @@ def seed_calibration(users) -> None:
     sample = sample_from_caseload(actor=admin, name=CALIBRATION_SAMPLE)
     policy = RasPolicy.objects.filter(name=POLICY_2026["name"]).first()
     calibration_run(actor=admin, sample=sample, method=ALL, policy=policy)
+
+
+REPORT_TARGET_REASON = "Targets for 2026/27 agreed at the adult social care board"
+
+
+def seed_reports(users) -> None:
+    """The reports' targets (NI 130's 30% take-up; an annual budget a little above what the
+    demo's agreed budgets commit, so the headroom shows) set by the RAS administrator, and one
+    members' pack for the last twelve months issued by the senior manager. Registered last (by
+    panels, after the panel's history), so the pack counts everything the demo made."""
+    from allocations.models import AgreedBudget, ReportPack, ReportSettings
+    from allocations.reports.filters import default_period
+    from allocations.reports.scope import report_scope_for_user
+    from allocations.services.report_packs import report_pack_issue
+    from allocations.services.report_settings import report_settings_update
+
+    if not ReportSettings.objects.exists():
+        weekly = sum(
+            AgreedBudget.objects.filter(status=AgreedBudget.Status.CURRENT).values_list(
+                "council_weekly_gbp", flat=True
+            ),
+            Decimal("0"),
+        )
+        # 15% above a year's commitment, rounded up to the next £10,000.
+        budget = -(-(weekly * 52 * Decimal("1.15")) // 10_000) * 10_000
+        report_settings_update(
+            actor=users["ras.admin"],
+            data={"take_up_target_percent": Decimal("30"), "annual_budget_gbp": budget},
+            reason=REPORT_TARGET_REASON,
+        )
+    if not ReportPack.objects.exists():
+        senior = users["senior.manager"]
+        start, end = default_period(timezone.localdate())
+        report_pack_issue(actor=senior, scope=report_scope_for_user(senior, start=start, end=end))

@@ -23,6 +23,10 @@ class PanelsConfig(AppConfig):
         register_demo_step(seed_changes)
         register_demo_step(seed_letters)
         register_demo_step(seed_history)
+        # Last: the reports' targets and a members' pack that counts all of the above.
+        from allocations.demo import seed_reports
+
+        register_demo_step(seed_reports)
 
         # The panel decision letter, with whom a batch of it is for.
         from panels.letters import register as register_letters

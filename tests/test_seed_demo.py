@@ -157,3 +157,14 @@ def test_seed_demo_gives_the_reports_months_of_history_every_stage_and_group():
     assert points[published.pk].keys() == points[draft.pk].keys()
     changed = [k for k in points[draft.pk] if points[draft.pk][k] != points[published.pk][k]]
     assert len(changed) == DRAFT_QUESTIONNAIRE_CHANGES
+
+    # The reports' targets are set (with who and why), and a members' pack has been issued.
+    from allocations.models import ReportPack
+    from allocations.reports.targets import report_targets
+
+    targets = report_targets()
+    assert targets.take_up_target_percent == 30
+    assert targets.annual_budget_gbp > 0
+    assert targets.history.get().history_user.username == "ras.admin"
+    pack = ReportPack.objects.get()
+    assert bytes(pack.pdf).startswith(b"%PDF") and pack.issued_by.username == "senior.manager"
