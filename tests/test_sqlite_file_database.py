@@ -250,3 +250,41 @@ def test_only_sqlite_gets_the_sqlite_options(tmp_path):
     assert "PRAGMA journal_mode=WAL" in options["init_command"]
     env["DATABASE_URL"] = "postgres://postgres@127.0.0.1:5432/ras"
     assert json.loads(_run(["-c", code], env, 60)) == {}
+
+
+# The reports on `make run`'s file: every section answers (fairness without GROUPING SETS, the
+# panel's medians without percentile_cont), the dashboard and its workbook open, and the demo's
+# members' pack was issued.
+REPORTS = """
+import json
+import django
+django.setup()
+from django.test import Client
+from allocations.models import ReportPack
+from assessments.models import User
+
+client = Client()
+client.force_login(User.objects.get(username="senior.manager"))
+pages = {}
+for url in ["/reports/", "/reports/export.xlsx", "/reports/table/fairness-client-group.csv",
+            "/reports/table/panel-decisions.csv", "/reports/chart/fairness-client-group.svg"]:
+    response = client.get(url)
+    pages[url] = response.status_code
+dashboard = client.get("/reports/").content.decode()
+print(json.dumps({"pages": pages, "packs": ReportPack.objects.count(),
+                  "whole_service": dashboard.count("Whole service")}))
+"""
+
+
+def test_the_demo_and_its_reports_work_on_the_sqlite_file(tmp_path):
+    env = _env(tmp_path / "db.sqlite3")
+    (tmp_path / "reports.py").write_text(REPORTS)
+    _run(["manage.py", "migrate", "--noinput", "--verbosity", "0"], env, timeout=120)
+    _run(["manage.py", "seed_demo", "--quiet-logins"], env, timeout=240)
+
+    report = json.loads(_run([str(tmp_path / "reports.py")], env, timeout=120))
+
+    assert report["pages"] == dict.fromkeys(report["pages"], 200)
+    assert report["packs"] == 1
+    # The four fairness tables each end with the whole service's row.
+    assert report["whole_service"] >= 4

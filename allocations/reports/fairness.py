@@ -290,8 +290,7 @@ _TOTALS = (
     "referred",
     "declined",
 )
-_GROUPED_SQL = """
-SELECT {groupings}, {fields},
+_AGGREGATES = """
     COUNT(*),
     SUM(v_points),
     SUM(v_indicative),
@@ -302,8 +301,8 @@ SELECT {groupings}, {fields},
     COUNT(*) FILTER (WHERE v_traditional > 0),
     SUM(v_ras / v_traditional) FILTER (WHERE v_traditional > 0),
     COUNT(*) FILTER (WHERE v_referred),
-    COUNT(*) FILTER (WHERE v_declined)
-FROM (
+    COUNT(*) FILTER (WHERE v_declined)"""
+_ROWS_SQL = """
     SELECT counted.*,
         agreed.weekly_gbp AS v_agreed,
         referred.person_id IS NOT NULL AS v_referred,
@@ -311,10 +310,29 @@ FROM (
     FROM ({counted}) AS counted
     LEFT JOIN ({agreed}) AS agreed ON agreed.person_id = counted.person_id
     LEFT JOIN ({referred}) AS referred ON referred.person_id = counted.person_id
-    LEFT JOIN ({declined}) AS declined ON declined.person_id = counted.person_id
-) AS counted
-GROUP BY GROUPING SETS ({sets}, ())
-"""
+    LEFT JOIN ({declined}) AS declined ON declined.person_id = counted.person_id"""
+# PostgreSQL: every table's groups and the whole service in one pass. (Only this module's
+# constants and field names are joined into the SQL; every value goes as a parameter.)
+_GROUPED_SQL = (
+    "SELECT {groupings}, {fields}, "  # noqa: S608
+    + _AGGREGATES
+    + " FROM ("
+    + _ROWS_SQL
+    + ") AS counted GROUP BY GROUPING SETS ({sets}, ())"
+)
+
+
+def _portable_sql(rows_sql: str) -> str:
+    """The same result without GROUPING SETS (SQLite, for `make run`): the rows once, as a
+    CTE, grouped by each field in turn and once as a whole, with GROUPING()'s flags written
+    out (1: this field is not what the row is grouped by)."""
+    parts = []
+    for grouped in (*_FIELDS, None):
+        flags = ", ".join("0" if f == grouped else "1" for f in _FIELDS)
+        values = ", ".join(f if f == grouped else "NULL" for f in _FIELDS)
+        by = f" GROUP BY {grouped}" if grouped else ""
+        parts.append(f"SELECT {flags}, {values}, {_AGGREGATES} FROM counted_rows{by}")  # noqa: S608
+    return f"WITH counted_rows AS ({rows_sql}) " + " UNION ALL ".join(parts)
 
 
 def fairness_totals(scope: ReportScope) -> dict[tuple[str, str] | None, dict]:
@@ -326,12 +344,15 @@ def fairness_totals(scope: ReportScope) -> dict[tuple[str, str] | None, dict]:
     for name, queryset in parts.items():  # in the order they appear in _GROUPED_SQL
         sql[name], part_params = queryset.query.sql_with_params()
         params.extend(part_params)
-    grouped = _GROUPED_SQL.format(
-        groupings=", ".join(f"GROUPING({f})" for f in _FIELDS),
-        fields=", ".join(_FIELDS),
-        sets=", ".join(f"({f})" for f in _FIELDS),
-        **sql,
-    )
+    if connection.vendor == "postgresql":
+        grouped = _GROUPED_SQL.format(
+            groupings=", ".join(f"GROUPING({f})" for f in _FIELDS),
+            fields=", ".join(_FIELDS),
+            sets=", ".join(f"({f})" for f in _FIELDS),
+            **sql,
+        )
+    else:
+        grouped = _portable_sql(_ROWS_SQL.format(**sql))
     out: dict[tuple[str, str] | None, dict] = {}
     with connection.cursor() as cursor:
         cursor.execute(grouped, params)
@@ -356,7 +377,7 @@ def _mean(total, n: int, rounding=round2):
         return None
     if n < SMALL_NUMBER:
         return SUPPRESSED
-    return rounding(Decimal(total) / n)
+    return rounding(Decimal(str(total)) / n)
 
 
 def _figures(label: str, t: dict) -> list:
