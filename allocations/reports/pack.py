@@ -34,7 +34,7 @@ from allocations.reports.tables import (
     Kind,
     Marked,
     Table,
-    report_sections,
+    report_tables,
 )
 from allocations.selectors.policies import policy_in_force_on
 
@@ -225,8 +225,7 @@ def pack_content(
     """Everything the pack says for `scope`. Each registered section reads the scope itself
     (a constant number of queries each); the policy and the calibration take one query each."""
     sections = []
-    for section in report_sections():
-        tables = section.tables(scope)
+    for section, tables in report_tables(scope):
         left_out = [t.caption for t in tables if t.names_people]
         sections.append(
             PackSection(

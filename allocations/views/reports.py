@@ -21,7 +21,7 @@ from allocations.reports.exports import table_csv, tables_xlsx
 from allocations.reports.filters import scope_from_request, scope_query
 from allocations.reports.pipeline import STAGE_BY_LABEL
 from allocations.reports.scope import ReportScope
-from allocations.reports.tables import SUPPRESSED_NOTE, Table, report_sections
+from allocations.reports.tables import SUPPRESSED_NOTE, Table, report_sections, report_tables
 from allocations.views.calibration_charts import CHART_CSP
 
 MARKS_NOTE = (
@@ -41,7 +41,7 @@ def _pipeline_list_url(stage_label: str, query: str) -> str | None:
 
 
 def _all_tables(scope: ReportScope) -> list[Table]:
-    return [table for section in report_sections() for table in section.tables(scope)]
+    return [table for _section, tables in report_tables(scope) for table in tables]
 
 
 def _table_in_scope(scope: ReportScope, slug: str) -> Table:
@@ -98,8 +98,8 @@ def reports_view(request):
     form, scope = scope_from_request(request)
     query = scope_query(scope)
     sections = [
-        {"section": section, "tables": [_table_view(t, query) for t in section.tables(scope)]}
-        for section in report_sections()
+        {"section": section, "tables": [_table_view(t, query) for t in tables]}
+        for section, tables in report_tables(scope)
     ]
     settings_url = (
         reverse("allocations:report_settings")
