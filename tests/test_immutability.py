@@ -495,3 +495,38 @@ def test_plan_lines_and_informal_support_are_ended_once_never_deleted(plan_a, wo
             rows.delete()
     assert not PlanLine.objects.live().filter(plan=plan_a).exists()
     assert PlanLine.objects.filter(plan=plan_a).count() == 1
+
+
+# --- Calibration evidence ----------------------------------------------------------------------
+
+
+def test_a_calibration_sample_its_cases_and_its_runs_are_never_rewritten(ras_admin):
+    from allocations.models import CalibrationCase, CalibrationRun, CalibrationSample
+    from allocations.services.calibration import calibration_run, sample_load
+
+    sample = sample_load(
+        actor=ras_admin,
+        name="Desk sample",
+        data=b"reference,client_group,points,weekly_cost\nR1,older_people,10,100\n"
+        b"R2,older_people,20,190\n",
+        filename="desk.csv",
+    )
+    run = calibration_run(actor=ras_admin, sample=sample, method="ratio")
+    cases = CalibrationCase.objects.filter(sample=sample)
+    for rows, change in (
+        (CalibrationSample.objects.filter(pk=sample.pk), {"name": "Renamed"}),
+        (cases, {"weekly_cost_gbp": Decimal("1.00")}),
+        (CalibrationRun.objects.filter(pk=run.pk), {"results": {}}),
+    ):
+        with refused("Calibration evidence is kept as it was made"):
+            rows.update(**change)
+    for rows in (cases, CalibrationRun.objects.filter(pk=run.pk)):
+        with refused("Calibration evidence is kept as it was made"):
+            rows.delete()
+    # (Django's PROTECT stops a sample's .delete() before SQL; PostgreSQL stops raw SQL.)
+    with refused("Calibration evidence is kept as it was made"):
+        raw("DELETE FROM allocations_calibrationcase WHERE sample_id = %s", sample.pk)
+    with refused("Calibration evidence is kept as it was made"):
+        raw("DELETE FROM allocations_calibrationsample WHERE id = %s", sample.pk)
+    assert sorted(cases.values_list("weekly_cost_gbp", flat=True)) == [100, 190]
+    assert CalibrationRun.objects.get(pk=run.pk).results == run.results
