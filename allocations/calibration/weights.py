@@ -10,7 +10,7 @@ weights come back as Decimals (4 dp), the predictions as pennies.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -64,10 +64,17 @@ def _money(value: Decimal) -> str:
     return f"£{value.quantize(Decimal('0.01'))}"
 
 
-def fit_weights(cases: Sequence[SampleCase], *, folds: int = 5, seed: int = 0) -> WeightsFit:
+def fit_weights(
+    cases: Sequence[SampleCase],
+    *,
+    folds: int = 5,
+    seed: int = 0,
+    titles: Mapping[str, str] | None = None,
+) -> WeightsFit:
     """Fit the section weights and cross-validate them. ValueError, in plain words, when the
     sample has no points by section, fewer cases than folds, or fewer than two folds. The
-    same cases, folds and seed always give the same figures."""
+    same cases, folds and seed always give the same figures. `titles` ({section code: title})
+    names the sections in the findings."""
     sections = _sections(cases)
     if not sections:
         raise ValueError(
@@ -118,7 +125,7 @@ def fit_weights(cases: Sequence[SampleCase], *, folds: int = 5, seed: int = 0) -
         out_of_sample_within_20=out_of_sample.within_20,
         folds=folds,
         seed=seed,
-        findings=_findings(cases, by_section, in_sample.r2, out_of_sample.r2),
+        findings=_findings(cases, by_section, in_sample.r2, out_of_sample.r2, titles or {}),
         single_in_sample_r2=single_in.r2 if single_in else None,
         single_out_of_sample_r2=single_out.r2,
         single_in_sample_within_20=single_in.within_20 if single_in else None,
@@ -126,11 +133,17 @@ def fit_weights(cases: Sequence[SampleCase], *, folds: int = 5, seed: int = 0) -
     )
 
 
+def _named(code: str, titles: Mapping[str, str]) -> str:
+    """A section as people know it: its title and code, or its code alone."""
+    return f"'{titles[code]}' ({code})" if code in titles else f"'{code}'"
+
+
 def _findings(
     cases: Sequence[SampleCase],
     weights: dict[str, Decimal],
     in_sample_r2: Decimal | None,
     out_of_sample_r2: Decimal | None,
+    titles: Mapping[str, str],
 ) -> list[str]:
     """Plain words: each section against the single price through the origin (the like-for-like
     comparison: one weight for every section), then a warning if the fit does not carry over."""
@@ -140,29 +153,30 @@ def _findings(
         overall = None
     findings = []
     for code, weight in weights.items():
+        name = _named(code, titles)
         scored = any(case.section_points.get(code, 0) > 0 for case in cases)
         if not scored:
-            findings.append(f"Section '{code}': no case in the sample scored in it, so no finding.")
+            findings.append(f"Section {name}: no case in the sample scored in it, so no finding.")
         elif overall is None or overall == 0:
-            findings.append(f"Section '{code}' is worth {_money(weight)} a point.")
+            findings.append(f"Section {name} is worth {_money(weight)} a point.")
         elif weight == 0:
             findings.append(
-                f"Section '{code}' is worth £0.00 a point against {_money(overall)} overall: "
+                f"Section {name} is worth £0.00 a point against {_money(overall)} overall: "
                 "the sample finds no cost that its points explain, so it is over-weighted."
             )
         elif weight > overall * (1 + TOLERANCE):
             findings.append(
-                f"Section '{code}' is worth {_money(weight)} a point against {_money(overall)} "
+                f"Section {name} is worth {_money(weight)} a point against {_money(overall)} "
                 "overall: the sample says it is under-weighted."
             )
         elif weight < overall * (1 - TOLERANCE):
             findings.append(
-                f"Section '{code}' is worth {_money(weight)} a point against {_money(overall)} "
+                f"Section {name} is worth {_money(weight)} a point against {_money(overall)} "
                 "overall: the sample says it is over-weighted."
             )
         else:
             findings.append(
-                f"Section '{code}' is worth {_money(weight)} a point against {_money(overall)} "
+                f"Section {name} is worth {_money(weight)} a point against {_money(overall)} "
                 "overall: about right."
             )
     if (

@@ -270,6 +270,7 @@ def calibration_run(
         caseload=counts,
         transitional=transitional,
         prices=prices,
+        section_titles=_section_titles(),
     )
     return save_as(
         CalibrationRun(
@@ -284,6 +285,19 @@ def calibration_run(
     )
 
 
+def _section_titles() -> dict[str, str]:
+    """{section code: title} of the questionnaire version published last (the one assessments
+    use), so the weights and findings name sections as people know them."""
+    version = (
+        QuestionnaireVersion.objects.filter(status=QuestionnaireVersion.Status.PUBLISHED)
+        .order_by("-number")
+        .first()
+    )
+    if version is None:
+        return {}
+    return dict(version.sections.values_list("code", "title"))
+
+
 def calibration_report(
     cases: list[SampleCase],
     *,
@@ -293,6 +307,7 @@ def calibration_report(
     caseload: Mapping[str, int] | None = None,
     transitional: bool = False,
     prices: Sequence[Decimal] | None = None,
+    section_titles: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     """The report of a run as data (what `calibration_run` keeps, and `manage.py
     ras_calibrate` prints): each method's fit and statistics, the section weights, why a
@@ -300,6 +315,7 @@ def calibration_report(
     `caseload` (people by client group) when given, and the affordability for `budget` —
     "as the policy would pay" with its transitional rule too when `transitional` (each case's
     current cost its existing package; kept under "transitional").
+    `section_titles` ({code: title}) names the sections in the weights' findings.
     Saves nothing and checks no one: callers check. ValidationError as `calibration_run`."""
     methods = list(_methods(method))
     if prices is not None and not 0 < len(prices) <= MAX_SENSITIVITY_PRICES:
@@ -321,7 +337,12 @@ def calibration_report(
     for name in methods:
         try:
             if name == WEIGHTS:
-                results["weights"] = {**as_data(fit_weights(cases)), **_rescaling(cases)}
+                titles = dict(section_titles or {})
+                results["weights"] = {
+                    **as_data(fit_weights(cases, titles=titles)),
+                    **_rescaling(cases),
+                    "section_titles": titles,
+                }
             else:
                 results["methods"][name] = as_data(fit_report(cases, name, allocate=allocate))
         except ValueError as unfit:

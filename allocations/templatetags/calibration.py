@@ -67,3 +67,11 @@ def group_stats_rows(groups: dict | None) -> list[tuple[str, dict]]:
     """{client group code: statistics} as (the group's label, statistics) rows, in the
     report's order."""
     return [(group_label(code), stats) for code, stats in (groups or {}).items()]
+
+
+@register.filter
+def section_title(code: str, titles: dict | None) -> str:
+    """A section as people know it: "Personal care (s1)" from the titles a weights run kept;
+    its code alone for a run kept before titles were (or a code no questionnaire has)."""
+    title = (titles or {}).get(code)
+    return f"{title} ({code})" if title else code

@@ -160,6 +160,26 @@ def test_a_run_of_every_method_includes_the_section_weights(senior_manager):
 
 
 @pytest.mark.django_db
+def test_the_weights_name_sections_as_the_published_questionnaire_titles_them(
+    senior_manager, questionnaire
+):
+    rows = b"".join(
+        f"W{n},older_people,{n * 10},{n * 100}.00,{n * 4},{n * 6}\n".encode() for n in range(1, 7)
+    )
+    data = b"reference,client_group,points,weekly_cost,points_s1,points_s2\n" + rows
+    sample = sample_load(actor=senior_manager, name="Six", data=data, filename="six.csv")
+
+    run = calibration_run(actor=senior_manager, sample=sample, method="weights")
+
+    weights = run.results["weights"]
+    assert weights["section_titles"] == {"s1": "Section 1", "s2": "Section 2"}
+    assert [f.split(" is worth")[0] for f in weights["findings"][:2]] == [
+        "Section 'Section 1' (s1)",
+        "Section 'Section 2' (s2)",
+    ]
+
+
+@pytest.mark.django_db
 def test_a_sample_that_cannot_be_fitted_one_way_says_so(sample, ras_admin):
     # Three cases cannot be split into five folds: every method still reports, and says why
     # the weights are missing; asked for alone, the weights are refused.

@@ -60,6 +60,14 @@ def test_an_exact_sample_gives_its_weights_and_the_plain_word_findings():
     ]
 
 
+def test_the_findings_name_sections_by_their_titles_when_known():
+    fit = fit_weights(EXACT, folds=3, seed=0, titles={"mobility": "Getting about"})
+
+    assert fit.findings[0].startswith("Section 'Getting about' (mobility) is worth £7.00")
+    # A section no questionnaire names keeps its code.
+    assert fit.findings[1].startswith("Section 'meals' is worth £3.00")
+
+
 def test_weights_are_never_negative():
     # Meals points go with lower cost: least squares would give meals a negative weight.
     cases = [
