@@ -13,28 +13,19 @@ words (`*_alt`) for the `<img>`'s alt text.
 
 from __future__ import annotations
 
-import io
 import statistics as pystatistics
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
 import matplotlib
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 
-matplotlib.use("Agg")
+from allocations.charting import chart_rc, figure_svg, new_figure
+from allocations.engine import round2  # pure: pennies, half up
 
-from matplotlib.figure import Figure  # noqa: E402 (after choosing the backend)
-from matplotlib.lines import Line2D  # noqa: E402
-
-from allocations.engine import round2  # noqa: E402 (pure: pennies, half up)
-
-SIZE_INCHES = (7.5, 4.5)
-RC = {
-    "svg.hashsalt": "ras-calibration",
-    "svg.fonttype": "none",  # text stays <text>, readable and searchable
-    "font.family": "DejaVu Sans",
-    "font.size": 10,
-}
+RC = chart_rc("ras-calibration")
 LINE_STYLES = ("-", "--", "-.", ":")
 LINE_MARKERS = ("s", "^", "D", "v")
 
@@ -82,17 +73,11 @@ def spread(values: Sequence[Decimal]) -> Spread | None:
 
 
 def _svg(figure: Figure) -> bytes:
-    out = io.BytesIO()
-    with matplotlib.rc_context(RC):
-        figure.savefig(out, format="svg", metadata={"Date": None})
-    return out.getvalue()
+    return figure_svg(figure, RC)
 
 
 def _figure(ncols: int = 1) -> tuple[Figure, list]:
-    with matplotlib.rc_context(RC):
-        figure = Figure(figsize=SIZE_INCHES, layout="constrained")
-        axes = figure.subplots(1, ncols, squeeze=False)[0]
-    return figure, list(axes)
+    return new_figure(RC, ncols)
 
 
 def fit_chart(points: Sequence[Decimal], costs: Sequence[Decimal], lines: Sequence[Line]) -> bytes:

@@ -14,40 +14,26 @@ rows are left out, never drawn as zero.
 
 from __future__ import annotations
 
-import io
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 
 import matplotlib
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg")
+from allocations.charting import chart_rc, figure_svg, new_figure
+from allocations.reports.tables import SUPPRESSED, Table, plain
 
-from matplotlib.figure import Figure  # noqa: E402 (after choosing the backend)
-
-from allocations.reports.tables import SUPPRESSED, Table, plain  # noqa: E402
-
-SIZE_INCHES = (7.5, 4.5)
-RC = {
-    "svg.hashsalt": "ras-reports",
-    "svg.fonttype": "none",  # text stays <text>, readable and searchable
-    "font.family": "DejaVu Sans",
-    "font.size": 10,
-}
+RC = chart_rc("ras-reports")
 HATCHES = ("//", "..", "xx", "\\\\")
 
 
 def _svg(figure: Figure) -> bytes:
-    out = io.BytesIO()
-    with matplotlib.rc_context(RC):
-        figure.savefig(out, format="svg", metadata={"Date": None})
-    return out.getvalue()
+    return figure_svg(figure, RC)
 
 
 def _figure() -> tuple[Figure, object]:
-    with matplotlib.rc_context(RC):
-        figure = Figure(figsize=SIZE_INCHES, layout="constrained")
-        axes = figure.subplots()
+    figure, (axes,) = new_figure(RC)
     return figure, axes
 
 
