@@ -11,28 +11,15 @@ for the load and the fit together.
 
 from __future__ import annotations
 
-import os
 import random
 import sys
 import time
 from decimal import Decimal
 
-SERVER = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres")
-BENCH_DB = os.environ.get("BENCH_DATABASE_NAME", "ras_bench_calibration")
-os.environ["DATABASE_URL"] = SERVER.rsplit("/", 1)[0] + "/" + BENCH_DB
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ras_site.settings")
+from benchmarks.database import recreate_database, use_bench_database
+
+BENCH_DB = use_bench_database("ras_bench_calibration")
 TARGET_SECONDS = 5.0
-
-
-def recreate_database() -> None:
-    import psycopg2
-
-    conn = psycopg2.connect(SERVER)
-    conn.autocommit = True
-    with conn.cursor() as cursor:
-        cursor.execute(f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
-        cursor.execute(f"CREATE DATABASE {BENCH_DB}")
-    conn.close()
 
 
 def sample_csv(cases: int) -> bytes:
@@ -54,7 +41,7 @@ def sample_csv(cases: int) -> bytes:
 
 
 def main(cases: int) -> int:
-    recreate_database()
+    recreate_database(BENCH_DB)
     import django
 
     django.setup()

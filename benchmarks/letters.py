@@ -14,21 +14,13 @@ import statistics
 import sys
 import time
 
-SERVER = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres")
-BENCH_DB = "letters_bench"
-os.environ["DATABASE_URL"] = SERVER.rsplit("/", 1)[0] + "/" + BENCH_DB
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ras_site.settings")
+from benchmarks.database import recreate_database, use_bench_database
+
+BENCH_DB = use_bench_database("letters_bench")
 
 
 def main(count: int = 1000) -> None:
-    import psycopg2
-
-    conn = psycopg2.connect(SERVER)
-    conn.autocommit = True
-    with conn.cursor() as cursor:
-        cursor.execute(f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
-        cursor.execute(f"CREATE DATABASE {BENCH_DB}")
-    conn.close()
+    recreate_database(BENCH_DB)
 
     import django
 

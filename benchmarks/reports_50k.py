@@ -23,10 +23,9 @@ import os
 import sys
 import time
 
-SERVER = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres")
-BENCH_DB = os.environ.get("BENCH_DATABASE_NAME", "ras_bench_reports")
-os.environ["DATABASE_URL"] = SERVER.rsplit("/", 1)[0] + "/" + BENCH_DB
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ras_site.settings")
+from benchmarks.database import recreate_database, use_bench_database
+
+BENCH_DB = use_bench_database("ras_bench_reports")
 # The dashboard is fetched with Django's test client, whose host is "testserver".
 os.environ.setdefault("DJANGO_ALLOWED_HOSTS", "testserver,127.0.0.1,localhost")
 
@@ -34,17 +33,6 @@ TEAMS = 10
 HISTORY_DAYS = 548
 REPORT_TARGET_S = 1.0
 PACK_TARGET_S = 5.0
-
-
-def recreate_database() -> None:
-    import psycopg2
-
-    conn = psycopg2.connect(SERVER)
-    conn.autocommit = True
-    with conn.cursor() as cursor:
-        cursor.execute(f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
-        cursor.execute(f"CREATE DATABASE {BENCH_DB}")
-    conn.close()
 
 
 # Each person g has a day of first assessment `d` days before today (d = g % 548, so the
@@ -266,7 +254,7 @@ def main(people: int = 50_000) -> None:
     # BENCH_REUSE=1 times the reports again on the database the last run seeded.
     reuse = os.environ.get("BENCH_REUSE") == "1"
     if not reuse:
-        recreate_database()
+        recreate_database(BENCH_DB)
     import django
 
     django.setup()

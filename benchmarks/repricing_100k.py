@@ -12,25 +12,12 @@ questionnaire version's.
 
 from __future__ import annotations
 
-import os
 import sys
 import time
 
-SERVER = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres")
-BENCH_DB = os.environ.get("BENCH_DATABASE_NAME", "ras_bench")
-os.environ["DATABASE_URL"] = SERVER.rsplit("/", 1)[0] + "/" + BENCH_DB
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ras_site.settings")
+from benchmarks.database import recreate_database, use_bench_database
 
-
-def recreate_database() -> None:
-    import psycopg2
-
-    conn = psycopg2.connect(SERVER)
-    conn.autocommit = True
-    with conn.cursor() as cursor:
-        cursor.execute(f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
-        cursor.execute(f"CREATE DATABASE {BENCH_DB}")
-    conn.close()
+BENCH_DB = use_bench_database("ras_bench")
 
 
 def seed(people: int) -> None:
@@ -121,7 +108,7 @@ def seed(people: int) -> None:
 
 
 def main(people: int = 100_000) -> None:
-    recreate_database()
+    recreate_database(BENCH_DB)
     import django
 
     django.setup()
