@@ -103,9 +103,15 @@ def test_a_run_kept_before_the_spread_was_still_draws_it_from_its_sample(client,
     from allocations.models import CalibrationRun
 
     sample = sample_load(actor=ras_admin, name="Desk", data=GOOD_CSV, filename="desk.csv")
-    run = calibration_run(actor=ras_admin, sample=sample, method="ratio")
-    kept = {k: v for k, v in run.results.items() if k != "spread"}
-    CalibrationRun.objects.filter(pk=run.pk).update(results=kept)  # as an older run was kept
+    fitted = calibration_run(actor=ras_admin, sample=sample, method="ratio")
+    # A run as an older version kept it, without the spread (runs are never changed, so it is
+    # written as a new run).
+    run = CalibrationRun.objects.create(
+        sample=sample,
+        method="ratio",
+        results={k: v for k, v in fitted.results.items() if k != "spread"},
+        created_by=ras_admin,
+    )
 
     client.force_login(ras_admin)
     page = client.get(reverse("allocations:calibration_run", args=[run.pk])).content.decode()
