@@ -17,10 +17,11 @@ class AllocationsConfig(AppConfig):
         for role, codenames in ROLE_PERMISSIONS.items():
             register_role_permissions(role, codenames)
 
-        from allocations.views.person_page import person_budget_section
+        from allocations.views.person_page import person_budget_section, person_review_section
         from assessments.person_page import register_person_section
 
         register_person_section(person_budget_section)
+        register_person_section(person_review_section)
 
         from allocations.views.questionnaire_page import questionnaire_impact_section
         from assessments.questionnaire_page import register_questionnaire_section

@@ -8,7 +8,7 @@ from allocations.letters.kinds import letter_kind_choices
 from allocations.models import PlanLine, RasPolicy, ReportSettings, SupportPlan
 from allocations.services.plans import PLAN_SETTINGS_FIELDS
 from allocations.services.policies import POLICY_FIELDS
-from assessments.models import Team
+from assessments.models import SupportedBy, Team
 from assessments.selectors.people import team_allowed
 
 _HELP_MAP = "One per line, as name: number."
@@ -123,6 +123,16 @@ class PolicyForm(forms.ModelForm):
                 instance.carer_impact_multipliers
             )
             self.initial["contingency_bands"] = _format_bands(instance.contingency_bands)
+        # Left empty, a version reviews agreed budgets at the default interval (12 months).
+        self.fields["review_interval_months"].required = False
+
+    def clean_review_interval_months(self):
+        months = self.cleaned_data["review_interval_months"]
+        return (
+            months
+            if months is not None
+            else RasPolicy._meta.get_field("review_interval_months").default
+        )
 
     def clean_client_group_factors(self):
         return _parse_map(self.cleaned_data["client_group_factors"])
@@ -140,6 +150,39 @@ class PolicyForm(forms.ModelForm):
 class ReasonForm(forms.Form):
     reason = forms.CharField(
         label="Reason", widget=forms.Textarea(attrs={"rows": 3}), max_length=4000
+    )
+
+
+class ReviewStartForm(forms.Form):
+    """Starting a review (issue 13): why now, and who supports the person at the
+    reassessment it starts."""
+
+    reason = forms.CharField(
+        label="Why is the review starting?",
+        widget=forms.Textarea(attrs={"rows": 3}),
+        max_length=4000,
+    )
+    supported_by = forms.ChoiceField(
+        label="Who supports the person at the reassessment",
+        choices=SupportedBy.choices,
+        initial=SupportedBy.SOCIAL_WORKER,
+    )
+
+
+class ReviewDecideForm(forms.Form):
+    """A review's outcome and its reasons (issue 13)."""
+
+    outcome = forms.ChoiceField(
+        label="Outcome",
+        choices=[
+            ("no_change", "No change: the agreed budget stays until the next review"),
+            ("reassess", "Reassess: the reassessment goes on to a new plan"),
+            ("close", "Close: the agreed budget ends"),
+        ],
+        widget=forms.RadioSelect,
+    )
+    reason = forms.CharField(
+        label="Reasons", widget=forms.Textarea(attrs={"rows": 3}), max_length=4000
     )
 
 

@@ -102,6 +102,14 @@ class RasPolicy(WorkflowModel):
         decimal_places=2,
         validators=[MinValueValidator(0)],
     )
+    # Care Act s.27: how long after an agreement (or a review that changed nothing) the next
+    # review falls due, unless the panel set its own date.
+    review_interval_months = models.PositiveSmallIntegerField(
+        "months between reviews",
+        default=12,
+        validators=[MinValueValidator(1), MaxValueValidator(36)],
+        help_text="When an agreed budget is next reviewed, unless the panel sets a date.",
+    )
 
     created_at = models.DateTimeField(default=timezone.now)
     created_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
@@ -719,6 +727,83 @@ class AgreedBudget(WorkflowModel):
 
     def __str__(self) -> str:
         return f"£{self.weekly_gbp} a week agreed for {self.person_id}"
+
+
+class Review(WorkflowModel):
+    """A review of an agreed budget (Care Act s.27): started by a worker or team manager of the
+    person's team, with a reassessment linked to it; decided with one outcome and its reasons.
+    No change keeps the agreed budget and sets the next review date (`next_review_date`: the
+    agreed budget itself keeps what was agreed); reassess lets the reassessment go on through
+    the normal path (a new plan, a new agreed budget); close ends the agreed budget."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", "In progress"
+        DECIDED = "decided", "Decided"
+
+    class Outcome(models.TextChoices):
+        NO_CHANGE = "no_change", "No change"
+        REASSESS = "reassess", "Reassess"
+        CLOSE = "close", "Close the budget"
+
+    # Decided once, by review_decide; a decided review never reopens (start a new one).
+    WORKFLOW = Workflow(
+        noun="A review",
+        status=Status,
+        moves={Status.OPEN: {Status.DECIDED}, Status.DECIDED: set()},
+        starts={Status.OPEN},
+    )
+
+    agreed_budget = models.ForeignKey(
+        AgreedBudget, on_delete=models.PROTECT, related_name="reviews"
+    )
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+    reason = models.TextField("why the review was started")
+    started_at = models.DateTimeField(default=timezone.now)
+    started_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    reassessment = models.ForeignKey(
+        Assessment, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    outcome = models.CharField(max_length=10, choices=Outcome.choices, blank=True)
+    outcome_reason = models.TextField(blank=True)
+    next_review_date = models.DateField(null=True, blank=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decided_by = models.ForeignKey(
+        User, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+        permissions = [("decide_review", "Can record a review's outcome")]
+        constraints = [
+            # Starting twice at once makes one review (review_start also locks the person).
+            models.UniqueConstraint(
+                fields=["agreed_budget"], condition=Q(status="open"), name="review_one_open"
+            ),
+            models.CheckConstraint(
+                condition=(Q(status="open") & Q(outcome="") & Q(decided_by__isnull=True))
+                | (
+                    Q(status="decided")
+                    & ~Q(outcome="")
+                    & ~Q(outcome_reason="")
+                    & Q(decided_by__isnull=False)
+                    & Q(decided_at__isnull=False)
+                ),
+                name="review_decided_has_outcome_and_reason",
+            ),
+            models.CheckConstraint(
+                condition=Q(outcome="no_change", next_review_date__isnull=False)
+                | (~Q(outcome="no_change") & Q(next_review_date__isnull=True)),
+                name="review_no_change_sets_next_date",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Review of agreed budget {self.agreed_budget_id} ({self.get_status_display()})"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status == self.Status.OPEN
 
 
 # --- Letters -----------------------------------------------------------------------------------

@@ -42,9 +42,15 @@ REPORTS_VIEW = "allocations.view_reports"
 REPORT_SETTINGS_CHANGE = "allocations.change_reportsettings"
 REPORT_PACK_VIEW = "allocations.view_reportpack"
 REPORT_PACK_ISSUE = "allocations.add_reportpack"
+# Reviews (issue 13, Care Act s.27): a worker or team manager of the person's team starts a
+# review (and its reassessment) and records its outcome; everyone who reads agreed budgets
+# reads their reviews.
+REVIEW_VIEW = "allocations.view_review"
+REVIEW_START = "allocations.add_review"
+REVIEW_DECIDE = "allocations.decide_review"
 
-_READ = [POLICY_VIEW, BUDGET_VIEW, PLAN_VIEW, AGREED_BUDGET_VIEW, LETTER_VIEW]
-_TEAM_CASEWORK = [*_READ, PLAN_ADD, PLAN_CHANGE, LETTER_ISSUE]
+_READ = [POLICY_VIEW, BUDGET_VIEW, PLAN_VIEW, AGREED_BUDGET_VIEW, LETTER_VIEW, REVIEW_VIEW]
+_TEAM_CASEWORK = [*_READ, PLAN_ADD, PLAN_CHANGE, LETTER_ISSUE, REVIEW_START, REVIEW_DECIDE]
 # Letters in batches, for their own team (or the whole service); withdrawing a letter sent in
 # error.
 _LETTER_RUNS = [BATCH_RUN, BATCH_VIEW, LETTER_WITHDRAW]

@@ -13,6 +13,7 @@ from allocations.views import (
     report_settings,
     reports,
     repricing,
+    reviews,
     rules,
 )
 
@@ -58,6 +59,9 @@ urlpatterns = [
     path("budgets/<int:pk>/", budgets.budget_detail_view, name="budget_detail"),
     path("budgets/<int:pk>/decide/", budgets.budget_decide_view, name="budget_decide"),
     path("agreed/<int:pk>/", budgets.agreed_decide_view, name="agreed_decide"),
+    # Reviews (issue 13, Care Act s.27).
+    path("agreed/<int:pk>/review/", reviews.review_start_view, name="review_start"),
+    path("reviews/<int:pk>/", reviews.review_detail_view, name="review_detail"),
     path("people/<int:pk>/plans/new/", plans.plan_start_view, name="plan_start"),
     path("plans/<int:pk>/", plans.plan_detail_view, name="plan_detail"),
     path("plans/<int:pk>/settings/", plans.plan_settings_view, name="plan_settings"),

@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from allocations.models import SupportPlan
 from allocations.permissions import PLAN_AUTHORISE
+from allocations.selectors.reviews import reviews_due, reviews_open
 from assessments.roles import PEOPLE_ALL_TEAMS
 from assessments.selectors.people import people_visible_to
 from panels.models import PanelDecision, PanelMeeting, PanelReferral
@@ -102,7 +103,8 @@ def referral_get_for_user(
 
 def my_work(*, user) -> dict:
     """What is waiting for this user: plans returned to them, plans awaiting their
-    authorisation, their panel agenda, and recent decisions on their cases."""
+    authorisation, their panel agenda, recent decisions on their cases, and their team's
+    reviews due or overdue (oldest first) and in progress."""
     today = timezone.localdate()
     mine = Q(created_by=user) | Q(submitted_by=user)
     returned = (
@@ -147,4 +149,6 @@ def my_work(*, user) -> dict:
         "agenda": agenda,
         "decisions": decisions,
         "agreed": agreed_by_manager,
+        "reviews_due": reviews_due(user=user, today=today),
+        "reviews_open": reviews_open(user=user),
     }

@@ -36,6 +36,7 @@ from allocations.selectors.plans import (
     plan_sections,
     wrote,
 )
+from allocations.selectors.reviews import default_review_date
 from allocations.signals import plan_referred_to_panel, plan_withdrawn_from_panel
 from assessments.models import Outcome, User
 from assessments.selectors.people import team_allowed
@@ -490,7 +491,8 @@ def _for_manager(actor: User, plan: SupportPlan, *, to: str, refusal: str) -> Su
 
 
 def _default_review() -> datetime.date:
-    return timezone.localdate() + datetime.timedelta(days=365)
+    """The policy in force's interval from today (12 months by default): Care Act s.27."""
+    return default_review_date(timezone.localdate())
 
 
 @transaction.atomic

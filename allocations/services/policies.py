@@ -48,6 +48,7 @@ POLICY_FIELDS = (
     "transitional_rule",
     "plan_tolerance_percent",
     "residential_benchmark_annual_gbp",
+    "review_interval_months",
 )
 
 

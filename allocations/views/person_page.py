@@ -1,8 +1,10 @@
-"""The budgets, plans and letters section of a person's page (registered in AppConfig.ready)."""
+"""The budgets, plans and letters section, and the reviews section, of a person's page
+(registered in AppConfig.ready)."""
 
 from __future__ import annotations
 
 from django.template.loader import render_to_string
+from django.utils import timezone
 
 from allocations.forms import ReasonForm
 from allocations.models import AgreedBudget, IndicativeBudget, Letter
@@ -15,6 +17,8 @@ from allocations.permissions import (
     LETTER_WITHDRAW,
     PLAN_ADD,
     PLAN_VIEW,
+    REVIEW_START,
+    REVIEW_VIEW,
 )
 from allocations.selectors.budgets import (
     basis_note,
@@ -23,6 +27,8 @@ from allocations.selectors.budgets import (
     budgets_for_person,
 )
 from allocations.selectors.plans import OPEN_STATUSES
+from allocations.selectors.reviews import next_review_for_person, reviews_for_person
+from assessments.selectors.people import team_allowed
 
 
 def person_budget_section(request, person) -> str | None:
@@ -73,6 +79,35 @@ def person_budget_section(request, person) -> str | None:
             "can_issue": user.has_perm(LETTER_ISSUE),
             "can_withdraw_letters": user.has_perm(LETTER_WITHDRAW),
             "letter_kinds": Letter.Kind.choices,
+        },
+        request=request,
+    )
+
+
+def person_review_section(request, person) -> str | None:
+    """The 'Reviews' section of a person's page (issue 13): when their current agreed budget is
+    next due for review, a review in progress, a way to start one, and the reviews so far.
+    Nothing for a role that does not read reviews, or a person never agreed a budget."""
+    user = request.user
+    if not user.has_perm(REVIEW_VIEW):
+        return None
+    agreed = next_review_for_person(person)
+    reviews = reviews_for_person(user=user, person=person)
+    if agreed is None and not reviews:
+        return None
+    open_review = next((r for r in reviews if r.is_open), None)
+    return render_to_string(
+        "allocations/person_page/review_section.html",
+        {
+            "person": person,
+            "agreed": agreed,
+            "overdue": agreed is not None and agreed.review_due < timezone.localdate(),
+            "open_review": open_review,
+            "reviews": reviews,
+            "can_start": user.has_perm(REVIEW_START)
+            and agreed is not None
+            and open_review is None
+            and team_allowed(user, person.team_id),
         },
         request=request,
     )

@@ -19,6 +19,9 @@ EXPECTED: dict[Role, list[str]] = {
         "allocations.view_indicativebudget",
         "allocations.view_letter",
         "allocations.view_raspolicy",
+        "allocations.view_review",  # issue 13: reviews
+        "allocations.add_review",  # issue 13: reviews
+        "allocations.decide_review",  # issue 13: reviews
         "allocations.view_supportplan",
         "assessments.add_assessment",
         "assessments.add_person",
@@ -42,6 +45,9 @@ EXPECTED: dict[Role, list[str]] = {
         "allocations.view_letter",
         "allocations.view_letterbatch",
         "allocations.view_raspolicy",
+        "allocations.view_review",  # issue 13: reviews
+        "allocations.add_review",  # issue 13: reviews
+        "allocations.decide_review",  # issue 13: reviews
         "allocations.view_supportplan",
         "allocations.withdraw_letter",
         "assessments.add_assessment",
@@ -59,6 +65,7 @@ EXPECTED: dict[Role, list[str]] = {
         "allocations.view_indicativebudget",
         "allocations.view_letter",
         "allocations.view_raspolicy",
+        "allocations.view_review",  # issue 13: reviews
         "allocations.view_supportplan",
         "assessments.view_assessment",
         "assessments.view_historicalperson",
@@ -76,6 +83,7 @@ EXPECTED: dict[Role, list[str]] = {
         "allocations.view_indicativebudget",
         "allocations.view_letter",
         "allocations.view_raspolicy",
+        "allocations.view_review",  # issue 13: reviews
         "allocations.view_supportplan",
         "assessments.view_assessment",
         "assessments.view_historicalperson",
@@ -100,6 +108,7 @@ EXPECTED: dict[Role, list[str]] = {
         "allocations.view_indicativebudget",
         "allocations.view_letter",
         "allocations.view_raspolicy",
+        "allocations.view_review",  # issue 13: reviews
         "allocations.view_supportplan",
         "assessments.add_answeroption",
         "assessments.add_fundingtrigger",
@@ -145,6 +154,7 @@ EXPECTED: dict[Role, list[str]] = {
         "allocations.view_letter",
         "allocations.view_letterbatch",
         "allocations.view_raspolicy",
+        "allocations.view_review",  # issue 13: reviews
         "allocations.view_supportplan",
         "allocations.withdraw_letter",
         "assessments.publish_questionnaireversion",
@@ -167,6 +177,7 @@ EXPECTED: dict[Role, list[str]] = {
         "allocations.view_indicativebudget",
         "allocations.view_letter",
         "allocations.view_raspolicy",
+        "allocations.view_review",  # issue 13: reviews
         "allocations.view_supportplan",
         "assessments.view_all_people",
         "assessments.view_assessment",
