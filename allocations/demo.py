@@ -155,3 +155,67 @@ def seed_reports(users) -> None:
         senior = users["senior.manager"]
         start, end = default_period(timezone.localdate())
         report_pack_issue(actor=senior, scope=report_scope_for_user(senior, start=start, end=end))
+    # Reviews need the panel's agreed budgets too: seed_reports is the demo's last step.
+    seed_reviews(users)
+
+
+def seed_reviews(users) -> None:
+    """Reviews (issue 13) for the north team's "My work": one review due within four weeks, one
+    overdue and one done (no change, a month ago), among people with no assessment in
+    progress. The demo's agreed budgets span its 18 months of history, so some fall due by
+    themselves; where none does, a review that changed nothing is dated back (demo_clock) to
+    set the next date. Called by seed_reports, the last demo step; runs once."""
+    from allocations.models import AgreedBudget, Review
+    from allocations.selectors.reviews import DUE_WITHIN_DAYS, add_months, with_review_due
+
+    if Review.objects.exists():
+        return
+    worker = users["sw.north"]
+    today = timezone.localdate()
+    candidates = list(
+        with_review_due(
+            AgreedBudget.objects.filter(
+                status=AgreedBudget.Status.CURRENT, person__team__code="north"
+            ).exclude(person__assessments__status=Assessment.Status.DRAFT)
+        )
+        .select_related("person")
+        .order_by("agreed_at", "pk")
+    )
+    used: set[int] = set()
+
+    def unused(test):
+        found = next((b for b in candidates if b.pk not in used and test(b)), None)
+        if found is not None:
+            used.add(found.pk)
+        return found
+
+    def review_done(agreed, day: datetime.date, why: str) -> None:
+        from allocations.services.reviews import review_decide, review_start
+
+        with demo_clock(demo_moment(day, 11)):
+            review = review_start(actor=worker, agreed=agreed, reason=why)
+        with demo_clock(demo_moment(day, 15)):
+            review_decide(
+                actor=worker,
+                review=review,
+                outcome=Review.Outcome.NO_CHANGE,
+                reason="Visited at home: the support still meets her outcomes and she is "
+                "happy with it.",
+            )
+
+    year_ago = add_months(today, -12)
+    if unused(lambda b: b.review_due < today) is None:
+        overdue_from = year_ago - datetime.timedelta(days=10)
+        agreed = unused(lambda b: b.agreed_at.date() < overdue_from)
+        if agreed is not None:  # reviewed a year and ten days ago: ten days overdue now
+            review_done(agreed, overdue_from, "Annual review")
+    due_window = today + datetime.timedelta(days=DUE_WITHIN_DAYS)
+    if unused(lambda b: today <= b.review_due <= due_window) is None:
+        due_from = year_ago + datetime.timedelta(days=14)
+        agreed = unused(lambda b: b.agreed_at.date() < due_from)
+        if agreed is not None:  # reviewed 50 weeks ago: due in a fortnight
+            review_done(agreed, due_from, "Annual review")
+    month_ago = today - datetime.timedelta(days=30)
+    agreed = unused(lambda b: b.agreed_at.date() < month_ago)
+    if agreed is not None:
+        review_done(agreed, month_ago, "Review brought forward after a fall at home")
