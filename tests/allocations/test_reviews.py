@@ -16,13 +16,13 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from allocations.models import AgreedBudget, Review
+from allocations.models import AgreedBudget, RasPolicy, Review
 from allocations.selectors.reviews import (
     add_months,
     next_review_for_person,
     reviews_due,
 )
-from allocations.services.plans import plan_authorise, plan_submit
+from allocations.services.plans import plan_agree_by_panel, plan_authorise, plan_submit
 from allocations.services.policies import policy_approve
 from allocations.services.reviews import (
     ALREADY_DECIDED,
@@ -39,7 +39,7 @@ from allocations.services.reviews import (
 )
 from assessments.models import Assessment
 from assessments.workflows import IllegalTransition
-from tests.factories import make_budgeted_person, make_plan, make_policy
+from tests.factories import POLICY_FORM, make_budgeted_person, make_plan, make_policy
 
 pytestmark = pytest.mark.django_db
 
@@ -102,6 +102,42 @@ def test_the_policy_in_force_sets_the_interval(
     agreed = agree(person_a, worker_a, manager_a)
     # 31 Jan 2031 + 6 months = 31 Jul 2031.
     assert agreed.review_date == datetime.date(2031, 7, 31)
+
+
+def test_the_panels_date_overrides_the_policy(
+    submitted_a, person_a, worker_a, panel_chair, ras_admin, senior_manager
+):
+    six_monthly(ras_admin, senior_manager)
+    with at(AGREED_ON):
+        plan = make_plan(
+            person_a, worker_a, weekly="120.00", risk_referral=True, risk_reasons="Falls."
+        )
+        plan = plan_submit(actor=worker_a, plan=plan)
+        # Approved with conditions: the panel reviews the night support after three months.
+        agreed = plan_agree_by_panel(
+            actor=panel_chair,
+            plan=plan,
+            review_date=datetime.date(2031, 4, 30),
+            conditions="Review the night support after three months.",
+        )
+    assert agreed.review_date == datetime.date(2031, 4, 30)  # not 31 Jul 2031 (6 months)
+    assert next_review_for_person(person_a).review_due == datetime.date(2031, 4, 30)
+
+
+def test_a_policy_version_sets_its_interval_in_the_form(client, ras_admin):
+    client.force_login(ras_admin)
+    data = {**POLICY_FORM, "effective_from": "2031-04-01"}
+    client.post(reverse("allocations:policy_create"), data)  # left empty: the default
+    client.post(
+        reverse("allocations:policy_create"),
+        {**data, "name": "Six-monthly", "review_interval_months": "6"},
+    )
+    assert dict(RasPolicy.objects.values_list("name", "review_interval_months")) == {
+        POLICY_FORM["name"]: 12,
+        "Six-monthly": 6,
+    }
+    bad = client.post(reverse("allocations:policy_create"), {**data, "review_interval_months": "0"})
+    assert bad.status_code == 200 and RasPolicy.objects.count() == 2
 
 
 # --- starting a review ------------------------------------------------------------------------
