@@ -8,74 +8,294 @@ from django.conf import settings
 from django.db import migrations, models
 
 
-class Migration(migrations.Migration):
+# A review is kept: what started it never changes, and once decided nothing about it changes
+# (a new review is started instead). Held by PostgreSQL, so `QuerySet.update()`, `.delete()`
+# and raw SQL cannot skip it; SQLite keeps the workflow's Python guard.
+CREATE_GUARD = r"""
+CREATE OR REPLACE FUNCTION allocations_review_guard() RETURNS trigger AS $$
+BEGIN
+    IF TG_OP = 'DELETE' THEN
+        RAISE EXCEPTION 'Reviews are kept: review % cannot be deleted', OLD.id;
+    END IF;
+    IF (OLD.status = 'decided' AND NEW IS DISTINCT FROM OLD) OR
+       ROW(NEW.agreed_budget_id, NEW.reason, NEW.started_at, NEW.started_by_id,
+           NEW.reassessment_id)
+       IS DISTINCT FROM
+       ROW(OLD.agreed_budget_id, OLD.reason, OLD.started_at, OLD.started_by_id,
+           OLD.reassessment_id) THEN
+        RAISE EXCEPTION 'Review % keeps how it started, and never changes once decided', OLD.id;
+    END IF;
+    RETURN NEW;
+END;
+$$ LANGUAGE plpgsql;
+CREATE TRIGGER allocations_review_guard BEFORE UPDATE OR DELETE
+    ON allocations_review FOR EACH ROW EXECUTE FUNCTION allocations_review_guard();
+"""
 
+DROP_GUARD = r"""
+DROP TRIGGER IF EXISTS allocations_review_guard ON allocations_review;
+DROP FUNCTION IF EXISTS allocations_review_guard();
+"""
+
+
+def guard_forwards(apps, schema_editor):
+    if schema_editor.connection.vendor == "postgresql":
+        schema_editor.execute(CREATE_GUARD, params=None)
+
+
+def guard_backwards(apps, schema_editor):
+    if schema_editor.connection.vendor == "postgresql":
+        schema_editor.execute(DROP_GUARD, params=None)
+
+
+class Migration(migrations.Migration):
     dependencies = [
-        ('allocations', '0014_calibration_kept'),
-        ('assessments', '0007_immutability_triggers'),
+        ("allocations", "0014_calibration_kept"),
+        ("assessments", "0007_immutability_triggers"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='historicalraspolicy',
-            name='review_interval_months',
-            field=models.PositiveSmallIntegerField(default=12, help_text='When an agreed budget is next reviewed, unless the panel sets a date.', validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(36)], verbose_name='months between reviews'),
+            model_name="historicalraspolicy",
+            name="review_interval_months",
+            field=models.PositiveSmallIntegerField(
+                default=12,
+                help_text="When an agreed budget is next reviewed, unless the panel sets a date.",
+                validators=[
+                    django.core.validators.MinValueValidator(1),
+                    django.core.validators.MaxValueValidator(36),
+                ],
+                verbose_name="months between reviews",
+            ),
         ),
         migrations.AddField(
-            model_name='raspolicy',
-            name='review_interval_months',
-            field=models.PositiveSmallIntegerField(default=12, help_text='When an agreed budget is next reviewed, unless the panel sets a date.', validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(36)], verbose_name='months between reviews'),
+            model_name="raspolicy",
+            name="review_interval_months",
+            field=models.PositiveSmallIntegerField(
+                default=12,
+                help_text="When an agreed budget is next reviewed, unless the panel sets a date.",
+                validators=[
+                    django.core.validators.MinValueValidator(1),
+                    django.core.validators.MaxValueValidator(36),
+                ],
+                verbose_name="months between reviews",
+            ),
         ),
         migrations.CreateModel(
-            name='HistoricalReview',
+            name="HistoricalReview",
             fields=[
-                ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
-                ('status', models.CharField(choices=[('open', 'In progress'), ('decided', 'Decided')], default='open', max_length=10)),
-                ('reason', models.TextField(verbose_name='why the review was started')),
-                ('started_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('outcome', models.CharField(blank=True, choices=[('no_change', 'No change'), ('reassess', 'Reassess'), ('close', 'Close the budget')], max_length=10)),
-                ('outcome_reason', models.TextField(blank=True)),
-                ('next_review_date', models.DateField(blank=True, null=True)),
-                ('decided_at', models.DateTimeField(blank=True, null=True)),
-                ('history_id', models.AutoField(primary_key=True, serialize=False)),
-                ('history_date', models.DateTimeField(db_index=True)),
-                ('history_change_reason', models.CharField(max_length=100, null=True)),
-                ('history_type', models.CharField(choices=[('+', 'Created'), ('~', 'Changed'), ('-', 'Deleted')], max_length=1)),
-                ('agreed_budget', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='allocations.agreedbudget')),
-                ('decided_by', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('history_user', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('reassessment', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='assessments.assessment')),
-                ('started_by', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigIntegerField(
+                        auto_created=True, blank=True, db_index=True, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("open", "In progress"), ("decided", "Decided")],
+                        default="open",
+                        max_length=10,
+                    ),
+                ),
+                ("reason", models.TextField(verbose_name="why the review was started")),
+                ("started_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "outcome",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("no_change", "No change"),
+                            ("reassess", "Reassess"),
+                            ("close", "Close the budget"),
+                        ],
+                        max_length=10,
+                    ),
+                ),
+                ("outcome_reason", models.TextField(blank=True)),
+                ("next_review_date", models.DateField(blank=True, null=True)),
+                ("decided_at", models.DateTimeField(blank=True, null=True)),
+                ("history_id", models.AutoField(primary_key=True, serialize=False)),
+                ("history_date", models.DateTimeField(db_index=True)),
+                ("history_change_reason", models.CharField(max_length=100, null=True)),
+                (
+                    "history_type",
+                    models.CharField(
+                        choices=[("+", "Created"), ("~", "Changed"), ("-", "Deleted")], max_length=1
+                    ),
+                ),
+                (
+                    "agreed_budget",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="allocations.agreedbudget",
+                    ),
+                ),
+                (
+                    "decided_by",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "history_user",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "reassessment",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="assessments.assessment",
+                    ),
+                ),
+                (
+                    "started_by",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'historical review',
-                'verbose_name_plural': 'historical reviews',
-                'ordering': ('-history_date', '-history_id'),
-                'get_latest_by': ('history_date', 'history_id'),
+                "verbose_name": "historical review",
+                "verbose_name_plural": "historical reviews",
+                "ordering": ("-history_date", "-history_id"),
+                "get_latest_by": ("history_date", "history_id"),
             },
             bases=(simple_history.models.HistoricalChanges, models.Model),
         ),
         migrations.CreateModel(
-            name='Review',
+            name="Review",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('status', models.CharField(choices=[('open', 'In progress'), ('decided', 'Decided')], default='open', max_length=10)),
-                ('reason', models.TextField(verbose_name='why the review was started')),
-                ('started_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('outcome', models.CharField(blank=True, choices=[('no_change', 'No change'), ('reassess', 'Reassess'), ('close', 'Close the budget')], max_length=10)),
-                ('outcome_reason', models.TextField(blank=True)),
-                ('next_review_date', models.DateField(blank=True, null=True)),
-                ('decided_at', models.DateTimeField(blank=True, null=True)),
-                ('agreed_budget', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='reviews', to='allocations.agreedbudget')),
-                ('decided_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('reassessment', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='assessments.assessment')),
-                ('started_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("open", "In progress"), ("decided", "Decided")],
+                        default="open",
+                        max_length=10,
+                    ),
+                ),
+                ("reason", models.TextField(verbose_name="why the review was started")),
+                ("started_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "outcome",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("no_change", "No change"),
+                            ("reassess", "Reassess"),
+                            ("close", "Close the budget"),
+                        ],
+                        max_length=10,
+                    ),
+                ),
+                ("outcome_reason", models.TextField(blank=True)),
+                ("next_review_date", models.DateField(blank=True, null=True)),
+                ("decided_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "agreed_budget",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="reviews",
+                        to="allocations.agreedbudget",
+                    ),
+                ),
+                (
+                    "decided_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "reassessment",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="assessments.assessment",
+                    ),
+                ),
+                (
+                    "started_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-started_at', '-id'],
-                'permissions': [('decide_review', "Can record a review's outcome")],
-                'constraints': [models.UniqueConstraint(condition=models.Q(('status', 'open')), fields=('agreed_budget',), name='review_one_open'), models.CheckConstraint(condition=models.Q(models.Q(('status', 'open'), ('outcome', ''), ('decided_by__isnull', True)), models.Q(('status', 'decided'), models.Q(('outcome', ''), _negated=True), models.Q(('outcome_reason', ''), _negated=True), ('decided_by__isnull', False), ('decided_at__isnull', False)), _connector='OR'), name='review_decided_has_outcome_and_reason'), models.CheckConstraint(condition=models.Q(models.Q(('next_review_date__isnull', False), ('outcome', 'no_change')), models.Q(models.Q(('outcome', 'no_change'), _negated=True), ('next_review_date__isnull', True)), _connector='OR'), name='review_no_change_sets_next_date')],
+                "ordering": ["-started_at", "-id"],
+                "permissions": [("decide_review", "Can record a review's outcome")],
+                "constraints": [
+                    models.UniqueConstraint(
+                        condition=models.Q(("status", "open")),
+                        fields=("agreed_budget",),
+                        name="review_one_open",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            models.Q(
+                                ("status", "open"), ("outcome", ""), ("decided_by__isnull", True)
+                            ),
+                            models.Q(
+                                ("status", "decided"),
+                                models.Q(("outcome", ""), _negated=True),
+                                models.Q(("outcome_reason", ""), _negated=True),
+                                ("decided_by__isnull", False),
+                                ("decided_at__isnull", False),
+                            ),
+                            _connector="OR",
+                        ),
+                        name="review_decided_has_outcome_and_reason",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            models.Q(("next_review_date__isnull", False), ("outcome", "no_change")),
+                            models.Q(
+                                models.Q(("outcome", "no_change"), _negated=True),
+                                ("next_review_date__isnull", True),
+                            ),
+                            _connector="OR",
+                        ),
+                        name="review_no_change_sets_next_date",
+                    ),
+                ],
             },
         ),
+        migrations.RunPython(guard_forwards, guard_backwards),
     ]

@@ -11,7 +11,7 @@ import re
 import pytest
 import time_machine
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, InternalError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
@@ -429,3 +429,24 @@ def test_person_page_shows_the_next_review_and_the_reviews(client, agreed_a, per
         page = client.get(url).content.decode()
     assert "Next review due <strong>3 Feb 2033</strong>" in page
     assert "Annual review." in page and "All well." in page and "No change" in page
+
+
+# --- kept by PostgreSQL -----------------------------------------------------------------------
+
+
+def test_postgresql_keeps_a_review(agreed_a, worker_a):
+    def refused(sql, *params):
+        with (
+            pytest.raises(InternalError, match="Review"),
+            transaction.atomic(),
+            connection.cursor() as cursor,
+        ):
+            cursor.execute(sql, params)
+
+    review = review_start(actor=worker_a, agreed=agreed_a, reason="Annual review.")
+    refused("UPDATE allocations_review SET reason = 'Rewritten' WHERE id = %s", review.pk)
+    refused("DELETE FROM allocations_review WHERE id = %s", review.pk)
+    review_decide(actor=worker_a, review=review, outcome="reassess", reason="Needs changed.")
+    refused("UPDATE allocations_review SET outcome_reason = 'Other' WHERE id = %s", review.pk)
+    review.refresh_from_db()
+    assert (review.reason, review.outcome_reason) == ("Annual review.", "Needs changed.")
