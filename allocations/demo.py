@@ -199,7 +199,7 @@ def seed_reviews(users) -> None:
                 actor=worker,
                 review=review,
                 outcome=Review.Outcome.NO_CHANGE,
-                reason="Visited at home: the support still meets her outcomes and she is "
+                reason="Visited at home: the support still meets their outcomes and they are "
                 "happy with it.",
             )
 
