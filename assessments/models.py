@@ -293,7 +293,9 @@ TRIGGER_CODE_FIXED_MESSAGE = "Used by published questionnaire {versions}: the co
 
 class FundingTrigger(models.Model):
     """Another funding stream an answer may point to (NHS continuing healthcare, Access to
-    Work, ...), with what the worker should consider. Maintained by RAS administrators.
+    Work, ...), with what the worker should consider (staff pages) and, in words for the
+    person, what help they might get and how to ask (their letters). Maintained by RAS
+    administrators.
 
     The code is fixed once a published (or retired) questionnaire version uses the trigger:
     exports and past answers name it. clean() says so beside the field; a PostgreSQL trigger
@@ -302,6 +304,11 @@ class FundingTrigger(models.Model):
     code = models.CharField(max_length=50, unique=True, validators=[code_validator])
     name = models.CharField(max_length=120)
     what_to_consider = models.TextField(help_text="Plain-English guidance shown to the worker.")
+    for_the_person = models.TextField(
+        blank=True,
+        help_text="What the person reads in their letters: what help they might get and how to "
+        "ask for it. Staff pages show the guidance above instead.",
+    )
     history = HistoricalRecords()
 
     class Meta:

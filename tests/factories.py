@@ -84,7 +84,12 @@ def questionnaire_data(*, sections: int = 2, questions: int = 2, title: str = "T
         "title": title,
         "notes": "",
         "triggers": [
-            {"code": "dfg", "name": "Disabled Facilities Grant", "what_to_consider": "Adapt."}
+            {
+                "code": "dfg",
+                "name": "Disabled Facilities Grant",
+                "what_to_consider": "Adapt.",
+                "for_the_person": "A grant may pay for changes to your home.",
+            }
         ],
         "sections": [
             {

@@ -93,6 +93,12 @@ def _check_questionnaire_tree(data: dict, *, known_triggers: set[str]) -> list[t
         need_code(trigger, "code", where, trigger_codes, "Trigger")
         need_text(trigger, "name", where, 120)
         need_text(trigger, "what_to_consider", where, 5000)
+        # Optional (files exported before it existed have none): the words for the person.
+        for_the_person = trigger.get("for_the_person", "")
+        if not isinstance(for_the_person, str):
+            errors.append((f"{where}.for_the_person", "must be text"))
+        elif len(for_the_person) > 5000:
+            errors.append((f"{where}.for_the_person", "is longer than 5000 characters"))
     usable_triggers = trigger_codes | known_triggers
 
     sections = need_list(data, "sections", "", 1, "a questionnaire needs at least one section")
@@ -171,7 +177,12 @@ def questionnaire_export(*, version: QuestionnaireVersion) -> dict:
         "title": version.title,
         "notes": version.notes,
         "triggers": [
-            {"code": t.code, "name": t.name, "what_to_consider": t.what_to_consider}
+            {
+                "code": t.code,
+                "name": t.name,
+                "what_to_consider": t.what_to_consider,
+                "for_the_person": t.for_the_person,
+            }
             for t in sorted(used.values(), key=lambda t: t.code)
         ],
         "sections": exported_sections,
@@ -254,6 +265,7 @@ def questionnaire_import(
                 code=trigger_data["code"],
                 name=trigger_data["name"],
                 what_to_consider=trigger_data["what_to_consider"],
+                for_the_person=trigger_data.get("for_the_person", ""),
             )
             trigger._history_user = actor
             trigger.save()

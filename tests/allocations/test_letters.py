@@ -43,6 +43,28 @@ def test_indicative_letter_shows_the_stored_figures(submitted_a, person_a, worke
     assert letter.sha256 == hashlib.sha256(bytes(letter.pdf)).hexdigest()
 
 
+def test_the_letter_gives_the_person_the_triggers_words_for_them_not_the_staff_guidance(
+    draft_a, person_a, worker_a, policy
+):
+    from assessments.models import FundingTrigger
+    from assessments.services.assessments import assessment_submit
+    from tests.factories import complete_assessment
+
+    ready = complete_assessment(draft_a, worker_a, option_index=2)  # 5 points each, flags dfg
+    assessment_submit(actor=worker_a, assessment=ready, lock_version=ready.lock_version)
+    FundingTrigger.objects.filter(code="dfg").update(
+        what_to_consider="Check the housing team's waiting list.",
+        for_the_person="A grant can pay for changes to your home: ask us how to apply.",
+    )
+
+    letter, _ = letter_issue(actor=worker_a, person=person_a, kind="indicative")
+
+    text = text_of(bytes(letter.pdf))
+    assert "Disabled Facilities Grant" in text
+    assert "A grant can pay for changes to your home: ask us how to apply." in text
+    assert "waiting list" not in text
+
+
 def test_pdf_is_tagged_pdf_ua_with_title_and_language(submitted_a, person_a, worker_a):
     letter, _ = letter_issue(actor=worker_a, person=person_a, kind="indicative")
     reader = PdfReader(io.BytesIO(bytes(letter.pdf)))

@@ -522,3 +522,29 @@ def test_the_database_refuses_a_used_trigger_code_change(questionnaire):
     with pytest.raises(InternalError, match="cannot change"), transaction.atomic():
         FundingTrigger.objects.filter(code="dfg").update(code="changed")
     assert FundingTrigger.objects.filter(code="dfg").exists()
+
+
+@pytest.mark.django_db
+def test_a_triggers_words_for_the_person_go_out_and_come_back_with_the_questionnaire(
+    ras_admin, senior_manager
+):
+    from assessments.models import FundingTrigger
+    from assessments.services.questionnaires import questionnaire_export, questionnaire_import
+    from tests.factories import questionnaire_data
+
+    data = questionnaire_data()
+    data["triggers"][0]["for_the_person"] = "Ask us about a grant for changes to your home."
+    version = questionnaire_import(actor=ras_admin, data=data)
+
+    assert FundingTrigger.objects.get(code="dfg").for_the_person.startswith("Ask us about")
+    exported = questionnaire_export(version=version)
+    assert exported["triggers"][0]["for_the_person"] == data["triggers"][0]["for_the_person"]
+    # A file from before the field existed still imports (the words are left blank).
+    older = questionnaire_data(title="Older file")
+    older["triggers"][0]["code"] = "dfg_old"
+    del older["triggers"][0]["for_the_person"]
+    for section in older["sections"]:
+        for question in section["questions"]:
+            question["options"][2]["triggers"] = ["dfg_old"]
+    questionnaire_import(actor=ras_admin, data=older)
+    assert FundingTrigger.objects.get(code="dfg_old").for_the_person == ""
