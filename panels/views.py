@@ -92,7 +92,7 @@ def meeting_create_view(request):
         try:
             meeting = meeting_create(actor=request.user, **form.cleaned_data)
         except ValidationError as refusal:
-            refuse(request, refusal)
+            add_service_errors(form, refusal)
         else:
             messages.success(request, f"{meeting} arranged.")
             return redirect("panels:meeting_detail", pk=meeting.pk)

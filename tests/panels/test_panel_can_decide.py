@@ -6,6 +6,7 @@ withdraws their own conflict) and names, not usernames, on the panel's pages."""
 
 from __future__ import annotations
 
+import datetime
 import threading
 
 import pytest
@@ -268,3 +269,45 @@ def test_two_chairs_posting_the_decision_page_at_once_keep_one(racing_referral, 
     refused = next(page for page in pages if "Decision recorded" not in page)
     assert "already decided by Panel.Chair" in refused
     assert decision.get_outcome_display() in refused
+
+
+def test_arranging_a_meeting_in_the_past_is_refused_on_the_form(client, panel_chair):
+    from django.utils import timezone
+
+    from panels.models import PanelMeeting
+
+    client.force_login(panel_chair)
+    yesterday = timezone.localdate() - datetime.timedelta(days=1)
+    response = client.post(
+        reverse("panels:meeting_create"),
+        {
+            "date": yesterday.isoformat(),
+            "time": "10:00",
+            "place": "Room 1",
+            "chair": panel_chair.pk,
+        },
+    )
+    assert "A meeting cannot be arranged in the past." in response.text
+    assert 'value="Room 1"' in response.text  # what the chair typed is kept
+    assert not PanelMeeting.objects.exists()
+
+
+def test_the_meeting_page_makes_the_same_queries_however_many_sit(client, meeting, panel_chair):
+    from django.db import connection as conn
+    from django.test.utils import CaptureQueriesContext
+
+    from panels.services import meeting_substitute_add
+
+    client.force_login(panel_chair)
+    url = reverse("panels:meeting_detail", args=[meeting.pk])
+    client.get(url)
+    with CaptureQueriesContext(conn) as two:
+        client.get(url)
+    for n in range(3):
+        extra = make_user(f"extra.{n}", Role.PANEL_MEMBER)
+        meeting_substitute_add(actor=panel_chair, meeting=meeting, member=extra, reason="Cover")
+    with CaptureQueriesContext(conn) as five:
+        page = client.get(url).text
+    assert page.count("Substitute") >= 3
+    # Two members sitting, then five: the same number of queries.
+    assert len(five.captured_queries) == len(two.captured_queries)
