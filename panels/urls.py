@@ -20,6 +20,18 @@ urlpatterns = [
         views.meeting_substitute_view,
         name="meeting_substitute",
     ),
+    path(
+        "panel/meetings/<int:pk>/agenda.pdf",
+        views.meeting_document_view,
+        {"kind": "agenda"},
+        name="meeting_agenda_pdf",
+    ),
+    path(
+        "panel/meetings/<int:pk>/minutes.pdf",
+        views.meeting_document_view,
+        {"kind": "minutes"},
+        name="meeting_minutes_pdf",
+    ),
     path("panel/meetings/<int:pk>/cancel/", views.meeting_cancel_view, name="meeting_cancel"),
     path("panel/referrals/<int:pk>/move/", views.referral_move_view, name="referral_move"),
     path(

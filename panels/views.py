@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods
 
@@ -12,6 +13,7 @@ from assessments.forms import add_service_errors
 from assessments.models import PersonAccess
 from assessments.services.people import person_access_record
 from assessments.views.refusals import refuse
+from panels.documents import meeting_document_pdf
 from panels.forms import (
     AttendanceForm,
     ConflictForm,
@@ -198,6 +200,25 @@ def meeting_cancel_view(request, pk: int):
             )
             return redirect("panels:meeting_detail", pk=meeting.pk)
     return _meeting_page(request, meeting, cancel_form=form, status=400)
+
+
+@require_http_methods(["GET"])
+def meeting_document_view(request, pk: int, kind: str):
+    """The agenda or the minutes as a PDF, for whoever may see the meeting; each person it
+    names is recorded in the access log, as when their referral is opened."""
+    meeting = meeting_get_for_user(user=request.user, pk=pk)
+    for referral in meeting.referrals.select_related("plan__person"):
+        person_access_record(
+            user=request.user,
+            person=referral.plan.person,
+            page=PersonAccess.Page.PANEL,
+            path=request.path,
+        )
+    response = HttpResponse(meeting_document_pdf(meeting, kind), content_type="application/pdf")
+    response["Content-Disposition"] = (
+        f'attachment; filename="panel-{kind}-{meeting.date:%Y-%m-%d}-{meeting.pk}.pdf"'
+    )
+    return response
 
 
 @require_http_methods(["POST"])

@@ -311,3 +311,55 @@ def test_the_meeting_page_makes_the_same_queries_however_many_sit(client, meetin
     assert page.count("Substitute") >= 3
     # Two members sitting, then five: the same number of queries.
     assert len(five.captured_queries) == len(two.captured_queries)
+
+
+def test_the_agenda_and_minutes_as_pdfs(
+    client, referral, meeting, panel_chair, panel_member, panel_member2, worker_a, substitute
+):
+    import subprocess
+
+    from assessments.models import PersonAccess
+    from panels.services import attendance_record, meeting_substitute_add
+
+    def text_of(pdf: bytes) -> str:
+        out = subprocess.run(["pdftotext", "-", "-"], input=pdf, capture_output=True, check=True)
+        return " ".join(out.stdout.decode().split())
+
+    attendance_record(
+        actor=panel_chair, meeting=meeting, member=panel_member2, status="apologies", reason="Ill"
+    )
+    meeting_substitute_add(actor=panel_chair, meeting=meeting, member=substitute, reason="Cover")
+    conflict_declare(actor=panel_member, referral=referral, reason="Neighbour")
+    agenda_url = reverse("panels:meeting_agenda_pdf", args=[meeting.pk])
+    minutes_url = reverse("panels:meeting_minutes_pdf", args=[meeting.pk])
+    client.force_login(worker_a)
+    assert client.get(agenda_url).status_code == 403
+    client.force_login(make_user("other.member", Role.PANEL_MEMBER))
+    assert client.get(minutes_url).status_code == 404
+    client.force_login(panel_member)
+    response = client.get(agenda_url)
+    assert response["Content-Type"] == "application/pdf"
+    agenda = text_of(response.content)
+    person = referral.plan.person
+    assert f"Agenda: {meeting}" in agenda and "Room 1, County Hall" in agenda
+    assert person.full_name in agenda and "£140.00 a week" in agenda
+    assert PersonAccess.objects.filter(user=panel_member, person=person).exists()
+    # Panel.Member conflicted and Panel.Member2 away: chair + Sam.Sub = 2 of 3, not quorate.
+    # The minutes say who was away, who stood in, who was conflicted, and that nothing was
+    # decided; once Panel.Member2 is back (3 of 3) the decision appears with its reasons.
+    minutes = text_of(client.get(minutes_url).content)
+    assert "Panel.Member2 Apologies Ill" in minutes
+    assert "Sam.Sub Okafor Substitute Cover" in minutes
+    assert "Panel.Member: Neighbour" in minutes and "No decision recorded yet." in minutes
+    attendance_record(actor=panel_chair, meeting=meeting, member=panel_member2, status="present")
+    decide(
+        referral,
+        panel_chair,
+        "approved_with_conditions",
+        conditions="Key safe",
+        **{"review_date": datetime.date(2027, 3, 1)},
+    )
+    minutes = text_of(client.get(minutes_url).content)
+    assert "Decision: Approved with conditions" in minutes
+    assert "Reasons: Meets needs safely." in minutes and "Conditions: Key safe" in minutes
+    assert "Review date: 1 March 2027" in minutes
