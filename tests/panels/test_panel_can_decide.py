@@ -363,3 +363,36 @@ def test_the_agenda_and_minutes_as_pdfs(
     assert "Decision: Approved with conditions" in minutes
     assert "Reasons: Meets needs safely." in minutes and "Conditions: Key safe" in minutes
     assert "Review date: 1 March 2027" in minutes
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("attempt", range(2))
+def test_a_decision_racing_a_move_exactly_one_wins(
+    racing_referral, panel_chair, panel_member, panel_member2, attempt
+):
+    """Decided where it is, or moved to next week's meeting (where it cannot be decided
+    before the meeting starts): never decided and then moved, nor moved and decided."""
+    from django.utils import timezone
+
+    from panels.services import meeting_create, referral_move
+
+    later = meeting_create(
+        actor=panel_chair,
+        date=timezone.localdate() + datetime.timedelta(days=7),
+        chair=panel_chair,
+        members=[panel_member, panel_member2],
+    )
+    decision, moved = _race(
+        lambda: decide(racing_referral, panel_chair),
+        lambda: referral_move(
+            actor=panel_chair, referral=racing_referral, meeting=later, reason="Too much today"
+        ),
+    )
+    referral = PanelReferral.objects.get()
+    if isinstance(decision, PanelDecision):
+        assert isinstance(moved, ValidationError) and "has been decided" in str(moved)
+        assert referral.meeting_id == racing_referral.meeting_id and referral.is_decided
+    else:
+        assert isinstance(decision, ValidationError) and "starts at" in str(decision)
+        assert (referral.meeting_id, referral.is_waiting) == (later.pk, True)
+        assert not PanelDecision.objects.exists()
