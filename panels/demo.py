@@ -20,7 +20,13 @@ from allocations.services.plans import (
     plan_update,
 )
 from panels.models import PanelMeeting, PanelReferral
-from panels.services import meeting_create, panel_decide, referral_schedule
+from panels.services import (
+    attendance_record,
+    meeting_create,
+    meeting_substitute_add,
+    panel_decide,
+    referral_schedule,
+)
 
 CATEGORIES = [
     (PlanLine.Category.PA_HOURS, "Personal assistant", "hour", Decimal("15.50"), "Direct employ"),
@@ -82,15 +88,80 @@ def _cover(plan, worker, weekly_target: Decimal) -> SupportPlan:
     )
 
 
+PANEL_ROOM = "Committee Room 2, County Hall"
+# A panel member who stands in when a member cannot sit (not one of the demo's logins).
+SUBSTITUTE = ("panel.member3", "Joseph", "Adeyemi")
+
+
+def _substitute_member():
+    from django.contrib.auth.models import Group
+
+    from assessments.demo import DEMO_PASSWORD
+    from assessments.models import User
+    from assessments.roles import Role
+
+    username, first, last = SUBSTITUTE
+    user = User.objects.filter(username=username).first()
+    if user is None:
+        user = User(
+            username=username, first_name=first, last_name=last, email=f"{username}@example.org"
+        )
+        user.set_password(DEMO_PASSWORD)
+        user.save()
+        user.groups.add(Group.objects.get(name=Role.PANEL_MEMBER.label))
+    return user
+
+
+def _meetings(users) -> tuple[PanelMeeting, PanelMeeting]:
+    """Today's meeting, under way (it began within the last hour or so, arranged a week ago),
+    and next week's."""
+    from assessments.demo import demo_clock
+
+    chair = users["panel.chair"]
+    members = [users["panel.member"], users["panel.member2"]]
+    now = timezone.localtime()
+    began = (now - datetime.timedelta(hours=1)).replace(minute=0, second=0, microsecond=0)
+    began = began if began.date() == now.date() else now.replace(hour=0, minute=0)
+    with demo_clock(now - datetime.timedelta(days=7)):
+        today = meeting_create(
+            actor=chair,
+            date=now.date(),
+            time=began.time().replace(second=0, microsecond=0),
+            place=PANEL_ROOM,
+            chair=chair,
+            members=members,
+        )
+    next_week = meeting_create(
+        actor=chair,
+        date=now.date() + datetime.timedelta(days=7),
+        time=datetime.time(10, 0),
+        place=PANEL_ROOM,
+        chair=chair,
+        members=members,
+    )
+    return today, next_week
+
+
 def seed_plans(users) -> None:
+    """Plans at every stage; today's panel meeting (a member sent apologies, a substitute
+    sits in her place, and it approves the south team's plan with conditions) and next
+    week's meeting with the north team's plan waiting on its agenda."""
     if SupportPlan.objects.exists():
         return
     chair = users["panel.chair"]
-    meeting = PanelMeeting.objects.first() or meeting_create(
+    today_meeting, next_meeting = _meetings(users)
+    attendance_record(
         actor=chair,
-        date=timezone.localdate() + datetime.timedelta(days=7),
-        chair=chair,
-        members=[users["panel.member"], users["panel.member2"]],
+        meeting=today_meeting,
+        member=users["panel.member2"],
+        status="apologies",
+        reason="On annual leave",
+    )
+    meeting_substitute_add(
+        actor=chair,
+        meeting=today_meeting,
+        member=_substitute_member(),
+        reason="Fatima Begum sent apologies: a substitute keeps the panel quorate.",
     )
     for team, worker, manager in (
         ("north", users["sw.north"], users["tm.north"]),
@@ -127,6 +198,7 @@ def seed_plans(users) -> None:
             )
             plan = plan_submit(actor=worker, plan=plan)
             referral = PanelReferral.objects.get(plan=plan)
+            meeting = today_meeting if team == "south" else next_meeting
             referral_schedule(actor=chair, referral=referral, meeting=meeting)
             if team == "south":
                 panel_decide(
@@ -289,6 +361,8 @@ def _history_meeting(users, day: datetime.date, meetings: dict) -> PanelMeeting:
         meetings[meets] = PanelMeeting.objects.filter(date=meets).first() or meeting_create(
             actor=chair,
             date=meets,
+            time=datetime.time(13, 30),  # arranged by 11:00 that day at the latest
+            place=PANEL_ROOM,
             chair=chair,
             members=[users["panel.member"], users["panel.member2"]],
         )

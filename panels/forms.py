@@ -4,7 +4,7 @@ from django import forms
 
 from assessments.models import User
 from assessments.roles import Role
-from panels.models import PanelDecision
+from panels.models import DEFAULT_MEETING_TIME, PanelAttendance, PanelDecision, PanelMeeting
 
 
 def panel_people():
@@ -19,6 +19,10 @@ def panel_people():
 
 class MeetingForm(forms.Form):
     date = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
+    time = forms.TimeField(
+        initial=DEFAULT_MEETING_TIME, widget=forms.TimeInput(attrs={"type": "time"})
+    )
+    place = forms.CharField(max_length=200, help_text="Room and building, or a video link.")
     chair = forms.ModelChoiceField(queryset=User.objects.none())
     members = forms.ModelMultipleChoiceField(
         queryset=User.objects.none(), widget=forms.CheckboxSelectMultiple, required=False
@@ -53,3 +57,47 @@ class PanelDecisionForm(forms.Form):
 
 class ConflictForm(forms.Form):
     reason = forms.CharField(label="Your conflict of interest", max_length=2000)
+
+
+class ReasonForm(forms.Form):
+    reason = forms.CharField(label="Reason", max_length=2000)
+
+
+class AttendanceForm(forms.Form):
+    member = forms.IntegerField(widget=forms.HiddenInput)
+    status = forms.ChoiceField(
+        label="Attendance",
+        choices=[
+            (PanelAttendance.Status.PRESENT, "Present"),
+            (PanelAttendance.Status.APOLOGIES, "Apologies"),
+        ],
+    )
+    reason = forms.CharField(label="Note", max_length=2000, required=False)
+
+
+class SubstituteForm(forms.Form):
+    member = forms.ModelChoiceField(label="Substitute member", queryset=User.objects.none())
+    reason = forms.CharField(
+        label="Why a substitute is needed",
+        max_length=2000,
+        help_text="For example: a member's conflict of interest left the panel below quorum.",
+    )
+
+    def __init__(self, *args, meeting: PanelMeeting, **kwargs):
+        super().__init__(*args, **kwargs)
+        sitting = [meeting.chair_id, *[m.pk for m in meeting.members.all()]]
+        self.fields["member"].queryset = panel_people().exclude(pk__in=sitting)
+
+
+class MoveForm(forms.Form):
+    meeting = forms.ModelChoiceField(
+        label="Move to the meeting", queryset=PanelMeeting.objects.none()
+    )
+    reason = forms.CharField(label="Why it is moved", max_length=2000)
+
+    def __init__(self, *args, meetings, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["meeting"].queryset = meetings
+        self.fields["meeting"].label_from_instance = lambda m: (
+            f"{m.date:%d %b %Y}, {m.time:%H:%M}" + (f", {m.place}" if m.place else "")
+        )

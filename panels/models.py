@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime
+
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -17,19 +19,95 @@ class IllegalReferralTransition(IllegalTransition):
     deciding a withdrawn referral or withdrawing a decided one."""
 
 
+DEFAULT_MEETING_TIME = datetime.time(10, 0)
+
+
 class PanelMeeting(models.Model):
+    """A meeting of the panel, at a time and a place. `members` are everyone who sits on it
+    (those invited and any substitute the chair adds); their attendance (PanelAttendance)
+    says who is present. A cancelled meeting keeps its record, with the reason."""
+
     date = models.DateField()
+    time = models.TimeField(default=DEFAULT_MEETING_TIME)
+    place = models.CharField(max_length=200, blank=True)
     chair = models.ForeignKey(User, on_delete=models.PROTECT, related_name="chaired_meetings")
     members = models.ManyToManyField(User, related_name="panel_meetings", blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     created_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    cancelled_by = models.ForeignKey(
+        User, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    cancelled_reason = models.TextField(blank=True)
     history = HistoricalRecords(m2m_fields=[members])
 
     class Meta:
-        ordering = ["-date", "-id"]
+        ordering = ["-date", "-time", "-id"]
+        constraints = [
+            # A cancelled meeting says when, by whom and why; a meeting that goes ahead none.
+            models.CheckConstraint(
+                condition=(
+                    Q(cancelled_at__isnull=True, cancelled_by__isnull=True, cancelled_reason="")
+                    | (
+                        Q(cancelled_at__isnull=False, cancelled_by__isnull=False)
+                        & ~Q(cancelled_reason="")
+                    )
+                ),
+                name="meeting_cancelled_has_reason",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"Panel meeting, {self.date:%d %B %Y}"
+
+    @property
+    def starts_at(self) -> datetime.datetime:
+        """When the meeting starts, in the council's time zone."""
+        return timezone.make_aware(datetime.datetime.combine(self.date, self.time))
+
+    @property
+    def is_cancelled(self) -> bool:
+        return self.cancelled_at is not None
+
+    @property
+    def has_started(self) -> bool:
+        return timezone.now() >= self.starts_at
+
+
+class PanelAttendance(models.Model):
+    """Whether one person sitting on a meeting is there: present, sent apologies, or a
+    substitute the chair added (with the reason). The chair always attends their meeting."""
+
+    class Status(models.TextChoices):
+        PRESENT = "present", "Present"
+        APOLOGIES = "apologies", "Apologies"
+        SUBSTITUTE = "substitute", "Substitute"
+
+    meeting = models.ForeignKey(PanelMeeting, on_delete=models.PROTECT, related_name="attendance")
+    member = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PRESENT)
+    reason = models.TextField(blank=True)
+    recorded_at = models.DateTimeField(default=timezone.now)
+    recorded_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["meeting", "member__last_name", "member__first_name", "member__username"]
+        constraints = [
+            models.UniqueConstraint(fields=["meeting", "member"], name="attendance_once_a_meeting"),
+            # The chair says why a substitute was needed.
+            models.CheckConstraint(
+                condition=~Q(status="substitute") | ~Q(reason=""),
+                name="attendance_substitute_has_reason",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.member}: {self.get_status_display()}"
+
+    @property
+    def counts(self) -> bool:
+        return self.status != self.Status.APOLOGIES
 
 
 class PanelReferral(WorkflowModel):
@@ -122,15 +200,33 @@ class ConflictDeclaration(models.Model):
     member = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
     reason = models.TextField()
     declared_at = models.DateTimeField(default=timezone.now)
+    # A member may withdraw their declaration, saying why; it stays on record.
+    withdrawn_at = models.DateTimeField(null=True, blank=True)
+    withdrawn_reason = models.TextField(blank=True)
     history = HistoricalRecords()
 
     class Meta:
+        ordering = ["declared_at", "id"]
         constraints = [
-            models.UniqueConstraint(fields=["referral", "member"], name="conflict_once_per_member")
+            # One standing declaration per member (one withdrawn may be declared again).
+            models.UniqueConstraint(
+                fields=["referral", "member"],
+                condition=Q(withdrawn_at__isnull=True),
+                name="conflict_once_per_member",
+            ),
+            models.CheckConstraint(
+                condition=Q(withdrawn_at__isnull=True, withdrawn_reason="")
+                | (Q(withdrawn_at__isnull=False) & ~Q(withdrawn_reason="")),
+                name="conflict_withdrawn_has_reason",
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.member} declared a conflict"
+
+    @property
+    def is_withdrawn(self) -> bool:
+        return self.withdrawn_at is not None
 
 
 class PanelDecision(models.Model):

@@ -44,7 +44,9 @@ def meetings_for(*, user) -> QuerySet[PanelMeeting]:
     """Every meeting for whole-service roles; otherwise the meetings the user belongs to (an
     agenda names the people on it)."""
     _require(user)
-    meetings = PanelMeeting.objects.select_related("chair").prefetch_related("members")
+    meetings = PanelMeeting.objects.select_related("chair").prefetch_related(
+        "members", "attendance__member"
+    )
     if user.has_perm(PEOPLE_ALL_TEAMS):
         return meetings
     return meetings.filter(pk__in=PanelMeeting.objects.filter(_belongs(user)).values("pk"))
@@ -67,6 +69,19 @@ def meeting_get_for_user(
         raise Http404("No such meeting.") from None
     _check_action(user, permission, refusal)
     return meeting
+
+
+def meetings_to_move_to(*, user, referral: PanelReferral) -> QuerySet[PanelMeeting]:
+    """The meetings this user can see that a referral could move to: still to come, not
+    cancelled, not its own meeting; soonest first."""
+    now = timezone.localtime()
+    return (
+        meetings_for(user=user)
+        .filter(cancelled_at__isnull=True)
+        .filter(Q(date__gt=now.date()) | Q(date=now.date(), time__gt=now.time()))
+        .exclude(pk=referral.meeting_id or 0)
+        .order_by("date", "time", "id")
+    )
 
 
 def referrals_unscheduled(*, user) -> QuerySet[PanelReferral]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -17,9 +18,11 @@ from assessments.models import User
 from assessments.roles import Role
 from assessments.selectors.people import team_allowed
 from panels.models import (
+    DEFAULT_MEETING_TIME,
     REFERRAL_INITIAL,
     ConflictDeclaration,
     IllegalReferralTransition,
+    PanelAttendance,
     PanelDecision,
     PanelMeeting,
     PanelReferral,
@@ -47,6 +50,43 @@ ONLY_MEMBERS_DECLARE = "Only the meeting's panel members declare conflicts."
 ALREADY_DECIDED_SCHEDULE = "This referral has been decided."
 ALREADY_DECIDED_CONFLICT = "The panel has already decided this referral."
 WITHDRAWN = "This referral was withdrawn: {reason}"
+QUORUM_HELP = (
+    "To decide it, the chair can add a substitute panel member to the meeting, or move the "
+    "referral to another meeting."
+)
+MEETING_IN_PAST = "A meeting cannot be arranged in the past."
+MEETING_CANCELLED = "The meeting of {date} was cancelled: {reason}"
+MEETING_NOT_STARTED = (
+    "The meeting starts at {when}: the panel's decision can be recorded from then."
+)
+NOT_ON_A_MEETING = "This referral is not on a meeting's agenda yet."
+ONLY_MEETING_CHAIR = (
+    "Only the meeting's chair (or the chair who arranged it) records attendance, adds "
+    "substitutes, moves its referrals and cancels it."
+)
+ONLY_CHAIRS_MOVE = "Only panel chairs move a referral to another meeting."
+ONLY_OWN_CONFLICT = "Only the member who declared a conflict can withdraw it."
+CONFLICT_ALREADY_WITHDRAWN = "This conflict was already withdrawn."
+SUBSTITUTE_NOT_PANEL = "A substitute must be a panel member or chair."
+ALREADY_SITS = "{name} already sits on this meeting."
+MOVE_TARGET_SAME = "The referral is already on that meeting's agenda."
+MOVE_TARGET_PAST = "A referral can only be moved to a meeting still to come."
+MEETING_HAS_DECISIONS = "The panel has recorded decisions at this meeting: it cannot be cancelled."
+GIVE_A_REASON = "Give a reason."
+
+
+def _when(meeting: PanelMeeting) -> str:
+    return f"{meeting.time:%H:%M} on {meeting.date:%d %b %Y}"
+
+
+def _cancelled_text(meeting: PanelMeeting) -> str:
+    return MEETING_CANCELLED.format(
+        date=f"{meeting.date:%d %b %Y}", reason=meeting.cancelled_reason
+    )
+
+
+def _name(user: User) -> str:
+    return user.get_full_name() or user.username
 
 
 class AlreadyDecided(IllegalReferralTransition):
@@ -146,7 +186,18 @@ def _panel_people(users) -> bool:
 
 
 @transaction.atomic
-def meeting_create(*, actor: User, date: datetime.date, chair: User, members) -> PanelMeeting:
+def meeting_create(
+    *,
+    actor: User,
+    date: datetime.date,
+    chair: User,
+    members,
+    time: datetime.time | None = None,
+    place: str = "",
+) -> PanelMeeting:
+    """A chair arranges a meeting at a time (default 10:00) and a place, never in the past
+    (ValidationError MEETING_IN_PAST); each member is recorded as attending (present) until
+    the chair records apologies. PermissionDenied (ONLY_CHAIRS_ARRANGE) for anyone else."""
     if not actor.has_perm(MEETING_ADD):
         raise PermissionDenied(ONLY_CHAIRS_ARRANGE)
     if Role.PANEL_CHAIR.label not in {g.name for g in chair.groups.all()}:
@@ -154,10 +205,132 @@ def meeting_create(*, actor: User, date: datetime.date, chair: User, members) ->
     members = [m for m in members if m.pk != chair.pk]
     if not _panel_people([chair, *members]):
         raise ValidationError({"members": "Only panel members and chairs can sit on the panel."})
-    meeting = PanelMeeting(date=date, chair=chair, created_by=actor)
+    meeting = PanelMeeting(
+        date=date,
+        time=time or DEFAULT_MEETING_TIME,
+        place=place.strip(),
+        chair=chair,
+        created_by=actor,
+    )
+    if meeting.starts_at < timezone.now():
+        raise ValidationError({"date": MEETING_IN_PAST})
     meeting._history_user = actor
+    meeting._change_reason = "arranged"
     meeting.save()
     meeting.members.set(members)
+    for member in members:
+        _attendance_save(
+            PanelAttendance(meeting=meeting, member=member, recorded_by=actor),
+            actor=actor,
+            why="invited",
+        )
+    return meeting
+
+
+def _attendance_save(attendance: PanelAttendance, *, actor: User, why: str) -> PanelAttendance:
+    attendance.recorded_by, attendance.recorded_at = actor, timezone.now()
+    attendance._history_user = actor
+    attendance._change_reason = why[:100]
+    attendance.save()
+    return attendance
+
+
+def meeting_runs(actor: User, meeting: PanelMeeting) -> bool:
+    """Whether the actor runs the meeting: its chair, or the chair who arranged it."""
+    return actor.has_perm(MEETING_ADD) and actor.pk in (meeting.chair_id, meeting.created_by_id)
+
+
+def _locked_meeting(meeting: PanelMeeting, actor: User) -> PanelMeeting:
+    """The meeting's row, locked, for the one who runs it (PermissionDenied otherwise), and
+    not cancelled (ValidationError)."""
+    if not meeting_runs(actor, meeting):
+        raise PermissionDenied(ONLY_MEETING_CHAIR)
+    meeting = PanelMeeting.objects.select_for_update().get(pk=meeting.pk)
+    if meeting.is_cancelled:
+        raise ValidationError(_cancelled_text(meeting))
+    return meeting
+
+
+@transaction.atomic
+def attendance_record(
+    *, actor: User, meeting: PanelMeeting, member: User, status: str, reason: str = ""
+) -> PanelAttendance:
+    """The meeting's chair records whether a member sitting on it is present or sent
+    apologies (a substitute is added by meeting_substitute_add). Under the meeting's lock, so
+    a decision being recorded at the same moment counts the attendance before or after,
+    never half. PermissionDenied (ONLY_MEETING_CHAIR) for anyone else; ValidationError for a
+    cancelled meeting, or someone not sitting on it."""
+    meeting = _locked_meeting(meeting, actor)
+    if status not in (PanelAttendance.Status.PRESENT, PanelAttendance.Status.APOLOGIES):
+        raise ValidationError({"status": "Choose present or apologies."})
+    attendance = PanelAttendance.objects.filter(meeting=meeting, member=member).first()
+    if attendance is None:
+        if not meeting.members.filter(pk=member.pk).exists():
+            raise ValidationError({"member": f"{_name(member)} does not sit on this meeting."})
+        attendance = PanelAttendance(meeting=meeting, member=member)
+    attendance.status, attendance.reason = status, reason.strip() or attendance.reason
+    if status == PanelAttendance.Status.PRESENT:
+        attendance.reason = ""
+    label = PanelAttendance.Status(status).label.lower()
+    return _attendance_save(attendance, actor=actor, why=f"{label}: {reason.strip()}".rstrip(": "))
+
+
+@transaction.atomic
+def meeting_substitute_add(
+    *, actor: User, meeting: PanelMeeting, member: User, reason: str
+) -> PanelAttendance:
+    """The meeting's chair adds a substitute panel member (someone with the panel member or
+    chair role not already sitting on it), saying why (e.g. a member's conflict left the
+    panel below quorum). They sit on the meeting (may declare conflicts, see its agenda) and
+    count towards the quorum. PermissionDenied (ONLY_MEETING_CHAIR) for anyone else;
+    ValidationError without a reason, for someone outside the panel, or already sitting."""
+    meeting = _locked_meeting(meeting, actor)
+    if not reason.strip():
+        raise ValidationError({"reason": GIVE_A_REASON})
+    if not _panel_people([member]) or not member.is_active:
+        raise ValidationError({"member": SUBSTITUTE_NOT_PANEL})
+    if member.pk == meeting.chair_id or meeting.members.filter(pk=member.pk).exists():
+        raise ValidationError({"member": ALREADY_SITS.format(name=_name(member))})
+    meeting.members.add(member)
+    meeting._history_user = actor
+    meeting._change_reason = f"substitute {_name(member)}: {reason.strip()}"[:100]
+    meeting.save()
+    attendance = PanelAttendance(
+        meeting=meeting,
+        member=member,
+        status=PanelAttendance.Status.SUBSTITUTE,
+        reason=reason.strip(),
+    )
+    return _attendance_save(attendance, actor=actor, why=f"substitute: {reason.strip()}")
+
+
+@transaction.atomic
+def meeting_cancel(*, actor: User, meeting: PanelMeeting, reason: str) -> PanelMeeting:
+    """The meeting's chair cancels a meeting that has recorded no decision, saying why; its
+    waiting referrals go back to awaiting a meeting (each one's history says so). The
+    referrals are locked before the meeting, in the order panel_decide takes them."""
+    if not meeting_runs(actor, meeting):
+        raise PermissionDenied(ONLY_MEETING_CHAIR)
+    if not reason.strip():
+        raise ValidationError({"reason": GIVE_A_REASON})
+    list(PanelReferral.objects.select_for_update().filter(meeting=meeting).order_by("pk"))
+    meeting = _locked_meeting(meeting, actor)
+    referrals = list(PanelReferral.objects.select_for_update().filter(meeting=meeting))
+    if any(not r.is_waiting and not r.is_withdrawn for r in referrals):
+        raise ValidationError(MEETING_HAS_DECISIONS)
+    meeting.cancelled_at, meeting.cancelled_by = timezone.now(), actor
+    meeting.cancelled_reason = reason.strip()
+    meeting._history_user = actor
+    meeting._change_reason = f"cancelled: {reason.strip()}"[:100]
+    meeting.save()
+    for referral in referrals:
+        if referral.is_waiting:
+            referral.meeting = None
+            referral._history_user = actor
+            referral._change_reason = (
+                f"the meeting of {meeting.date:%d %b %Y} was cancelled: awaiting a meeting"
+            )
+            referral.save()
     return meeting
 
 
@@ -170,9 +343,46 @@ def referral_schedule(*, actor: User, referral: PanelReferral, meeting: PanelMee
     referral = PanelReferral.objects.select_for_update().get(pk=referral.pk)
     if not referral.is_waiting:
         raise ValidationError(ALREADY_DECIDED_SCHEDULE)
+    meeting = PanelMeeting.objects.select_for_update().get(pk=meeting.pk)
+    if meeting.is_cancelled:
+        raise ValidationError(_cancelled_text(meeting))
     referral.meeting = meeting
     referral._history_user = actor
     referral._change_reason = f"put on the agenda of the meeting of {meeting.date:%d %b %Y}"
+    referral.save()
+    return referral
+
+
+@transaction.atomic
+def referral_move(
+    *, actor: User, referral: PanelReferral, meeting: PanelMeeting, reason: str
+) -> PanelReferral:
+    """A chair moves a waiting referral to another meeting still to come and not cancelled,
+    saying why (e.g. its meeting cannot be quorate for it). The referral is locked first, as
+    panel_decide locks it: a decision and a move at the same moment cannot both happen.
+    PermissionDenied unless the actor is a chair who runs the referral's current meeting;
+    ValidationError for a decided referral, no reason, or an unsuitable meeting."""
+    if not actor.has_perm(MEETING_ADD):
+        raise PermissionDenied(ONLY_CHAIRS_MOVE)
+    referral = PanelReferral.objects.select_for_update().get(pk=referral.pk)
+    if referral.meeting is not None and not meeting_runs(actor, referral.meeting):
+        raise PermissionDenied(ONLY_MEETING_CHAIR)
+    if not referral.is_waiting:
+        raise ValidationError(ALREADY_DECIDED_SCHEDULE)
+    if not reason.strip():
+        raise ValidationError({"reason": GIVE_A_REASON})
+    target = PanelMeeting.objects.select_for_update().get(pk=meeting.pk)
+    if target.pk == referral.meeting_id:
+        raise ValidationError({"meeting": MOVE_TARGET_SAME})
+    if target.is_cancelled:
+        raise ValidationError({"meeting": _cancelled_text(target)})
+    if target.has_started:
+        raise ValidationError({"meeting": MOVE_TARGET_PAST})
+    referral.meeting = target
+    referral._history_user = actor
+    referral._change_reason = (f"moved to the meeting of {target.date:%d %b %Y}: {reason.strip()}")[
+        :100
+    ]
     referral.save()
     return referral
 
@@ -201,20 +411,94 @@ def referral_conflicts(referral: PanelReferral) -> dict[int, str]:
     users = [meeting.chair, *meeting.members.all()] if meeting else []
     conflicts = automatic_conflicts(referral, users)
     for declared in referral.conflicts.all():
-        conflicts.setdefault(declared.member_id, f"declared: {declared.reason}")
+        if not declared.is_withdrawn:
+            conflicts.setdefault(declared.member_id, f"declared: {declared.reason}")
     return conflicts
 
 
-def quorum_for(referral: PanelReferral) -> tuple[list[User], bool]:
-    """The meeting's people without a conflict, and whether they make a quorum (the chair
-    counts; PANEL_QUORUM, default 3)."""
+@dataclass(frozen=True)
+class Quorum:
+    """Who counts towards the quorum for one referral, and who does not and why."""
+
+    present: list  # the chair and those attending (or substituting) without a conflict
+    conflicted: list  # [(user, why)] attending but conflicted
+    apologies: list  # users who sent apologies
+    substitutes: list  # users added as substitutes
+    needed: int
+
+    @property
+    def quorate(self) -> bool:
+        return len(self.present) >= self.needed
+
+    def explanation(self) -> str:
+        """Why the panel is not quorate, who is missing, and what the chair can do."""
+        text = NOT_QUORATE.format(present=len(self.present), quorum=self.needed)
+        if self.conflicted:
+            text += " Conflicted: " + "; ".join(
+                f"{_name(user)} ({why})" for user, why in self.conflicted
+            )
+            text += "."
+        if self.apologies:
+            text += " Apologies: " + ", ".join(_name(user) for user in self.apologies) + "."
+        return f"{text} {QUORUM_HELP}"
+
+
+def quorum_of(referral: PanelReferral) -> Quorum:
+    """The quorum for a referral at its meeting (PANEL_QUORUM, default 3): the chair counts,
+    and each member sitting on the meeting unless they sent apologies; a substitute counts;
+    anyone with a conflict (worked out or declared and not withdrawn) does not."""
     meeting = referral.meeting
     if meeting is None:
-        return [], False
+        return Quorum([], [], [], [], settings.PANEL_QUORUM)
     conflicts = referral_conflicts(referral)
+    attendance = {a.member_id: a for a in meeting.attendance.all()}
     members = meeting.members.order_by("username")  # the decision records them in this order
-    present = [u for u in [meeting.chair, *members] if u.pk not in conflicts]
-    return present, len(present) >= settings.PANEL_QUORUM
+    present, conflicted, apologies, substitutes = [], [], [], []
+    for user in [meeting.chair, *members]:
+        row = attendance.get(user.pk)
+        if row is not None and not row.counts:
+            apologies.append(user)
+            continue
+        if row is not None and row.status == PanelAttendance.Status.SUBSTITUTE:
+            substitutes.append(user)
+        if user.pk in conflicts:
+            conflicted.append((user, conflicts[user.pk]))
+        else:
+            present.append(user)
+    return Quorum(present, conflicted, apologies, substitutes, settings.PANEL_QUORUM)
+
+
+def quorum_for(referral: PanelReferral) -> tuple[list[User], bool]:
+    """The people counted towards the quorum, and whether they make one (quorum_of)."""
+    quorum = quorum_of(referral)
+    return quorum.present, quorum.quorate
+
+
+def decision_present_names(decision: PanelDecision, known: dict[str, str]) -> list[str]:
+    """The names of those a decision recorded as present (it keeps their usernames)."""
+    missing = [u for u in decision.present if u not in known]
+    if missing:
+        known = {**known, **{u.username: str(u) for u in User.objects.filter(username__in=missing)}}
+    return [known.get(username, username) for username in decision.present]
+
+
+def decision_blockers(referral: PanelReferral) -> list[str]:
+    """Why the panel's decision on a waiting referral cannot be recorded yet, in words for
+    the chair (empty when it can): no meeting, a cancelled meeting, a meeting not yet begun,
+    or below quorum (who is conflicted or away, and what to do). panel_decide refuses on the
+    same list, under its locks."""
+    meeting = referral.meeting
+    if meeting is None:
+        return [NOT_ON_A_MEETING]
+    if meeting.is_cancelled:
+        return [_cancelled_text(meeting)]
+    blockers = []
+    if not meeting.has_started:
+        blockers.append(MEETING_NOT_STARTED.format(when=_when(meeting)))
+    quorum = quorum_of(referral)
+    if not quorum.quorate:
+        blockers.append(quorum.explanation())
+    return blockers
 
 
 @transaction.atomic
@@ -246,6 +530,31 @@ def conflict_declare(*, actor: User, referral: PanelReferral, reason: str):
             declaration.save()
     except IntegrityError:
         raise ValidationError("You have already declared a conflict in this referral.") from None
+    return declaration
+
+
+@transaction.atomic
+def conflict_withdraw(
+    *, actor: User, declaration: ConflictDeclaration, reason: str
+) -> ConflictDeclaration:
+    """The member who declared a conflict withdraws it, saying why; the declaration stays on
+    record, marked withdrawn, and they count towards the quorum again. Under the referral's
+    lock (as panel_decide). PermissionDenied (ONLY_OWN_CONFLICT) for anyone else;
+    ValidationError without a reason, once withdrawn, or once the referral is decided."""
+    if declaration.member_id != actor.pk:
+        raise PermissionDenied(ONLY_OWN_CONFLICT)
+    referral = PanelReferral.objects.select_for_update().get(pk=declaration.referral_id)
+    declaration = ConflictDeclaration.objects.select_for_update().get(pk=declaration.pk)
+    if not reason.strip():
+        raise ValidationError({"reason": GIVE_A_REASON})
+    if declaration.is_withdrawn:
+        raise ValidationError(CONFLICT_ALREADY_WITHDRAWN)
+    if not referral.is_waiting:
+        raise ValidationError(ALREADY_DECIDED_CONFLICT)
+    declaration.withdrawn_at, declaration.withdrawn_reason = timezone.now(), reason.strip()
+    declaration._history_user = actor
+    declaration._change_reason = f"withdrawn: {reason.strip()}"[:100]
+    declaration.save()
     return declaration
 
 
@@ -282,13 +591,14 @@ def panel_decide(
     referral.check_transition(PanelReferral.Status.DECIDED)
     if referral.meeting is None or referral.meeting.chair_id != actor.pk:
         raise PermissionDenied(ONLY_MEETING_CHAIR_DECIDES)
+    # The meeting's row too: attendance and substitutes change under it.
+    referral.meeting = PanelMeeting.objects.select_for_update().get(pk=referral.meeting_id)
     if actor.pk in referral_conflicts(referral):
         raise PermissionDenied(CHAIR_CONFLICTED)
-    present, quorate = quorum_for(referral)
-    if not quorate:
-        raise ValidationError(
-            NOT_QUORATE.format(present=len(present), quorum=settings.PANEL_QUORUM)
-        )
+    blockers = decision_blockers(referral)
+    if blockers:
+        raise ValidationError(blockers)
+    present, _ = quorum_for(referral)
     errors = {}
     if not reasons.strip():
         errors["reasons"] = "Give the panel's reasons."

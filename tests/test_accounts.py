@@ -211,8 +211,9 @@ def world(
     from assessments.models import Person, PersonAccess
     from assessments.services.assessments import assessment_start
     from assessments.services.people import person_access_record
-    from panels.services import meeting_create, panel_decide, referral_schedule
+    from panels.services import panel_decide, referral_schedule
     from tests.factories import make_person, make_plan
+    from tests.panels.helpers import held_meeting
 
     draft = assessment_start(
         actor=worker_a, person=make_person(actor=worker_a), supported_by="self"
@@ -221,12 +222,7 @@ def world(
         actor=worker_a,
         plan=make_plan(person_a, worker_a, weekly="140.00", difference_reason="More hours"),
     )
-    meeting = meeting_create(
-        actor=panel_chair,
-        date=datetime.date(2027, 1, 5),
-        chair=panel_chair,
-        members=[panel_member, panel_member2],
-    )
+    meeting = held_meeting(panel_chair, [panel_member, panel_member2])  # under way: it decides
     referral = referral_schedule(actor=panel_chair, referral=plan.referrals.get(), meeting=meeting)
     decision = panel_decide(
         actor=panel_chair, referral=referral, outcome="approved", reasons="Meets needs safely."

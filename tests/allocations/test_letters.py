@@ -98,14 +98,10 @@ def test_panel_decision_letter_shows_the_decision(
 ):
     import datetime
 
-    from panels.services import meeting_create, panel_decide, referral_schedule
+    from panels.services import panel_decide, referral_schedule
+    from tests.panels.helpers import held_meeting
 
-    meeting = meeting_create(
-        actor=panel_chair,
-        date=datetime.date(2027, 1, 5),
-        chair=panel_chair,
-        members=[panel_member, panel_member2],
-    )
+    meeting = held_meeting(panel_chair, [panel_member, panel_member2])  # under way: it decides
     plan = plan_submit(
         actor=worker_a,
         plan=make_plan(person_a, worker_a, weekly="650.00", difference_reason="Night care"),

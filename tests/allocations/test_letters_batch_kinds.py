@@ -39,14 +39,9 @@ def _agree(person, worker, manager):
 
 @pytest.fixture
 def meeting(panel_chair, panel_member, panel_member2):
-    from panels.services import meeting_create
+    from tests.panels.helpers import held_meeting
 
-    return meeting_create(
-        actor=panel_chair,
-        date=timezone.localdate() + datetime.timedelta(days=7),
-        chair=panel_chair,
-        members=[panel_member, panel_member2],
-    )
+    return held_meeting(panel_chair, [panel_member, panel_member2])  # under way: it decides
 
 
 def _refer(person, worker, chair, meeting):

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import datetime
-
 import pytest
 from django.urls import reverse
-from django.utils import timezone
 
 from allocations.models import AgreedBudget, SupportPlan
-from panels.services import meeting_create
 from tests.browser.conftest import axe_violations, log_in
 from tests.factories import TEST_PASSWORD, make_plan
+from tests.panels.helpers import held_meeting
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -42,12 +39,7 @@ def test_plan_under_the_threshold_authorised_by_the_team_manager(
 def test_plan_over_the_threshold_approved_with_conditions_by_the_panel(
     page, live_server, submitted_a, person_a, worker_a, panel_chair, panel_member, panel_member2
 ):
-    meeting = meeting_create(
-        actor=panel_chair,
-        date=timezone.localdate() + datetime.timedelta(days=2),
-        chair=panel_chair,
-        members=[panel_member, panel_member2],
-    )
+    meeting = held_meeting(panel_chair, [panel_member, panel_member2])  # under way today
     plan = make_plan(person_a, worker_a, weekly="650.00", difference_reason="Night support")
     _submit_in_browser(page, live_server, plan)
     page.get_by_text("The plan has been referred to the panel.").wait_for()

@@ -12,13 +12,22 @@ from allocations.models import SupportPlan
 from allocations.services.plans import plan_submit
 from panels.services import meeting_create, referral_schedule
 from tests.factories import make_plan
+from tests.panels.helpers import held_meeting
 
 
 @pytest.fixture
 def meeting(panel_chair, panel_member, panel_member2):
+    """A meeting under way today (tests.panels.helpers.held_meeting)."""
+    return held_meeting(panel_chair, [panel_member, panel_member2])
+
+
+@pytest.fixture
+def next_meeting(panel_chair, panel_member, panel_member2):
+    """A meeting in three days' time."""
     return meeting_create(
         actor=panel_chair,
         date=timezone.localdate() + datetime.timedelta(days=3),
+        place="Room 2, County Hall",
         chair=panel_chair,
         members=[panel_member, panel_member2],
     )

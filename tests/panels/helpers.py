@@ -33,3 +33,25 @@ def refer(person, worker, meeting, chair):
     plan = make_plan(person, worker, weekly="140.00", difference_reason="More hours")
     plan = plan_submit(actor=worker, plan=plan)
     return referral_schedule(actor=chair, referral=plan.referrals.get(), meeting=meeting)
+
+
+def held_meeting(chair, members, place="Room 1, County Hall"):
+    """A meeting under way: arranged yesterday for midnight today (a meeting cannot be
+    arranged in the past, nor decide before it starts), so the chair can decide now."""
+    import datetime
+
+    import time_machine
+    from django.utils import timezone
+
+    from panels.services import meeting_create
+
+    today = timezone.localdate()
+    with time_machine.travel(timezone.now() - datetime.timedelta(days=1), tick=False):
+        return meeting_create(
+            actor=chair,
+            date=today,
+            time=datetime.time(0, 0),
+            place=place,
+            chair=chair,
+            members=members,
+        )

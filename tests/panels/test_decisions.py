@@ -29,7 +29,7 @@ from panels.services import (
     referral_withdraw,
 )
 from tests.factories import make_plan, make_user
-from tests.panels.helpers import decide
+from tests.panels.helpers import decide, held_meeting
 
 pytestmark = pytest.mark.django_db
 REVIEW = datetime.date(2027, 3, 1)
@@ -124,9 +124,7 @@ def test_quorum_is_configurable(referral, panel_chair, panel_member2, settings):
 def test_two_decisions_at_once_keep_exactly_one(
     submitted_a, person_a, worker_a, panel_chair, panel_member, panel_member2
 ):
-    meeting = meeting_create(
-        actor=panel_chair, date=REVIEW, chair=panel_chair, members=[panel_member, panel_member2]
-    )
+    meeting = held_meeting(panel_chair, [panel_member, panel_member2])
     plan = plan_submit(
         actor=worker_a,
         plan=make_plan(person_a, worker_a, weekly="140.00", difference_reason="More"),

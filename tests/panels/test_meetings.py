@@ -73,7 +73,13 @@ def waiting(submitted_a, person_a, worker_a):
 
 def test_the_arrange_page_permission_matrix(client, panel_chair, panel_member, worker_a):
     url = reverse("panels:meeting_create")
-    data = {"date": "2027-01-01", "chair": panel_chair.pk, "members": [panel_member.pk]}
+    data = {
+        "date": "2027-01-01",
+        "time": "14:30",
+        "place": "Room 4, County Hall",
+        "chair": panel_chair.pk,
+        "members": [panel_member.pk],
+    }
     response = client.post(url, data)
     assert response.status_code == 302 and response.url.startswith(reverse("login"))
     for refused in (worker_a, panel_member):
@@ -88,6 +94,7 @@ def test_the_arrange_page_permission_matrix(client, panel_chair, panel_member, w
     meeting = PanelMeeting.objects.get()
     assert response.url == reverse("panels:meeting_detail", args=[meeting.pk])
     assert (meeting.chair, list(meeting.members.all())) == (panel_chair, [panel_member])
+    assert (meeting.time, meeting.place) == (datetime.time(14, 30), "Room 4, County Hall")
 
 
 def test_the_meeting_page_permission_matrix(client, meeting, panel_member, worker_a):

@@ -566,16 +566,12 @@ def test_referrals_and_declines_through_the_panel(
     This pins the wording allocations reads a decline by (PANEL_DECLINED_PREFIX) to the
     panel's own (panels.services.panel_decide)."""
     from allocations.services.plans import plan_authorise, plan_submit
-    from panels.services import meeting_create, panel_decide, referral_schedule
+    from panels.services import panel_decide, referral_schedule
     from tests.factories import make_budgeted_person, make_plan
+    from tests.panels.helpers import held_meeting
 
     people = [make_budgeted_person(actor=worker_a) for _ in range(5)]
-    meeting = meeting_create(
-        actor=panel_chair,
-        date=timezone.localdate() + datetime.timedelta(days=3),
-        chair=panel_chair,
-        members=[panel_member, panel_member2],
-    )
+    meeting = held_meeting(panel_chair, [panel_member, panel_member2])  # under way: it decides
     decisions = [
         {"outcome": "declined"},
         {"outcome": "deferred", "information_needed": "A risk assessment."},
