@@ -155,8 +155,6 @@ def seed_reports(users) -> None:
         senior = users["senior.manager"]
         start, end = default_period(timezone.localdate())
         report_pack_issue(actor=senior, scope=report_scope_for_user(senior, start=start, end=end))
-    # Reviews need the panel's agreed budgets too: seed_reports is the demo's last step.
-    seed_reviews(users)
 
 
 def seed_reviews(users) -> None:

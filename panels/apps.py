@@ -24,9 +24,11 @@ class PanelsConfig(AppConfig):
         register_demo_step(seed_letters)
         register_demo_step(seed_history)
         # Last: the reports' targets and a members' pack that counts all of the above.
-        from allocations.demo import seed_reports
+        from allocations.demo import seed_reports, seed_reviews
 
         register_demo_step(seed_reports)
+        # Reviews come due on agreed budgets the history made.
+        register_demo_step(seed_reviews)
 
         # The panel decision letter, with whom a batch of it is for.
         from panels.letters import register as register_letters

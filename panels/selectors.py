@@ -139,7 +139,9 @@ def my_work(*, user) -> dict:
             .select_related("person", "submitted_by")
         )
     agenda = (
-        PanelMeeting.objects.filter(Q(chair=user) | Q(members=user), date__gte=today)
+        PanelMeeting.objects.filter(
+            Q(chair=user) | Q(members=user), date__gte=today, cancelled_at__isnull=True
+        )
         .distinct()
         .prefetch_related("referrals__plan__person")
         .order_by("date")

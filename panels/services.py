@@ -13,6 +13,7 @@ from django.utils import timezone
 from allocations.costing import line_weekly_text, plan_costs
 from allocations.models import PANEL_DECLINED_COMMENT, SupportPlan
 from allocations.selectors.plans import live_lines, plan_authors
+from allocations.selectors.reviews import default_review_date
 from allocations.services.plans import plan_agree_by_panel, plan_return_by_panel
 from assessments.models import User
 from assessments.roles import Role
@@ -631,9 +632,8 @@ def panel_decide(
         plan_agree_by_panel(
             actor=actor,
             plan=plan,
-            review_date=review_date
-            or plan.review_date
-            or timezone.localdate() + datetime.timedelta(days=365),
+            # The panel's date; else the plan's; else the policy's review interval.
+            review_date=review_date or plan.review_date or default_review_date(),
             conditions=conditions.strip(),
         )
     elif outcome == PanelDecision.Outcome.DEFERRED:

@@ -268,7 +268,12 @@ def world(
         actor=ras_admin,
         scope=ReportScope(start=datetime.date(2026, 1, 1), end=datetime.date(2026, 1, 31)),
     )
+    from allocations.services.reviews import review_start
+
+    agreed = decision.referral.plan.agreed  # the budget the panel agreed
+    review = review_start(actor=worker_a, agreed=agreed, reason="A year on")
     return {
+        "reviews/": review,
         "reports/packs/": pack,
         "calibration/runs/": calibration_run(actor=ras_admin, sample=sample, method="ratio"),
         "calibration/": sample,
@@ -283,7 +288,7 @@ def world(
         "letters/": letter,
         "panel/meetings/": meeting,
         "panel/referrals/": referral,
-        "agreed/": decision.referral.plan.agreed,  # the budget the panel agreed
+        "agreed/": agreed,
     }
 
 
