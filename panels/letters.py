@@ -35,6 +35,7 @@ def panel_decision_letter(person: Person, source_id: int | None) -> LetterConten
             "information_needed": decision.information_needed,
             "review_date": decision.review_date.isoformat() if decision.review_date else None,
             "decided_at": decision.decided_at.isoformat(),
+            "meeting_date": decision.referral.meeting.date.isoformat(),
         },
         source_id=decision.pk,
     )

@@ -107,16 +107,24 @@ def test_panel_decision_letter_shows_the_decision(
         plan=make_plan(person_a, worker_a, weekly="650.00", difference_reason="Night care"),
     )
     referral = referral_schedule(actor=panel_chair, referral=plan.referrals.get(), meeting=meeting)
-    panel_decide(
-        actor=panel_chair,
-        referral=referral,
-        outcome="approved_with_conditions",
-        reasons="Safe at home.",
-        conditions="Falls sensor first",
-        review_date=datetime.date(2027, 3, 1),
-    )
+    # The chair records the decision three days after the meeting: the letter gives the
+    # meeting's date, when the panel looked at the plan.
+    import time_machine
+    from django.utils import timezone
+
+    with time_machine.travel(timezone.now() + datetime.timedelta(days=3)):
+        panel_decide(
+            actor=panel_chair,
+            referral=referral,
+            outcome="approved_with_conditions",
+            reasons="Safe at home.",
+            conditions="Falls sensor first",
+            review_date=datetime.date(2027, 3, 1),
+        )
     letter, _ = letter_issue(actor=worker_a, person=person_a, kind="panel_decision")
     text = text_of(bytes(letter.pdf))
+    assert f"at its meeting on {meeting.date:%-d %B %Y}" in text
+    assert letter.figures["meeting_date"] == meeting.date.isoformat()
     assert "Decision: Approved with conditions" in text
     assert "Safe at home." in text and "Falls sensor first" in text and "1 March 2027" in text
     assert letter.figures["conditions"] == "Falls sensor first"
