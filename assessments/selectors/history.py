@@ -36,6 +36,9 @@ def _display(record, field_name: str) -> str:
         return str(getattr(record, field_name))
     if isinstance(value, bool):
         return "Yes" if value else "No"
+    if isinstance(value, list | tuple):
+        # A list (triggers, routing reasons) reads as one: "dfg, telecare", not "['dfg', …]".
+        return ", ".join(str(item) for item in value) or "—"
     return str(value)
 
 
@@ -63,6 +66,10 @@ def history_entries(records, model, *, skip=frozenset()) -> list[HistoryEntry]:
                     )
                 )
         user = record.history_user
+        if previous is not None and record.history_type == "~" and not changes:
+            # A save that changed only bookkeeping fields: nothing a reader would see changed.
+            previous = record
+            continue
         entries.append(
             HistoryEntry(
                 when=record.history_date,
