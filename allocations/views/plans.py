@@ -15,7 +15,7 @@ from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from allocations.costing import line_weekly_text, plan_costs
+from allocations.costing import line_weekly_text, panel_reasons, plan_costs
 from allocations.forms import CommentsForm, NamedInformalSupportForm, PlanLineForm, PlanSettingsForm
 from allocations.models import AgreedBudget, PlanLine, SupportPlan
 from allocations.permissions import PLAN_AUTHORISE, PLAN_CHANGE
@@ -119,17 +119,28 @@ def _plan_page(request, plan: SupportPlan, **bound_forms) -> HttpResponse:
         "comments_form": CommentsForm(),
         **bound_forms,
     }
+    costs = plan_costs(plan, lines)
+    can_edit = plan.is_editable and user.has_perm(PLAN_CHANGE)
     return render(
         request,
         "allocations/plans/detail.html",
         {
             "plan": plan,
             "person": plan.person,
-            "costs": plan_costs(plan, lines),
+            "costs": costs,
+            # Where submitting would send the plan, said on the button before it is pressed
+            # (plan_submit works it out again, by the same rules, when it is).
+            "goes_to_panel": can_edit
+            and panel_reasons(
+                costs=costs,
+                policy=plan.indicative_budget.policy,
+                risk_referral=plan.risk_referral,
+                risk_reasons=plan.risk_reasons,
+            ),
             "lines": _line_rows(lines, sections),
             "informal": informal,
             "needs": [(label, code in met) for code, label in needs],
-            "can_edit": plan.is_editable and user.has_perm(PLAN_CHANGE),
+            "can_edit": can_edit,
             "can_authorise": plan.is_awaiting_authorisation
             and user.has_perm(PLAN_AUTHORISE)
             and team_allowed(user, plan.person.team_id)

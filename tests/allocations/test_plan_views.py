@@ -317,3 +317,28 @@ def test_a_move_the_plan_cannot_make_is_refused_with_its_message(
     locked = PLAN_LOCKED.format(status=Status.AWAITING_AUTHORISATION.label.lower())
     assert [str(m) for m in page.context["messages"]] == [locked]
     assert page.redirect_chain == [(reverse("allocations:plan_detail", args=[plan.pk]), 302)]
+
+
+@pytest.mark.parametrize(
+    ("weekly", "button", "reason"),
+    [
+        ("118.00", "Submit the plan to a team manager for authorisation", None),
+        # The policy's panel threshold is £600.00 a week.
+        ("650.00", "Submit the plan to the risk enablement panel", "£650.00 a week: at or above"),
+    ],
+)
+def test_the_submit_button_says_where_the_plan_will_go_before_it_is_pressed(
+    client, submitted_a, person_a, worker_a, weekly, button, reason
+):
+    plan = make_plan(person_a, worker_a, weekly=weekly, difference_reason="Fits the person")
+    client.force_login(worker_a)
+
+    page = client.get(reverse("allocations:plan_detail", args=[plan.pk])).content.decode()
+
+    assert f'<button type="submit" class="btn btn-success">{button}</button>' in page
+    assert (reason is not None) == ("goes to the risk enablement panel:" in page)
+    if reason:
+        assert reason in page
+    # Nothing was submitted by looking.
+    plan.refresh_from_db()
+    assert plan.status == SupportPlan.Status.DRAFT

@@ -13,17 +13,21 @@ from tests.panels.helpers import held_meeting
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def _submit_in_browser(page, live_server, plan):
+def _submit_in_browser(page, live_server, plan, *, button: str):
+    """The worker submits the plan; the button has said where it will go before it is
+    pressed."""
     log_in(page, live_server, "worker.a", TEST_PASSWORD)
     page.goto(live_server.url + reverse("allocations:plan_detail", args=[plan.pk]))
-    page.get_by_role("button", name="Submit the plan for authorisation").click()
+    page.get_by_role("button", name=button).click()
 
 
 def test_plan_under_the_threshold_authorised_by_the_team_manager(
     page, live_server, submitted_a, person_a, worker_a, manager_a
 ):
     plan = make_plan(person_a, worker_a, weekly="118.00", difference_reason="Two hours fewer.")
-    _submit_in_browser(page, live_server, plan)
+    _submit_in_browser(
+        page, live_server, plan, button="Submit the plan to a team manager for authorisation"
+    )
     page.get_by_text("The plan has been sent to a team manager.").wait_for()
     page.get_by_role("button", name="Log out").click()
 
@@ -41,7 +45,9 @@ def test_plan_over_the_threshold_approved_with_conditions_by_the_panel(
 ):
     meeting = held_meeting(panel_chair, [panel_member, panel_member2])  # under way today
     plan = make_plan(person_a, worker_a, weekly="650.00", difference_reason="Night support")
-    _submit_in_browser(page, live_server, plan)
+    _submit_in_browser(
+        page, live_server, plan, button="Submit the plan to the risk enablement panel"
+    )
     page.get_by_text("The plan has been referred to the panel.").wait_for()
     assert "£650.00 a week: at or above £600.00" in page.locator("main").inner_text()
     page.get_by_role("button", name="Log out").click()
