@@ -17,7 +17,6 @@ from statistics import median
 from django.db import connection
 from django.db.models import Aggregate, Count, FloatField, Func, IntegerField, Q
 from django.db.models.functions import TruncDate
-from django.utils import timezone
 
 from allocations.reports.scope import ReportScope
 from allocations.reports.tables import Column, Kind, ReportSection, Table
@@ -64,22 +63,13 @@ def _median_days(value: float | None) -> int | float | None:
     return int(value) if float(value).is_integer() else round(value, 1)
 
 
-def _day_starts(scope: ReportScope) -> tuple[datetime.datetime, datetime.datetime]:
-    """The period as [first moment, the moment after its last day) in the council's time
-    zone: compared with a timestamp as it is stored, so an index on it can serve."""
-    zone = timezone.get_current_timezone()
-    first = datetime.datetime.combine(scope.start, datetime.time(), tzinfo=zone)
-    after = datetime.datetime.combine(scope.end + datetime.timedelta(days=1), datetime.time())
-    return first, after.replace(tzinfo=zone)
-
-
 def _in(field: str, scope: ReportScope) -> Q:
-    first, after = _day_starts(scope)
+    first, after = scope.instants()
     return Q(**{f"{field}__gte": first, f"{field}__lt": after})
 
 
 def _by_end(field: str, scope: ReportScope) -> Q:
-    return Q(**{f"{field}__lt": _day_starts(scope)[1]})
+    return Q(**{f"{field}__lt": scope.instants()[1]})
 
 
 def referral_table(scope: ReportScope) -> Table:

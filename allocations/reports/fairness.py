@@ -25,12 +25,11 @@ from django.db.models import (
     Value,
     When,
 )
-from django.utils import timezone
 
 from allocations.engine.calculate import round2
 from allocations.models import PANEL_DECLINED_COMMENT, IndicativeBudget, SupportPlan
 from allocations.reports.money import in_force_at
-from allocations.reports.scope import ReportScope
+from allocations.reports.scope import ReportScope, day_after
 from allocations.reports.tables import (
     SMALL_NUMBER,
     SUPPRESSED,
@@ -177,17 +176,6 @@ def age_band_on(day: datetime.date, path: str = "") -> Case:
     return Case(*whens, default=Value(AGE_BANDS[-1][2]), output_field=CharField())
 
 
-def _midnight_before(day: datetime.date) -> datetime.datetime:
-    """The first instant of `day`, local (London) time."""
-    return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
-
-
-def _day_bounds(scope: ReportScope) -> tuple[datetime.datetime, datetime.datetime]:
-    """The period as [from, until): midnight starting its first day, midnight after its last."""
-    one_day = datetime.timedelta(days=1)
-    return _midnight_before(scope.start), _midnight_before(scope.end + one_day)
-
-
 def indicative_in_force_at(day: datetime.date):
     """The indicative budgets in force at the end of `day` (London time): at most one a person
     (as the workflow keeps them), by the rule money.in_force_at applies to agreed budgets.
@@ -197,7 +185,7 @@ def indicative_in_force_at(day: datetime.date):
     adopted it (`decided_at`). One waiting for a decision, or not adopted, never took effect;
     nor did a lower one whose wait was cut short by a newer version (ended, never decided,
     while the version it would have replaced stayed in force after it was made)."""
-    until = _midnight_before(day + datetime.timedelta(days=1))
+    until = day_after(day)
     took_effect = (
         Q(decided_at__isnull=False)
         | Q(replaces__isnull=True)
@@ -255,7 +243,7 @@ def plan_events(scope: ReportScope) -> tuple:
     Referred: a history row of the plan at the panel. Declined: a row of the plan returned to
     the worker with the panel's decline (its comments start PANEL_DECLINED_PREFIX) after a
     submission the panel rules routed there (routing reasons recorded)."""
-    start, until = _day_bounds(scope)
+    start, until = scope.instants()
     rows = SupportPlan.history.model.objects.filter(
         history_date__gte=start, history_date__lt=until
     ).order_by()

@@ -25,11 +25,10 @@ from django.db.models import (
     Value,
 )
 from django.db.models.functions import Abs, Coalesce
-from django.utils import timezone
 
 from allocations.engine import round2
 from allocations.models import AgreedBudget
-from allocations.reports.scope import ReportScope
+from allocations.reports.scope import ReportScope, day_after
 from allocations.reports.tables import Column, Kind, ReportSection, Table, percent
 from allocations.reports.targets import report_targets
 from assessments.models import ClientGroup
@@ -56,14 +55,6 @@ OPTIONS = (
 ALL_OPTIONS = "All agreed budgets"
 
 
-def _start_of_next_day(day: datetime.date) -> datetime.datetime:
-    """The first instant after `day` ends, in the local time zone: a budget agreed at any time
-    on `day` was agreed by its end."""
-    return timezone.make_aware(
-        datetime.datetime.combine(day + datetime.timedelta(days=1), datetime.time.min)
-    )
-
-
 def in_force_at(day: datetime.date) -> QuerySet:
     """The agreed budgets in force at the end of `day` (London time): at most one a person
     (as the workflow keeps them).
@@ -74,7 +65,7 @@ def in_force_at(day: datetime.date) -> QuerySet:
     effect; nor did a lower one whose wait was cut short by a newer plan (it is ended, never
     having been decided, while the budget it would have replaced stayed in force after it was
     agreed): counting it would count that person twice."""
-    boundary = _start_of_next_day(day)
+    boundary = day_after(day)
     took_effect = (
         Q(decided_at__isnull=False)
         | Q(replaces__isnull=True)

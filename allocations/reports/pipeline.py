@@ -19,13 +19,12 @@ from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
-from allocations.reports.scope import ReportScope
+from allocations.reports.scope import ReportScope, day_after
 from allocations.reports.tables import Column, Kind, ReportSection, Table
 from allocations.reports.takeup import (
     LOCAL_SETTINGS,
     POSTGRESQL_ONLY,
     counted_here,
-    day_after,
     scoped_people_sql,
 )
 from assessments.models import Person

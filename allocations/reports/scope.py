@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q
+from django.utils import timezone
 
 from allocations.permissions import REPORTS_VIEW
 from assessments.models import ClientGroup, Team
@@ -18,6 +19,17 @@ from assessments.roles import PEOPLE_ALL_TEAMS
 
 NOT_REPORT_READER = "Your role does not see reports."
 NOT_YOUR_TEAM = "You can see reports for your own team only."
+
+
+def local_midnight(day: datetime.date) -> datetime.datetime:
+    """The first instant of `day` in the council's time zone."""
+    return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
+
+
+def day_after(day: datetime.date) -> datetime.datetime:
+    """The first instant after `day` ends, in the council's time zone: a fact stamped before
+    it happened on or before `day`."""
+    return local_midnight(day + datetime.timedelta(days=1))
 
 
 @dataclass(frozen=True)
@@ -30,6 +42,11 @@ class ReportScope:
     end: datetime.date
     team_ids: tuple[int, ...] | None = None
     client_group: str | None = None
+
+    def instants(self) -> tuple[datetime.datetime, datetime.datetime]:
+        """The period as [its first instant, the instant after its last day), local time:
+        compared with timestamps as they are stored, so an index on them can serve."""
+        return local_midnight(self.start), day_after(self.end)
 
     def people(self, path: str = "") -> Q:
         """The filter for people in scope, on a model that reaches Person by `path` (e.g.

@@ -13,9 +13,8 @@ from __future__ import annotations
 import datetime
 
 from django.db import connection
-from django.utils import timezone
 
-from allocations.reports.scope import ReportScope
+from allocations.reports.scope import ReportScope, day_after
 from allocations.reports.tables import Column, Kind, ReportSection, Table, percent
 from allocations.reports.targets import report_targets
 from assessments.models import Person
@@ -58,14 +57,6 @@ def month_ends(
         months.append((first, min(following - datetime.timedelta(days=1), end)))
         first = following
     return months
-
-
-def day_after(day: datetime.date) -> datetime.datetime:
-    """The first moment after `day` ends, in the service's time zone: facts stamped before it
-    happened on or before `day`."""
-    return timezone.make_aware(
-        datetime.datetime.combine(day + datetime.timedelta(days=1), datetime.time.min)
-    )
 
 
 def scoped_people_sql(scope: ReportScope, column: str, prefix: str) -> tuple[str, dict]:

@@ -35,6 +35,7 @@ from allocations.adapter import case_from_facts, engine_policy
 from allocations.engine import Case, RasInputError, Result, calculate, validate_policy
 from allocations.models import IndicativeBudget, RasPolicy, RepricingRun
 from allocations.permissions import POLICY_REPRICE, POLICY_VIEW
+from allocations.reports.exports import safe_text
 from allocations.selectors.budgets import is_silent_reduction
 from allocations.selectors.policies import policy_in_force_on
 from assessments.models import (
@@ -492,20 +493,6 @@ def repricing_preview(policy: RasPolicy, *, everyone: bool = False) -> Preview:
     return Preview(policy=policy, rows=repricing_rows(policy, everyone=everyone))
 
 
-def _cell(value) -> str:
-    """A CSV cell a spreadsheet will not run as a formula."""
-    text = "" if value is None else str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@") and not _is_number(text) else text
-
-
-def _is_number(text: str) -> bool:
-    try:
-        Decimal(text)
-    except ArithmeticError:
-        return False
-    return True
-
-
 def repricing_csv(preview: Preview) -> str:
     out = io.StringIO()
     writer = csv.writer(out)
@@ -527,16 +514,16 @@ def repricing_csv(preview: Preview) -> str:
         new = row.result.indicative_weekly if row.result else ""
         writer.writerow(
             [
-                _cell(row.reference),
-                _cell(row.name),
-                _cell(row.team),
+                safe_text(row.reference),
+                safe_text(row.name),
+                safe_text(row.team),
                 row.client_group,
                 row.current_weekly,
                 new,
                 row.change if row.result else "",
                 row.direction,
                 "yes" if row.flagged else "no",
-                _cell(row.error),
+                safe_text(row.error),
             ]
         )
     return out.getvalue()

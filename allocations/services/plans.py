@@ -490,17 +490,12 @@ def _for_manager(actor: User, plan: SupportPlan, *, to: str, refusal: str) -> Su
     return plan
 
 
-def _default_review() -> datetime.date:
-    """The policy in force's interval from today (12 months by default): Care Act s.27."""
-    return default_review_date(timezone.localdate())
-
-
 @transaction.atomic
 def plan_authorise(*, actor: User, plan: SupportPlan) -> AgreedBudget:
     """A team manager of the person's team authorises a plan under the panel threshold."""
     plan = _for_manager(actor, plan, to=SupportPlan.Status.AGREED, refusal=ONLY_WAITING_AUTHORISED)
     return _agree(
-        plan, actor=actor, how="team manager", review_date=plan.review_date or _default_review()
+        plan, actor=actor, how="team manager", review_date=plan.review_date or default_review_date()
     )
 
 

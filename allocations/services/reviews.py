@@ -107,9 +107,7 @@ def review_decide(*, actor: User, review: Review, outcome: str, reason: str) -> 
     Review.WORKFLOW.move(review, Review.Status.DECIDED)
     review.outcome, review.outcome_reason = outcome, reason.strip()
     review.decided_at, review.decided_by = now, actor
-    review.next_review_date = (
-        default_review_date(timezone.localdate()) if outcome == Review.Outcome.NO_CHANGE else None
-    )
+    review.next_review_date = default_review_date() if outcome == Review.Outcome.NO_CHANGE else None
     if outcome == Review.Outcome.CLOSE:
         AgreedBudget.WORKFLOW.move(agreed, AgreedBudget.Status.ENDED)
         agreed.ended_at = now
