@@ -7,17 +7,8 @@ importing them (HOUSE STYLE §2b).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from assessments.page_sections import PageSections
 
-Section = Callable[..., str | None]
-_sections: list[Section] = []
-
-
-def register_person_section(section: Section) -> Section:
-    if section not in _sections:
-        _sections.append(section)
-    return section
-
-
-def person_sections(request, person) -> list[str]:
-    return [html for html in (section(request, person) for section in _sections) if html]
+PERSON_PAGE = PageSections()
+register_person_section = PERSON_PAGE.register
+person_sections = PERSON_PAGE.render
