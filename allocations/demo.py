@@ -13,7 +13,6 @@ from allocations.adapter import policy_fields
 from allocations.engine.examples import SPEC_POLICY
 from allocations.models import CalibrationSample, IndicativeBudget, RasPolicy
 from allocations.services.budgets import budget_for_assessment, budget_recalculate
-from allocations.services.calibration import ALL, calibration_run, sample_from_caseload
 from allocations.services.policies import policy_approve, policy_create_draft
 from assessments.demo import demo_clock, demo_moment, history_start
 from assessments.models import Assessment, Person
@@ -115,6 +114,10 @@ CALIBRATION_SAMPLE = "Demo caseload"
 def seed_calibration(users) -> None:
     """A sample built from the demo caseload by the RAS administrator, fitted by every method
     as the policy in force would pay: the calibration pages have something to show."""
+    # Imported here: the fitting code (NumPy, SciPy, openpyxl) loads when the demo is seeded,
+    # not in every process that starts Django (this module is imported by AppConfig.ready).
+    from allocations.services.calibration import ALL, calibration_run, sample_from_caseload
+
     if CalibrationSample.objects.filter(name=CALIBRATION_SAMPLE).exists():
         return
     admin = users["ras.admin"]

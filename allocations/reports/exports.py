@@ -10,9 +10,6 @@ import datetime
 import io
 from decimal import Decimal
 
-from openpyxl import Workbook
-from openpyxl.styles import Font
-
 from allocations.reports.tables import SUPPRESSED, SUPPRESSED_NOTE, Marked, Table
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -87,6 +84,8 @@ def table_csv(table: Table, *, scope_text: str = "") -> str:
 def tables_xlsx(tables: list[Table], *, scope_text: str = "") -> bytes:
     """The tables as one workbook, a sheet per table (named from its slug), each with its
     caption, the scope, the header, the rows and the notes."""
+    from openpyxl import Workbook  # here: openpyxl loads for a download, not at start-up
+
     book = Workbook()
     book.remove(book.active)
     for table in tables:
@@ -110,6 +109,8 @@ def tables_xlsx(tables: list[Table], *, scope_text: str = "") -> bytes:
 
 def _append(sheet, values: list, *, bold: bool = False) -> None:
     """A row. Each text cell is stored as a string: given "=…", openpyxl would write a formula."""
+    from openpyxl.styles import Font
+
     row = sheet.max_row + 1 if sheet.max_row > 1 or sheet["A1"].value is not None else 1
     for column, value in enumerate(values, start=1):
         cell = sheet.cell(row=row, column=column)
