@@ -47,6 +47,7 @@ class PersonForm(forms.ModelForm):
             team_field.initial = user.team_id
             team_field.empty_label = None
         self.fields["existing_weekly_cost_gbp"].widget.attrs.update({"min": "0", "step": "0.01"})
+        self.fields["title"].choices = [("", "No title"), *self.fields["title"].choices[1:]]
         self.fields["sex"].choices = [("", "Not recorded"), *self.fields["sex"].choices[1:]]
         self.fields["ethnicity"].choices = [
             ("", "Not recorded"),
@@ -59,7 +60,15 @@ class PersonForm(forms.ModelForm):
         self.helper = FormHelper()
         self.helper.render_hidden_fields = True  # lock_version, which the layout does not name
         self.helper.layout = Layout(
-            Fieldset("Who they are", "reference", "given_name", "family_name", "date_of_birth"),
+            Fieldset(
+                "Who they are",
+                "reference",
+                "title",
+                "given_name",
+                "family_name",
+                "preferred_name",
+                "date_of_birth",
+            ),
             Fieldset(
                 "Their support",
                 "client_group",

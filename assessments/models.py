@@ -64,6 +64,17 @@ class Sex(models.TextChoices):
     NOT_STATED = "not_stated", "Prefers not to say"
 
 
+class Title(models.TextChoices):
+    """How a letter addresses the person ("Dear Mrs Okafor"); blank when they use none."""
+
+    MR = "Mr", "Mr"
+    MRS = "Mrs", "Mrs"
+    MS = "Ms", "Ms"
+    MISS = "Miss", "Miss"
+    MX = "Mx", "Mx"
+    DR = "Dr", "Dr"
+
+
 class Ethnicity(models.TextChoices):
     """The five high-level groups of the 2021 Census for England, for fairness monitoring."""
 
@@ -135,8 +146,23 @@ class Person(models.Model):
         error_messages={"unique": REFERENCE_DUPLICATE_MESSAGE},
         unique=True,
     )
+    title = models.CharField(
+        max_length=10,
+        choices=Title.choices,
+        blank=True,
+        help_text="Used to address letters. Leave blank if the person uses no title.",
+    )
     given_name = models.CharField("first name", max_length=100)
     family_name = models.CharField("last name", max_length=100)
+    preferred_name = models.CharField(
+        "preferred name",
+        max_length=100,
+        blank=True,
+        help_text=(
+            "The name the person prefers to be called, if it is not their title and last "
+            "name: letters begin “Dear” and this name."
+        ),
+    )
     date_of_birth = models.DateField(validators=[validate_date_of_birth])
     client_group = models.CharField(max_length=30, choices=ClientGroup.choices)
     team = models.ForeignKey(Team, on_delete=models.PROTECT, related_name="people")
@@ -199,6 +225,21 @@ class Person(models.Model):
     @property
     def full_name(self) -> str:
         return f"{self.given_name} {self.family_name}"
+
+    @property
+    def addressed_as(self) -> str:
+        """The name on the envelope and above the address: title and full name."""
+        return f"{self.title} {self.full_name}" if self.title else self.full_name
+
+    @property
+    def salutation(self) -> str:
+        """What follows "Dear" in every letter: the name the person prefers to be called, or
+        else their title and last name, or (with no title) their first and last names."""
+        if self.preferred_name:
+            return self.preferred_name
+        if self.title:
+            return f"{self.title} {self.family_name}"
+        return self.full_name
 
     @property
     def age(self) -> int:

@@ -15,8 +15,10 @@ from assessments.services.concurrency import ConcurrentEdit, who_and_when
 
 PERSON_FIELDS = (
     "reference",
+    "title",
     "given_name",
     "family_name",
+    "preferred_name",
     "date_of_birth",
     "client_group",
     "team",
