@@ -271,6 +271,15 @@ LETTER_SIGNATORY_NAME = env_str("LETTER_SIGNATORY_NAME", "Alex Morgan")
 LETTER_SIGNATORY_TITLE = env_str(
     "LETTER_SIGNATORY_TITLE", "Head of Personalisation, Adult Social Care"
 )
+# The full address letters give for the public rules page. Blank: this site's own /rules/ page
+# (allocations.letters.rendering.rules_page_url builds it from SITE_URL, if set, or
+# http://127.0.0.1:8000).
+RULES_PAGE_URL = env_str("RULES_PAGE_URL", "")
+if RULES_PAGE_URL and not RULES_PAGE_URL.startswith(("https://", "http://")):
+    raise ImproperlyConfigured(
+        "RULES_PAGE_URL must be a full address starting https:// (or http://); "
+        f"got {RULES_PAGE_URL!r}."
+    )
 
 # --- Logging ------------------------------------------------------------------------------------
 LOGGING = {

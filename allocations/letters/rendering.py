@@ -6,10 +6,23 @@ from typing import Any
 
 from django.conf import settings
 from django.template.loader import render_to_string
+from django.urls import reverse
 
 from allocations.letters.kinds import LetterContent
 from allocations.pdf_worker import html_to_pdf
 from assessments.models import Person
+
+# Where the site runs when no address is configured (`make run`).
+DEFAULT_SITE_URL = "http://127.0.0.1:8000"
+
+
+def rules_page_url() -> str:
+    """The public rules page's full address, as a letter prints it: RULES_PAGE_URL, or else
+    this site's rules page under SITE_URL (when the site has one) or DEFAULT_SITE_URL."""
+    if settings.RULES_PAGE_URL:
+        return settings.RULES_PAGE_URL
+    site = getattr(settings, "SITE_URL", "") or DEFAULT_SITE_URL
+    return site.rstrip("/") + reverse("allocations:rules")
 
 
 def council() -> dict[str, Any]:
@@ -21,6 +34,7 @@ def council() -> dict[str, Any]:
         "logo": settings.COUNCIL_LOGO.as_uri(),
         "signatory_name": settings.LETTER_SIGNATORY_NAME,
         "signatory_title": settings.LETTER_SIGNATORY_TITLE,
+        "rules_url": rules_page_url(),
     }
 
 
