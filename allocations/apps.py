@@ -23,6 +23,11 @@ class AllocationsConfig(AppConfig):
         register_person_section(person_budget_section)
         register_person_section(person_review_section)
 
+        from allocations.views.assessment_record import assessment_pdf_action
+        from assessments.assessment_page import register_assessment_action
+
+        register_assessment_action(assessment_pdf_action)
+
         from allocations.views.questionnaire_page import questionnaire_impact_section
         from assessments.questionnaire_page import register_questionnaire_section
 

@@ -1,6 +1,7 @@
 from django.urls import path
 
 from allocations.views import (
+    assessment_record,
     budgets,
     calibration,
     calibration_charts,
@@ -21,6 +22,12 @@ app_name = "allocations"
 
 urlpatterns = [
     path("rules/", rules.rules_view, name="rules"),
+    # A submitted assessment (an assessments record) as a PDF for the person's records.
+    path(
+        "assessments/<int:pk>/pdf/",
+        assessment_record.assessment_pdf_view,
+        name="assessment_pdf",
+    ),
     path("policies/", policies.policy_list_view, name="policy_list"),
     path("policies/new/", policies.policy_edit_view, name="policy_create"),
     path("policies/<int:pk>/", policies.policy_detail_view, name="policy_detail"),

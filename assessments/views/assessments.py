@@ -11,6 +11,7 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
+from assessments.assessment_page import assessment_actions
 from assessments.forms import (
     EligibilityForm,
     InformalSupportStepForm,
@@ -206,6 +207,7 @@ def assessment_summary_view(request, pk: int):
             "problems": assessment_problems(assessment) if can_change else [],
             "history": assessment_history(assessment=assessment),
             "submit_form": SubmitForm(initial={"lock_version": assessment.lock_version}),
+            "actions": assessment_actions(request, assessment),
         },
     )
 
