@@ -37,6 +37,7 @@ from assessments.models import (
     Sex,
     SupportedBy,
     Team,
+    Title,
     User,
 )
 from assessments.roles import Role, roles_sync
@@ -192,6 +193,30 @@ _AGES = {
 }
 
 
+# Some of the people prefer a shorter name: their letters begin "Dear Peggy".
+_PREFERRED = {"Margaret": "Peggy", "Kenneth": "Ken", "Mohammed": "Mo", "Patricia": "Pat"}
+_WOMEN = {
+    "Edith", "Joan", "Margaret", "Doreen", "Patricia", "Aisha", "Grace", "Chloe", "Bethany",
+    "Sophie", "Hannah", "Amira", "Leah", "Priti", "Megan", "Eileen", "Sunita", "Rosa",
+    "Ifeoma", "Niamh", "Maureen",
+}  # fmt: skip
+_NO_TITLE = {"Gurpreet": "Mx", "Dylan": ""}  # one uses Mx, one no title at all
+
+
+def demo_addressing(index: int, given_name: str) -> dict[str, str]:
+    """How a demo person's letters address them: a title that fits their name (a few are
+    doctors, one uses Mx and one no title), and for some the name they prefer."""
+    if given_name in _NO_TITLE:
+        title = _NO_TITLE[given_name]
+    elif index % 11 == 3:
+        title = Title.DR
+    elif given_name in _WOMEN:
+        title = (Title.MRS, Title.MS, Title.MRS, Title.MISS)[index % 4]
+    else:
+        title = Title.MR
+    return {"title": title, "preferred_name": _PREFERRED.get(given_name, "")}
+
+
 def _postcode(rng: random.Random, area: str) -> str:
     letters = "ABDEFGHJLNPQRSTUWXYZ"
     return (
@@ -249,6 +274,7 @@ def _people(teams: dict[str, Team], users: dict[str, User]) -> int:
                 actor=worker,
                 data={
                     "reference": reference,
+                    **demo_addressing(index, _GIVEN[index]),
                     "given_name": _GIVEN[index],
                     "family_name": _FAMILY[(index * 7) % len(_FAMILY)],
                     "date_of_birth": born,

@@ -294,7 +294,15 @@ _MANAGEMENT += ["mixed"]
 def _history_person(index: int, rng, teams, worker, today):
     """A person whose story starts on their assessment day (person_create runs on the
     demo's clock, so their record is as old as their first assessment)."""
-    from assessments.demo import _AGES, _FAMILY, _GIVEN, _STREETS, _TOWNS, _postcode
+    from assessments.demo import (
+        _AGES,
+        _FAMILY,
+        _GIVEN,
+        _STREETS,
+        _TOWNS,
+        _postcode,
+        demo_addressing,
+    )
     from assessments.models import ClientGroup, Ethnicity, Sex
     from assessments.services.people import person_create
 
@@ -303,11 +311,13 @@ def _history_person(index: int, rng, teams, worker, today):
     low, high = _AGES[group]
     born = today - datetime.timedelta(days=rng.randint(low, high) * 365 + 100)
     town, area = _TOWNS[team_code]
+    given_name = _GIVEN[(index * 3 + 1) % len(_GIVEN)]
     return person_create(
         actor=worker,
         data={
             "reference": HISTORY_REFERENCE.format(index + 1),
-            "given_name": _GIVEN[(index * 3 + 1) % len(_GIVEN)],
+            **demo_addressing(index, given_name),
+            "given_name": given_name,
             "family_name": _FAMILY[(index * 11 + 5) % len(_FAMILY)],
             "date_of_birth": born,
             "client_group": group,

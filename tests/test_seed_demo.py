@@ -35,6 +35,16 @@ def test_seed_demo_builds_the_demo_once_and_prints_logins(capsys):
     assert "(40 people added)" in first
     assert "(0 people added)" in second
     assert Person.history.filter(history_type="~").exists()
+    # Letters address the demo's people by title (one uses none), some by the name they prefer.
+    assert set(Person.objects.values_list("title", flat=True)) >= {
+        "Mr",
+        "Mrs",
+        "Ms",
+        "Dr",
+        "Mx",
+        "",
+    }
+    assert Person.objects.exclude(preferred_name="").exists()
     assert User.objects.get(username="sw.north").check_password(DEMO_PASSWORD)
 
 
