@@ -63,6 +63,47 @@ def test_throttling_is_per_username_so_colleagues_can_still_log_in(client, worke
     assert ok.status_code == 302
 
 
+def test_password_spraying_from_one_address_is_paused(client, worker_a, worker_b):
+    # Many usernames, one wrong password each, from one address: no username reaches its own
+    # limit, but the address reaches AXES_ADDRESS_FAILURE_LIMIT and is paused for everyone.
+    for n in range(settings.AXES_ADDRESS_FAILURE_LIMIT):
+        sprayed = client.post(reverse("login"), {"username": f"guess{n}", "password": "Summer2026"})
+    assert sprayed.status_code == 429
+    locked = client.post(reverse("login"), {"username": "worker.a", "password": TEST_PASSWORD})
+    assert locked.status_code == 429
+    assert "_auth_user_id" not in client.session
+    # Another address is not affected.
+    other = client.post(
+        reverse("login"),
+        {"username": "worker.b", "password": TEST_PASSWORD},
+        REMOTE_ADDR="10.0.0.9",
+    )
+    assert other.status_code == 302
+
+
+def test_a_success_does_not_clear_the_addresss_failures(client, worker_a):
+    for n in range(settings.AXES_ADDRESS_FAILURE_LIMIT - 1):
+        client.post(reverse("login"), {"username": f"guess{n}", "password": "wrong"})
+    assert (
+        client.post(
+            reverse("login"), {"username": "worker.a", "password": TEST_PASSWORD}
+        ).status_code
+        == 302
+    )
+    client.logout()
+    # The next failure is the address's limit: a valid login in between did not reset it.
+    client.post(reverse("login"), {"username": "guess-last", "password": "wrong"})
+    locked = client.post(reverse("login"), {"username": "worker.a", "password": TEST_PASSWORD})
+    assert locked.status_code == 429
+
+
+def test_a_username_too_long_to_store_is_a_failed_login_not_an_error(client, worker_a):
+    response = client.post(reverse("login"), {"username": "x" * 300, "password": "wrong"})
+    assert response.status_code == 200
+    assert "enter a correct username and password" in response.text
+    assert AccessAttempt.objects.get().username == "x" * 255
+
+
 def test_session_expires_after_inactivity():
     assert settings.SESSION_COOKIE_AGE == settings.SESSION_IDLE_MINUTES * 60 == 30 * 60
     assert settings.SESSION_SAVE_EVERY_REQUEST  # each request restarts the idle clock
@@ -371,6 +412,18 @@ def test_pages_carry_security_headers(client, worker_a):
     assert "form-action 'self'" in csp
     assert "script-src 'self'" in csp
     assert response.headers["X-Frame-Options"] == "DENY"
+
+
+def test_pages_and_files_with_personal_data_are_never_cached(client, worker_a, team_a):
+    from tests.factories import make_person
+
+    client.force_login(worker_a)
+    person = make_person(actor=worker_a, team=team_a)
+    for url in (
+        reverse("assessments:person_list"),
+        reverse("assessments:person_detail", args=[person.pk]),
+    ):
+        assert "no-store" in client.get(url).headers["Cache-Control"]
 
 
 def test_admin_site_is_for_staff_reference_data(client, ras_admin, worker_a, team_a):

@@ -60,6 +60,18 @@ def test_production_refuses_to_start_without_its_settings(missing, message):
     assert message in result.stderr
 
 
+def test_production_refuses_a_short_secret_key():
+    result = manage("check", **{**PRODUCTION, "DJANGO_SECRET_KEY": "k" * 49})
+    assert result.returncode != 0
+    assert "DJANGO_SECRET_KEY is 49 characters; production needs 50 or more." in result.stderr
+
+
+def test_seed_demo_refuses_to_run_in_production():
+    result = manage("seed_demo", **PRODUCTION)
+    assert result.returncode != 0
+    assert "seed_demo refuses to run with DJANGO_ENV=production" in result.stderr
+
+
 def test_production_refuses_debug():
     result = manage("check", DJANGO_DEBUG="true", **PRODUCTION)
     assert "DJANGO_DEBUG must be off" in result.stderr

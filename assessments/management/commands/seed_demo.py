@@ -1,4 +1,5 @@
-from django.core.management.base import BaseCommand
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
 
 from assessments.demo import demo_logins, seed_demo
 
@@ -12,6 +13,12 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, quiet_logins=False, **options):
+        if settings.PRODUCTION:
+            # The demo creates accounts whose password is published in the README.
+            raise CommandError(
+                "seed_demo refuses to run with DJANGO_ENV=production: it creates accounts with "
+                "a published password."
+            )
         _, created = seed_demo()
         self.stdout.write(f"Demo data ready ({created} people added).")
         if not quiet_logins:
