@@ -10,6 +10,7 @@ from allocations.services.plans import PLAN_SETTINGS_FIELDS
 from allocations.services.policies import POLICY_FIELDS
 from assessments.models import SupportedBy, Team
 from assessments.selectors.people import team_allowed
+from ras_site.forms import DayMonthYearField
 
 _HELP_MAP = "One per line, as name: number."
 # Numbers typed into the policy's lists: finite and of a sane size (the engine refuses the same).
@@ -101,8 +102,8 @@ class PolicyForm(forms.ModelForm):
     class Meta:
         model = RasPolicy
         fields = POLICY_FIELDS
+        field_classes = {"effective_from": DayMonthYearField}
         widgets = {
-            "effective_from": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
             "notes": forms.Textarea(attrs={"rows": 3}),
             "transitional_rule": forms.RadioSelect,
         }
@@ -207,11 +208,11 @@ class PlanSettingsForm(forms.ModelForm):
     class Meta:
         model = SupportPlan
         fields = PLAN_SETTINGS_FIELDS
+        field_classes = {"review_date": DayMonthYearField}
         widgets = {
             "management": forms.RadioSelect,
             "difference_reason": forms.Textarea(attrs={"rows": 2}),
             "risk_reasons": forms.Textarea(attrs={"rows": 2}),
-            "review_date": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
         }
         help_texts = {
             "direct_payment_weekly_gbp": "Only for a mix: the amounts must add up to the plan's "
@@ -273,10 +274,9 @@ class LetterBatchForm(forms.Form):
     team = forms.ModelChoiceField(
         queryset=Team.objects.none(), required=False, empty_label="Every team I can see"
     )
-    since = forms.DateField(
+    since = DayMonthYearField(
         label="Only those calculated, agreed or decided on or after (optional)",
         required=False,
-        widget=forms.DateInput(attrs={"type": "date"}),
     )
 
     def __init__(self, *args, user, **kwargs):

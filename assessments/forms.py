@@ -14,6 +14,7 @@ from assessments.models import (
 )
 from assessments.selectors.people import team_allowed
 from assessments.services.people import PERSON_FIELDS
+from ras_site.forms import DayMonthYearField, DayMonthYearWidget
 
 
 class PersonForm(forms.ModelForm):
@@ -29,8 +30,9 @@ class PersonForm(forms.ModelForm):
         model = Person
         fields = PERSON_FIELDS
         widgets = {
-            "date_of_birth": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+            "date_of_birth": DayMonthYearWidget(autocomplete="bday"),
         }
+        field_classes = {"date_of_birth": DayMonthYearField}
         help_texts = {
             "reference": "The council's unique reference for this person, e.g. ASC-004217.",
             "sex": "Optional. Used only to check that budgets are fair.",

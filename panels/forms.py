@@ -5,6 +5,7 @@ from django import forms
 from assessments.models import User
 from assessments.roles import Role
 from panels.models import DEFAULT_MEETING_TIME, PanelAttendance, PanelDecision, PanelMeeting
+from ras_site.forms import DayMonthYearField
 
 
 def panel_people():
@@ -18,7 +19,7 @@ def panel_people():
 
 
 class MeetingForm(forms.Form):
-    date = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
+    date = DayMonthYearField(label="Date")
     time = forms.TimeField(
         initial=DEFAULT_MEETING_TIME, widget=forms.TimeInput(attrs={"type": "time"})
     )
@@ -45,9 +46,7 @@ class PanelDecisionForm(forms.Form):
         required=False,
         widget=forms.Textarea(attrs={"rows": 2}),
     )
-    review_date = forms.DateField(
-        label="Review date", required=False, widget=forms.DateInput(attrs={"type": "date"})
-    )
+    review_date = DayMonthYearField(label="Review date", required=False)
     information_needed = forms.CharField(
         label="Information needed (when deferred)",
         required=False,

@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "django.forms",  # Django's widget templates, for FORM_RENDERER below
     "crispy_forms",
     "crispy_bootstrap5",
     "simple_history",
@@ -216,6 +217,9 @@ STORAGES = {
         )
     },
 }
+
+# Widgets render with the project's templates too (templates/widgets/: the day/month/year input).
+FORM_RENDERER = "django.forms.renderers.TemplatesSetting"
 
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"

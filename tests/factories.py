@@ -58,10 +58,27 @@ def make_person(*, actor: User, team: Team | None = None, **overrides) -> Person
     return person_create(actor=actor, data=person_data(team or actor.team, **overrides))
 
 
+def date_parts(name: str, value: datetime.date | str | None) -> dict[str, str]:
+    """A date as the day/month/year boxes post it (ras_site.forms.DayMonthYearWidget):
+    <name>_day, <name>_month, <name>_year. A string is "yyyy-mm-dd"; None posts empty boxes."""
+    if isinstance(value, str):
+        value = datetime.date.fromisoformat(value)
+    if value is None:
+        return {f"{name}_day": "", f"{name}_month": "", f"{name}_year": ""}
+    return {
+        f"{name}_day": str(value.day),
+        f"{name}_month": str(value.month),
+        f"{name}_year": str(value.year),
+    }
+
+
 def form_data(data: dict) -> dict:
-    """A person's data as the browser would post it."""
+    """A person's data as the browser would post it (a date as its three boxes)."""
     posted = {}
     for key, value in data.items():
+        if isinstance(value, datetime.date):
+            posted.update(date_parts(key, value))
+            continue
         if isinstance(value, Team):
             value = value.pk
         elif value is None:

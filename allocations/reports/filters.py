@@ -26,12 +26,14 @@ from allocations.reports.scope import (
 )
 from assessments.models import ClientGroup, Team
 from assessments.roles import PEOPLE_ALL_TEAMS
+from ras_site.forms import PARTS, DayMonthYearField
 
 END_BEFORE_START = "The end date must be on or after the start date."
 END_IN_FUTURE = "The end date cannot be after today."
 PERIOD_TOO_LONG = "Choose a period of at most 5 years."
 MAX_DAYS = 5 * 366
 FILTER_FIELDS = ("start", "end", "team", "client_group")
+DATE_FILTERS = ("start", "end")
 
 
 def default_period(today: datetime.date) -> tuple[datetime.date, datetime.date]:
@@ -45,12 +47,10 @@ def _all_teams(user) -> bool:
 
 
 class ReportFilterForm(forms.Form):
-    start = forms.DateField(
-        label="From", widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
-    )
-    end = forms.DateField(
-        label="To", widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
-    )
+    # Typed as day, month and year; start=yyyy-mm-dd (the export links, older bookmarks, the
+    # pack's hidden fields) is taken too.
+    start = DayMonthYearField(label="From", accept_iso=True)
+    end = DayMonthYearField(label="To", accept_iso=True)
     team = forms.TypedChoiceField(label="Team", coerce=int, required=False, empty_value=None)
     client_group = forms.ChoiceField(
         label="Client group",
@@ -96,6 +96,12 @@ def _asks_for_another_team(request, user) -> bool:
     return asked.isdigit() and Team.objects.filter(pk=int(asked)).exists()
 
 
+def _date_named(query, name: str) -> bool:
+    """Whether the query gives the date `name`, as yyyy-mm-dd or as any of its three parts."""
+    keys = (name, *(f"{name}_{part}" for part in PARTS))
+    return any(query.get(key, "").strip() for key in keys)
+
+
 def scope_from_request(request) -> tuple[ReportFilterForm, ReportScope]:
     """The filter form (bound when the request names any filter) and the scope to report on:
     the filters asked for when they are valid, otherwise the defaults (the form carries the
@@ -105,14 +111,16 @@ def scope_from_request(request) -> tuple[ReportFilterForm, ReportScope]:
     if not reports_visible(user):
         raise PermissionDenied(NOT_REPORT_READER)
     today = timezone.localdate()
-    asked = any(name in request.GET for name in FILTER_FIELDS)
     start, end = default_period(today)
+    names = [*FILTER_FIELDS, *(f"{d}_{part}" for d in DATE_FILTERS for part in PARTS)]
+    asked = any(name in request.GET for name in names)
     data = None
     if asked:
+        data = {name: request.GET.get(name, "") for name in names}
         # A date left out (a link naming only a team, say) is the default's.
-        data = {name: request.GET.get(name, "") for name in FILTER_FIELDS}
-        data["start"] = data["start"] or start.isoformat()
-        data["end"] = data["end"] or end.isoformat()
+        for name, default in zip(DATE_FILTERS, (start, end), strict=True):
+            if not _date_named(request.GET, name):
+                data[name] = default.isoformat()
     form = ReportFilterForm(data, user=user, today=today)
     filters = {"start": start, "end": end, "team_id": None, "client_group": None}
     if asked:

@@ -47,6 +47,7 @@ from tests.factories import (
     POLICY_FORM,
     SPEC_POLICY,
     complete_assessment,
+    date_parts,
     make_person,
     make_plan,
     make_policy,
@@ -340,7 +341,7 @@ def test_the_policy_form_offers_both_transitional_rules(client, ras_admin):
 # --- Numbers are finite in every form ---------------------------------------------------------
 
 
-POLICY_POST = {**POLICY_FORM, "effective_from": "2099-04-01"}
+POLICY_POST = {**POLICY_FORM, **date_parts("effective_from", "2099-04-01")}
 ODD_NUMBERS = ["NaN", "Infinity", "-Infinity", "1e309", "sNaN"]
 
 

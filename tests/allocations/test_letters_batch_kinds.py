@@ -15,7 +15,7 @@ from allocations.models import Letter, LetterBatch
 from allocations.services.letter_batches import letter_batch_run
 from allocations.services.plans import plan_authorise, plan_submit
 from assessments.services.assessments import assessment_start, assessment_submit
-from tests.factories import complete_assessment, make_person, make_plan
+from tests.factories import complete_assessment, date_parts, make_person, make_plan
 
 pytestmark = pytest.mark.django_db
 
@@ -66,7 +66,7 @@ def _batch(client, user, team, kind, since=None) -> LetterBatch:
     client.force_login(user)
     data = {"kind": kind, "team": team.pk}
     if since is not None:
-        data["since"] = since.isoformat()
+        data.update(date_parts("since", since))
     response = client.post(reverse("allocations:letter_batches"), data)
     batch = LetterBatch.objects.latest("id")
     assert response.url == reverse("allocations:letter_batch", args=[batch.pk])

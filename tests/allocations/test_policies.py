@@ -19,7 +19,7 @@ from allocations.services.policies import (
 )
 from assessments.roles import Role
 from assessments.workflows import IllegalTransition
-from tests.factories import POLICY_FORM, SPEC_POLICY, make_policy, make_user
+from tests.factories import POLICY_FORM, SPEC_POLICY, date_parts, make_policy, make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -129,7 +129,7 @@ def test_rules_page_without_a_policy(client, db):
 
 def test_drafting_and_approving_in_the_browser_forms(client, ras_admin, senior_manager):
     client.force_login(ras_admin)
-    data = {**POLICY_FORM, "effective_from": "2027-04-01"}
+    data = {**POLICY_FORM, **date_parts("effective_from", "2027-04-01")}
     bad = client.post(
         reverse("allocations:policy_create"), {**data, "contingency_bands": "100: 5\nlots: 9"}
     )

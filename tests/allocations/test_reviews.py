@@ -39,7 +39,13 @@ from allocations.services.reviews import (
 )
 from assessments.models import Assessment
 from assessments.workflows import IllegalTransition
-from tests.factories import POLICY_FORM, make_budgeted_person, make_plan, make_policy
+from tests.factories import (
+    POLICY_FORM,
+    date_parts,
+    make_budgeted_person,
+    make_plan,
+    make_policy,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -126,7 +132,7 @@ def test_the_panels_date_overrides_the_policy(
 
 def test_a_policy_version_sets_its_interval_in_the_form(client, ras_admin):
     client.force_login(ras_admin)
-    data = {**POLICY_FORM, "effective_from": "2031-04-01"}
+    data = {**POLICY_FORM, **date_parts("effective_from", "2031-04-01")}
     client.post(reverse("allocations:policy_create"), data)  # left empty: the default
     client.post(
         reverse("allocations:policy_create"),

@@ -82,7 +82,7 @@ def test_bad_input_is_refused_beside_the_field_and_nothing_saved(
 ):
     make_person(actor=worker_a, reference="DUP-1")
     if value == "FUTURE":
-        value = (timezone.localdate() + datetime.timedelta(days=1)).isoformat()
+        value = timezone.localdate() + datetime.timedelta(days=1)
     client.force_login(worker_a)
     data = form_data(person_data(worker_a.team, **{field: value}))
     response = client.post(reverse("assessments:person_create"), data)

@@ -100,6 +100,15 @@ def log_in(page, live_server, username: str, password: str) -> None:
     page.wait_for_url(f"{live_server.url}/my-work/")
 
 
+def fill_date(page, legend: str, day: str, month: str, year: str) -> None:
+    """Type a date into the Day, Month and Year boxes of the group named `legend`
+    (ras_site.forms.DayMonthYearWidget), as a person would."""
+    group = page.get_by_role("group", name=legend)
+    group.get_by_label("Day").fill(day)
+    group.get_by_label("Month").fill(month)
+    group.get_by_label("Year").fill(year)
+
+
 def axe_violations(page, impacts=("serious", "critical")) -> list[dict]:
     """Run axe-core (WCAG 2.2 AA tags) on the current page; return violations of those impacts."""
     page.add_script_tag(path=str(AXE))

@@ -6,7 +6,7 @@ import pytest
 from django.urls import reverse
 
 from allocations.models import AgreedBudget, SupportPlan
-from tests.browser.conftest import axe_violations, log_in
+from tests.browser.conftest import axe_violations, fill_date, log_in
 from tests.factories import TEST_PASSWORD, make_plan
 from tests.panels.helpers import held_meeting
 
@@ -60,7 +60,7 @@ def test_plan_over_the_threshold_approved_with_conditions_by_the_panel(
     page.get_by_role("radio", name="Approved with conditions").check()
     page.get_by_label("Reasons").fill("Safe at home at a cost below residential care.")
     page.get_by_label("Conditions (when approved with conditions)").fill("Falls sensor first")
-    page.get_by_label("Review date").fill("2027-03-01")
+    fill_date(page, "Review date", "1", "3", "2027")
     page.get_by_role("button", name="Record the decision").click()
     page.get_by_text("Decision recorded: Approved with conditions.").wait_for()
 

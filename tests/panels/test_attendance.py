@@ -33,7 +33,7 @@ from panels.services import (
     quorum_of,
     referral_move,
 )
-from tests.factories import make_user
+from tests.factories import date_parts, make_user
 from tests.panels.helpers import at, decide
 
 pytestmark = pytest.mark.django_db
@@ -257,7 +257,7 @@ def test_a_refused_decision_keeps_what_the_chair_typed(
             "outcome": "approved_with_conditions",
             "reasons": "Safe at home with night support",
             "conditions": "Falls sensor first",
-            "review_date": "2027-03-01",
+            **date_parts("review_date", "2027-03-01"),
         },
     )
     assert response.status_code == 400
@@ -265,7 +265,9 @@ def test_a_refused_decision_keeps_what_the_chair_typed(
     assert "not quorate" in page
     assert "Safe at home with night support</textarea>" in page
     assert "Falls sensor first</textarea>" in page
-    assert 'value="2027-03-01"' in page
+    # The review date's boxes keep what was typed.
+    for box, typed in (("day", "1"), ("month", "3"), ("year", "2027")):
+        assert f'name="review_date_{box}" value="{typed}"' in page
     assert not PanelDecision.objects.exists()
 
 

@@ -22,7 +22,7 @@ from panels.services import (
     referral_withdraw,
 )
 from panels.views import CHOOSE_REFERRAL
-from tests.factories import make_plan, make_user
+from tests.factories import date_parts, make_plan, make_user
 
 pytestmark = pytest.mark.django_db
 REVIEW = datetime.date(2027, 3, 1)
@@ -49,7 +49,10 @@ def test_panel_pages_permission_matrix(client, referral, worker_a, worker_b, pan
     client.force_login(auditor)
     for url in urls:
         assert client.get(url).status_code == 200
-    assert client.post(reverse("panels:meeting_create"), {"date": "2027-01-01"}).status_code == 403
+    assert (
+        client.post(reverse("panels:meeting_create"), date_parts("date", "2027-01-01")).status_code
+        == 403
+    )
     client.force_login(panel_member)
     page = client.get(reverse("panels:referral_detail", args=[referral.pk])).text
     assert "Record the panel" not in page and "Declare a conflict" in page
@@ -74,7 +77,7 @@ def waiting(submitted_a, person_a, worker_a):
 def test_the_arrange_page_permission_matrix(client, panel_chair, panel_member, worker_a):
     url = reverse("panels:meeting_create")
     data = {
-        "date": "2027-01-01",
+        **date_parts("date", "2027-01-01"),
         "time": "14:30",
         "place": "Room 4, County Hall",
         "chair": panel_chair.pk,

@@ -17,7 +17,7 @@ from django.urls import reverse
 from assessments.roles import Role
 from panels.models import ConflictDeclaration, PanelAttendance, PanelDecision, PanelReferral
 from panels.services import conflict_declare
-from tests.factories import make_user
+from tests.factories import date_parts, make_user
 from tests.panels.helpers import decide, held_meeting, refer
 
 pytestmark = pytest.mark.django_db
@@ -281,7 +281,7 @@ def test_arranging_a_meeting_in_the_past_is_refused_on_the_form(client, panel_ch
     response = client.post(
         reverse("panels:meeting_create"),
         {
-            "date": yesterday.isoformat(),
+            **date_parts("date", yesterday),
             "time": "10:00",
             "place": "Room 1",
             "chair": panel_chair.pk,

@@ -19,7 +19,8 @@ from openpyxl import load_workbook
 from allocations.reports.filters import END_BEFORE_START, END_IN_FUTURE
 from allocations.reports.tables import SUPPRESSED_NOTE
 from assessments.models import ClientGroup
-from tests.factories import make_person
+from ras_site.forms import DATE_MISSING_PARTS, DATE_NOT_REAL
+from tests.factories import date_parts, make_person
 
 pytestmark = pytest.mark.django_db
 LONDON = zoneinfo.ZoneInfo("Europe/London")
@@ -143,12 +144,40 @@ def test_the_filters_narrow_every_table(
     assert f"/reports/table/fake-people.csv?{query}" in page
 
 
+def test_the_period_is_typed_as_day_month_year_and_older_links_still_work(
+    client, senior_manager, fake_section
+):
+    client.force_login(senior_manager)
+    typed = {**date_parts("start", "2026-06-01"), **date_parts("end", "2026-11-30")}
+    page = _text(client.get(URL, typed))
+    assert "Showing 1 June 2026 to 30 November 2026; every team" in page
+    # The boxes show the period applied, and the downloads carry it as yyyy-mm-dd.
+    for name, value in typed.items():
+        assert f'name="{name}" value="{value}"' in page
+    assert "/reports/export.xlsx?start=2026-06-01&amp;end=2026-11-30" in page
+    # A link written as yyyy-mm-dd (an export's, an older bookmark) reads the same.
+    linked = _text(client.get(URL, {"start": "2026-06-01", "end": "2026-11-30"}))
+    assert "Showing 1 June 2026 to 30 November 2026; every team" in linked
+    assert 'name="start_month" value="6"' in linked
+    # Only the end typed: the start is the default's.
+    end_only = _text(client.get(URL, date_parts("end", "2026-11-30")))
+    assert f"Showing {DEFAULT_SCOPE.replace('1 December', '30 November')};" in end_only
+
+
 @pytest.mark.parametrize(
     ("params", "field", "message"),
     [
         ({"start": "2026-06-01", "end": "2026-05-31"}, "end", END_BEFORE_START),
         ({"start": "2026-06-01", "end": "2026-12-02"}, "end", END_IN_FUTURE),
-        ({"start": "not a date", "end": "2026-06-01"}, "start", "Enter a valid date."),
+        ({"start": "not a date", "end": "2026-06-01"}, "start", DATE_NOT_REAL),
+        # Typed in the Day, Month and Year boxes.
+        ({"start_day": "1", "start_month": "6"}, "start", DATE_MISSING_PARTS.format(parts="year")),
+        ({**date_parts("start", "2026-06-01"), "start_day": "31"}, "start", DATE_NOT_REAL),
+        (
+            {**date_parts("start", "2026-06-01"), **date_parts("end", "2026-05-31")},
+            "end",
+            END_BEFORE_START,
+        ),
         ({"team": "999999"}, "team", "Select a valid choice."),
         ({"client_group": "martians"}, "client_group", "Select a valid choice."),
     ],
@@ -160,8 +189,8 @@ def test_bad_filters_are_explained_beside_the_field_and_the_defaults_shown(
     response = client.get(URL, params)
     assert response.status_code == 200
     page = _text(response)
-    assert f'id="id_{field}-error">{message}' in page
-    assert f'aria-describedby="id_{field}-error"' in page
+    assert f'id="id_{field}_error">{message}' in page
+    assert f'aria-describedby="id_{field}_error"' in page
     assert f"Showing {DEFAULT_SCOPE}; every team; every client group." in page
 
 
@@ -319,7 +348,7 @@ def test_a_period_longer_than_five_years_is_refused(client, senior_manager):
 
     client.force_login(senior_manager)
     page = _text(client.get(URL, {"start": "2020-01-01", "end": "2026-11-30"}))
-    assert f'id="id_start-error">{PERIOD_TOO_LONG}' in page
+    assert f'id="id_start_error">{PERIOD_TOO_LONG}' in page
     assert f"Showing {DEFAULT_SCOPE};" in page
 
 

@@ -58,7 +58,7 @@ from allocations.services.report_packs import (
     PackJustIssued,
     report_pack_issue,
 )
-from tests.factories import make_user
+from tests.factories import date_parts, make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -437,12 +437,15 @@ def test_issuing_takes_the_dashboards_filter_names(client, ras_admin, team_a):
 
 def test_a_period_that_ends_before_it_starts_is_refused(client, ras_admin):
     client.force_login(ras_admin)
-    response = client.post(
-        reverse("allocations:report_pack_issue"), {"start": "2026-10-31", "end": "2026-05-01"}
-    )
+    # As the pack page's own form posts it: each date in its Day, Month and Year boxes.
+    typed = {**date_parts("start", "2026-10-31"), **date_parts("end", "2026-05-01")}
+    response = client.post(reverse("allocations:report_pack_issue"), typed)
 
     assert response.status_code == 400
-    assert "The end date must be on or after the start date." in response.content.decode()
+    page = response.content.decode()
+    assert "The end date must be on or after the start date." in page
+    for name, value in typed.items():
+        assert f'name="{name}" value="{value}"' in page
     assert not ReportPack.objects.exists()
 
 
@@ -451,7 +454,7 @@ def test_a_period_ending_after_today_is_refused(client, ras_admin):
     tomorrow = timezone.localdate() + datetime.timedelta(days=1)
     response = client.post(
         reverse("allocations:report_pack_issue"),
-        {"start": "2026-05-01", "end": tomorrow.isoformat()},
+        {**date_parts("start", "2026-05-01"), **date_parts("end", tomorrow)},
     )
 
     assert response.status_code == 400
@@ -465,8 +468,11 @@ def test_the_form_offers_the_twelve_months_to_today(client, senior_manager):
     page = client.get(reverse("allocations:report_pack_list")).content.decode()
 
     # 20 November 2026: from 1 December 2025, eleven months before November's first day.
-    assert 'name="start" value="2025-12-01"' in page
-    assert 'name="end" value="2026-11-20"' in page
+    for name, value in {
+        **date_parts("start", "2025-12-01"),
+        **date_parts("end", "2026-11-20"),
+    }.items():
+        assert f'name="{name}" value="{value}"' in page
 
 
 def test_the_list_shows_each_pack_in_constant_queries(client, senior_manager, ras_admin):
