@@ -1,0 +1,25 @@
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
+
+from assessments.backups import BackupError, backup
+
+
+class Command(BaseCommand):
+    help = (
+        "Back up the database with pg_dump (custom format) and write its SHA-256 beside it. "
+        "Check a backup with `manage.py restore_check`."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--output", type=Path, help="Where to write the dump (default backups/ras-<time>.dump)."
+        )
+
+    def handle(self, *args, output=None, **options):
+        try:
+            path = backup(output)
+        except BackupError as problem:
+            raise CommandError(str(problem)) from problem
+        size = path.stat().st_size
+        self.stdout.write(f"Backed up to {path} ({size:,} bytes); SHA-256 in {path.name}.sha256.")
