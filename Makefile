@@ -10,7 +10,7 @@ TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/postgres
 PYTEST_ARGS ?= -n 2
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test lint format bench clean
+.PHONY: help install machine run test lint format bench clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  make %-9s %s\n", $$1, $$2}'
@@ -32,7 +32,10 @@ run: install ## Migrate, load the demo data, print the demo logins, start the ba
 	  trap "kill $$worker 2>/dev/null" EXIT INT TERM; \
 	  $(BIN)/python manage.py runserver $(HOST)'
 
-test: lint ## ruff, makemigrations --check and the whole suite (browser tests included) on PostgreSQL
+machine: ## Install and start what the tests need from the machine (Debian packages, PostgreSQL); quick when present
+	@scripts/setup-machine
+
+test: machine lint ## ruff, makemigrations --check and the whole suite (browser tests included) on PostgreSQL
 	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} $(BIN)/python manage.py makemigrations --check --dry-run
 	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} $(BIN)/pytest $(PYTEST_ARGS)
 
