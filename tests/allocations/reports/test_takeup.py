@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from allocations.models import AgreedBudget, IndicativeBudget
 from allocations.reports.scope import ReportScope, report_scope_for_user
-from allocations.reports.takeup import POSTGRESQL_ONLY, SECTION, month_ends, takeup_tables
+from allocations.reports.takeup import SECTION, month_ends, takeup_tables
 from allocations.services.plans import agreed_budget_decide, plan_authorise, plan_submit
 from allocations.services.report_settings import report_settings_update
 from assessments.services.assessments import assessment_start, assessment_submit
@@ -289,9 +289,3 @@ def test_a_lower_budget_counts_from_its_adoption_and_one_overtaken_never(
     assert overtaken.status == AgreedBudget.Status.ENDED
     si = figures(read(ReportScope(**PERIOD, client_group="sensory_impairment")))
     assert [(r["supported"], r["agreed"], r["direct_payment"]) for r in si] == [(1, 1, 0)] * 3
-
-
-def test_on_sqlite_take_up_says_it_is_not_counted(db, monkeypatch):
-    monkeypatch.setattr("allocations.reports.takeup.counted_here", lambda: False)
-    table = read(ReportScope(**PERIOD))
-    assert (table.rows, table.notes[-1]) == ([], POSTGRESQL_ONLY)
