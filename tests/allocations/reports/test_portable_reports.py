@@ -29,6 +29,7 @@ from tests.allocations.reports.test_takeup import (
     PERIOD,
     agree,
     assessed,
+    end_agreed,
     lower,
     moment,
     on,
@@ -74,6 +75,9 @@ def varied(caseload, pipeline, worker_a, worker_b, manager_a, manager_b, panel_c
     plan = submitted(plan, worker_b, D(2026, 6, 3))
     with on(D(2026, 7, 7)):
         plan_agree_by_panel(actor=panel_chair, plan=plan, review_date=D(2027, 1, 7))
+    # A budget ended at midnight, the instant 30 June is counted at: still in force then.
+    e = assessed(worker_a, D(2026, 4, 14), client_group="mental_health")
+    end_agreed(agree(e, worker_a, manager_a, D(2026, 4, 21)), manager_a, D(2026, 7, 1), hour=0)
     # Every path the rules have: an adopted and an overtaken lower budget, a withdrawn draft.
     assert AgreedBudget.objects.filter(decided_at__isnull=False).exists()
     assert AgreedBudget.objects.filter(replaces__isnull=False, decided_at__isnull=True).exists()
@@ -89,9 +93,14 @@ def every_scope(team_a, team_b, start, end):
         yield ReportScope(start=start, end=end, client_group=group)
 
 
-# Period ends from before anyone was assessed to after the last event, four days apart (so
-# the pipeline is seen as at many days; ends past 1 August are shown as at that day).
-ENDS = [D(2026, 4, 1) + datetime.timedelta(days=4 * n) for n in range(32)]
+# Period ends from before anyone was assessed to after the last event: month ends (30 June's
+# is the instant a budget ended), mid-months, and days either side of the caseloads' events
+# (ends past 1 August are shown as at that day).
+ENDS = [
+    *(D(2026, 3, 31), D(2026, 4, 15), D(2026, 4, 30), D(2026, 5, 15), D(2026, 5, 31)),
+    *(D(2026, 6, 9), D(2026, 6, 10), D(2026, 6, 15), D(2026, 6, 20), D(2026, 6, 30)),
+    *(D(2026, 7, 8), D(2026, 7, 15), D(2026, 7, 20), D(2026, 7, 31), D(2026, 9, 30)),
+]
 
 
 def test_take_up_counts_the_same_without_postgresql(varied, team_a, team_b):

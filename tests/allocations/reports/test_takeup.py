@@ -73,10 +73,10 @@ def agree(person, worker, manager, day, management="direct_payment"):
         return plan_authorise(actor=manager, plan=plan)
 
 
-def end_agreed(agreed: AgreedBudget, actor, day):
+def end_agreed(agreed: AgreedBudget, actor, day, hour: int = 12):
     """The budget ends on `day` with no successor (as a closed case or an imported end date
     would leave it)."""
-    with on(day, 12):
+    with on(day, hour):
         AgreedBudget.WORKFLOW.move(agreed, AgreedBudget.Status.ENDED)
         agreed.ended_at = timezone.now()
         save_as(agreed, actor, reason="case closed")
