@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sqlite3
 import subprocess
 import sys
@@ -253,10 +254,11 @@ def test_only_sqlite_gets_the_sqlite_options(tmp_path):
 
 
 # The reports on `make run`'s file: every section answers (fairness without GROUPING SETS, the
-# panel's medians without percentile_cont), the dashboard and its workbook open, and the demo's
-# members' pack was issued.
+# panel's medians without percentile_cont, take-up and the pipeline counted in Python), the
+# dashboard and its workbook open, and the demo's members' pack was issued. Prints the cells of
+# the dashboard's take-up and people-by-stage tables as a reader sees them.
 REPORTS = """
-import json
+import json, re
 import django
 django.setup()
 from django.test import Client
@@ -267,12 +269,28 @@ client = Client()
 client.force_login(User.objects.get(username="senior.manager"))
 pages = {}
 for url in ["/reports/", "/reports/export.xlsx", "/reports/table/fairness-client-group.csv",
-            "/reports/table/panel-decisions.csv", "/reports/chart/fairness-client-group.svg"]:
+            "/reports/table/panel-decisions.csv", "/reports/chart/fairness-client-group.svg",
+            "/reports/table/take-up-by-month.csv", "/reports/table/pipeline-by-stage.csv",
+            "/reports/pipeline/indicative-budget-issued/"]:
     response = client.get(url)
     pages[url] = response.status_code
 dashboard = client.get("/reports/").content.decode()
+
+def shown(slug):
+    start = dashboard.index(f'id="table-{slug}"')
+    following = dashboard.find('id="table-', start + 1)
+    block = dashboard[start:following if following > 0 else None]
+    body = block.split("<tbody>")[1].split("</tbody>")[0] if "<tbody>" in block else ""
+    return [
+        [re.sub(r"<[^>]+>", "", cell).strip()
+         for cell in re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", row, re.S)]
+        for row in re.findall(r"<tr>(.*?)</tr>", body, re.S)
+    ]
+
 print(json.dumps({"pages": pages, "packs": ReportPack.objects.count(),
-                  "whole_service": dashboard.count("Whole service")}))
+                  "whole_service": dashboard.count("Whole service"),
+                  "needs_postgresql": "need PostgreSQL" in dashboard,
+                  "take_up": shown("take-up-by-month"), "stages": shown("pipeline-by-stage")}))
 """
 
 
@@ -288,3 +306,35 @@ def test_the_demo_and_its_reports_work_on_the_sqlite_file(tmp_path):
     assert report["packs"] == 1
     # The four fairness tables each end with the whole service's row.
     assert report["whole_service"] >= 4
+    # Take-up and the pipeline are counted here too: no "need PostgreSQL" note.
+    assert not report["needs_postgresql"]
+    # Take-up: a row a month (the default period is the twelve months to today), each with its
+    # figures — people supported, with an agreed budget, taking a direct payment, as counts and
+    # shares; the demo's months of history give people with agreed budgets.
+    take_up = report["take_up"]
+    assert len(take_up) >= 12
+    for month, supported, agreed, _, direct, _, target in take_up:
+        assert re.fullmatch(r"\d{4}-\d{2}", month)
+        assert int(direct) <= int(agreed) <= int(supported)
+        assert target.endswith("%")
+    latest = take_up[-1]
+    assert int(latest[1]) > 0 and int(latest[2]) > 0
+    assert latest[3].endswith("%") and latest[5].endswith("%")
+    # The pipeline: every stage, in order, with its people counted, and how long the oldest
+    # has waited. The demo has someone in each stage but awaiting eligibility (which only
+    # imported records reach: a submitted assessment carries its eligibility decision).
+    stages = {row[0]: row[1:] for row in report["stages"]}
+    assert list(stages) == [
+        "Assessment in progress",
+        "Awaiting eligibility",
+        "Indicative budget issued",
+        "Plan in progress",
+        "Awaiting authorisation",
+        "At panel",
+        "Agreed",
+    ]
+    assert stages.pop("Awaiting eligibility")[0] == "0"
+    for stage, (people, since, days) in stages.items():
+        assert int(people) > 0 and re.fullmatch(r"\d+ \w{3} \d{4}", since), (stage, since)
+        assert int(days) >= 0
+    print(report["take_up"], report["stages"])

@@ -8,26 +8,26 @@ found not eligible) are not in the pipeline.
 
 Everything is worked out from the records' own timestamps, so a period that ended in the past
 shows the pipeline as it stood then. One SQL query (PostgreSQL) gives the dashboard's two
-tables; the click-through list (allocations.views.report_pipeline) pages the same query."""
+tables; the click-through list (allocations.views.report_pipeline) pages the same query.
+Without PostgreSQL (the SQLite file `make run` uses with no DATABASE_URL) staged_portable
+works out the same stages from ORM queries in Python, for a demo-sized caseload."""
 
 from __future__ import annotations
 
 import datetime
+import zoneinfo
 from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import connection
+from django.db.models import Max, Min, Q
 from django.utils import timezone
 
+from allocations.models import AgreedBudget, IndicativeBudget, SupportPlan
 from allocations.reports.scope import ReportScope, day_after
 from allocations.reports.tables import Column, Kind, ReportSection, Table
-from allocations.reports.takeup import (
-    LOCAL_SETTINGS,
-    POSTGRESQL_ONLY,
-    counted_here,
-    scoped_people_sql,
-)
-from assessments.models import Person
+from allocations.reports.takeup import LOCAL_SETTINGS, TOOK_EFFECT, scoped_people_sql
+from assessments.models import Assessment, Person
 
 
 @dataclass(frozen=True)
@@ -255,14 +255,15 @@ STAGE_SQL = "SELECT id, since_date FROM ranked WHERE stage = %(stage)s ORDER BY 
 def pipeline_summary(
     scope: ReportScope,
 ) -> tuple[dict[str, tuple[int, list[PipelineRow]]], datetime.date]:
-    """{stage slug: (people in it, its oldest few rows)} with the day it is as at. One query."""
+    """{stage slug: (people in it, its oldest few rows)} with the day it is as at. One query on
+    PostgreSQL (pipeline_summary_portable elsewhere)."""
+    if connection.vendor != "postgresql":
+        return pipeline_summary_portable(scope)
     sql, params = _staged(scope)
     sql += OLDEST_SQL
     params["oldest"] = OLDEST_PER_STAGE
     as_at = pipeline_as_at(scope)
     summary: dict[str, tuple[int, list[PipelineRow]]] = {s.slug: (0, []) for s in STAGES}
-    if not counted_here():
-        return summary, as_at
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         for *record, people_in_stage in cursor.fetchall():
@@ -271,9 +272,151 @@ def pipeline_summary(
     return summary, as_at
 
 
+# --- the same on any database (staged_portable), for the SQLite file `make run` uses ----------
+
+Since = tuple[datetime.datetime, int]  # (the moment, the record's id): the latest of several
+
+
+def _latest(found: dict[int, tuple], person_id: int, key: Since, value) -> None:
+    """Keep, for each person, the value of the record latest by `key` (DISTINCT ON … DESC)."""
+    if person_id not in found or key > found[person_id][0]:
+        found[person_id] = (key, value)
+
+
+def _staged_people(scope: ReportScope) -> dict[int, tuple[int, datetime.datetime]]:
+    """STAGED_SQL's staged, through the ORM: {person: (stage 1–7, the moment they reached it)}
+    for each person in scope in a stage, as at the cutoff. Five queries, one per kind of
+    record."""
+    cutoff = day_after(pipeline_as_at(scope))
+
+    def not_yet(field: str) -> Q:  # not stamped by the cutoff
+        return Q(**{f"{field}__isnull": True}) | Q(**{f"{field}__gte": cutoff})
+
+    assessments = Assessment.objects.filter(scope.people("person__")).order_by()
+    drafts = dict(
+        assessments.filter(not_yet("submitted_at"), not_yet("withdrawn_at"), started_at__lt=cutoff)
+        .values("person_id")
+        .annotate(since=Min("started_at"))
+        .values_list("person_id", "since")
+    )
+    undecided = dict(
+        assessments.filter(
+            not_yet("superseded_at"), eligibility__isnull=True, submitted_at__lt=cutoff
+        )
+        .values("person_id")
+        .annotate(since=Max("submitted_at"))
+        .values_list("person_id", "since")
+    )
+
+    # The indicative budget in force, with when the first for its assessment was worked out.
+    first_at: dict[int, datetime.datetime] = {}
+    standing: dict[int, tuple] = {}
+    budgets = (
+        IndicativeBudget.objects.filter(scope.people("person__"), created_at__lt=cutoff)
+        .order_by()
+        .values_list("pk", "person_id", "assessment_id", "created_at", "ended_at", "status")
+    )
+    waiting = (IndicativeBudget.Status.AWAITING_DECISION, IndicativeBudget.Status.NOT_ADOPTED)
+    for pk, person_id, assessment_id, created_at, ended_at, status in budgets:
+        first_at[assessment_id] = min(created_at, first_at.get(assessment_id, created_at))
+        if (ended_at is None or ended_at >= cutoff) and status not in waiting:
+            _latest(standing, person_id, (created_at, pk), assessment_id)
+    indicative = {
+        person_id: first_at[assessment] for person_id, (_, assessment) in standing.items()
+    }
+
+    # The latest open plan: submitted (and not since returned) counts where it was sent.
+    plans: dict[int, tuple] = {}
+    open_plans = (
+        SupportPlan.objects.filter(not_yet("closed_at"), scope.people("person__"))
+        .filter(created_at__lt=cutoff)
+        .order_by()
+        .values_list(
+            "pk", "person_id", "created_at", "status", "submitted_at", "decided_at",
+            "routing_reasons",
+        )
+    )  # fmt: skip
+    for pk, person_id, created_at, status, submitted_at, decided_at, reasons in open_plans:
+        # NOT (agreed AND decided before the cutoff), as SQL's three-valued logic has it.
+        if status == SupportPlan.Status.AGREED and (decided_at is None or decided_at < cutoff):
+            continue
+        if (
+            submitted_at is not None
+            and submitted_at < cutoff
+            and (decided_at is None or decided_at < submitted_at or decided_at >= cutoff)
+        ):
+            reached = (6 if reasons else 5, submitted_at)
+        else:
+            reached = (4, created_at)
+        _latest(plans, person_id, (created_at, pk), reached)
+
+    # In force as take-up counts it.
+    agreed: dict[int, datetime.datetime] = {}
+    in_force = (
+        AgreedBudget.objects.filter(TOOK_EFFECT, not_yet("ended_at"), scope.people("person__"))
+        .order_by()
+        .values_list("person_id", "decided_at", "agreed_at")
+    )
+    for person_id, decided_at, agreed_at in in_force:
+        took_effect = decided_at or agreed_at
+        if took_effect < cutoff:
+            agreed[person_id] = max(took_effect, agreed.get(person_id, took_effect))
+
+    # Each person's furthest stage.
+    staged: dict[int, tuple[int, datetime.datetime]] = {}
+    for person_id in {*drafts, *undecided, *indicative, *plans, *agreed}:
+        if person_id in agreed:
+            staged[person_id] = (7, agreed[person_id])
+        elif person_id in plans:
+            staged[person_id] = plans[person_id][1]
+        elif person_id in indicative:
+            staged[person_id] = (3, indicative[person_id])
+        elif person_id in undecided:
+            staged[person_id] = (2, undecided[person_id])
+        else:
+            staged[person_id] = (1, drafts[person_id])
+    return staged
+
+
+def staged_portable(scope: ReportScope) -> dict[int, list[tuple[int, datetime.date]]]:
+    """STAGED_SQL's ranked on any database: {stage 1–7: [(person id, in the stage since)]},
+    each stage's people oldest first (by the moment, then the id), the day in local time."""
+    local = zoneinfo.ZoneInfo(settings.TIME_ZONE)
+    ranked: dict[int, list[tuple[int, datetime.date]]] = {n: [] for n in range(1, len(STAGES) + 1)}
+    staged = _staged_people(scope)
+    for person_id, (stage, since) in sorted(staged.items(), key=lambda item: (item[1][1], item[0])):
+        ranked[stage].append((person_id, since.astimezone(local).date()))
+    return ranked
+
+
+def pipeline_summary_portable(
+    scope: ReportScope,
+) -> tuple[dict[str, tuple[int, list[PipelineRow]]], datetime.date]:
+    """pipeline_summary on any database: staged_portable's stages, and one more query for the
+    names and teams of the oldest few in each."""
+    as_at = pipeline_as_at(scope)
+    ranked = staged_portable(scope)
+    oldest = {n: people[:OLDEST_PER_STAGE] for n, people in ranked.items()}
+    named = {
+        pk: rest
+        for pk, *rest in Person.objects.filter(
+            pk__in=[pk for people in oldest.values() for pk, _ in people]
+        ).values_list("pk", "reference", "given_name", "family_name", "team__name")
+    }
+    summary = {
+        STAGES[n - 1].slug: (
+            len(ranked[n]),
+            [_row((pk, *named[pk], n, since), as_at) for pk, since in people],
+        )
+        for n, people in oldest.items()
+    }
+    return summary, as_at
+
+
 class StagePeople:
     """The people in one stage, oldest first, for a Paginator: the stage's people (ids and
-    dates) in one query, then each page's names and teams in one more."""
+    dates) in one query (staged_portable's queries without PostgreSQL), then each page's names
+    and teams in one more."""
 
     def __init__(self, scope: ReportScope, stage: Stage):
         self.scope, self.stage = scope, stage
@@ -281,8 +424,8 @@ class StagePeople:
         self._people: list[tuple[int, datetime.date]] | None = None
 
     def _all(self) -> list[tuple[int, datetime.date]]:
-        if self._people is None and not counted_here():
-            self._people = []
+        if self._people is None and connection.vendor != "postgresql":
+            self._people = staged_portable(self.scope)[STAGES.index(self.stage) + 1]
         if self._people is None:
             sql, params = _staged(self.scope)
             params["stage"] = STAGES.index(self.stage) + 1
@@ -331,8 +474,6 @@ def pipeline_tables(scope: ReportScope) -> list[Table]:
         )
         oldest.extend((stage.label, r.reference, r.team, r.since, r.days) for r in rows)
     notes = (*PIPELINE_NOTES, f"As at {as_at:%-d %B %Y}.")
-    if not counted_here():
-        by_stage, notes = [], (*notes, POSTGRESQL_ONLY)
     return [
         Table(
             slug="pipeline-by-stage",

@@ -6,18 +6,24 @@ One SQL query for the whole period (PostgreSQL): each person's facts are interva
 each submitted assessment's eligibility decision stood (until their next submitted assessment),
 and the overlap of an eligible one with the time an agreed budget was in force — counted at
 each month end as the intervals begun before it less those ended before it. Plus one query
-for the target (report_targets)."""
+for the target (report_targets).
+
+Without PostgreSQL (the SQLite file `make run` uses with no DATABASE_URL) the same figures come
+from take_up_counts_portable: the same intervals read through the ORM and counted in Python,
+for a demo-sized caseload."""
 
 from __future__ import annotations
 
 import datetime
 
 from django.db import connection
+from django.db.models import F, Q
 
+from allocations.models import AgreedBudget
 from allocations.reports.scope import ReportScope, day_after
 from allocations.reports.tables import Column, Kind, ReportSection, Table, percent
 from allocations.reports.targets import report_targets
-from assessments.models import Person
+from assessments.models import Assessment, Person
 
 TAKE_UP_NOTES = (
     "Receiving community-based support: people who, by the month's end, had an assessment "
@@ -31,18 +37,6 @@ TAKE_UP_NOTES = (
     "Each month is counted as at its last day, or at the end of the period for a month the "
     "period ends in. The target is the one the RAS administrators have set.",
 )
-
-
-# `make run` without DATABASE_URL uses an SQLite file: the report queries are PostgreSQL's.
-POSTGRESQL_ONLY = (
-    "Not counted: these figures need PostgreSQL, the product's database (this installation "
-    "runs on a local SQLite file)."
-)
-
-
-def counted_here() -> bool:
-    """Whether this database can run the report queries (PostgreSQL)."""
-    return connection.vendor == "postgresql"
 
 
 def month_ends(
@@ -149,7 +143,9 @@ ORDER BY m.month_start
 
 def take_up_counts(scope: ReportScope) -> list[tuple[datetime.date, int, int, int]]:
     """(first day of the month, supported, agreed, direct payment) for each month of the
-    scope's period, oldest first. One query."""
+    scope's period, oldest first. One query on PostgreSQL (take_up_counts_portable elsewhere)."""
+    if connection.vendor != "postgresql":
+        return take_up_counts_portable(scope)
     months = month_ends(scope.start, scope.end)
     cutoffs = [day_after(as_at) for _, as_at in months]
     people_a, params_a = scoped_people_sql(scope, "a.person_id", "a")
@@ -167,6 +163,90 @@ def take_up_counts(scope: ReportScope) -> list[tuple[datetime.date, int, int, in
         return cursor.fetchall()
 
 
+# The agreed budgets that took effect: TAKE_UP_SQL's in_force (and the pipeline's agreed)
+# through the ORM, the rule allocations.reports.money.in_force_at applies at one moment.
+TOOK_EFFECT = Q(status__in=[AgreedBudget.Status.CURRENT, AgreedBudget.Status.ENDED]) & (
+    Q(decided_at__isnull=False)
+    | Q(replaces__isnull=True)
+    | Q(replaces__ended_at__lte=F("agreed_at"))
+)
+
+# An interval: (from, until), until None while it has not ended.
+Interval = tuple[datetime.datetime, datetime.datetime | None]
+
+
+def _eligibility_intervals(
+    scope: ReportScope, before: datetime.datetime
+) -> dict[int, list[tuple[datetime.datetime, datetime.datetime | None, bool]]]:
+    """TAKE_UP_SQL's decisions: {person: [(from, until, eligible)]} — each assessment submitted
+    before `before` holds from its submission until the person's next one (None: still)."""
+    submitted = (
+        Assessment.objects.filter(
+            scope.people("person__"), submitted_at__isnull=False, submitted_at__lt=before
+        )
+        .order_by("person_id", "submitted_at", "pk")
+        .values_list("person_id", "submitted_at", "eligibility__eligible")
+    )
+    decisions: dict[int, list] = {}
+    for person_id, submitted_at, eligible in submitted:
+        mine = decisions.setdefault(person_id, [])
+        if mine:
+            mine[-1] = (mine[-1][0], submitted_at, mine[-1][2])
+        mine.append((submitted_at, None, bool(eligible)))
+    return decisions
+
+
+def _in_force_intervals(scope: ReportScope) -> dict[int, list[tuple[Interval, bool]]]:
+    """TAKE_UP_SQL's in_force: {person: [((from, until), takes a direct payment)]}."""
+    budgets = (
+        AgreedBudget.objects.filter(TOOK_EFFECT, scope.people("person__"))
+        .order_by()
+        .values_list(
+            "person_id", "decided_at", "agreed_at", "ended_at", "direct_payment_weekly_gbp"
+        )
+    )
+    in_force: dict[int, list] = {}
+    for person_id, decided_at, agreed_at, ended_at, direct_payment in budgets:
+        interval = (decided_at or agreed_at, ended_at)
+        in_force.setdefault(person_id, []).append((interval, direct_payment > 0))
+    return in_force
+
+
+def _at(intervals: list[tuple[Interval, int]], cutoff: datetime.datetime) -> int:
+    """TAKE_UP_SQL's sum over events before `cutoff`: each interval's weight once begun, less
+    it once ended."""
+    return sum(weight for (start, _), weight in intervals if start < cutoff) - sum(
+        weight for (_, end), weight in intervals if end is not None and end < cutoff
+    )
+
+
+def take_up_counts_portable(scope: ReportScope) -> list[tuple[datetime.date, int, int, int]]:
+    """take_up_counts on any database (two ORM queries, counted in Python): the same rows as
+    TAKE_UP_SQL, for the SQLite file `make run` uses with no PostgreSQL."""
+    months = month_ends(scope.start, scope.end)
+    cutoffs = [day_after(as_at) for _, as_at in months]
+    decisions = _eligibility_intervals(scope, cutoffs[-1])
+    in_force = _in_force_intervals(scope)
+    supported: list[tuple[Interval, int]] = []
+    covered: list[tuple[Interval, int]] = []
+    for person_id, intervals in decisions.items():
+        for d_from, d_until, eligible in intervals:
+            if not eligible:
+                continue
+            supported.append(((d_from, d_until), 1))
+            # Eligible while a budget was in force: the overlap of the two intervals.
+            for (f_from, f_until), direct_payment in in_force.get(person_id, ()):
+                if (d_until is None or f_from < d_until) and (f_until is None or d_from < f_until):
+                    ends = [end for end in (d_until, f_until) if end is not None]
+                    overlap = (max(d_from, f_from), min(ends) if ends else None)
+                    covered.append((overlap, int(direct_payment)))
+    agreed = [(interval, 1) for interval, _ in covered]
+    return [
+        (first, _at(supported, cutoff), _at(agreed, cutoff), _at(covered, cutoff))
+        for (first, _), cutoff in zip(months, cutoffs, strict=True)
+    ]
+
+
 def takeup_tables(scope: ReportScope) -> list[Table]:
     target = report_targets().take_up_target_percent
     rows = [
@@ -179,7 +259,7 @@ def takeup_tables(scope: ReportScope) -> list[Table]:
             percent(direct, supported),
             target,
         )
-        for first, supported, agreed, direct in (take_up_counts(scope) if counted_here() else [])
+        for first, supported, agreed, direct in take_up_counts(scope)
     ]
     return [
         Table(
@@ -195,7 +275,7 @@ def takeup_tables(scope: ReportScope) -> list[Table]:
                 Column("target_percent", "Target", Kind.PERCENT),
             ),
             rows=rows,
-            notes=TAKE_UP_NOTES if counted_here() else (*TAKE_UP_NOTES, POSTGRESQL_ONLY),
+            notes=TAKE_UP_NOTES,
         )
     ]
 

@@ -13,7 +13,6 @@ from django.urls import reverse
 
 from allocations.reports.pipeline import SECTION, STAGES, pipeline_tables
 from allocations.reports.scope import ReportScope, report_scope_for_user
-from allocations.reports.takeup import POSTGRESQL_ONLY
 from allocations.services.budgets import budget_recalculate
 from allocations.services.plans import plan_authorise, plan_return
 from assessments.models import Assessment
@@ -250,10 +249,3 @@ def test_the_list_makes_as_many_queries_whatever_the_caseload(
     for day in (2, 3, 4):
         assessed(worker_a, D(2026, 6, day))
     assert count() == before
-
-
-def test_on_sqlite_the_pipeline_says_it_is_not_counted(monkeypatch):
-    monkeypatch.setattr("allocations.reports.pipeline.counted_here", lambda: False)
-    by_stage, oldest = read(ReportScope(start=D(2026, 7, 1), end=END))
-    assert (by_stage.rows, oldest.rows) == ([], [])
-    assert by_stage.notes[-1] == POSTGRESQL_ONLY

@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from allocations.models import AgreedBudget, IndicativeBudget
 from allocations.reports.scope import ReportScope, report_scope_for_user
-from allocations.reports.takeup import POSTGRESQL_ONLY, SECTION, month_ends, takeup_tables
+from allocations.reports.takeup import SECTION, month_ends, takeup_tables
 from allocations.services.plans import agreed_budget_decide, plan_authorise, plan_submit
 from allocations.services.report_settings import report_settings_update
 from assessments.services.assessments import assessment_start, assessment_submit
@@ -73,10 +73,10 @@ def agree(person, worker, manager, day, management="direct_payment"):
         return plan_authorise(actor=manager, plan=plan)
 
 
-def end_agreed(agreed: AgreedBudget, actor, day):
+def end_agreed(agreed: AgreedBudget, actor, day, hour: int = 12):
     """The budget ends on `day` with no successor (as a closed case or an imported end date
     would leave it)."""
-    with on(day, 12):
+    with on(day, hour):
         AgreedBudget.WORKFLOW.move(agreed, AgreedBudget.Status.ENDED)
         agreed.ended_at = timezone.now()
         save_as(agreed, actor, reason="case closed")
@@ -289,9 +289,3 @@ def test_a_lower_budget_counts_from_its_adoption_and_one_overtaken_never(
     assert overtaken.status == AgreedBudget.Status.ENDED
     si = figures(read(ReportScope(**PERIOD, client_group="sensory_impairment")))
     assert [(r["supported"], r["agreed"], r["direct_payment"]) for r in si] == [(1, 1, 0)] * 3
-
-
-def test_on_sqlite_take_up_says_it_is_not_counted(db, monkeypatch):
-    monkeypatch.setattr("allocations.reports.takeup.counted_here", lambda: False)
-    table = read(ReportScope(**PERIOD))
-    assert (table.rows, table.notes[-1]) == ([], POSTGRESQL_ONLY)
