@@ -55,6 +55,15 @@ OPTIONS = (
 ALL_OPTIONS = "All agreed budgets"
 
 
+# The agreed budgets that took effect (see in_force_at): the ORM form of TAKE_UP_SQL's in_force
+# in allocations/reports/takeup.py, used by take-up's and the pipeline's portable paths.
+TOOK_EFFECT = Q(status__in=[AgreedBudget.Status.CURRENT, AgreedBudget.Status.ENDED]) & (
+    Q(decided_at__isnull=False)
+    | Q(replaces__isnull=True)
+    | Q(replaces__ended_at__lte=F("agreed_at"))
+)
+
+
 def in_force_at(day: datetime.date) -> QuerySet:
     """The agreed budgets in force at the end of `day` (London time): at most one a person
     (as the workflow keeps them).
@@ -66,14 +75,8 @@ def in_force_at(day: datetime.date) -> QuerySet:
     having been decided, while the budget it would have replaced stayed in force after it was
     agreed): counting it would count that person twice."""
     boundary = day_after(day)
-    took_effect = (
-        Q(decided_at__isnull=False)
-        | Q(replaces__isnull=True)
-        | Q(replaces__ended_at__lte=F("agreed_at"))
-    )
     return AgreedBudget.objects.annotate(took_effect_at=Coalesce("decided_at", "agreed_at")).filter(
-        took_effect,
-        Q(status__in=[AgreedBudget.Status.CURRENT, AgreedBudget.Status.ENDED]),
+        TOOK_EFFECT,
         Q(took_effect_at__lt=boundary),
         Q(ended_at__isnull=True) | Q(ended_at__gte=boundary),
     )

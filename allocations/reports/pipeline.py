@@ -24,9 +24,10 @@ from django.db.models import Max, Min, Q
 from django.utils import timezone
 
 from allocations.models import AgreedBudget, IndicativeBudget, SupportPlan
+from allocations.reports.money import TOOK_EFFECT
 from allocations.reports.scope import ReportScope, day_after
 from allocations.reports.tables import Column, Kind, ReportSection, Table
-from allocations.reports.takeup import LOCAL_SETTINGS, TOOK_EFFECT, scoped_people_sql
+from allocations.reports.takeup import LOCAL_SETTINGS, scoped_people_sql
 from assessments.models import Assessment, Person
 
 

@@ -17,9 +17,9 @@ from __future__ import annotations
 import datetime
 
 from django.db import connection
-from django.db.models import F, Q
 
 from allocations.models import AgreedBudget
+from allocations.reports.money import TOOK_EFFECT
 from allocations.reports.scope import ReportScope, day_after
 from allocations.reports.tables import Column, Kind, ReportSection, Table, percent
 from allocations.reports.targets import report_targets
@@ -162,14 +162,6 @@ def take_up_counts(scope: ReportScope) -> list[tuple[datetime.date, int, int, in
         cursor.execute(sql, params)
         return cursor.fetchall()
 
-
-# The agreed budgets that took effect: TAKE_UP_SQL's in_force (and the pipeline's agreed)
-# through the ORM, the rule allocations.reports.money.in_force_at applies at one moment.
-TOOK_EFFECT = Q(status__in=[AgreedBudget.Status.CURRENT, AgreedBudget.Status.ENDED]) & (
-    Q(decided_at__isnull=False)
-    | Q(replaces__isnull=True)
-    | Q(replaces__ended_at__lte=F("agreed_at"))
-)
 
 # An interval: (from, until), until None while it has not ended.
 Interval = tuple[datetime.datetime, datetime.datetime | None]
