@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('assessments', '0008_trigger_text_for_the_person'),
+        ('assessments', '0009_person_title_preferred_name'),
     ]
 
     operations = [
