@@ -40,8 +40,10 @@ from assessments.models import (
     Title,
     User,
 )
+from assessments.notifications import notifications_paused
 from assessments.roles import Role, roles_sync
 from assessments.selectors.assessments import section_questions
+from assessments.services.accounts import user_email_notifications_set
 from assessments.services.assessments import (
     assessment_save_informal_support,
     assessment_save_section,
@@ -69,6 +71,8 @@ class DemoUser:
     role: Role
     team_code: str | None = None
     is_staff: bool = False
+    # Turned e-mails about waiting work off (accounts/e-mail/), to show the setting.
+    emails_off: bool = False
 
 
 DEMO_USERS = [
@@ -78,7 +82,7 @@ DEMO_USERS = [
     DemoUser("tm.south", "Owen", "Parry", Role.TEAM_MANAGER, "south"),
     DemoUser("panel.member", "Gareth", "Hughes", Role.PANEL_MEMBER),
     # A quorum is three without a conflict, so the demo panel has two members and a chair.
-    DemoUser("panel.member2", "Fatima", "Begum", Role.PANEL_MEMBER),
+    DemoUser("panel.member2", "Fatima", "Begum", Role.PANEL_MEMBER, emails_off=True),
     DemoUser("panel.chair", "Margaret", "Ellis", Role.PANEL_CHAIR),
     DemoUser("ras.admin", "Tom", "Whitfield", Role.RAS_ADMINISTRATOR, is_staff=True),
     DemoUser("senior.manager", "Helen", "Carter", Role.SENIOR_MANAGER),
@@ -247,6 +251,8 @@ def _users(teams: dict[str, Team]) -> dict[str, User]:
             user.set_password(DEMO_PASSWORD)
             user.save()
             user.groups.add(Group.objects.get(name=spec.role.label))
+            if spec.emails_off:
+                user_email_notifications_set(actor=user, user=user, enabled=False)
         users[spec.username] = user
     return users
 
@@ -497,15 +503,17 @@ def register_demo_step(step) -> None:
 @transaction.atomic
 def seed_demo() -> tuple[dict[str, User], int]:
     """Create whatever part of the demo is missing. Returns the demo users and people created."""
-    roles_sync()
-    teams = _teams()
-    users = _users(teams)
-    created = _people(teams, users)
-    published = _questionnaire(users["ras.admin"], users["senior.manager"])
-    _draft_questionnaire(users["ras.admin"], published)
-    _assessments(users)
-    for step in _demo_steps:
-        step(users)
+    # Months of demo work written at once: nobody is e-mailed about it.
+    with notifications_paused():
+        roles_sync()
+        teams = _teams()
+        users = _users(teams)
+        created = _people(teams, users)
+        published = _questionnaire(users["ras.admin"], users["senior.manager"])
+        _draft_questionnaire(users["ras.admin"], published)
+        _assessments(users)
+        for step in _demo_steps:
+            step(users)
     return users, created
 
 
@@ -514,5 +522,6 @@ def demo_logins() -> list[str]:
     lines = []
     for spec in DEMO_USERS:
         team = f" ({dict(TEAMS)[spec.team_code]})" if spec.team_code else ""
-        lines.append(f"{spec.role.label}{team}: {spec.username} / {DEMO_PASSWORD}")
+        emails = " (e-mails turned off)" if spec.emails_off else ""
+        lines.append(f"{spec.role.label}{team}: {spec.username} / {DEMO_PASSWORD}{emails}")
     return lines

@@ -332,3 +332,17 @@ def add_service_errors(form: forms.Form, error) -> None:
             form.add_error(field if field in form.fields else None, field_errors)
     else:
         form.add_error(None, error)
+
+
+class EmailSettingsForm(forms.Form):
+    """A user's own e-mail settings (accounts/e-mail/)."""
+
+    email_notifications = forms.BooleanField(
+        required=False,
+        label="E-mail me when something waits for me",
+        help_text=(
+            "For example a plan to authorise, a referral on your panel's agenda, a decision on "
+            "a plan you wrote, or reviews coming due. The e-mail says only what kind of thing "
+            "waits, with a link; never who it is about."
+        ),
+    )

@@ -40,6 +40,13 @@ class User(AbstractUser):
         related_name="members",
         help_text="Social workers and team managers see the people of this team.",
     )
+    # E-mails about work waiting for them (assessments/notifications.py); each user turns
+    # them off or on for themselves (accounts/e-mail/), the history recording when.
+    email_notifications = models.BooleanField(
+        "e-mail me when something waits for me",
+        default=True,
+        help_text="E-mails say what kind of thing waits, with a link; never who it is about.",
+    )
     # Roles are groups: a change of someone's roles (or team) is kept with who made it.
     history = HistoricalRecords(excluded_fields=["password", "last_login"], m2m_fields=["groups"])
 
@@ -48,6 +55,21 @@ class User(AbstractUser):
 
     def __str__(self) -> str:
         return self.get_full_name() or self.username
+
+
+class SentNotification(models.Model):
+    """A notification that must go out once only (a review's due date, announced once), by
+    its key. The unique key makes a rerun, or two runs at once, send nothing twice
+    (assessments.notifications.notification_claim). Written once, never changed."""
+
+    key = models.CharField(max_length=200)
+    sent_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["key"], name="sent_notification_once")]
+
+    def __str__(self) -> str:
+        return self.key
 
 
 class ClientGroup(models.TextChoices):

@@ -28,6 +28,7 @@ from panels.models import (
     PanelMeeting,
     PanelReferral,
 )
+from panels.notifications import notify_referral_on_agenda
 from panels.permissions import (
     DECIDE,
     MEETING_ADD,
@@ -351,6 +352,7 @@ def referral_schedule(*, actor: User, referral: PanelReferral, meeting: PanelMee
     referral._history_user = actor
     referral._change_reason = f"put on the agenda of the meeting of {meeting.date:%d %b %Y}"
     referral.save()
+    notify_referral_on_agenda(meeting, actor=actor)
     return referral
 
 
@@ -385,6 +387,7 @@ def referral_move(
         :100
     ]
     referral.save()
+    notify_referral_on_agenda(target, actor=actor)
     return referral
 
 

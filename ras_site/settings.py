@@ -295,6 +295,29 @@ if RULES_PAGE_URL and not RULES_PAGE_URL.startswith(("https://", "http://")):
         f"got {RULES_PAGE_URL!r}."
     )
 
+# --- E-mail -----------------------------------------------------------------------------------
+# Staff are e-mailed when something waits for them (assessments/notifications.py): never
+# personal data, only a link to this site's address. With no EMAIL_HOST (`make run`, a
+# development machine) the e-mails are printed on the console instead of sent; the tests
+# capture them (pytest-django's locmem backend).
+SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+if not SITE_URL.startswith(("http://", "https://")):
+    raise ImproperlyConfigured(f"SITE_URL must start with http:// or https://; got {SITE_URL!r}.")
+EMAIL_HOST = env_str("EMAIL_HOST", "")
+EMAIL_BACKEND = env_str(
+    "EMAIL_BACKEND",
+    "django.core.mail.backends.smtp.EmailBackend"
+    if EMAIL_HOST
+    else "django.core.mail.backends.console.EmailBackend",
+)
+EMAIL_PORT = env_int("EMAIL_PORT", 587, minimum=1)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", True)
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10, minimum=1)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", f"{SERVICE_NAME} <no-reply@localhost>")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+
 # --- Logging ------------------------------------------------------------------------------------
 LOGGING = {
     "version": 1,

@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from assessments.views.accounts import email_settings_view
 from ras_site import views
 
 admin.site.site_header = "Personal budgets: administration"
@@ -26,6 +27,7 @@ urlpatterns = [
         auth_views.PasswordChangeDoneView.as_view(),
         name="password_change_done",
     ),
+    path("accounts/e-mail/", email_settings_view, name="email_settings"),
     path("", include("assessments.urls")),
     path("", include("allocations.urls")),
     path("", include("panels.urls")),

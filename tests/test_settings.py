@@ -95,3 +95,32 @@ def test_env_helpers(monkeypatch):
     monkeypatch.setenv("X_ENV", "staging")
     with pytest.raises(ImproperlyConfigured, match="X_ENV must be one of development, production"):
         env_choice("X_ENV", "development", ("development", "production"))
+
+
+def _setting(name: str, **env) -> str:
+    result = manage(
+        "shell",
+        "--no-imports",
+        "-c",
+        f"from django.conf import settings; print(settings.{name})",
+        **env,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip()
+
+
+def test_emails_are_printed_without_an_smtp_server_and_sent_through_one_when_configured():
+    assert _setting("EMAIL_BACKEND") == "django.core.mail.backends.console.EmailBackend"
+    smtp = {"EMAIL_HOST": "smtp.example.gov.uk", "EMAIL_PORT": "2525", "EMAIL_USE_TLS": "no"}
+    assert _setting("EMAIL_BACKEND", **smtp) == "django.core.mail.backends.smtp.EmailBackend"
+    assert _setting("EMAIL_PORT", **smtp) == "2525"
+    assert _setting("EMAIL_USE_TLS", **smtp) == "False"
+    assert _setting("SITE_URL", SITE_URL="https://budgets.example.gov.uk/") == (
+        "https://budgets.example.gov.uk"
+    )
+
+
+def test_a_site_url_without_a_scheme_is_refused():
+    result = manage("check", SITE_URL="budgets.example.gov.uk")
+    assert result.returncode != 0
+    assert "SITE_URL must start with http:// or https://" in result.stderr

@@ -17,6 +17,7 @@ from allocations.adapter import case_for_assessment, engine_policy
 from allocations.decisions import decide_lower, lock_person
 from allocations.engine import Case, Result, calculate
 from allocations.models import IndicativeBudget, RasPolicy
+from allocations.notifications import notify_lower_figure
 from allocations.permissions import BUDGET_DECIDE, BUDGET_RECALCULATE
 from allocations.selectors.budgets import is_silent_reduction
 from allocations.selectors.policies import policy_in_force_on
@@ -233,7 +234,10 @@ def budget_for_assessment(
         created_at=now,
         **budget_fields(result),
     )
-    return budget_place(budget, actor=actor, now=now)
+    budget = budget_place(budget, actor=actor, now=now)
+    if budget.status == IndicativeBudget.Status.AWAITING_DECISION:
+        notify_lower_figure(budget, actor=actor)
+    return budget
 
 
 @transaction.atomic

@@ -21,6 +21,11 @@ from allocations.models import (
     PlanLine,
     SupportPlan,
 )
+from allocations.notifications import (
+    notify_lower_figure,
+    notify_plan_decided,
+    notify_plan_to_authorise,
+)
 from allocations.permissions import (
     BUDGET_DECIDE,
     PLAN_ADD,
@@ -347,6 +352,8 @@ def plan_submit(*, actor: User, plan: SupportPlan) -> SupportPlan:
     plan = _save(plan, actor=actor, why="submitted")
     if reasons:
         plan_referred_to_panel.send(sender=SupportPlan, plan=plan, reasons=reasons, actor=actor)
+    else:
+        notify_plan_to_authorise(plan, actor=actor)
     return plan
 
 
@@ -401,6 +408,9 @@ def _agree(
     SupportPlan.WORKFLOW.move(plan, SupportPlan.Status.AGREED)
     plan.decided_at, plan.decided_by = now, actor
     _save(plan, actor=actor, why="agreed")
+    notify_plan_decided(plan, actor=actor, agreed=True)
+    if lower:
+        notify_lower_figure(agreed, actor=actor)
     return agreed
 
 
@@ -513,6 +523,7 @@ def _return(plan: SupportPlan, *, actor: User, comments: str) -> SupportPlan:
     SupportPlan.WORKFLOW.move(plan, SupportPlan.Status.RETURNED)
     plan.returned_comments = comments
     plan.decided_at, plan.decided_by = timezone.now(), actor
+    notify_plan_decided(plan, actor=actor, agreed=False)
     return _save(plan, actor=actor, why="returned")
 
 

@@ -11,6 +11,7 @@ from django.utils import timezone
 from allocations.adapter import engine_policy
 from allocations.engine import InvalidPolicy, validate_policy
 from allocations.models import RasPolicy
+from allocations.notifications import notify_policy_to_approve
 from allocations.permissions import POLICY_ADD, POLICY_APPROVE, POLICY_CHANGE
 from allocations.selectors.policies import policy_authors
 from assessments.models import CarerImpact, ClientGroup, InformalSupport, User
@@ -122,6 +123,7 @@ def policy_create_draft(
     _validate_policy(policy)
     policy._history_user = actor
     policy.save()
+    notify_policy_to_approve(policy, actor=actor)
     return policy
 
 

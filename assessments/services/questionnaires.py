@@ -9,6 +9,7 @@ from decimal import Decimal, InvalidOperation
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import Max, Q
+from django.urls import reverse
 from django.utils import timezone
 
 from assessments.models import (
@@ -19,6 +20,7 @@ from assessments.models import (
     Section,
     User,
 )
+from assessments.notifications import notify, permission_holders
 from assessments.roles import QUESTIONNAIRE_CHANGE, QUESTIONNAIRE_PUBLISH
 from assessments.selectors.questionnaires import EDITORS_ONLY, PUBLISH_NOT_PERMITTED
 from assessments.services.history import save_as
@@ -226,7 +228,26 @@ def _build_version(*, actor: User | None, data: dict, triggers: dict[str, Fundin
                 codes = option_data.get("triggers", [])
                 if codes:
                     option.triggers.set([triggers[code] for code in codes])
+    notify_questionnaire_to_publish(version, actor=actor)
     return version
+
+
+QUESTIONNAIRE_TO_PUBLISH = (
+    "A draft questionnaire to publish",
+    "A draft questionnaire version is waiting for a second person to publish it.",
+)
+
+
+def notify_questionnaire_to_publish(version: QuestionnaireVersion, *, actor: User | None):
+    """E-mail everyone who may publish the new draft, except whoever drafted it (four eyes)."""
+    subject, reason = QUESTIONNAIRE_TO_PUBLISH
+    notify(
+        permission_holders(QUESTIONNAIRE_PUBLISH).exclude(pk=getattr(actor, "pk", None)),
+        subject=subject,
+        link_path=reverse("assessments:questionnaire_detail", args=[version.pk]),
+        reason=reason,
+        actor=actor,
+    )
 
 
 def _texts(data: dict, *required: str) -> dict[str, str]:
