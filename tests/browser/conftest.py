@@ -40,8 +40,7 @@ def pytest_collection_modifyitems(items):
 def browser():
     if not (os.path.exists(CHROMIUM) or shutil.which(CHROMIUM)):
         pytest.fail(
-            f"Chromium not found at {CHROMIUM}: `make machine` installs it "
-            "or set CHROMIUM_PATH."
+            f"Chromium not found at {CHROMIUM}: `make machine` installs it or set CHROMIUM_PATH."
         )
     from playwright.sync_api import sync_playwright
 
