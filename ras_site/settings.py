@@ -81,6 +81,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Logs out a session idle for SESSION_IDLE_MINUTES (before the login check below).
+    "ras_site.middleware.IdleSessionTimeout",
     # Every page needs a login unless its view is marked @login_not_required.
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     # Pages and PDFs with personal data are never cached (Cache-Control: no-store).
@@ -174,10 +176,13 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
-# Sessions end after this many minutes without a request (each request renews the clock).
+# Sessions end after this many minutes without a request (each request renews the clock). The
+# session row is written only when it changes: ras_site.middleware.IdleSessionTimeout keeps the
+# time of the last request in it, rewritten at most once a SESSION_ACTIVITY_WRITE_SECONDS.
 SESSION_IDLE_MINUTES = env_int("SESSION_IDLE_MINUTES", 30, minimum=1)
-SESSION_COOKIE_AGE = SESSION_IDLE_MINUTES * 60
-SESSION_SAVE_EVERY_REQUEST = True
+SESSION_ACTIVITY_WRITE_SECONDS = 60
+SESSION_COOKIE_AGE = SESSION_IDLE_MINUTES * 60 + SESSION_ACTIVITY_WRITE_SECONDS
+SESSION_SAVE_EVERY_REQUEST = False
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 
 # Failed logins: after AXES_FAILURE_LIMIT failures for one username from one address, that pair
