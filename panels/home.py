@@ -302,8 +302,8 @@ def agenda_items(user) -> dict | None:
 
 
 def _agenda_waiting(user) -> QuerySet | None:
-    """Referrals waiting for a decision on the user's coming meetings."""
-    if not user.has_perm(PANEL_VIEW):
+    """Referrals waiting for a decision on the coming meetings of a panel member or chair."""
+    if not _sits_on_panel(user):
         return None
     return PanelReferral.objects.filter(
         meeting__in=_upcoming_meetings(user).values("pk"), status=PanelReferral.Status.WAITING
