@@ -527,4 +527,5 @@ def waiting_count(user) -> int:
         f"waiting_{i}": _CountOf(qs.order_by().values("pk")) for i, qs in enumerate(querysets)
     }
     row = User.objects.filter(pk=user.pk).annotate(**counts).values_list(*counts)
-    return sum(row.first() or ())
+    # A subquery Django knows to be empty (e.g. no one visible) reads as NULL: none waiting.
+    return sum(count or 0 for count in row.first() or ())

@@ -230,3 +230,20 @@ def test_each_home_takes_the_same_queries_however_much_it_lists(
 def test_the_home_needs_a_login(client):
     response = client.get(URL)
     assert response.status_code == 302 and response.url.startswith(reverse("login"))
+
+
+def test_a_worker_without_a_team_has_nothing_waiting(client, person_a):
+    teamless = make_user("teamless", Role.SOCIAL_WORKER)
+    assert waiting_count(teamless) == 0
+    client.force_login(teamless)
+    assert client.get(URL).status_code == 200
+
+
+def test_a_referral_on_the_agenda_waits_for_the_panel(
+    client, referral, person_a, panel_chair, panel_member, worker_a
+):
+    client.force_login(panel_member)
+    page = client.get(URL).content.decode()
+    assert person_a.full_name in page[page.index('id="agenda"') :]
+    assert waiting_count(panel_member) == 1 and waiting_count(panel_chair) == 1
+    assert waiting_count(worker_a) == 0  # the worker waits for the panel, not the other way
