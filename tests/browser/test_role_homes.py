@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from allocations.services.plans import plan_submit
+from allocations.services.plans import plan_authorise, plan_submit
 from tests.browser.conftest import axe_violations, log_in
 from tests.factories import TEST_PASSWORD, make_plan
 
@@ -31,11 +31,25 @@ NOT_FOR = {
     "auditor": ["My panel meetings", "Plans awaiting my authorisation"],
 }
 
-MENU_ON_ONE_LINE = """() => {
-    const items = [...document.querySelectorAll('#main-nav .nav-item')]
-        .filter(item => item.offsetParent !== null);
-    return [...new Set(items.map(item => Math.round(item.getBoundingClientRect().top)))];
+# Each menu item (and the user's name and "Log out"): its top edge and height, and the menu's
+# line height. On one line, all tops agree and no item is two lines tall.
+MENU_ITEMS = """() => {
+    const links = [...document.querySelectorAll('#main-nav .nav-link')]
+        .filter(link => link.offsetParent !== null);
+    return {
+        tops: links.map(link => link.getBoundingClientRect().top),
+        heights: links.map(link => link.getBoundingClientRect().height),
+        line: parseFloat(getComputedStyle(links[0]).lineHeight),
+    };
 }"""
+
+
+def menu_on_one_line(page) -> bool:
+    menu = page.evaluate(MENU_ITEMS)
+    return (
+        max(menu["tops"]) - min(menu["tops"]) < menu["line"] / 2
+        and max(menu["heights"]) < 2 * menu["line"]
+    )
 
 
 @pytest.fixture
@@ -75,7 +89,7 @@ def test_each_role_lands_on_its_own_home_with_the_menu_on_one_line(
                 username,
                 heading,
             )
-        assert len(page.evaluate(MENU_ON_ONE_LINE)) == 1, f"{username}'s menu wraps at 1280 px"
+        assert menu_on_one_line(page), f"{username}'s menu wraps at 1280 px"
         # The user's name sits apart from the menu, with their team a click away.
         page.locator("#user-menu").click()
         page.locator("#user-team").wait_for()
@@ -89,17 +103,26 @@ def test_each_role_lands_on_its_own_home_with_the_menu_on_one_line(
     assert badge.is_visible()
 
 
-def test_on_a_phone_the_menu_folds_and_the_plan_page_fits(page, live_server, cast, long_plan):
+def test_on_a_phone_the_menu_folds_and_the_plan_page_fits(
+    page, live_server, cast, long_plan, manager_a
+):
     page.set_viewport_size({"width": 390, "height": 844})
     log_in(page, live_server, "worker.a", TEST_PASSWORD)
     my_work = page.get_by_role("link", name="My work")
     assert not my_work.is_visible()
     page.get_by_role("button", name="Show menu").click()
     my_work.wait_for()
-    page.goto(live_server.url + reverse("allocations:plan_detail", args=[long_plan.pk]))
+    plan_url = live_server.url + reverse("allocations:plan_detail", args=[long_plan.pk])
+    page.goto(plan_url)
     page.get_by_role("heading", name="Support plan for Edith Atkinson").wait_for()
     width = page.evaluate("() => document.documentElement.scrollWidth")
     assert width <= 390, f"the plan page is {width} px wide on a 390 px phone"
+    # Agreed, the plan also shows the personal budget statement.
+    plan_authorise(actor=manager_a, plan=long_plan)
+    page.goto(plan_url)
+    page.get_by_role("heading", name="Personal budget statement").wait_for()
+    width = page.evaluate("() => document.documentElement.scrollWidth")
+    assert width <= 390, f"the agreed plan's page is {width} px wide on a 390 px phone"
 
 
 def test_the_auditor_searches_and_filters_the_access_log(axe_page, live_server, cast, person_a):
