@@ -247,3 +247,12 @@ def test_a_referral_on_the_agenda_waits_for_the_panel(
     assert person_a.full_name in page[page.index('id="agenda"') :]
     assert waiting_count(panel_member) == 1 and waiting_count(panel_chair) == 1
     assert waiting_count(worker_a) == 0  # the worker waits for the panel, not the other way
+
+
+def test_only_auditors_have_records_in_the_menu(client, worker_a, senior_manager, auditor):
+    search = reverse("allocations:record_search")
+    for user in (worker_a, senior_manager):
+        client.force_login(user)
+        assert search not in client.get(URL).content.decode()
+    client.force_login(auditor)
+    assert search in client.get(URL).content.decode()
