@@ -8,7 +8,7 @@ from allocations.letters.kinds import letter_kind_choices
 from allocations.models import PlanLine, RasPolicy, ReportSettings, SupportPlan
 from allocations.services.plans import PLAN_SETTINGS_FIELDS
 from allocations.services.policies import POLICY_FIELDS
-from assessments.models import SupportedBy, Team
+from assessments.models import Person, SupportedBy, Team, User
 from assessments.selectors.people import team_allowed
 from ras_site.forms import DayMonthYearField
 
@@ -415,3 +415,47 @@ class ReportSettingsForm(forms.ModelForm):
     class Meta:
         model = ReportSettings
         fields = ["take_up_target_percent", "annual_budget_gbp"]
+
+
+class AccessLogFilterForm(forms.Form):
+    """The access log's filters (allocations.views.records): all optional."""
+
+    PERSON_UNKNOWN = "No person has this council reference."
+    DATES_REVERSED = "The last day is before the first day."
+
+    who = forms.ModelChoiceField(
+        label="Who opened the record",
+        queryset=None,
+        required=False,
+        empty_label="Anyone",
+    )
+    person = forms.CharField(label="Person's council reference", max_length=20, required=False)
+    start = forms.DateField(
+        label="From", required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    end = forms.DateField(
+        label="To", required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["who"].queryset = User.objects.order_by("last_name", "first_name", "username")
+        self.fields["who"].label_from_instance = lambda u: (
+            f"{u.get_full_name()} ({u.username})" if u.get_full_name() else u.username
+        )
+
+    def clean_person(self):
+        reference = self.cleaned_data["person"].strip()
+        if not reference:
+            return None
+        person = Person.objects.filter(reference__iexact=reference).first()
+        if person is None:
+            raise forms.ValidationError(self.PERSON_UNKNOWN)
+        return person
+
+    def clean(self):
+        cleaned = super().clean()
+        start, end = cleaned.get("start"), cleaned.get("end")
+        if start and end and end < start:
+            self.add_error("end", self.DATES_REVERSED)
+        return cleaned

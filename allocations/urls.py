@@ -9,6 +9,7 @@ from allocations.views import (
     letters,
     plans,
     policies,
+    records,
     report_packs,
     report_pipeline,
     report_settings,
@@ -129,5 +130,9 @@ urlpatterns = [
     path(
         "reports/packs/<int:pk>/", report_packs.report_pack_detail_view, name="report_pack_detail"
     ),
+    # The auditor's search across records and the access log (issue 13).
+    path("records/", records.record_search_view, name="record_search"),
+    path("records/access-log/", records.access_log_view, name="access_log"),
+    path("records/access-log.csv", records.access_log_csv_view, name="access_log_csv"),
     path("reports/packs/<int:pk>.pdf", report_packs.report_pack_pdf_view, name="report_pack_pdf"),
 ]

@@ -17,12 +17,20 @@ class PanelsConfig(AppConfig):
 
         from assessments.demo import register_demo_step
         from panels import receivers  # noqa: F401
-        from panels.demo import seed_changes, seed_history, seed_letters, seed_plans
+        from panels.demo import (
+            seed_changes,
+            seed_history,
+            seed_letters,
+            seed_plans,
+            seed_record_openings,
+        )
 
         register_demo_step(seed_plans)
         register_demo_step(seed_changes)
         register_demo_step(seed_letters)
         register_demo_step(seed_history)
+        # Openings of records for the auditor's access log (each role's home, issue 13).
+        register_demo_step(seed_record_openings)
         # Last: the reports' targets and a members' pack that counts all of the above.
         from allocations.demo import seed_reports, seed_reviews
 

@@ -503,3 +503,28 @@ def seed_history(users) -> None:
             with demo_clock(demo_moment(review, 11)):
                 plan = _history_plan(plan_start(actor=worker, person=person), worker, rng, budget)
                 _history_agree(users, plan, worker, manager, rng, review, meetings, today)
+
+
+def seed_record_openings(users) -> None:
+    """A week of record openings (issue 13), so the auditor's access log has something to
+    filter: each team's worker and manager opened some of their team's people over the last
+    few working days. PersonAccess is append-only, so this runs once (while no opening by a
+    demo worker exists)."""
+    from assessments.demo import demo_clock, demo_moment
+    from assessments.models import Person, PersonAccess
+    from assessments.services.people import person_access_record
+
+    openers = [users[name] for name in ("sw.north", "tm.north", "sw.south", "tm.south")]
+    if PersonAccess.objects.filter(user__in=openers).exists():
+        return
+    today = timezone.localdate()
+    for offset, opener in enumerate(openers):
+        people = Person.objects.filter(team=opener.team).order_by("reference")[offset : offset + 3]
+        for days_ago, person in enumerate(people, start=1):
+            with demo_clock(demo_moment(today - datetime.timedelta(days=days_ago), 9 + offset)):
+                person_access_record(
+                    user=opener,
+                    person=person,
+                    page=PersonAccess.Page.DETAIL,
+                    path=f"/people/{person.pk}/",
+                )

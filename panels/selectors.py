@@ -7,12 +7,9 @@ from django.db.models import Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
-from allocations.models import SupportPlan
-from allocations.permissions import PLAN_AUTHORISE
-from allocations.selectors.reviews import reviews_due, reviews_open
 from assessments.roles import PEOPLE_ALL_TEAMS
 from assessments.selectors.people import people_visible_to
-from panels.models import PanelDecision, PanelMeeting, PanelReferral
+from panels.models import PanelMeeting, PanelReferral
 from panels.permissions import PANEL_VIEW
 
 
@@ -114,58 +111,3 @@ def referral_get_for_user(
         raise Http404("No such referral.")
     _check_action(user, permission, refusal)
     return referral
-
-
-def my_work(*, user) -> dict:
-    """What is waiting for this user: plans returned to them, plans awaiting their
-    authorisation, their panel agenda, recent decisions on their cases, and their team's
-    reviews due or overdue (oldest first) and in progress."""
-    today = timezone.localdate()
-    mine = Q(created_by=user) | Q(submitted_by=user)
-    returned = (
-        SupportPlan.objects.filter(mine, status=SupportPlan.Status.RETURNED)
-        .distinct()
-        .select_related("person", "decided_by")
-    )
-    to_authorise = SupportPlan.objects.none()
-    if user.has_perm(PLAN_AUTHORISE):
-        to_authorise = (
-            SupportPlan.objects.filter(
-                status=SupportPlan.Status.AWAITING_AUTHORISATION,
-                person__in=people_visible_to(user),
-            )
-            .exclude(created_by=user)
-            .exclude(submitted_by=user)
-            .select_related("person", "submitted_by")
-        )
-    agenda = (
-        PanelMeeting.objects.filter(
-            Q(chair=user) | Q(members=user), date__gte=today, cancelled_at__isnull=True
-        )
-        .distinct()
-        .prefetch_related("referrals__plan__person")
-        .order_by("date")
-    )
-    decisions = (
-        PanelDecision.objects.filter(
-            Q(referral__plan__created_by=user) | Q(referral__plan__submitted_by=user)
-        )
-        .distinct()
-        .select_related("referral__plan__person", "decided_by")
-        .order_by("-decided_at")[:20]
-    )
-    agreed_by_manager = (
-        SupportPlan.objects.filter(mine, status=SupportPlan.Status.AGREED)
-        .distinct()
-        .select_related("person", "decided_by")
-        .order_by("-decided_at")[:20]
-    )
-    return {
-        "returned": returned,
-        "to_authorise": to_authorise,
-        "agenda": agenda,
-        "decisions": decisions,
-        "agreed": agreed_by_manager,
-        "reviews_due": reviews_due(user=user, today=today),
-        "reviews_open": reviews_open(user=user),
-    }

@@ -23,13 +23,13 @@ from panels.forms import (
     ReasonForm,
     SubstituteForm,
 )
+from panels.home import home_boxes
 from panels.models import ConflictDeclaration, IllegalReferralTransition, PanelReferral
 from panels.permissions import DECIDE, MEETING_ADD
 from panels.selectors import (
     meeting_get_for_user,
     meetings_for,
     meetings_to_move_to,
-    my_work,
     referral_get_for_user,
     referrals_unscheduled,
 )
@@ -63,7 +63,8 @@ CHOOSE_REFERRAL = "Choose a referral to add."
 
 @require_http_methods(["GET"])
 def my_work_view(request):
-    return render(request, "panels/my_work.html", my_work(user=request.user))
+    """Each user's home: the boxes their roles call for (panels/home.py)."""
+    return render(request, "panels/my_work.html", {"boxes": home_boxes(request)})
 
 
 def _meeting_list(request, form: MeetingForm):

@@ -110,6 +110,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "ras_site.context_processors.service",
+                "ras_site.context_processors.waiting",
             ],
         },
     },

@@ -62,15 +62,15 @@ def with_review_due(agreed_budgets: QuerySet[AgreedBudget]) -> QuerySet[AgreedBu
     )
 
 
-def reviews_due(*, user, today: datetime.date | None = None) -> list[AgreedBudget]:
+def reviews_due_queryset(*, user, today: datetime.date | None = None) -> QuerySet[AgreedBudget]:
     """The current agreed budgets of the user's own team whose review is overdue or due within
-    DUE_WITHIN_DAYS, not yet started, oldest first; for the roles that start reviews (nothing
-    for anyone else, or for a user without a team). Each carries `review_due` and `overdue`.
-    One query."""
+    DUE_WITHIN_DAYS, not yet started, oldest first, each annotated with `review_due`; none for
+    a role that does not start reviews, or a user without a team. Unevaluated, so that the
+    menu's count of what waits (panels/home.py) can count it inside one query."""
     if not user.has_perm(REVIEW_START) or user.team_id is None:
-        return []
+        return AgreedBudget.objects.none()
     today = today or timezone.localdate()
-    rows = list(
+    return (
         with_review_due(
             AgreedBudget.objects.filter(
                 status=AgreedBudget.Status.CURRENT, person__team_id=user.team_id
@@ -84,6 +84,12 @@ def reviews_due(*, user, today: datetime.date | None = None) -> list[AgreedBudge
         .select_related("person")
         .order_by("review_due", "pk")
     )
+
+
+def reviews_due(*, user, today: datetime.date | None = None) -> list[AgreedBudget]:
+    """reviews_due_queryset as a list, each also carrying `overdue`. One query."""
+    today = today or timezone.localdate()
+    rows = list(reviews_due_queryset(user=user, today=today))
     for row in rows:
         row.overdue = row.review_due < today
     return rows
