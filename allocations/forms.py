@@ -6,7 +6,7 @@ from django import forms
 
 from allocations.letters.kinds import letter_kind_choices
 from allocations.models import PlanLine, RasPolicy, ReportSettings, SupportPlan
-from allocations.services.plans import PLAN_SETTINGS_FIELDS
+from allocations.services.plans import PLAN_LINE_FIELDS, PLAN_SETTINGS_FIELDS
 from allocations.services.policies import POLICY_FIELDS
 from assessments.models import SupportedBy, Team
 from assessments.selectors.people import team_allowed
@@ -233,19 +233,14 @@ class PlanLineForm(forms.ModelForm):
 
     class Meta:
         model = PlanLine
-        fields = [
-            "category",
-            "description",
-            "provider",
-            "quantity",
-            "unit",
-            "unit_cost_gbp",
-            "frequency",
-            "meets_outcomes",
-            "meets_sections",
-        ]
+        fields = PLAN_LINE_FIELDS
+        help_texts = {
+            "unit": "One of them, e.g. hour, visit, session or night: the plan then reads "
+            "“14 hours × £16.50”."
+        }
 
     def __init__(self, *args, needs: list[tuple[str, str]], sections=(), **kwargs):
+        """A new line, or (instance=) a line to change, its current values shown."""
         super().__init__(*args, prefix="line", **kwargs)
         self.fields["meets_outcomes"].choices = needs
         self.fields["meets_sections"].choices = list(sections)
