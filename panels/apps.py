@@ -21,6 +21,10 @@ class PanelsConfig(AppConfig):
 
         register_demo_step(seed_plans)
         register_demo_step(seed_changes)
+        # A plan managed three ways with a contribution (issue 13), before the letters.
+        from allocations.demo import seed_mixed_plan
+
+        register_demo_step(seed_mixed_plan)
         register_demo_step(seed_letters)
         register_demo_step(seed_history)
         # Last: the reports' targets and a members' pack that counts all of the above.

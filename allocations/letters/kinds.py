@@ -17,7 +17,7 @@ from django.db.models import QuerySet
 from allocations.costing import agreed_managed, line_weekly_text
 from allocations.models import AgreedBudget, IndicativeBudget, Letter
 from allocations.selectors.budgets import budget_explanation, budget_triggers
-from allocations.units import line_amount_text
+from allocations.units import amount_text
 from assessments.models import Person
 
 
@@ -117,8 +117,10 @@ def _statement(person: Person, source_id: int | None) -> LetterContent:
     agreed = _source(AgreedBudget.objects.select_related("plan").filter(person=person), source_id)
     if agreed is None:
         raise NothingToIssue(f"{person.full_name} has no agreed personal budget yet.")
+    # Each line's amount ("14 hours × £16.50"); how often is in its weekly equivalent.
     lines = [
-        (line, line_amount_text(line), line_weekly_text(line)) for line in agreed.plan.lines.live()
+        (line, amount_text(line.quantity, line.unit, line.unit_cost_gbp), line_weekly_text(line))
+        for line in agreed.plan.lines.live()
     ]
     # The direct payment as the plan page states it: its share of the cost, and what is paid
     # to the person after their contribution.

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from functools import wraps
 
 from django.contrib import messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -32,6 +32,7 @@ from allocations.selectors.plans import (
 from allocations.services.plans import (
     LINE_NOT_ON_PLAN,
     LOWER_AGREED,
+    OWN_TEAM_ONLY,
     PLAN_LOCKED,
     PlanIncomplete,
     PlanStateError,
@@ -85,7 +86,7 @@ def _needs(plan: SupportPlan) -> list[tuple[str, str]]:
 class LineText:
     """What the plan page says about a line besides the line itself."""
 
-    amount: str  # how much of what, at what unit cost: "14 hours × £16.50"
+    amount: str  # how much of what, at what unit cost, how often: "14 hours × £16.50 per week"
     weekly: str  # its weekly equivalent, worked out in words
     needs: str  # the eligible needs it meets, by name
     areas: str  # the areas of the assessment it meets, by title
@@ -254,8 +255,10 @@ def plan_line_edit_view(request, pk: int, line_id: int):
     """Change one line of a plan still being written: the form with the line's current values
     (GET), saved by plan_line_update (POST); errors in a summary at the top of the form and
     beside each field, nothing saved. 404 for a plan the user may not see or a line that is
-    not on it; 403 for a role that does not change plans (the service checks the team)."""
+    not on it; 403 for a role that does not change plans or another team's plan."""
     plan = plan_get_for_user(user=request.user, pk=pk, permission=PLAN_CHANGE)
+    if not team_allowed(request.user, plan.person.team_id):
+        raise PermissionDenied(OWN_TEAM_ONLY)
     line = plan.lines.live().filter(pk=line_id).first()
     if line is None:
         raise Http404(LINE_NOT_ON_PLAN)
