@@ -156,6 +156,7 @@ def _plan_page(
             "managed": plan_managed(plan, costs.weekly),
             "submit_problems": submit_problems,
             "not_yet": NOT_YET,
+            "has_errors": bool(submit_problems) or any(f.errors for f in forms.values()),
             "open_line_form": bool(forms["line_form"].errors)
             or any(anchor == LINE_FORM_ANCHOR for anchor, _ in submit_problems),
             "informal": informal,

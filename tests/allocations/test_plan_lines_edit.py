@@ -172,6 +172,7 @@ def test_the_line_page_shows_the_current_values(client, submitted_a, person_a, w
 
     page = client.get(url).text
 
+    assert "<title>Change a line" in page
     assert 'name="line-description" value="Personal assistant"' in page
     assert 'name="line-unit_cost_gbp" value="118.00"' in page
     assert 'name="line-unit" value="hour"' in page
@@ -190,6 +191,7 @@ def test_bad_input_on_the_line_page_is_summarised_beside_the_fields_and_saves_no
 
     assert response.status_code == 200
     page = response.text
+    assert "<title>Error: Change a line" in page
     summary = page.split('id="error-summary"')[1].split("</div>")[0]
     assert 'role="alert"' in page.split('id="error-summary"')[0].rsplit("<div", 1)[1]
     assert "There is a problem" in summary
@@ -227,3 +229,34 @@ def test_an_ended_line_has_no_page(client, submitted_a, person_a, worker_a):
     assert client.get(url).status_code == 404
     assert client.post(url, POSTED).status_code == 404
     assert PlanLine.objects.get(pk=line.pk).unit_cost_gbp == Decimal("118.00")
+
+
+def test_the_plan_pages_forms_summarise_their_errors_linked_to_the_fields(
+    client, submitted_a, person_a, worker_a
+):
+    plan, line = _plan(person_a, worker_a)
+    client.force_login(worker_a)
+    settings = client.post(
+        reverse("allocations:plan_settings", args=[plan.pk]),
+        {"management": "bogus", "contribution_weekly_gbp": "-5"},
+    ).text
+    summary = settings.split('id="settings-errors"')[1].split("</div>")[0]
+    # A group of radios links to its first; a box to itself.
+    assert 'href="#id_management_0">How the budget will be managed: Select a valid' in summary
+    assert (
+        'href="#id_contribution_weekly_gbp">The person&#x27;s assessed weekly contribution (£): '
+        "Ensure this value is greater than or equal to 0." in summary
+    )
+    assert "Constraint" not in summary
+    assert 'id="id_management_0"' in settings
+
+    added = client.post(
+        reverse("allocations:plan_line_add", args=[plan.pk]), {"line-quantity": "x"}
+    ).text
+    summary = added.split('id="line-errors"')[1].split("</div>")[0]
+    assert 'href="#id_line-category">Category: This field is required.' in summary
+    assert 'href="#id_line-quantity">Quantity: Enter a number.' in summary
+    assert '<details class="border rounded p-3" id="add-line" open>' in added
+    assert list(plan.lines.all()) == [line]
+    plan.refresh_from_db()
+    assert plan.management == "direct_payment" and plan.contribution_weekly_gbp == 0

@@ -302,7 +302,7 @@ def test_an_incomplete_plan_is_refused_with_each_problem(client, submitted_a, pe
     plan = SupportPlan.objects.get()
     page = client.post(reverse("allocations:plan_submit", args=[plan.pk]))
     # One summary at the top of the page, each problem linked to what to change.
-    assert page.status_code == 200
+    assert page.status_code == 200 and "<title>Error: Support plan" in page.text
     summary = page.text.split('id="submit-problems"')[1].split("</div>")[0]
     assert "There is a problem" in summary and NOT_YET in summary
     assert f'<a class="alert-link" href="#add-line">{NO_LINES}</a>' in summary
