@@ -103,6 +103,65 @@ def management_split(plan: SupportPlan, weekly: Decimal) -> dict[str, Decimal]:
     }
 
 
+@dataclass(frozen=True)
+class Managed:
+    """How a weekly budget is managed, and what the person is paid as a direct payment.
+
+    The person's assessed contribution comes off the direct payment first: the council pays
+    the direct payment net of it (the person puts their contribution into the same account).
+    Whatever of the contribution the direct payment cannot absorb, the person pays towards the
+    support the council or a provider arranges (`contribution_to_services_weekly`)."""
+
+    direct_payment_weekly: Decimal  # gross: the part of the cost taken as a direct payment
+    council_managed_weekly: Decimal
+    isf_weekly: Decimal
+    contribution_weekly: Decimal
+    direct_payment_net_weekly: Decimal  # paid to the person: the gross less their contribution
+    contribution_to_services_weekly: Decimal
+
+    @property
+    def contribution_off_direct_payment_weekly(self) -> Decimal:
+        """The part of the contribution taken off the direct payment."""
+        return self.direct_payment_weekly - self.direct_payment_net_weekly
+
+
+def managed_amounts(
+    *, direct_payment: Decimal, council_managed: Decimal, isf: Decimal, contribution: Decimal
+) -> Managed:
+    """The split with the direct payment net of the contribution (never below nothing), to the
+    penny (spec/ras-calculation.md's round2)."""
+    net = max(Decimal(0), direct_payment - contribution)
+    return Managed(
+        direct_payment_weekly=round2(direct_payment),
+        council_managed_weekly=round2(council_managed),
+        isf_weekly=round2(isf),
+        contribution_weekly=round2(contribution),
+        direct_payment_net_weekly=round2(net),
+        contribution_to_services_weekly=round2(contribution - (direct_payment - net)),
+    )
+
+
+def plan_managed(plan: SupportPlan, weekly: Decimal) -> Managed:
+    """The plan's split of its weekly cost (management_split) with its contribution."""
+    split = management_split(plan, weekly)
+    return managed_amounts(
+        direct_payment=split["direct_payment_weekly_gbp"],
+        council_managed=split["council_managed_weekly_gbp"],
+        isf=split["isf_weekly_gbp"],
+        contribution=plan.contribution_weekly_gbp,
+    )
+
+
+def agreed_managed(agreed) -> Managed:
+    """An agreed budget's stored split with its stored contribution."""
+    return managed_amounts(
+        direct_payment=agreed.direct_payment_weekly_gbp,
+        council_managed=agreed.council_managed_weekly_gbp,
+        isf=agreed.isf_weekly_gbp,
+        contribution=agreed.contribution_weekly_gbp,
+    )
+
+
 def panel_reasons(
     *, costs: PlanCosts, policy: RasPolicy, risk_referral: bool, risk_reasons: str = ""
 ) -> list[str]:

@@ -220,3 +220,94 @@ def seed_reviews(users) -> None:
     agreed = unused(lambda b: b.agreed_at.date() < month_ago)
     if agreed is not None:
         review_done(agreed, month_ago, "Review brought forward after a fall at home")
+
+
+MIXED_PLAN_REASON = (
+    "Costed with her and her son from local prices; she manages her personal assistant "
+    "herself, the council books the day centre and the respite home holds her short breaks."
+)
+
+
+def seed_mixed_plan(users) -> None:
+    """A north team plan managed three ways (a direct payment for a personal assistant, the
+    day centre council-managed, short breaks as an individual service fund) with an assessed
+    contribution, written line by line (one line changed after it was added), submitted and
+    authorised by the team manager: the plan page and the statement letter show the direct
+    payment paid net of the contribution. Runs once, after panels' plans and before its
+    letters (so the statement is issued with the others)."""
+    from allocations.costing import plan_costs
+    from allocations.engine import round2
+    from allocations.models import PlanLine, SupportPlan
+    from allocations.selectors.plans import eligible_needs
+    from allocations.services.plans import (
+        plan_authorise,
+        plan_line_add,
+        plan_line_update,
+        plan_start,
+        plan_submit,
+        plan_update,
+    )
+
+    if SupportPlan.objects.filter(difference_reason=MIXED_PLAN_REASON).exists():
+        return
+    worker, manager = users["sw.north"], users["tm.north"]
+    budget = (
+        IndicativeBudget.objects.filter(
+            status=IndicativeBudget.Status.CURRENT,
+            person__team__code="north",
+            person__plans__isnull=True,
+            indicative_weekly_gbp__gte=Decimal("200"),
+            indicative_weekly_gbp__lt=Decimal("500"),
+        )
+        .exclude(person__assessments__status=Assessment.Status.DRAFT)
+        .select_related("person")
+        .order_by("person__reference")
+        .first()
+    )
+    if budget is None:
+        return
+    plan = plan_start(actor=worker, person=budget.person)
+    needs = eligible_needs(plan)
+    day_centre, nights = Decimal("90.00"), Decimal("570.00")  # 2 × £45; 6 × £95 a year
+    hours = ((budget.indicative_weekly_gbp - day_centre - nights / 52) / Decimal("16.50")).quantize(
+        Decimal("1")
+    )
+    lines = [
+        ("pa_hours", "Personal assistant", "Direct employ", hours, "hour", "16.50", "week"),
+        ("day_opportunities", "Day centre", "Oak Day Centre", 2, "session", "45.00", "week"),
+        ("short_breaks", "Respite stays", "Rowan House", 6, "night", "95.00", "year"),
+    ]
+    added = []
+    for index, (category, what, provider, quantity, unit, cost, often) in enumerate(lines):
+        data = {
+            "category": category,
+            "description": what,
+            "provider": provider,
+            "quantity": Decimal(quantity),
+            "unit": unit,
+            "unit_cost_gbp": Decimal(cost),
+            "frequency": often,
+            "meets_outcomes": needs[index :: len(lines)],
+        }
+        # The personal assistant was first costed at an agency's rate, then changed.
+        first = {**data, "unit_cost_gbp": Decimal("21.00")} if index == 0 else data
+        added.append(plan_line_add(actor=worker, plan=plan, data=first))
+        if index == 0:
+            plan_line_update(actor=worker, plan=plan, line_id=added[0].pk, data=data)
+    lines_now = list(plan.lines.live())
+    costs = plan_costs(plan, lines_now)
+    direct = next(x for x in lines_now if x.category == PlanLine.Category.PA_HOURS)
+    direct_weekly = round2(direct.quantity * direct.unit_cost_gbp)
+    plan = plan_update(
+        actor=worker,
+        plan=plan,
+        data={
+            "management": "mixed",
+            "direct_payment_weekly_gbp": direct_weekly,
+            "council_managed_weekly_gbp": day_centre,
+            "isf_weekly_gbp": costs.weekly - direct_weekly - day_centre,
+            "contribution_weekly_gbp": Decimal("35.50"),
+            "difference_reason": MIXED_PLAN_REASON,
+        },
+    )
+    plan_authorise(actor=manager, plan=plan_submit(actor=worker, plan=plan))

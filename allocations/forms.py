@@ -3,10 +3,11 @@ from __future__ import annotations
 from decimal import Decimal, InvalidOperation
 
 from django import forms
+from django.core.validators import MinValueValidator
 
 from allocations.letters.kinds import letter_kind_choices
 from allocations.models import PlanLine, RasPolicy, ReportSettings, SupportPlan
-from allocations.services.plans import PLAN_SETTINGS_FIELDS
+from allocations.services.plans import PLAN_LINE_FIELDS, PLAN_SETTINGS_FIELDS
 from allocations.services.policies import POLICY_FIELDS
 from assessments.models import Person, SupportedBy, Team, User
 from assessments.selectors.people import team_allowed
@@ -204,6 +205,14 @@ class LowerFigureDecisionForm(forms.Form):
 # --- Support plans -----------------------------------------------------------------------------
 
 
+_PLAN_MONEY = (
+    "direct_payment_weekly_gbp",
+    "council_managed_weekly_gbp",
+    "isf_weekly_gbp",
+    "contribution_weekly_gbp",
+)
+
+
 class PlanSettingsForm(forms.ModelForm):
     class Meta:
         model = SupportPlan
@@ -218,6 +227,13 @@ class PlanSettingsForm(forms.ModelForm):
             "direct_payment_weekly_gbp": "Only for a mix: the amounts must add up to the plan's "
             "weekly cost.",
         }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Refused beside the field, not as the database constraint's name at the top.
+        for name in _PLAN_MONEY:
+            self.fields[name].validators.append(MinValueValidator(Decimal(0)))
+            self.fields[name].widget.attrs["min"] = "0"
 
 
 class PlanLineForm(forms.ModelForm):
@@ -234,19 +250,14 @@ class PlanLineForm(forms.ModelForm):
 
     class Meta:
         model = PlanLine
-        fields = [
-            "category",
-            "description",
-            "provider",
-            "quantity",
-            "unit",
-            "unit_cost_gbp",
-            "frequency",
-            "meets_outcomes",
-            "meets_sections",
-        ]
+        fields = PLAN_LINE_FIELDS
+        help_texts = {
+            "unit": "What the quantity counts, e.g. hour, visit, session or night (the plan "
+            "then reads “14 hours × £16.50”)."
+        }
 
     def __init__(self, *args, needs: list[tuple[str, str]], sections=(), **kwargs):
+        """A new line, or (instance=) a line to change, its current values shown."""
         super().__init__(*args, prefix="line", **kwargs)
         self.fields["meets_outcomes"].choices = needs
         self.fields["meets_sections"].choices = list(sections)

@@ -75,6 +75,9 @@ urlpatterns = [
     path("plans/<int:pk>/settings/", plans.plan_settings_view, name="plan_settings"),
     path("plans/<int:pk>/lines/add/", plans.plan_line_add_view, name="plan_line_add"),
     path(
+        "plans/<int:pk>/lines/<int:line_id>/edit/", plans.plan_line_edit_view, name="plan_line_edit"
+    ),
+    path(
         "plans/<int:pk>/lines/<int:line_id>/remove/",
         plans.plan_line_remove_view,
         name="plan_line_remove",

@@ -27,6 +27,10 @@ class PanelsConfig(AppConfig):
 
         register_demo_step(seed_plans)
         register_demo_step(seed_changes)
+        # A plan managed three ways with a contribution (issue 13), before the letters.
+        from allocations.demo import seed_mixed_plan
+
+        register_demo_step(seed_mixed_plan)
         register_demo_step(seed_letters)
         register_demo_step(seed_history)
         # Openings of records for the auditor's access log (each role's home, issue 13).

@@ -15,6 +15,7 @@ from allocations.models import PANEL_DECLINED_COMMENT, SupportPlan
 from allocations.selectors.plans import live_lines, plan_authors
 from allocations.selectors.reviews import default_review_date
 from allocations.services.plans import plan_agree_by_panel, plan_return_by_panel
+from allocations.units import line_amount_text
 from assessments.models import User
 from assessments.roles import Role
 from assessments.selectors.people import team_allowed
@@ -124,6 +125,7 @@ def plan_snapshot(plan: SupportPlan) -> dict:
             {
                 "support": f"{line.get_category_display()}: {line.description}",
                 "provider": line.provider,
+                "amount": line_amount_text(line),
                 "weekly": line_weekly_text(line),
             }
             for line in lines

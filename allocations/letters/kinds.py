@@ -14,9 +14,10 @@ from typing import Any
 
 from django.db.models import QuerySet
 
-from allocations.costing import line_weekly_text
+from allocations.costing import agreed_managed, line_weekly_text
 from allocations.models import AgreedBudget, IndicativeBudget, Letter
 from allocations.selectors.budgets import budget_explanation, budget_triggers
+from allocations.units import amount_text
 from assessments.models import Person
 
 
@@ -116,12 +117,23 @@ def _statement(person: Person, source_id: int | None) -> LetterContent:
     agreed = _source(AgreedBudget.objects.select_related("plan").filter(person=person), source_id)
     if agreed is None:
         raise NothingToIssue(f"{person.full_name} has no agreed personal budget yet.")
-    lines = [(line, line_weekly_text(line)) for line in agreed.plan.lines.live()]
+    # Each line's amount ("14 hours × £16.50"); how often is in its weekly equivalent.
+    lines = [
+        (line, amount_text(line.quantity, line.unit, line.unit_cost_gbp), line_weekly_text(line))
+        for line in agreed.plan.lines.live()
+    ]
+    # The direct payment as the plan page states it: its share of the cost, and what is paid
+    # to the person after their contribution.
+    managed = agreed_managed(agreed)
     return LetterContent(
         template="allocations/letters/statement.html",
         title=f"Your personal budget statement – {person.reference}",
-        context={"agreed": agreed, "lines": lines},
+        context={"agreed": agreed, "lines": lines, "managed": managed},
         figures={
+            "direct_payment_net_weekly_gbp": str(managed.direct_payment_net_weekly),
+            "lines": [[amount, weekly] for _, amount, weekly in lines],
+        }
+        | {
             name: str(getattr(agreed, name))
             for name in (
                 "weekly_gbp",

@@ -3,12 +3,14 @@ wrote it and its history."""
 
 from __future__ import annotations
 
+import re
+
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 
 from allocations.models import InformalSupportItem, PlanLine, SupportPlan
 from allocations.permissions import PLAN_VIEW
-from allocations.selectors.budgets import gbp
+from allocations.units import line_amount_text
 from assessments.models import User
 from assessments.selectors.history import FieldChange, HistoryEntry, object_history
 from assessments.selectors.people import people_visible_to
@@ -91,13 +93,20 @@ def plan_get_for_user(*, user, pk: int, permission: str | None = None) -> Suppor
     return plan
 
 
+# The history reasons of a changed line (services.plans.plan_line_update): the old line is
+# ended with LINE_REPLACED and the new one created with LINE_REPLACES naming the old.
+LINE_REPLACED = "changed"
+LINE_REPLACES = "changed: replaces line {pk}"
+_REPLACES = re.compile(r"changed: replaces line (\d+)$")
+
+
 def plan_history(plan) -> list[HistoryEntry]:
-    """The plan's own changes and every line and piece of named informal support added or
-    ended, newest first: what the plan holds now and what it held before (three queries)."""
+    """The plan's own changes and every line and piece of named informal support added,
+    changed or ended, newest first: what the plan holds now and what it held before (three
+    queries)."""
     entries = object_history(plan)
     parts = [
-        (PlanLine, "line", lambda r: f"{r.description}: {r.quantity.normalize():f} {r.unit} × "
-         f"{gbp(r.unit_cost_gbp)} {PlanLine.Frequency(r.frequency).label}"),
+        (PlanLine, "line", lambda r: f"{r.description}: {line_amount_text(r)}"),
         (InformalSupportItem, "named informal support", lambda r: f"{r.who}: {r.what}"),
     ]  # fmt: skip
     for model, noun, describe in parts:
@@ -106,15 +115,23 @@ def plan_history(plan) -> list[HistoryEntry]:
             .select_related("history_user")
             .order_by("history_date", "history_id")
         )
+        said: dict[int, str] = {}  # what each line or item said, as the records go
         for record in records:
             user = record.history_user
             ended = record.ended_at is not None
+            said[record.id] = now = describe(record)
+            reason = record.history_change_reason or ""
+            if ended and reason == LINE_REPLACED:
+                continue  # told by the line that replaced it, as one change
+            replaces = _REPLACES.match(reason)
+            old = said.get(int(replaces.group(1)), "") if replaces else ""
+            action = "Ended" if ended else "Changed" if replaces else "Added"
             entries.append(
                 HistoryEntry(
                     when=record.history_date,
                     who=(user.get_full_name() or user.username) if user else "System",
-                    action=f"{'Ended' if ended else 'Added'} {noun}",
-                    changes=(FieldChange(field=noun.capitalize(), old="", new=describe(record)),),
+                    action=f"{action} {noun}",
+                    changes=(FieldChange(field=noun.capitalize(), old=old, new=now),),
                 )
             )
     entries.sort(key=lambda e: e.when, reverse=True)

@@ -35,6 +35,8 @@ from allocations.permissions import (
 )
 from allocations.selectors.budgets import gbp, is_silent_reduction
 from allocations.selectors.plans import (
+    LINE_REPLACED,
+    LINE_REPLACES,
     OPEN_STATUSES,
     eligible_needs,
     live_lines,
@@ -134,8 +136,12 @@ NO_LINES = "Add at least one line to the plan."
 
 
 class PlanIncomplete(Exception):
-    def __init__(self, problems: list[str]):
+    """Why a plan cannot be submitted yet: `problems`, one message each, and beside each in
+    `where` what it is about ("lines", "needs", or the name of the plan setting to change)."""
+
+    def __init__(self, problems: list[str], where: list[str] | None = None):
         self.problems = problems
+        self.where = where or [""] * len(problems)
         super().__init__(" ".join(problems))
 
 
@@ -154,30 +160,42 @@ def coverage_problems(plan: SupportPlan, lines: list[PlanLine]) -> list[str]:
     ]
 
 
-def submission_problems(plan: SupportPlan, lines: list[PlanLine], costs: PlanCosts) -> list[str]:
-    problems = [] if lines else [NO_LINES]
-    problems += coverage_problems(plan, lines)
+def submission_problems(
+    plan: SupportPlan, lines: list[PlanLine], costs: PlanCosts
+) -> list[tuple[str, str]]:
+    """(where, problem) for each reason the plan cannot be submitted yet: `where` is "lines",
+    "needs" or the plan setting (PLAN_SETTINGS_FIELDS) to change."""
+    problems = [] if lines else [("lines", NO_LINES)]
+    problems += [("needs", problem) for problem in coverage_problems(plan, lines)]
     split = management_split(plan, costs.weekly)
     if sum(split.values()) != costs.weekly:
         problems.append(
-            SPLIT_MUST_ADD_UP.format(total=f"£{sum(split.values()):,}", weekly=f"£{costs.weekly:,}")
+            (
+                "direct_payment_weekly_gbp",
+                SPLIT_MUST_ADD_UP.format(
+                    total=f"£{sum(split.values()):,}", weekly=f"£{costs.weekly:,}"
+                ),
+            )
         )
     if plan.contribution_weekly_gbp > costs.weekly:
-        problems.append(CONTRIBUTION_TOO_HIGH)
+        problems.append(("contribution_weekly_gbp", CONTRIBUTION_TOO_HIGH))
     if costs.difference and not plan.difference_reason.strip():
         # Sufficiency: every difference from the indicative budget carries its reason; one
         # beyond the tolerance also goes to the panel.
         problems.append(
-            REASON_NEEDED.format(
-                percent=costs.difference_percent, tolerance=costs.tolerance_percent.normalize()
-            )
-            if costs.outside_tolerance
-            else DIFFERENCE_REASON_NEEDED.format(
-                difference=gbp(costs.difference), percent=costs.difference_percent
+            (
+                "difference_reason",
+                REASON_NEEDED.format(
+                    percent=costs.difference_percent, tolerance=costs.tolerance_percent.normalize()
+                )
+                if costs.outside_tolerance
+                else DIFFERENCE_REASON_NEEDED.format(
+                    difference=gbp(costs.difference), percent=costs.difference_percent
+                ),
             )
         )
     if plan.risk_referral and not plan.risk_reasons.strip():
-        problems.append(RISK_REASONS_NEEDED)
+        problems.append(("risk_reasons", RISK_REASONS_NEEDED))
     return problems
 
 
@@ -275,17 +293,62 @@ def plan_update(*, actor: User, plan: SupportPlan, data: dict[str, Any]) -> Supp
     return _save(plan, actor=actor)
 
 
-@transaction.atomic
-def plan_line_add(*, actor: User, plan: SupportPlan, data: dict[str, Any]) -> PlanLine:
-    plan = _editable(actor, plan)
+# What a worker sets on a plan line (the line forms show these).
+PLAN_LINE_FIELDS = (
+    "category",
+    "description",
+    "provider",
+    "quantity",
+    "unit",
+    "unit_cost_gbp",
+    "frequency",
+    "meets_outcomes",
+    "meets_sections",
+)
+
+
+def _check_line_choices(plan: SupportPlan, data: dict[str, Any]) -> None:
+    """ValidationError, by field, for needs or areas the plan's assessment does not have."""
     unknown = set(data.get("meets_outcomes", [])) - set(Outcome.values)
     if unknown:
         raise ValidationError({"meets_outcomes": "Choose needs from the list."})
     if set(data.get("meets_sections", [])) - {code for code, _ in plan_sections(plan)}:
         raise ValidationError({"meets_sections": "Choose areas from the assessment."})
+
+
+@transaction.atomic
+def plan_line_add(*, actor: User, plan: SupportPlan, data: dict[str, Any]) -> PlanLine:
+    plan = _editable(actor, plan)
+    _check_line_choices(plan, data)
     line = PlanLine(plan=plan, **data)
     line.full_clean(exclude=["plan"])
     save_as(line, actor)
+    _save(plan, actor=actor)
+    return line
+
+
+@transaction.atomic
+def plan_line_update(
+    *, actor: User, plan: SupportPlan, line_id: int, data: dict[str, Any]
+) -> PlanLine:
+    """Change a line of a plan still being written (the same rules as adding one: the
+    person's team, a role that changes plans, a plan being written or returned). A line is
+    never rewritten (the database allows it only to be ended): the line is ended and a new one
+    with the changed values takes its place, its history naming the line it replaces
+    (LINE_REPLACES), so the plan's history reads as one change from the old values to the new.
+    Returns the new line. Refused (ValidationError, by field; ValidationError(LINE_NOT_ON_PLAN)
+    for a line that is not a live line of the plan) with nothing saved."""
+    plan = _editable(actor, plan)
+    old = plan.lines.live().select_for_update().filter(pk=line_id).first()
+    if old is None:
+        raise ValidationError(LINE_NOT_ON_PLAN)
+    _check_line_choices(plan, data)
+    values = {name: data.get(name, getattr(old, name)) for name in PLAN_LINE_FIELDS}
+    line = PlanLine(plan=plan, **values)
+    line.full_clean(exclude=["plan"])
+    old.ended_at, old.ended_by = timezone.now(), actor
+    save_as(old, actor, reason=LINE_REPLACED)
+    save_as(line, actor, reason=LINE_REPLACES.format(pk=old.pk))
     _save(plan, actor=actor)
     return line
 
@@ -336,7 +399,7 @@ def plan_submit(*, actor: User, plan: SupportPlan) -> SupportPlan:
     costs = plan_costs(plan, lines)
     problems = submission_problems(plan, lines, costs)
     if problems:
-        raise PlanIncomplete(problems)
+        raise PlanIncomplete([text for _, text in problems], [where for where, _ in problems])
     # One policy for every rule: the one the indicative budget was worked out under (re-pricing
     # moves current budgets to a new policy when one takes effect).
     policy = plan.indicative_budget.policy

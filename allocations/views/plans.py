@@ -6,16 +6,17 @@ or the plan page again with the form's errors beside its fields."""
 
 from __future__ import annotations
 
+from copy import copy
 from dataclasses import dataclass
 from functools import wraps
 
 from django.contrib import messages
-from django.core.exceptions import ValidationError
-from django.http import HttpResponse
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from allocations.costing import line_weekly_text, panel_reasons, plan_costs
+from allocations.costing import line_weekly_text, panel_reasons, plan_costs, plan_managed
 from allocations.forms import CommentsForm, NamedInformalSupportForm, PlanLineForm, PlanSettingsForm
 from allocations.models import AgreedBudget, PlanLine, SupportPlan
 from allocations.permissions import PLAN_AUTHORISE, PLAN_CHANGE
@@ -29,7 +30,10 @@ from allocations.selectors.plans import (
     wrote,
 )
 from allocations.services.plans import (
+    LINE_NOT_ON_PLAN,
     LOWER_AGREED,
+    OWN_TEAM_ONLY,
+    PLAN_LOCKED,
     PlanIncomplete,
     PlanStateError,
     plan_authorise,
@@ -37,11 +41,14 @@ from allocations.services.plans import (
     plan_informal_remove,
     plan_line_add,
     plan_line_remove,
+    plan_line_update,
     plan_return,
     plan_start,
     plan_submit,
     plan_update,
 )
+from allocations.units import line_amount_text
+from assessments.forms import add_service_errors
 from assessments.models import Outcome, PersonAccess
 from assessments.selectors.people import person_get_for_user, team_allowed
 from assessments.services.people import person_access_record
@@ -49,6 +56,7 @@ from assessments.views.refusals import refuse
 
 SAVED = "The plan has been saved."
 LINE_ADDED = "Line added."
+LINE_CHANGED = "Line changed."
 LINE_REMOVED = "Line removed."
 INFORMAL_ADDED = "Informal support added."
 INFORMAL_REMOVED = "Informal support removed."
@@ -78,6 +86,7 @@ def _needs(plan: SupportPlan) -> list[tuple[str, str]]:
 class LineText:
     """What the plan page says about a line besides the line itself."""
 
+    amount: str  # how much of what, at what unit cost, how often: "14 hours × £16.50 per week"
     weekly: str  # its weekly equivalent, worked out in words
     needs: str  # the eligible needs it meets, by name
     areas: str  # the areas of the assessment it meets, by title
@@ -89,6 +98,7 @@ def _line_rows(lines: list[PlanLine], sections: list[tuple[str, str]]):
         (
             line,
             LineText(
+                amount=line_amount_text(line),
                 weekly=line_weekly_text(line),
                 needs="; ".join(labels[c] for c in line.meets_outcomes if c in labels),
                 areas="; ".join(titles[c] for c in line.meets_sections if c in titles),
@@ -98,11 +108,15 @@ def _line_rows(lines: list[PlanLine], sections: list[tuple[str, str]]):
     ]
 
 
-def _plan_page(request, plan: SupportPlan, **bound_forms) -> HttpResponse:
+def _plan_page(
+    request, plan: SupportPlan, *, refused: PlanIncomplete | None = None, **bound_forms
+) -> HttpResponse:
     """The plan page: its lines and costs beside the indicative budget, how it meets each
     eligible need, how it is managed; and, by state and role, the forms to change, submit or
     authorise it. `bound_forms` (e.g. line_form=…) replace the blank forms, so a form posted
-    with errors shows them beside its fields."""
+    with errors shows them in a summary at its top and beside its fields; `refused` (a
+    submission refused) lists its problems at the top of the page, each linked to what to
+    change."""
     user = request.user
     needs = _needs(plan)
     sections = plan_sections(plan)
@@ -121,6 +135,7 @@ def _plan_page(request, plan: SupportPlan, **bound_forms) -> HttpResponse:
     }
     costs = plan_costs(plan, lines)
     can_edit = plan.is_editable and user.has_perm(PLAN_CHANGE)
+    submit_problems = _submit_problems(refused, forms["settings_form"]) if refused else []
     return render(
         request,
         "allocations/plans/detail.html",
@@ -138,6 +153,12 @@ def _plan_page(request, plan: SupportPlan, **bound_forms) -> HttpResponse:
                 risk_reasons=plan.risk_reasons,
             ),
             "lines": _line_rows(lines, sections),
+            "managed": plan_managed(plan, costs.weekly),
+            "submit_problems": submit_problems,
+            "not_yet": NOT_YET,
+            "has_errors": bool(submit_problems) or any(f.errors for f in forms.values()),
+            "open_line_form": bool(forms["line_form"].errors)
+            or any(anchor == LINE_FORM_ANCHOR for anchor, _ in submit_problems),
             "informal": informal,
             "needs": [(label, code in met) for code, label in needs],
             "can_edit": can_edit,
@@ -153,6 +174,26 @@ def _plan_page(request, plan: SupportPlan, **bound_forms) -> HttpResponse:
             **forms,
         },
     )
+
+
+# Where the plan page's summary of a refused submission links each problem to.
+LINE_FORM_ANCHOR = "add-line"
+NEEDS_ANCHOR = "needs"
+
+
+def _submit_problems(refused: PlanIncomplete, settings_form) -> list[tuple[str, str]]:
+    """(anchor, problem) for the error summary: a plan setting's field, the form to add a
+    line, or the list of eligible needs."""
+    anchors = {"lines": LINE_FORM_ANCHOR, "needs": NEEDS_ANCHOR}
+    return [
+        (
+            settings_form[where].auto_id
+            if where in settings_form.fields
+            else anchors.get(where, ""),
+            problem,
+        )
+        for where, problem in zip(refused.where, refused.problems, strict=True)
+    ]
 
 
 @require_GET
@@ -171,9 +212,8 @@ def _back(plan: SupportPlan):
 
 def plan_action(permission: str):
     """A POST-only action on one plan: the door with the action's `permission`, then the view
-    `view(request, plan, **url_kwargs)`. A service's refusal (an incomplete plan, a state that
-    does not allow it, invalid data) becomes error messages on the plan page; PermissionDenied
-    is 403."""
+    `view(request, plan, **url_kwargs)`. A service's refusal (a state that does not allow it,
+    invalid data) becomes an error message on the plan page; PermissionDenied is 403."""
 
     def decorate(view):
         @require_POST
@@ -182,10 +222,6 @@ def plan_action(permission: str):
             plan = plan_get_for_user(user=request.user, pk=pk, permission=permission)
             try:
                 return view(request, plan, **kwargs)
-            except PlanIncomplete as refusal:
-                messages.error(request, NOT_YET)
-                for problem in refusal.problems:
-                    messages.error(request, problem)
             except (PlanStateError, ValidationError) as refusal:
                 refuse(request, refusal)
             return _back(plan)
@@ -215,6 +251,56 @@ def plan_line_add_view(request, plan: SupportPlan):
     return _back(plan)
 
 
+@require_http_methods(["GET", "POST"])
+def plan_line_edit_view(request, pk: int, line_id: int):
+    """Change one line of a plan still being written: the form with the line's current values
+    (GET), saved by plan_line_update (POST); errors in a summary at the top of the form and
+    beside each field, nothing saved. 404 for a plan the user may not see or a line that is
+    not on it; 403 for a role that does not change plans or another team's plan."""
+    plan = plan_get_for_user(user=request.user, pk=pk, permission=PLAN_CHANGE)
+    if not team_allowed(request.user, plan.person.team_id):
+        raise PermissionDenied(OWN_TEAM_ONLY)
+    line = plan.lines.live().filter(pk=line_id).first()
+    if line is None:
+        raise Http404(LINE_NOT_ON_PLAN)
+    if not plan.is_editable:
+        refuse(
+            request, PlanStateError(PLAN_LOCKED.format(status=plan.get_status_display().lower()))
+        )
+        return _back(plan)
+    needs, sections = _needs(plan), plan_sections(plan)
+    if request.method == "GET":
+        person_access_record(
+            user=request.user, person=plan.person, page=PersonAccess.Page.PLAN, path=request.path
+        )
+        form = PlanLineForm(instance=line, needs=needs, sections=sections)
+    else:
+        # A copy: binding the form writes the posted values onto its instance, and the page
+        # still says what the line holds now.
+        form = PlanLineForm(request.POST, instance=copy(line), needs=needs, sections=sections)
+        if form.is_valid():
+            try:
+                plan_line_update(
+                    actor=request.user, plan=plan, line_id=line.pk, data=form.cleaned_data
+                )
+            except PlanStateError as refusal:
+                refuse(request, refusal)
+                return _back(plan)
+            except ValidationError as refusal:
+                if not hasattr(refusal, "error_dict"):
+                    refuse(request, refusal)
+                    return _back(plan)
+                add_service_errors(form, refusal)
+            else:
+                messages.success(request, LINE_CHANGED)
+                return _back(plan)
+    return render(
+        request,
+        "allocations/plans/line_edit.html",
+        {"plan": plan, "person": plan.person, "line": line, "form": form},
+    )
+
+
 @plan_action(PLAN_CHANGE)
 def plan_line_remove_view(request, plan: SupportPlan, line_id: int):
     plan_line_remove(actor=request.user, plan=plan, line_id=line_id)
@@ -241,7 +327,10 @@ def plan_informal_remove_view(request, plan: SupportPlan, item_id: int):
 
 @plan_action(PLAN_CHANGE)
 def plan_submit_view(request, plan: SupportPlan):
-    plan = plan_submit(actor=request.user, plan=plan)
+    try:
+        plan = plan_submit(actor=request.user, plan=plan)
+    except PlanIncomplete as refusal:
+        return _plan_page(request, plan, refused=refusal)
     messages.success(request, REFERRED if plan.is_at_panel else SENT_TO_MANAGER)
     return _back(plan)
 

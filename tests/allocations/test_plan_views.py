@@ -300,11 +300,36 @@ def test_an_incomplete_plan_is_refused_with_each_problem(client, submitted_a, pe
     client.force_login(worker_a)
     client.post(reverse("allocations:plan_start", args=[person_a.pk]))
     plan = SupportPlan.objects.get()
-    page = client.post(reverse("allocations:plan_submit", args=[plan.pk]), follow=True)
-    assert [str(m) for m in page.context["messages"]][:2] == [NOT_YET, NO_LINES]
-    assert page.redirect_chain == [(reverse("allocations:plan_detail", args=[plan.pk]), 302)]
+    page = client.post(reverse("allocations:plan_submit", args=[plan.pk]))
+    # One summary at the top of the page, each problem linked to what to change.
+    assert page.status_code == 200 and "<title>Error: Support plan" in page.text
+    summary = page.text.split('id="submit-problems"')[1].split("</div>")[0]
+    assert "There is a problem" in summary and NOT_YET in summary
+    assert f'<a class="alert-link" href="#add-line">{NO_LINES}</a>' in summary
+    assert 'href="#needs">No plan line or named informal support meets' in summary
+    assert '<details class="border rounded p-3" id="add-line" open>' in page.text
     plan.refresh_from_db()
     assert plan.status == Status.DRAFT
+
+
+def test_a_refused_submission_links_each_setting_to_its_field(
+    client, submitted_a, person_a, worker_a
+):
+    plan = make_plan(
+        person_a,
+        worker_a,
+        weekly="118.00",
+        management="mixed",
+        direct_payment_weekly_gbp=Decimal("100"),
+        contribution_weekly_gbp=Decimal("500"),
+    )
+    client.force_login(worker_a)
+    page = client.post(reverse("allocations:plan_submit", args=[plan.pk])).text
+    summary = page.split('id="submit-problems"')[1].split("</div>")[0]
+    assert 'href="#id_direct_payment_weekly_gbp">The amounts for each way' in summary
+    assert 'href="#id_contribution_weekly_gbp">The person&#x27;s contribution cannot' in summary
+    assert 'href="#id_difference_reason">The plan differs' in summary
+    assert 'id="id_difference_reason"' in page  # the field the link goes to is on the page
 
 
 def test_a_move_the_plan_cannot_make_is_refused_with_its_message(
