@@ -30,6 +30,7 @@ from ras_site.two_factor.services import (
     SETUP_CODE_REFUSED,
     setup_new,
     two_factor_enrol,
+    two_factor_reset,
 )
 from ras_site.two_factor.views import RECOVERY_CODES_SHOWN, SETUP_KEY, TURNED_OFF
 from tests.factories import TEST_PASSWORD, make_user
@@ -299,7 +300,7 @@ def test_turning_it_off_needs_a_current_code(client, worker_a):
     assert log_in_with_password(client).redirect_chain[-1][0] == reverse("panels:my_work")
 
 
-def test_an_administrator_resets_it_in_the_admin_and_it_is_recorded(client, worker_a, team_a):
+def test_an_administrator_resets_it_in_the_admin_and_it_is_recorded(client, worker_a):
     enrolled(worker_a)
     admin = get_user_model().objects.create_superuser("it.admin", password=TEST_PASSWORD)
     client.force_login(admin)
@@ -313,6 +314,24 @@ def test_an_administrator_resets_it_in_the_admin_and_it_is_recorded(client, work
     assert not TOTPDevice.objects.filter(user=worker_a).exists()
     assert not StaticDevice.objects.filter(user=worker_a).exists()
     assert history_reasons(worker_a)[-1] == (REASON_RESET, "it.admin")
+
+
+def test_a_session_signed_in_with_it_before_a_reset_is_not_stuck(client, worker_a, settings):
+    enrolled(worker_a)
+    log_in_with_password(client)
+    client.post(VERIFY, {"code": next_code(worker_a)})
+    admin = get_user_model().objects.create_superuser("it.admin", password=TEST_PASSWORD)
+    two_factor_reset(user=worker_a, actor=admin)
+    # The device it signed in with is gone: the code page lets it through instead of asking
+    # for a code no app can make any more.
+    people = reverse("assessments:person_list")
+    sent = client.get(people)
+    assert sent.url == f"{VERIFY}?next={people}"
+    assert client.get(sent.url).url == people
+    assert client.get(people).status_code == 200
+    # When it is required, the session is then sent to set it up again.
+    settings.TWO_FACTOR_REQUIRED = True
+    assert client.get(people).url.startswith(MANAGE)
 
 
 def test_the_admin_cannot_add_or_see_secrets_of_devices(client, worker_a):

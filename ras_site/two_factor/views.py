@@ -34,6 +34,7 @@ from ras_site.two_factor.services import (
     TwoFactorStateError,
     app_device,
     format_recovery_code,
+    has_two_factor,
     recovery_codes_left,
     recovery_codes_replace,
     setup_new,
@@ -91,6 +92,9 @@ def _grouped(text: str, size: int = 4) -> str:
 def verify_view(request):
     """After the password: the code from the app or a recovery code."""
     next_url = _next_url(request)
+    if owes_code(request) and not has_two_factor(request.user):
+        # Reset by an administrator since this session signed in: no code to ask for.
+        remember_two_factor(request, False)
     if not owes_code(request):
         return redirect(next_url or resolve_url(settings.LOGIN_REDIRECT_URL))
     form = CodeForm(request.POST or None, autofocus=True)
