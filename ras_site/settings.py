@@ -69,9 +69,15 @@ INSTALLED_APPS = [
     "csp",
     "django_tasks",
     "django_tasks_db",
+    # Two-step sign-in: authenticator-app codes (TOTP) and one-time recovery codes.
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "assessments",
     "allocations",
     "panels",
+    # After django-otp's plugins: its admin replaces theirs (ras_site/two_factor/admin.py).
+    "ras_site.two_factor",
 ]
 
 MIDDLEWARE = [
@@ -83,8 +89,13 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # Logs out a session idle for SESSION_IDLE_MINUTES (before the login check below).
     "ras_site.middleware.IdleSessionTimeout",
+    # request.user.is_verified(): has this session given a two-step sign-in code?
+    "django_otp.middleware.OTPMiddleware",
     # Every page needs a login unless its view is marked @login_not_required.
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    # A signed-in session that still owes a code (or, when TWO_FACTOR_REQUIRED, has not set up
+    # two-step sign-in) reaches only the two-step pages and logging out.
+    "ras_site.two_factor.middleware.TwoFactorGate",
     # Pages and PDFs with personal data are never cached (Cache-Control: no-store).
     "ras_site.middleware.NoStoreForSignedInUsers",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -323,6 +334,16 @@ EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", True)
 EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10, minimum=1)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", f"{SERVICE_NAME} <no-reply@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# --- Two-step sign-in -------------------------------------------------------------------------
+# After the password, anyone who has set up an authenticator app gives a 6-digit code (or a
+# one-time recovery code) before the session counts as signed in (ras_site/two_factor/). When
+# TWO_FACTOR_REQUIRED is on, someone without an app is sent to set one up and can reach nothing
+# else until they have. On by default in production, off in development and `make run`.
+TWO_FACTOR_REQUIRED = env_bool("TWO_FACTOR_REQUIRED", PRODUCTION)
+# The name authenticator apps show beside the account.
+OTP_TOTP_ISSUER = f"{SERVICE_NAME} ({COUNCIL_NAME})"
+# Keep secrets and recovery codes out of the admin pages.
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 
 # --- Logging ------------------------------------------------------------------------------------
 LOGGING = {

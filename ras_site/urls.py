@@ -4,6 +4,7 @@ from django.urls import include, path
 
 from assessments.views.accounts import email_settings_view
 from ras_site import views
+from ras_site.two_factor.middleware import OWES_CODE, OWES_SETUP, two_factor_step
 
 admin.site.site_header = "Personal budgets: administration"
 admin.site.site_title = "Personal budgets admin"
@@ -16,7 +17,13 @@ urlpatterns = [
         auth_views.LoginView.as_view(redirect_authenticated_user=True),
         name="login",
     ),
-    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    # Reachable half-way through signing in, to give up and sign in as someone else.
+    path(
+        "accounts/logout/",
+        two_factor_step(OWES_CODE, OWES_SETUP)(auth_views.LogoutView.as_view()),
+        name="logout",
+    ),
+    path("accounts/two-factor/", include("ras_site.two_factor.urls")),
     path(
         "accounts/password/",
         auth_views.PasswordChangeView.as_view(),

@@ -340,6 +340,10 @@ def world(
 
     agreed = decision.referral.plan.agreed  # the budget the panel agreed
     review = review_start(actor=worker_a, agreed=agreed, reason="A year on")
+    # Two-step sign-in's admin list (ras_site/two_factor/admin.py) opens a device.
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    TOTPDevice.objects.create(user=manager_a, name="Authenticator app", confirmed=True)
     return {
         "reviews/": review,
         "reports/packs/": pack,
