@@ -47,13 +47,14 @@ format: install ## Apply ruff's fixes and formatting
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-bench: install ## Benchmarks that print figures: engine throughput; re-pricing 100,000 people; 1,000 letters; calibrating 10,000 cases; reports for 50,000 people; people search among 100,000
+bench: install ## Benchmarks that print figures: engine throughput; re-pricing 100,000 people; 1,000 letters; calibrating 10,000 cases; reports for 50,000 people; people search among 100,000; 50 users' load on gunicorn
 	DJANGO_SETTINGS_MODULE=ras_site.settings $(BIN)/python -m benchmarks.engine_throughput
 	$(BIN)/python -m benchmarks.repricing_100k
 	$(BIN)/python -m benchmarks.letters
 	$(BIN)/python -m benchmarks.calibration_10k
 	$(BIN)/python -m benchmarks.reports_50k
 	$(BIN)/python -m benchmarks.search_100k
+	$(BIN)/python -m benchmarks.load
 
 clean: ## Remove the virtualenv, the local SQLite file and caches
 	rm -rf $(VENV) db.sqlite3 staticfiles .pytest_cache .ruff_cache
