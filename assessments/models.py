@@ -301,6 +301,16 @@ class PersonAccess(models.Model):
         BUDGET = "budget", "Budget version"
         PLAN = "plan", "Support plan"
         PANEL = "panel_referral", "Panel referral"
+        # Pages that show several people at once: each person shown gets a row.
+        PEOPLE_LIST = "people_list", "People list or search"
+        MY_WORK = "my_work", "My work"
+        RECORDS_SEARCH = "records_search", "Records search"
+        PANEL_MEETINGS = "panel_meetings", "Panel meetings"
+        PANEL_MEETING = "panel_meeting", "Panel meeting"
+        REPRICING_PREVIEW = "repricing_preview", "Re-pricing preview"
+        REPRICING_EXPORT = "repricing_export", "Re-pricing export"
+        ASSESSMENT_START = "assessment_start", "Start an assessment"
+        ASSESSMENT_WITHDRAW = "assessment_withdraw", "Withdraw an assessment"
 
     person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="accesses")
     user = models.ForeignKey(User, on_delete=models.PROTECT, related_name="person_accesses")

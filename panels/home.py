@@ -43,6 +43,7 @@ from allocations.selectors.reviews import reviews_due, reviews_due_queryset, rev
 from assessments.models import (
     AnswerOption,
     Assessment,
+    PersonAccess,
     Question,
     QuestionnaireVersion,
     Section,
@@ -56,6 +57,7 @@ from assessments.roles import (
     QUESTIONNAIRE_PUBLISH,
 )
 from assessments.selectors.people import people_visible_to
+from assessments.views.people import record_shown
 from panels.models import PanelDecision, PanelMeeting, PanelReferral
 from panels.permissions import MEETING_ADD, PANEL_VIEW
 
@@ -492,12 +494,15 @@ EXTRA_WAITING: tuple[Callable[[Any], QuerySet | None], ...] = (
 def home_boxes(request) -> list[str]:
     """The HTML of each box for the user, in BOXES order."""
     user = request.user
-    html = []
+    html, shown = [], []
     for box in BOXES:
         context = box.items(user)
         if context is None or (_is_empty(context) and not box.primary(user)):
             continue
         html.append(render_to_string(box.template, {**context, "box": box}, request=request))
+        shown.append(context)
+    # Each person the boxes name is logged as shown on My work, in one INSERT.
+    record_shown(request, shown, PersonAccess.Page.MY_WORK)
     return html
 
 

@@ -12,6 +12,7 @@ from allocations.selectors.budgets import budget_explanation
 from assessments.forms import add_service_errors
 from assessments.models import PersonAccess
 from assessments.services.people import person_access_record
+from assessments.views.people import record_shown
 from assessments.views.refusals import refuse
 from panels.documents import meeting_document_pdf
 from panels.forms import (
@@ -68,6 +69,8 @@ def my_work_view(request):
 
 
 def _meeting_list(request, form: MeetingForm):
+    unscheduled = list(referrals_unscheduled(user=request.user))
+    record_shown(request, unscheduled, PersonAccess.Page.PANEL_MEETINGS)
     return render(
         request,
         "panels/meeting_list.html",
@@ -75,7 +78,7 @@ def _meeting_list(request, form: MeetingForm):
             "meetings": meetings_for(user=request.user),
             "form": form,
             "can_add": request.user.has_perm(MEETING_ADD),
-            "unscheduled": referrals_unscheduled(user=request.user),
+            "unscheduled": unscheduled,
         },
     )
 
@@ -110,14 +113,17 @@ def _meeting_page(request, meeting, *, substitute_form=None, cancel_form=None, s
         (member, attendance.get(member.pk))
         for member in sorted(meeting.members.all(), key=lambda u: (u.last_name, u.username))
     ]
+    agenda = list(meeting.referrals.select_related("plan__person__team", "decision"))
+    unscheduled = list(referrals_unscheduled(user=request.user)) if can_schedule else []
+    record_shown(request, [agenda, unscheduled], PersonAccess.Page.PANEL_MEETING)
     return render(
         request,
         "panels/meeting_detail.html",
         {
             "meeting": meeting,
             "sitting": sitting,
-            "agenda": meeting.referrals.select_related("plan__person__team", "decision"),
-            "unscheduled": referrals_unscheduled(user=request.user) if can_schedule else [],
+            "agenda": agenda,
+            "unscheduled": unscheduled,
             "can_schedule": can_schedule,
             "can_run": can_run,
             "attendance_choices": AttendanceForm.base_fields["status"].choices,

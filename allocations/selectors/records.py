@@ -47,8 +47,8 @@ class SearchResults:
 def record_search(*, user, query: str) -> SearchResults:
     """People matching `query` as the people list matches it (name, council reference, date
     of birth); and, for a number, the assessment, support plan or indicative budget of that
-    number. Only records of people the user may see (auditors see everyone). Listing a result
-    opens nobody's record: opening one is logged by its own page, as always."""
+    number. Only records of people the user may see (auditors see everyone). The page logs
+    each person it lists (record_shown); opening one is logged by its own page, as always."""
     _require(user)
     query = query.strip()
     if not query:

@@ -13,6 +13,7 @@ from allocations.forms import AccessLogFilterForm
 from allocations.selectors.records import access_log, access_log_csv_rows, record_search
 from assessments.models import PersonAccess
 from assessments.services.people import person_access_record
+from assessments.views.people import record_shown
 
 ACCESSES_PER_PAGE = 50
 
@@ -21,6 +22,7 @@ ACCESSES_PER_PAGE = 50
 def record_search_view(request):
     query = request.GET.get("q", "")[:100]
     results = record_search(user=request.user, query=query)
+    record_shown(request, results, PersonAccess.Page.RECORDS_SEARCH)
     return render(
         request, "allocations/records/search.html", {"query": query.strip(), "results": results}
     )

@@ -7,6 +7,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from assessments.models import REFERENCE_DUPLICATE_MESSAGE, Person, PersonAccess, Team, User
 from assessments.roles import PERSON_ADD, PERSON_CHANGE, PERSON_VIEW
@@ -126,3 +127,24 @@ def person_access_record(*, user: User, person: Person, page: str, path: str) ->
     if not user.has_perm(PERSON_VIEW):
         raise PermissionDenied("Your role cannot see people's records.")
     return PersonAccess.objects.create(user=user, person=person, page=page, path=path[:300])
+
+
+def people_access_record(*, user: User, people, page: str, path: str) -> int:
+    """Log that this user was shown each of `people` (Person objects or ids) on one page: a
+    list, a search result, an agenda, an export. One INSERT for them all, one row a person
+    (each shown once however often they appear). Returns the number of rows written.
+
+    Callers show only people the user may see; PermissionDenied (nothing written) for a role
+    that cannot see people's records at all.
+    """
+    ids = list(dict.fromkeys(getattr(p, "pk", p) for p in people))
+    if not ids:
+        return 0
+    if not user.has_perm(PERSON_VIEW):
+        raise PermissionDenied("Your role cannot see people's records.")
+    now = timezone.now()
+    path = path[:300]
+    PersonAccess.objects.bulk_create(
+        PersonAccess(user=user, person_id=pk, page=page, path=path, accessed_at=now) for pk in ids
+    )
+    return len(ids)

@@ -63,6 +63,7 @@ def assessment_start_view(request, pk: int):
             messages.error(request, str(refusal))
             return redirect("assessments:person_detail", pk=person.pk)
         return redirect("assessments:assessment_step", pk=assessment.pk, number=1)
+    record_opening(request, person, PersonAccess.Page.ASSESSMENT_START)
     return render(request, "assessments/assessments/start.html", {"person": person, "form": form})
 
 
@@ -249,6 +250,7 @@ def assessment_withdraw_view(request, pk: int):
         else:
             messages.success(request, "The assessment has been withdrawn. It stays on record.")
         return redirect("assessments:person_detail", pk=assessment.person_id)
+    record_opening(request, assessment.person, PersonAccess.Page.ASSESSMENT_WITHDRAW)
     return render(
         request,
         "assessments/assessments/withdraw.html",

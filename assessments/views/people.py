@@ -3,14 +3,17 @@ assessments, history and the sections other apps add), editing, and the access l
 
 from __future__ import annotations
 
+import dataclasses
+
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
+from django.db.models import Model
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
 from assessments.forms import PersonForm, PersonSearchForm, add_service_errors
-from assessments.models import PersonAccess
+from assessments.models import Person, PersonAccess
 from assessments.person_page import person_sections
 from assessments.roles import ACCESS_LOG_VIEW, ASSESSMENT_ADD, PERSON_CHANGE
 from assessments.selectors.assessments import assessment_resume_step, assessments_for_person
@@ -23,7 +26,12 @@ from assessments.selectors.people import (
     person_list,
 )
 from assessments.services.concurrency import ConcurrentEdit
-from assessments.services.people import person_access_record, person_create, person_update
+from assessments.services.people import (
+    people_access_record,
+    person_access_record,
+    person_create,
+    person_update,
+)
 
 PEOPLE_PER_PAGE = 25
 
@@ -35,6 +43,8 @@ def person_list_view(request):
     page = Paginator(person_list(user=request.user, query=query), PEOPLE_PER_PAGE).get_page(
         request.GET.get("page")
     )
+    page.object_list = list(page.object_list)
+    record_shown(request, page.object_list, PersonAccess.Page.PEOPLE_LIST)
     return render(
         request,
         "assessments/people/list.html",
@@ -69,6 +79,43 @@ def record_opening(request, person, page: str) -> None:
     person_access_record(user=request.user, person=person, page=page, path=request.path)
 
 
+def record_shown(request, shown, page: str) -> None:
+    """Log that this page showed the user each person in `shown` (a list of people, or any
+    page context: see people_in): one INSERT (shared with the other apps' list pages)."""
+    people_access_record(
+        user=request.user, people=people_in(shown), page=page, path=request.get_full_path()
+    )
+
+
+def people_in(value, _depth: int = 0) -> list[int]:
+    """The ids of the people a page's context shows: Person objects, and the person of each
+    record in it (`person_id`), followed through relations already loaded (select_related,
+    prefetch_related) so that nothing is fetched to find them. Lists, tuples, sets, dicts and
+    dataclasses are walked; anything else is ignored."""
+    found: list[int] = []
+    if _depth > 6:
+        return found
+    if isinstance(value, Person):
+        return [value.pk]
+    if isinstance(value, Model):
+        if getattr(value, "person_id", None) is not None:
+            found.append(value.person_id)
+        for related in value._state.fields_cache.values():
+            found += people_in(related, _depth + 1)
+        for related in getattr(value, "_prefetched_objects_cache", {}).values():
+            found += people_in(list(related), _depth + 1)
+    elif isinstance(value, dict):
+        for item in value.values():
+            found += people_in(item, _depth + 1)
+    elif dataclasses.is_dataclass(value) and not isinstance(value, type):
+        for field in dataclasses.fields(value):
+            found += people_in(getattr(value, field.name), _depth + 1)
+    elif isinstance(value, list | tuple | set):
+        for item in value:
+            found += people_in(item, _depth + 1)
+    return found
+
+
 @require_http_methods(["GET"])
 def person_detail_view(request, pk: int):
     person = person_get_for_user(user=request.user, pk=pk)
@@ -99,9 +146,7 @@ def person_edit_view(request, pk: int):
     person = person_get_for_change(user=request.user, pk=pk)
     form = PersonForm(request.POST or None, instance=person, user=request.user)
     conflict, latest = None, []
-    if request.method == "GET":
-        record_opening(request, person, PersonAccess.Page.EDIT)
-    elif form.is_valid():
+    if request.method == "POST" and form.is_valid():
         try:
             person = person_update(
                 actor=request.user,
@@ -118,6 +163,8 @@ def person_edit_view(request, pk: int):
         else:
             messages.success(request, f"{person.full_name}'s record has been updated.")
             return redirect("assessments:person_detail", pk=person.pk)
+    # The form shows the record: on opening, and again after a save that was refused.
+    record_opening(request, person, PersonAccess.Page.EDIT)
     return render(
         request,
         "assessments/people/form.html",
