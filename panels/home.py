@@ -233,7 +233,11 @@ def budgets_items(user) -> dict | None:
 def reviews_items(user) -> dict | None:
     if not user.has_perm(REVIEW_START):
         return None
-    return {"reviews_due": reviews_due(user=user), "reviews_open": reviews_open(user=user)}
+    # Like every box, the oldest BOX_LIMIT: a team can have hundreds of reviews due.
+    return {
+        "reviews_due": reviews_due(user=user, limit=BOX_LIMIT),
+        "reviews_open": reviews_open(user=user, limit=BOX_LIMIT),
+    }
 
 
 def _reviews_waiting(user) -> QuerySet:

@@ -86,17 +86,21 @@ def reviews_due_queryset(*, user, today: datetime.date | None = None) -> QuerySe
     )
 
 
-def reviews_due(*, user, today: datetime.date | None = None) -> list[AgreedBudget]:
-    """reviews_due_queryset as a list, each also carrying `overdue`. One query."""
+def reviews_due(
+    *, user, today: datetime.date | None = None, limit: int | None = None
+) -> list[AgreedBudget]:
+    """reviews_due_queryset as a list (the first `limit`, oldest due first), each also
+    carrying `overdue`. One query."""
     today = today or timezone.localdate()
-    rows = list(reviews_due_queryset(user=user, today=today))
+    rows = list(reviews_due_queryset(user=user, today=today)[:limit])
     for row in rows:
         row.overdue = row.review_due < today
     return rows
 
 
-def reviews_open(*, user) -> list[Review]:
-    """Reviews in progress for the user's own team, oldest first (one query)."""
+def reviews_open(*, user, limit: int | None = None) -> list[Review]:
+    """Reviews in progress for the user's own team, oldest first (the first `limit`; one
+    query)."""
     if not user.has_perm(REVIEW_START) or user.team_id is None:
         return []
     return list(
@@ -104,7 +108,7 @@ def reviews_open(*, user) -> list[Review]:
             status=Review.Status.OPEN, agreed_budget__person__team_id=user.team_id
         )
         .select_related("agreed_budget__person", "started_by", "reassessment")
-        .order_by("started_at", "pk")
+        .order_by("started_at", "pk")[:limit]
     )
 
 

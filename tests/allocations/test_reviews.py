@@ -364,6 +364,23 @@ def test_my_work_lists_reviews_due_in_constant_queries(
     assert len(three) == len(two)
 
 
+def test_my_work_shows_the_oldest_reviews_due_up_to_the_boxs_limit(
+    client, team_a_reviews, worker_a, monkeypatch
+):
+    import panels.home
+
+    monkeypatch.setattr(panels.home, "BOX_LIMIT", 2)
+    with at(datetime.date(2032, 2, 2)):
+        client.force_login(worker_a)
+        page = client.get(reverse("panels:my_work")).content.decode()
+    page = page[page.index('id="reviews-due"') :]
+    page = page[: page.index("</ul>")]
+    # Three are due; the two that fell due first are listed.
+    assert team_a_reviews["early"].person.full_name in page
+    assert team_a_reviews["a"].person.full_name in page
+    assert team_a_reviews["late"].person.full_name not in page
+
+
 # --- pages ------------------------------------------------------------------------------------
 
 
