@@ -6,8 +6,9 @@ from __future__ import annotations
 from django.urls import reverse
 
 from assessments.models import User
-from assessments.notifications import notify
+from assessments.notifications import notify, permission_holders
 from panels.models import PanelMeeting
+from panels.permissions import MEETING_ADD
 
 REFERRAL_ON_AGENDA = (
     "A referral on your panel's agenda",
@@ -23,6 +24,25 @@ def notify_referral_on_agenda(meeting: PanelMeeting, *, actor: User) -> list[Use
         [meeting.chair, *meeting.members.all()],
         subject=subject,
         link_path=reverse("panels:meeting_detail", args=[meeting.pk]),
+        reason=reason,
+        actor=actor,
+    )
+
+
+REFERRAL_AWAITS_MEETING = (
+    "A referral is waiting for a panel meeting",
+    "A support plan has been referred to the risk enablement panel and is waiting to be put on "
+    "a meeting's agenda.",
+)
+
+
+def notify_referral_awaits_meeting(*, actor: User) -> list[User]:
+    """The panel's chairs (who arrange meetings and put referrals on them)."""
+    subject, reason = REFERRAL_AWAITS_MEETING
+    return notify(
+        permission_holders(MEETING_ADD),
+        subject=subject,
+        link_path=reverse("panels:meeting_list"),
         reason=reason,
         actor=actor,
     )

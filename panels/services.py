@@ -29,7 +29,7 @@ from panels.models import (
     PanelMeeting,
     PanelReferral,
 )
-from panels.notifications import notify_referral_on_agenda
+from panels.notifications import notify_referral_awaits_meeting, notify_referral_on_agenda
 from panels.permissions import (
     DECIDE,
     MEETING_ADD,
@@ -162,6 +162,7 @@ def referral_create(*, plan: SupportPlan, reasons: list[str], actor: User) -> Pa
     referral._history_user = actor
     referral._change_reason = "referred to the panel"
     referral.save()
+    notify_referral_awaits_meeting(actor=actor)
     return referral
 
 

@@ -10,7 +10,7 @@ from allocations.models import SupportPlan
 from allocations.notifications import PLAN_AGREED, PLAN_RETURNED
 from allocations.services.plans import plan_submit
 from assessments.roles import Role
-from panels.notifications import REFERRAL_ON_AGENDA
+from panels.notifications import REFERRAL_AWAITS_MEETING, REFERRAL_ON_AGENDA
 from panels.services import meeting_substitute_add, referral_move, referral_schedule
 from tests.factories import make_plan, make_user
 from tests.mail import SITE, assert_no_personal_data, opted_out, sent_to, with_email
@@ -37,6 +37,28 @@ def at_panel(submitted_a, person_a, worker_a):
     plan = plan_submit(actor=worker_a, plan=plan)
     assert plan.status == SupportPlan.Status.AT_PANEL
     return plan.referrals.get()
+
+
+def test_a_plan_referred_to_the_panel_emails_the_chairs_who_arrange_meetings(
+    addresses,
+    submitted_a,
+    person_a,
+    worker_a,
+    panel_chair,
+    mailoutbox,
+    django_capture_on_commit_callbacks,
+):
+    opted_out(make_user("quiet.chair", Role.PANEL_CHAIR))
+    plan = make_plan(person_a, worker_a, weekly="140.00", difference_reason="More hours")
+    with django_capture_on_commit_callbacks(execute=True):
+        plan = plan_submit(actor=worker_a, plan=plan)
+    assert plan.status == SupportPlan.Status.AT_PANEL
+    # The chair (who puts referrals on agendas); not the members, nor a chair with e-mails off.
+    assert sent_to(mailoutbox) == [panel_chair.email]
+    subject, reason = REFERRAL_AWAITS_MEETING
+    assert mailoutbox[0].subject.endswith(subject) and reason in mailoutbox[0].body
+    assert "/panel/" in mailoutbox[0].body
+    assert_no_personal_data(mailoutbox, person_a, worker_a, panel_chair)
 
 
 def test_a_referral_on_the_agenda_emails_the_meetings_chair_and_members(
