@@ -27,6 +27,14 @@ class AssessmentsConfig(AppConfig):
             dispatch_uid="assessments.option_triggers_immutable",
         )
 
+        from django.contrib.auth.signals import user_logged_in
+
+        from ras_site.middleware import login_is_activity
+
+        # Signing in starts the idle clock (ras_site.middleware.IdleSessionTimeout) in the
+        # session the login saves anyway, so the first page after it writes nothing.
+        user_logged_in.connect(login_is_activity, dispatch_uid="assessments.login_is_activity")
+
 
 def _triggers_changed(sender, instance, action, **kwargs):
     """An option's funding triggers are part of a published version too: refuse changes."""

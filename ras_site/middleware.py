@@ -48,3 +48,9 @@ class IdleSessionTimeout:
             elif seen is None or now - seen >= settings.SESSION_ACTIVITY_WRITE_SECONDS:
                 request.session[self.KEY] = now
         return self.get_response(request)
+
+
+def login_is_activity(sender, request, user, **kwargs):
+    """user_logged_in receiver: signing in is activity (see IdleSessionTimeout)."""
+    if request is not None and hasattr(request, "session"):
+        request.session[IdleSessionTimeout.KEY] = int(time.time())

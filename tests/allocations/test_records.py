@@ -135,5 +135,6 @@ def test_the_search_finds_people_and_records_by_number(
     assert f"Assessment {submitted_a.pk} of {person_a.full_name}" in page
     page = client.get(SEARCH, {"q": "Nobody-like-this"}).content.decode()
     assert "Nothing matches" in page
-    # Listing results opens nobody's record.
-    assert not PersonAccess.objects.filter(user=auditor).exists()
+    # Each listing logs the people it showed (here always person_a): three searches found her.
+    shown = PersonAccess.objects.filter(user=auditor, page=PersonAccess.Page.RECORDS_SEARCH)
+    assert list(shown.values_list("person_id", flat=True)) == [person_a.pk] * 3
