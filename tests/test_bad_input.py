@@ -22,7 +22,11 @@ import panels.forms
 from allocations.engine import InvalidPolicy, policy_from_dict
 from allocations.forms import CalibrationRunForm, ReportSettingsForm
 from allocations.models import PlanLine, RasPolicy, SupportPlan
-from assessments.models import Person
+from assessments.models import (
+    DATE_OF_BIRTH_FUTURE_MESSAGE,
+    DATE_OF_BIRTH_TOO_OLD_MESSAGE,
+    Person,
+)
 from panels.forms import PanelDecisionForm
 from panels.models import PanelDecision, PanelMeeting
 from panels.services import meeting_create
@@ -279,8 +283,8 @@ def test_the_window_runs_from_2000_to_five_years_ahead():
 @pytest.mark.parametrize(
     ("born", "message"),
     [
-        (datetime.date(1899, 12, 31), "more than 120 years ago"),
-        (datetime.date(2999, 1, 1), "future"),
+        (datetime.date(1899, 12, 31), DATE_OF_BIRTH_TOO_OLD_MESSAGE),
+        (datetime.date(2999, 1, 1), DATE_OF_BIRTH_FUTURE_MESSAGE),
     ],
 )
 def test_a_date_of_birth_out_of_range_is_refused(client, worker_a, team_a, born, message):
@@ -288,7 +292,7 @@ def test_a_date_of_birth_out_of_range_is_refused(client, worker_a, team_a, born,
     data = form_data(person_data(team_a, date_of_birth=born))
     response = client.post(reverse("assessments:person_create"), data)
     assert response.status_code == 200
-    assert message in response.context["form"].errors["date_of_birth"][0]
+    assert response.context["form"].errors["date_of_birth"] == [message]
     assert not Person.objects.exists()
 
 
@@ -395,7 +399,10 @@ def _readme_roles() -> dict[str, str]:
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
     table = readme[readme.index("| role | username |") :].split("\n\n", 1)[0]
     rows = [line.split("|")[1:4] for line in table.splitlines()[2:]]
-    return {role.strip().split(" (")[0]: does.strip() for role, _, does in rows}
+    described: dict[str, str] = {}
+    for role, _, does in rows:  # a role's first row ("as above" follows for a second login)
+        described.setdefault(role.strip().split(" (")[0], does.strip())
+    return described
 
 
 def test_the_readme_calls_read_only_only_the_roles_that_change_nothing():
@@ -408,3 +415,25 @@ def test_the_readme_calls_read_only_only_the_roles_that_change_nothing():
         changes = sorted(p for p in permissions[role] if ".view_" not in p)
         read_only = "read only" in described[role.label]
         assert read_only == (not changes), f"{role.label}: {changes}"
+
+
+@pytest.mark.parametrize(
+    ("reason", "message_name"),
+    [("r" * 2001, "WITHDRAW_REASON_TOO_LONG"), ("Sent in error\x00", "WITHDRAW_REASON_NUL")],
+)
+def test_a_letter_withdrawal_reason_too_long_or_with_a_nul_gets_a_message(
+    client, submitted_a, person_a, worker_a, manager_a, reason, message_name
+):
+    from django.utils.html import escape
+
+    from allocations.models import Letter
+    from allocations.services import letters
+    from allocations.services.letters import letter_issue
+
+    letter, _ = letter_issue(actor=worker_a, person=person_a, kind="indicative")
+    client.force_login(manager_a)
+    url = reverse("allocations:letter_withdraw", args=[letter.pk])
+    response = client.post(url, {"reason": reason}, follow=True)
+    assert response.status_code == 200
+    assert escape(getattr(letters, message_name)) in response.text
+    assert Letter.objects.get(pk=letter.pk).withdrawn_at is None

@@ -47,11 +47,11 @@ class QuestionnaireInvalid(Exception):
 # memory or time. The caps are settings (ras_site/settings.py); these are their defaults.
 LIMIT_DEFAULTS = {
     "QUESTIONNAIRE_IMPORT_MAX_BYTES": 1_000_000,
-    "QUESTIONNAIRE_MAX_SECTIONS": 50,
-    "QUESTIONNAIRE_MAX_QUESTIONS_PER_SECTION": 50,
-    "QUESTIONNAIRE_MAX_QUESTIONS": 300,
+    "QUESTIONNAIRE_MAX_SECTIONS": 40,
+    "QUESTIONNAIRE_MAX_QUESTIONS_PER_SECTION": 40,
+    "QUESTIONNAIRE_MAX_QUESTIONS": 200,
     "QUESTIONNAIRE_MAX_OPTIONS_PER_QUESTION": 10,
-    "QUESTIONNAIRE_MAX_TRIGGERS": 100,
+    "QUESTIONNAIRE_MAX_TRIGGERS": 50,
     "QUESTIONNAIRE_IMPORT_MAX_ERRORS": 100,
 }
 # The format nests 8 deep (file, sections, a section, questions, a question, options, an

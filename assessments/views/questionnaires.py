@@ -118,7 +118,10 @@ def questionnaire_import_view(request):
 def _questionnaire_import(request, limit: _UploadSizeLimit):
     """The import page: every problem in the file, each by its place in it (nothing is saved
     unless the whole file is valid), or the new draft."""
-    form = QuestionnaireImportForm(request.POST or None, request.FILES or None)
+    posted = request.method == "POST"  # bound even with no file, so the form says it is missing
+    form = QuestionnaireImportForm(
+        request.POST if posted else None, request.FILES if posted else None
+    )
     errors: list[tuple[str, str]] = []
     if request.method == "POST" and limit.too_large:
         errors = [("file", FILE_TOO_LARGE.format(limit=readable_size(limit.limit)))]
