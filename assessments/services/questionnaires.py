@@ -84,6 +84,7 @@ def questionnaire_limit(name: str) -> int:
 
 
 def readable_size(limit: int) -> str:
+    """A size in bytes as people read it: "1 MB", or "1,500 bytes"."""
     return f"{limit // 1_000_000} MB" if limit % 1_000_000 == 0 else f"{limit:,} bytes"
 
 
