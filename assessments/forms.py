@@ -14,6 +14,7 @@ from assessments.models import (
 )
 from assessments.selectors.people import team_allowed
 from assessments.services.people import PERSON_FIELDS
+from assessments.services.questionnaires import questionnaire_limit, readable_size
 from ras_site.forms import (
     AsciiIntegerField,
     DayMonthYearField,
@@ -327,8 +328,14 @@ class RetireQuestionnaireForm(forms.Form):
 class QuestionnaireImportForm(forms.Form):
     file = forms.FileField(
         label="Questionnaire file (JSON)",
-        help_text="A file exported from this product (format open-ras-questionnaire/1).",
+        help_text="A file exported from this product (format open-ras-questionnaire/1), "
+        "at most {size}.",
     )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        size = readable_size(questionnaire_limit("QUESTIONNAIRE_IMPORT_MAX_BYTES"))
+        self.fields["file"].help_text = self.fields["file"].help_text.format(size=size)
 
 
 def add_service_errors(form: forms.Form, error) -> None:

@@ -376,6 +376,7 @@ def test_a_40_mb_upload_is_refused_without_being_kept(client, ras_admin):
     assert response.context["errors"] == [
         ("file", "is larger than 1 MB: a questionnaire file is far smaller")
     ]
+    assert "at most 1 MB." in response.text  # the page says so before anyone tries
     _assert_nothing_saved()
 
 
