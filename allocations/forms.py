@@ -11,7 +11,13 @@ from allocations.services.plans import PLAN_LINE_FIELDS, PLAN_SETTINGS_FIELDS
 from allocations.services.policies import POLICY_FIELDS
 from assessments.models import Person, SupportedBy, Team, User
 from assessments.selectors.people import team_allowed
-from ras_site.forms import DayMonthYearField
+from ras_site.forms import (
+    ASCII_DIGITS_MESSAGE,
+    AsciiDecimalField,
+    DayMonthYearField,
+    ascii_digits_formfield,
+    validate_sensible_date,
+)
 
 _HELP_MAP = "One per line, as name: number."
 # Numbers typed into the policy's lists: finite and of a sane size (the engine refuses the same).
@@ -20,6 +26,8 @@ _TOO_LARGE = Decimal("1E9")
 
 def _number(text: str, line: int, what: str) -> Decimal:
     """A finite decimal below a billion, or a ValidationError naming the line."""
+    if "_" in text or not text.isascii():  # Decimal() reads "١٢٣" as 123, "1_0" as 10
+        raise forms.ValidationError(f"Line {line}: {ASCII_DIGITS_MESSAGE}")
     try:
         value = Decimal(text)
     except InvalidOperation:
@@ -82,27 +90,32 @@ class PolicyForm(forms.ModelForm):
         required=False,
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text=_HELP_MAP + " A group not listed has factor 1, e.g. learning_disability: 1.10",
+        max_length=2000,
     )
     informal_support_reductions = forms.CharField(
         label="Points removed for informal support (%)",
         widget=forms.Textarea(attrs={"rows": 4}),
         help_text=_HELP_MAP + " Levels: none, some, substantial, most.",
+        max_length=2000,
     )
     carer_impact_multipliers = forms.CharField(
         label="Share of that reduction applied, by impact on the carer",
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text=_HELP_MAP + " Impacts: low, moderate, high (between 0 and 1).",
+        max_length=2000,
     )
     contingency_bands = forms.CharField(
         label="Contingency bands",
         widget=forms.Textarea(attrs={"rows": 4}),
         help_text="One band per line, as 'up to £: rate %', the last as 'above: rate'. Each "
         "rate applies only to the part of the weekly amount inside its band.",
+        max_length=2000,
     )
 
     class Meta:
         model = RasPolicy
         fields = POLICY_FIELDS
+        formfield_callback = ascii_digits_formfield
         field_classes = {"effective_from": DayMonthYearField}
         widgets = {
             "notes": forms.Textarea(attrs={"rows": 3}),
@@ -127,6 +140,7 @@ class PolicyForm(forms.ModelForm):
             self.initial["contingency_bands"] = _format_bands(instance.contingency_bands)
         # Left empty, a version reviews agreed budgets at the default interval (12 months).
         self.fields["review_interval_months"].required = False
+        self.fields["effective_from"].validators.append(validate_sensible_date)
 
     def clean_review_interval_months(self):
         months = self.cleaned_data["review_interval_months"]
@@ -217,6 +231,7 @@ class PlanSettingsForm(forms.ModelForm):
     class Meta:
         model = SupportPlan
         fields = PLAN_SETTINGS_FIELDS
+        formfield_callback = ascii_digits_formfield
         field_classes = {"review_date": DayMonthYearField}
         widgets = {
             "management": forms.RadioSelect,
@@ -234,6 +249,7 @@ class PlanSettingsForm(forms.ModelForm):
         for name in _PLAN_MONEY:
             self.fields[name].validators.append(MinValueValidator(Decimal(0)))
             self.fields[name].widget.attrs["min"] = "0"
+        self.fields["review_date"].validators.append(validate_sensible_date)
 
 
 class PlanLineForm(forms.ModelForm):
@@ -250,6 +266,7 @@ class PlanLineForm(forms.ModelForm):
 
     class Meta:
         model = PlanLine
+        formfield_callback = ascii_digits_formfield
         fields = PLAN_LINE_FIELDS
         help_texts = {
             "unit": "What the quantity counts, e.g. hour, visit, session or night (the plan "
@@ -337,7 +354,7 @@ class CalibrationRunForm(forms.Form):
         label="As this policy would pay (optional)",
         help_text="Its contingency bands, factors, minimum and transitional rule.",
     )
-    budget = forms.DecimalField(
+    budget = AsciiDecimalField(
         label="Weekly budget to solve the price for (£, optional)",
         required=False,
         min_value=Decimal("0.01"),
@@ -359,21 +376,21 @@ class CalibrationRunForm(forms.Form):
         "indicative budget in its client group, so the budget is compared with the projected "
         "whole-caseload spend rather than the sample's.",
     )
-    sensitivity_from = forms.DecimalField(
+    sensitivity_from = AsciiDecimalField(
         label="Sensitivity: from £ a point (optional)",
         required=False,
         min_value=Decimal("0"),
         max_digits=7,
         decimal_places=2,
     )
-    sensitivity_to = forms.DecimalField(
+    sensitivity_to = AsciiDecimalField(
         label="Sensitivity: to £ a point",
         required=False,
         min_value=Decimal("0"),
         max_digits=7,
         decimal_places=2,
     )
-    sensitivity_step = forms.DecimalField(
+    sensitivity_step = AsciiDecimalField(
         label="Sensitivity: in steps of £",
         required=False,
         min_value=Decimal("0.01"),
@@ -394,12 +411,18 @@ class CalibrationRunForm(forms.Form):
             low, high, step = bounds
             if high <= low:
                 raise forms.ValidationError(SENSITIVITY_RANGE_BACKWARDS)
+            if (high - low) / step >= SENSITIVITY_MAX_PRICES:
+                raise forms.ValidationError(SENSITIVITY_TOO_MANY_PRICES)
             data["sensitivity_prices"] = sensitivity_prices(low, high, step)
         return data
 
 
 SENSITIVITY_RANGE_INCOMPLETE = "Give the sensitivity's lowest and highest price and its step."
 SENSITIVITY_RANGE_BACKWARDS = "The sensitivity's highest price must be above its lowest."
+SENSITIVITY_MAX_PRICES = 200
+SENSITIVITY_TOO_MANY_PRICES = (
+    f"The sensitivity table shows at most {SENSITIVITY_MAX_PRICES} prices: choose a larger step."
+)
 
 
 def sensitivity_prices(low: Decimal, high: Decimal, step: Decimal) -> list[Decimal]:
@@ -426,6 +449,7 @@ class ReportSettingsForm(forms.ModelForm):
     class Meta:
         model = ReportSettings
         fields = ["take_up_target_percent", "annual_budget_gbp"]
+        formfield_callback = ascii_digits_formfield
 
 
 class AccessLogFilterForm(forms.Form):
@@ -441,12 +465,8 @@ class AccessLogFilterForm(forms.Form):
         empty_label="Anyone",
     )
     person = forms.CharField(label="Person's council reference", max_length=20, required=False)
-    start = forms.DateField(
-        label="From", required=False, widget=forms.DateInput(attrs={"type": "date"})
-    )
-    end = forms.DateField(
-        label="To", required=False, widget=forms.DateInput(attrs={"type": "date"})
-    )
+    start = DayMonthYearField(label="From", required=False, accept_iso=True)
+    end = DayMonthYearField(label="To", required=False, accept_iso=True)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -13,6 +13,7 @@ from simple_history.models import HistoricalRecords
 
 from assessments.models import Assessment, Person, User
 from assessments.workflows import Workflow, WorkflowModel
+from ras_site.forms import EARLIEST_DATE, LATEST_STORED_DATE
 
 
 class ApprovedPolicyImmutable(Exception):
@@ -47,7 +48,7 @@ class RasPolicy(WorkflowModel):
     )
 
     name = models.CharField(max_length=120)
-    notes = models.TextField(blank=True)
+    notes = models.TextField(blank=True, max_length=5000)
     effective_from = models.DateField("in force from")
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
 
@@ -144,6 +145,13 @@ class RasPolicy(WorkflowModel):
             models.CheckConstraint(
                 condition=Q(transitional_rule__in=["existing_package", "higher_of"]),
                 name="policy_transitional_rule_known",
+            ),
+            # A typo such as 0001 or 9999 (the forms keep it within 5 years of today).
+            models.CheckConstraint(
+                condition=Q(
+                    effective_from__gte=EARLIEST_DATE, effective_from__lte=LATEST_STORED_DATE
+                ),
+                name="policy_effective_from_sensible",
             ),
         ]
         indexes = [
@@ -487,10 +495,10 @@ class SupportPlan(WorkflowModel):
         help_text="From the separate financial assessment.",
     )
     difference_reason = models.TextField(
-        "why the plan differs from the indicative budget", blank=True
+        "why the plan differs from the indicative budget", blank=True, max_length=4000
     )
     risk_referral = models.BooleanField("refer to the panel for risk reasons", default=False)
-    risk_reasons = models.TextField("the risks, and the worker's case", blank=True)
+    risk_reasons = models.TextField("the risks, and the worker's case", blank=True, max_length=4000)
     review_date = models.DateField(null=True, blank=True)
 
     created_at = models.DateTimeField(default=timezone.now)
@@ -531,6 +539,11 @@ class SupportPlan(WorkflowModel):
                 & Q(council_managed_weekly_gbp__gte=0)
                 & Q(isf_weekly_gbp__gte=0),
                 name="plan_money_not_negative",
+            ),
+            models.CheckConstraint(
+                condition=Q(review_date__isnull=True)
+                | Q(review_date__gte=EARLIEST_DATE, review_date__lte=LATEST_STORED_DATE),
+                name="plan_review_date_sensible",
             ),
         ]
 
@@ -723,6 +736,10 @@ class AgreedBudget(WorkflowModel):
                 | ~Q(difference_reason=""),
                 name="agreed_difference_has_reason",
             ),
+            models.CheckConstraint(
+                condition=Q(review_date__gte=EARLIEST_DATE, review_date__lte=LATEST_STORED_DATE),
+                name="agreed_review_date_sensible",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -795,6 +812,11 @@ class Review(WorkflowModel):
                 condition=Q(outcome="no_change", next_review_date__isnull=False)
                 | (~Q(outcome="no_change") & Q(next_review_date__isnull=True)),
                 name="review_no_change_sets_next_date",
+            ),
+            models.CheckConstraint(
+                condition=Q(next_review_date__isnull=True)
+                | Q(next_review_date__gte=EARLIEST_DATE, next_review_date__lte=LATEST_STORED_DATE),
+                name="review_next_review_date_sensible",
             ),
         ]
 

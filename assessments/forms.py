@@ -14,7 +14,13 @@ from assessments.models import (
 )
 from assessments.selectors.people import team_allowed
 from assessments.services.people import PERSON_FIELDS
-from ras_site.forms import DayMonthYearField, DayMonthYearWidget
+from assessments.services.questionnaires import questionnaire_limit, readable_size
+from ras_site.forms import (
+    AsciiIntegerField,
+    DayMonthYearField,
+    DayMonthYearWidget,
+    ascii_digits_formfield,
+)
 
 
 class PersonForm(forms.ModelForm):
@@ -24,11 +30,12 @@ class PersonForm(forms.ModelForm):
     Editing carries the record's lock_version (hidden), so a save based on an older copy is
     refused by person_update rather than overwriting a colleague's change."""
 
-    lock_version = forms.IntegerField(widget=forms.HiddenInput)
+    lock_version = AsciiIntegerField(widget=forms.HiddenInput)
 
     class Meta:
         model = Person
         fields = PERSON_FIELDS
+        formfield_callback = ascii_digits_formfield  # the weekly cost: digits 0 to 9 only
         widgets = {
             "date_of_birth": DayMonthYearWidget(autocomplete="bday"),
         }
@@ -141,7 +148,7 @@ class SectionForm(forms.Form):
     Fields are named q_<id> and evidence_<id>; the template renders each question as a
     fieldset whose legend is the question."""
 
-    lock_version = forms.IntegerField(widget=forms.HiddenInput)
+    lock_version = AsciiIntegerField(widget=forms.HiddenInput)
 
     def __init__(self, *args, questions, answers, **kwargs):
         super().__init__(*args, **kwargs)
@@ -184,7 +191,7 @@ class SectionForm(forms.Form):
 
 
 class InformalSupportStepForm(forms.Form):
-    lock_version = forms.IntegerField(widget=forms.HiddenInput)
+    lock_version = AsciiIntegerField(widget=forms.HiddenInput)
     informal_support = forms.ChoiceField(
         label="How much of the support the person needs do family, friends or neighbours "
         "give, unpaid?",
@@ -226,7 +233,7 @@ class InformalSupportStepForm(forms.Form):
 
 
 class EligibilityForm(forms.Form):
-    lock_version = forms.IntegerField(widget=forms.HiddenInput)
+    lock_version = AsciiIntegerField(widget=forms.HiddenInput)
     impairment_or_illness = forms.TypedChoiceField(
         label="Do the person's needs arise from a physical or mental impairment or illness?",
         choices=YES_NO,
@@ -301,7 +308,7 @@ OUTCOME_MEANINGS = [
 
 
 class SubmitForm(forms.Form):
-    lock_version = forms.IntegerField(widget=forms.HiddenInput)
+    lock_version = AsciiIntegerField(widget=forms.HiddenInput)
 
 
 class WithdrawForm(forms.Form):
@@ -321,8 +328,14 @@ class RetireQuestionnaireForm(forms.Form):
 class QuestionnaireImportForm(forms.Form):
     file = forms.FileField(
         label="Questionnaire file (JSON)",
-        help_text="A file exported from this product (format open-ras-questionnaire/1).",
+        help_text="A file exported from this product (format open-ras-questionnaire/1), "
+        "at most {size}.",
     )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        size = readable_size(questionnaire_limit("QUESTIONNAIRE_IMPORT_MAX_BYTES"))
+        self.fields["file"].help_text = self.fields["file"].help_text.format(size=size)
 
 
 def add_service_errors(form: forms.Form, error) -> None:

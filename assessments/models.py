@@ -13,6 +13,7 @@ from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
 from assessments.workflows import Workflow, WorkflowModel
+from ras_site.forms import EARLIEST_DATE_OF_BIRTH, LATEST_STORED_DATE
 
 
 class Team(models.Model):
@@ -141,11 +142,11 @@ DATE_OF_BIRTH_TOO_OLD_MESSAGE = "Date of birth is more than 120 years ago: check
 COST_NEGATIVE_MESSAGE = "The weekly cost cannot be negative."
 
 reference_validator = RegexValidator(
-    r"^[A-Z0-9][A-Z0-9/-]*$",
+    r"\A[A-Z0-9][A-Z0-9/-]*\Z",
     "Use capital letters, digits, '-' and '/' only, e.g. ASC-004217.",
 )
 postcode_validator = RegexValidator(
-    r"^[A-Z]{1,2}[0-9][A-Z0-9]? ?[0-9][A-Z]{2}$",
+    r"\A[A-Z]{1,2}[0-9][A-Z0-9]? ?[0-9][A-Z]{2}\Z",
     "Enter a UK postcode, e.g. LE1 6ZG.",
 )
 
@@ -232,6 +233,12 @@ class Person(models.Model):
                 condition=Q(existing_weekly_cost_gbp__isnull=True)
                 | Q(existing_weekly_cost_gbp__gte=0),
                 name="person_existing_weekly_cost_not_negative",
+            ),
+            models.CheckConstraint(
+                condition=Q(
+                    date_of_birth__gte=EARLIEST_DATE_OF_BIRTH, date_of_birth__lte=LATEST_STORED_DATE
+                ),
+                name="person_date_of_birth_sensible",
             ),
         ]
         indexes = [
@@ -357,7 +364,7 @@ class PublishedVersionImmutable(Exception):
 
 
 code_validator = RegexValidator(
-    r"^[a-z][a-z0-9_]*$", "Use lower-case letters, digits and '_', starting with a letter."
+    r"\A[a-z][a-z0-9_]*\Z", "Use lower-case letters, digits and '_', starting with a letter."
 )
 
 

@@ -5,7 +5,7 @@ from django import forms
 from assessments.models import User
 from assessments.roles import Role
 from panels.models import DEFAULT_MEETING_TIME, PanelAttendance, PanelDecision, PanelMeeting
-from ras_site.forms import DayMonthYearField
+from ras_site.forms import AsciiIntegerField, DayMonthYearField, validate_sensible_date
 
 
 def panel_people():
@@ -19,7 +19,7 @@ def panel_people():
 
 
 class MeetingForm(forms.Form):
-    date = DayMonthYearField(label="Date")
+    date = DayMonthYearField(label="Date", validators=[validate_sensible_date])
     time = forms.TimeField(
         initial=DEFAULT_MEETING_TIME, widget=forms.TimeInput(attrs={"type": "time"})
     )
@@ -40,16 +40,22 @@ class PanelDecisionForm(forms.Form):
     outcome = forms.ChoiceField(
         label="Decision", choices=PanelDecision.Outcome.choices, widget=forms.RadioSelect
     )
-    reasons = forms.CharField(label="Reasons", widget=forms.Textarea(attrs={"rows": 3}))
+    reasons = forms.CharField(
+        label="Reasons", widget=forms.Textarea(attrs={"rows": 3}), max_length=4000
+    )
     conditions = forms.CharField(
         label="Conditions (when approved with conditions)",
         required=False,
+        max_length=2000,
         widget=forms.Textarea(attrs={"rows": 2}),
     )
-    review_date = DayMonthYearField(label="Review date", required=False)
+    review_date = DayMonthYearField(
+        label="Review date", required=False, validators=[validate_sensible_date]
+    )
     information_needed = forms.CharField(
         label="Information needed (when deferred)",
         required=False,
+        max_length=2000,
         widget=forms.Textarea(attrs={"rows": 2}),
     )
 
@@ -63,7 +69,7 @@ class ReasonForm(forms.Form):
 
 
 class AttendanceForm(forms.Form):
-    member = forms.IntegerField(widget=forms.HiddenInput)
+    member = AsciiIntegerField(widget=forms.HiddenInput)
     status = forms.ChoiceField(
         label="Attendance",
         choices=[

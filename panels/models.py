@@ -12,6 +12,7 @@ from simple_history.models import HistoricalRecords
 from allocations.models import SupportPlan
 from assessments.models import User
 from assessments.workflows import IllegalTransition, Workflow, WorkflowModel
+from ras_site.forms import EARLIEST_DATE, LATEST_STORED_DATE
 
 
 class IllegalReferralTransition(IllegalTransition):
@@ -54,6 +55,11 @@ class PanelMeeting(models.Model):
                     )
                 ),
                 name="meeting_cancelled_has_reason",
+            ),
+            # A typo such as 0001 or 9999 (the form keeps it within 5 years of today).
+            models.CheckConstraint(
+                condition=Q(date__gte=EARLIEST_DATE, date__lte=LATEST_STORED_DATE),
+                name="meeting_date_sensible",
             ),
         ]
 
@@ -252,6 +258,13 @@ class PanelDecision(models.Model):
 
     class Meta:
         ordering = ["-decided_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(review_date__isnull=True)
+                | Q(review_date__gte=EARLIEST_DATE, review_date__lte=LATEST_STORED_DATE),
+                name="panel_decision_review_date_sensible",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_outcome_display()}: {self.referral}"

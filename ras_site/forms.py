@@ -18,6 +18,8 @@ import re
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.db import models
+from django.utils import timezone
 
 DATE_HINT = "For example, 27 3 2027"
 DATE_REQUIRED = "Enter a date."
@@ -161,6 +163,7 @@ class DayMonthYearField(forms.MultiValueField):
                 self.error_messages["incomplete"].format(parts=" and ".join(missing)),
                 code="incomplete",
             )
+        validate_ascii_digits(day + month + year)  # int() would read "١٢" as 12
         month_number = _MONTHS.get(month.lower().rstrip("."), month)
         try:
             day_n, month_n, year_n = int(day), int(month_number), int(year)
@@ -172,3 +175,82 @@ class DayMonthYearField(forms.MultiValueField):
             return datetime.date(year_n, month_n, day_n)
         except ValueError:
             raise ValidationError(self.error_messages["invalid"], code="invalid") from None
+
+
+# --- Numbers typed with the digits 0 to 9 -------------------------------------------------------
+# Django's IntegerField and DecimalField read any Unicode digit (int("١٢٣") is 123) and
+# Python's underscores ("1_000"): a count or an amount of money accepts the digits 0 to 9 only.
+
+ASCII_DIGITS_MESSAGE = "Use the digits 0 to 9."
+
+
+def validate_ascii_digits(text: str) -> None:
+    """ValidationError(ASCII_DIGITS_MESSAGE) when `text` holds a digit other than 0 to 9 (or an
+    underscore, which Python reads as a digit separator)."""
+    if "_" in text or any(not char.isascii() and char.isnumeric() for char in text):
+        raise ValidationError(ASCII_DIGITS_MESSAGE, code="ascii_digits")
+
+
+class AsciiDigitsMixin:
+    """For a number form field: refuses text with other digits before Django reads it."""
+
+    def to_python(self, value):
+        if isinstance(value, str):
+            validate_ascii_digits(value)
+        return super().to_python(value)
+
+
+class AsciiIntegerField(AsciiDigitsMixin, forms.IntegerField):
+    pass
+
+
+class AsciiDecimalField(AsciiDigitsMixin, forms.DecimalField):
+    pass
+
+
+def ascii_digits_formfield(db_field, **kwargs):
+    """A ModelForm's `Meta.formfield_callback`: the model's integer and decimal fields become
+    AsciiIntegerField / AsciiDecimalField (a form class the Meta names itself is kept)."""
+    if isinstance(db_field, models.DecimalField):
+        kwargs.setdefault("form_class", AsciiDecimalField)
+    elif isinstance(db_field, models.IntegerField):
+        kwargs.setdefault("form_class", AsciiIntegerField)
+    return db_field.formfield(**kwargs)
+
+
+# --- Dates within a sensible window -------------------------------------------------------------
+# Review dates, meeting dates and the date a policy comes into force: from 1 January 2000 to five
+# years after today (a typo such as 2205 or 0001 is refused beside the field). The database holds
+# the same dates between EARLIEST_DATE and LATEST_STORED_DATE (a CHECK constraint cannot follow
+# today). A date of birth: from 1 January 1900, never in the future.
+
+EARLIEST_DATE = datetime.date(2000, 1, 1)
+YEARS_AHEAD = 5
+LATEST_STORED_DATE = datetime.date(2099, 12, 31)
+EARLIEST_DATE_OF_BIRTH = datetime.date(1900, 1, 1)
+DATE_OUT_OF_RANGE = "Enter a date from {earliest} to {latest}."
+
+
+def _long(date: datetime.date) -> str:
+    return f"{date.day} {date:%B %Y}"
+
+
+def years_after(date: datetime.date, years: int) -> datetime.date:
+    """The same day `years` later (28 February for 29 February in a common year)."""
+    try:
+        return date.replace(year=date.year + years)
+    except ValueError:
+        return date.replace(year=date.year + years, day=28)
+
+
+def validate_sensible_date(value: datetime.date | None) -> None:
+    """ValidationError(DATE_OUT_OF_RANGE) unless `value` is from EARLIEST_DATE to YEARS_AHEAD
+    years after today."""
+    if value is None:
+        return
+    latest = years_after(timezone.localdate(), YEARS_AHEAD)
+    if not EARLIEST_DATE <= value <= latest:
+        raise ValidationError(
+            DATE_OUT_OF_RANGE.format(earliest=_long(EARLIEST_DATE), latest=_long(latest)),
+            code="out_of_range",
+        )

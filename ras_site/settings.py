@@ -280,6 +280,24 @@ if PRODUCTION:
 # Members without a conflict needed (the chair included) before the chair may record a decision.
 PANEL_QUORUM = env_int("PANEL_QUORUM", 3, minimum=1)
 
+# --- Questionnaire import ---------------------------------------------------------------------
+# An uploaded questionnaire file is refused with a message beyond these (the default
+# questionnaire has 10 sections, 33 questions, 5 options at most and 8 triggers). Every option
+# is saved with its history, so the largest file allowed (2,000 options) takes seconds, well
+# inside a worker's timeout; a 20,000-question file is refused before anything is written.
+QUESTIONNAIRE_IMPORT_MAX_BYTES = env_int("QUESTIONNAIRE_IMPORT_MAX_BYTES", 1_000_000, minimum=1)
+QUESTIONNAIRE_MAX_SECTIONS = env_int("QUESTIONNAIRE_MAX_SECTIONS", 40, minimum=1)
+QUESTIONNAIRE_MAX_QUESTIONS_PER_SECTION = env_int(
+    "QUESTIONNAIRE_MAX_QUESTIONS_PER_SECTION", 40, minimum=1
+)
+QUESTIONNAIRE_MAX_QUESTIONS = env_int("QUESTIONNAIRE_MAX_QUESTIONS", 200, minimum=1)
+QUESTIONNAIRE_MAX_OPTIONS_PER_QUESTION = env_int(
+    "QUESTIONNAIRE_MAX_OPTIONS_PER_QUESTION", 10, minimum=2
+)
+QUESTIONNAIRE_MAX_TRIGGERS = env_int("QUESTIONNAIRE_MAX_TRIGGERS", 50, minimum=1)
+# Problems listed at most, after which the page says there are more.
+QUESTIONNAIRE_IMPORT_MAX_ERRORS = 100
+
 # --- The council ------------------------------------------------------------------------------
 COUNCIL_NAME = env_str("COUNCIL_NAME", "Demo Borough Council")
 SERVICE_NAME = env_str("SERVICE_NAME", "Personal budgets")

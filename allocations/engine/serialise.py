@@ -24,12 +24,17 @@ from allocations.engine.types import (
 def _decimal(value: Any, name: str, errors: list[tuple[str, str]]) -> Decimal | None:
     """`value` as an engine number, or None after recording why it cannot be one.
 
-    Accepts a decimal string, an int, a Decimal, or a float (read through its shortest text,
-    so 4.88 is 4.88). Refuses anything else, and NaN, sNaN, Infinity, -Infinity and numbers of
-    NUMBER_LIMIT or more in size (such as 1e309), exactly as validate_policy / validate_case do.
+    Accepts a decimal string (digits 0 to 9 only), an int, a Decimal, or a float (read through
+    its shortest text, so 4.88 is 4.88). Refuses anything else, and NaN, sNaN, Infinity,
+    -Infinity and numbers of NUMBER_LIMIT or more in size (such as 1e309), exactly as
+    validate_policy / validate_case do.
     """
     if isinstance(value, bool) or not isinstance(value, (str, int, float, Decimal)):
         errors.append((name, f"must be a number (got {value!r})"))
+        return None
+    if isinstance(value, str) and ("_" in value or not value.isascii()):
+        # Decimal() would read "١٢٣" as 123 and "1_0" as 10: numbers use the digits 0 to 9.
+        errors.append((name, f"must be written with the digits 0 to 9 (got {value!r})"))
         return None
     try:
         number = Decimal(str(value)) if isinstance(value, float) else Decimal(value)

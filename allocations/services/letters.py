@@ -29,6 +29,9 @@ NOT_LETTER_ISSUER = "Your role cannot issue letters."
 
 
 WITHDRAW_REASON_REQUIRED = "Say why the letter is withdrawn."
+WITHDRAW_REASON_MAX = 2000
+WITHDRAW_REASON_TOO_LONG = f"Say why in at most {WITHDRAW_REASON_MAX} characters."
+WITHDRAW_REASON_NUL = "The reason holds a character that cannot be stored (a null byte)."
 
 
 ALREADY_WITHDRAWN = "This letter was already withdrawn on {date} by {who}."
@@ -144,6 +147,10 @@ def letter_withdraw(*, actor: User, letter: Letter, reason: str) -> Letter:
     reason = (reason or "").strip()
     if not reason:
         raise ValidationError({"reason": WITHDRAW_REASON_REQUIRED})
+    if len(reason) > WITHDRAW_REASON_MAX:
+        raise ValidationError({"reason": WITHDRAW_REASON_TOO_LONG})
+    if "\x00" in reason:  # posted without a form, so Django's own check does not apply
+        raise ValidationError({"reason": WITHDRAW_REASON_NUL})
     with transaction.atomic():
         # The PDF is neither read nor written again (it is not in the history either).
         locked = Letter.objects.select_for_update().defer("pdf").get(pk=letter.pk)

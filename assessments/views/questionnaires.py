@@ -3,12 +3,12 @@ eyes), retire and copy to a new draft."""
 
 from __future__ import annotations
 
-import json
-
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
+from django.core.files.uploadhandler import FileUploadHandler, StopUpload
 from django.http import JsonResponse
 from django.shortcuts import redirect, render
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_http_methods
 
 from assessments.forms import QuestionnaireImportForm, RetireQuestionnaireForm
@@ -21,13 +21,17 @@ from assessments.selectors.questionnaires import (
     questionnaire_versions,
 )
 from assessments.services.questionnaires import (
+    FILE_TOO_LARGE,
     QuestionnaireInvalid,
     questionnaire_copy_to_draft,
     questionnaire_export,
     questionnaire_import,
+    questionnaire_limit,
     questionnaire_publish,
     questionnaire_publish_refusal,
+    questionnaire_read,
     questionnaire_retire,
+    readable_size,
 )
 from assessments.workflows import IllegalTransition
 
@@ -81,25 +85,55 @@ def questionnaire_export_view(request, pk: int):
     return response
 
 
+class _UploadSizeLimit(FileUploadHandler):
+    """Stops keeping an uploaded file once it passes `limit` bytes: the rest of the request is
+    read and dropped, so a 40 MB upload never sits in memory or on disk."""
+
+    def __init__(self, request, *, limit: int):
+        super().__init__(request)
+        self.limit = limit
+        self.too_large = False
+
+    def receive_data_chunk(self, raw_data, start):
+        if start + len(raw_data) > self.limit:
+            self.too_large = True
+            raise StopUpload(connection_reset=False)
+        return raw_data
+
+    def file_complete(self, file_size):
+        return None
+
+
+@csrf_exempt  # checked by _questionnaire_import, once the size limit is in place (Django docs)
 @require_http_methods(["GET", "POST"])
 def questionnaire_import_view(request):
     if not request.user.has_perm(QUESTIONNAIRE_CHANGE):
         raise PermissionDenied(EDITORS_ONLY)
-    form = QuestionnaireImportForm(request.POST or None, request.FILES or None)
+    limit = _UploadSizeLimit(request, limit=questionnaire_limit("QUESTIONNAIRE_IMPORT_MAX_BYTES"))
+    request.upload_handlers.insert(0, limit)
+    return _questionnaire_import(request, limit)
+
+
+@csrf_protect
+def _questionnaire_import(request, limit: _UploadSizeLimit):
+    """The import page: every problem in the file, each by its place in it (nothing is saved
+    unless the whole file is valid), or the new draft."""
+    posted = request.method == "POST"  # bound even with no file, so the form says it is missing
+    form = QuestionnaireImportForm(
+        request.POST if posted else None, request.FILES if posted else None
+    )
     errors: list[tuple[str, str]] = []
-    if request.method == "POST" and form.is_valid():
+    if request.method == "POST" and limit.too_large:
+        errors = [("file", FILE_TOO_LARGE.format(limit=readable_size(limit.limit)))]
+    elif request.method == "POST" and form.is_valid():
         try:
-            data = json.loads(form.cleaned_data["file"].read().decode("utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError) as problem:
-            errors = [("file", f"is not valid JSON: {problem}")]
+            data = questionnaire_read(form.cleaned_data["file"])
+            version = questionnaire_import(actor=request.user, data=data)
+        except QuestionnaireInvalid as refusal:
+            errors = refusal.errors
         else:
-            try:
-                version = questionnaire_import(actor=request.user, data=data)
-            except QuestionnaireInvalid as refusal:
-                errors = refusal.errors
-            else:
-                messages.success(request, f"Imported as a draft: {version}.")
-                return redirect("assessments:questionnaire_detail", pk=version.pk)
+            messages.success(request, f"Imported as a draft: {version}.")
+            return redirect("assessments:questionnaire_detail", pk=version.pk)
     return render(
         request, "assessments/questionnaires/import.html", {"form": form, "errors": errors}
     )
