@@ -203,11 +203,14 @@ def job_run(job: Job, body: Callable[[Job], object]) -> Job:
     `total`, `processed` and its own counts and calls `job_checkpoint` as it goes; every save
     writes a history row naming who started the job (the worker has no request).
 
-    The job is claimed first (see _claim): when another worker holds it, it is returned as it
-    is and nothing runs. When the worker is asked to stop, the job checkpoints, goes back to
-    queued and its task is enqueued again (a worker started later carries on). When another
-    worker took the job over meanwhile, this one stops and writes nothing more."""
+    The job is claimed first (see _claim): when another worker holds it, or this process is
+    stopping, it is returned as it is and nothing runs. When the worker is asked to stop, the
+    job checkpoints, goes back to queued and its task is enqueued again (a worker started
+    later carries on). When another worker took the job over meanwhile, this one stops and
+    writes nothing more."""
     job._history_user = job.created_by
+    if _stop.is_set():  # this process is stopping: the job waits for the next worker
+        return job
     if not _claim(job):
         return job
     try:

@@ -313,7 +313,8 @@ def _reprice(run: RepricingRun, *, chunk: int) -> None:
     todo = [r for r in rows if r.result is not None]
     # Resumed: the people this run re-priced already are done (its counts of them were
     # committed with them, chunk by chunk).
-    done = run.budgets.values("person_id").distinct().count() if run.attempts > 1 else 0
+    resumed = run.attempts > 1 or run.processed
+    done = run.budgets.values("person_id").distinct().count() if resumed else 0
     run.processed = len(failed) + done
     run.total = run.processed + len(todo)
     if failed:
