@@ -527,3 +527,18 @@ def test_the_repricing_page_says_the_worker_stopped_and_resumes_it(
     assert RESUMING in response.text and len(enqueued) == 1
     run.refresh_from_db()
     assert run.status == "queued"
+
+
+@pytest.mark.django_db
+def test_applying_a_policy_again_on_its_page_resumes_the_stalled_run(
+    client, new_policy, ras_admin, django_capture_on_commit_callbacks
+):
+    from allocations.views.repricing import RESUMED_INSTEAD
+
+    run = _stalled(_reprice_run(ras_admin, new_policy, django_capture_on_commit_callbacks))
+    client.force_login(ras_admin)
+    with django_capture_on_commit_callbacks(execute=False):
+        response = client.post(reverse("allocations:repricing", args=[new_policy.pk]), follow=True)
+    assert response.redirect_chain[-1][0] == reverse("allocations:repricing_run", args=[run.pk])
+    assert RESUMED_INSTEAD in response.text
+    assert RepricingRun.objects.get().status == "queued"
