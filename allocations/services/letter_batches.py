@@ -108,10 +108,16 @@ job_register(LetterBatch, issue_letter_batch)
 
 
 def letter_batch_resume(*, actor: User, batch: LetterBatch) -> LetterBatch:
-    """Resume a stalled batch (its worker died) from where it stopped: for whoever may run
-    batches (PermissionDenied otherwise). ValidationError when it is not stalled."""
+    """Resume a stalled batch (its worker died) from where it stopped: for whoever may start
+    it (PermissionDenied for a role that does not run batches, or when one of its people is
+    of a team the actor may not see, as letter_batch_start). ValidationError when it is not
+    stalled."""
     if not actor.has_perm(BATCH_RUN):
         raise PermissionDenied(NOT_BATCH_RUNNER)
+    people = Person.objects.filter(pk__in=batch.person_ids)
+    for team_id, reference in people.values_list("team_id", "reference"):
+        if not team_allowed(actor, team_id):
+            raise PermissionDenied(NOT_YOUR_TEAM.format(reference=reference))
     return job_resume(actor=actor, job=batch)
 
 

@@ -542,3 +542,22 @@ def test_applying_a_policy_again_on_its_page_resumes_the_stalled_run(
     assert response.redirect_chain[-1][0] == reverse("allocations:repricing_run", args=[run.pk])
     assert RESUMED_INSTEAD in response.text
     assert RepricingRun.objects.get().status == "queued"
+
+
+@pytest.mark.django_db
+def test_only_who_may_start_a_batch_resumes_it(batch, manager_b, worker_a, manager_a):
+    from django.core.exceptions import PermissionDenied
+
+    from allocations.services.letter_batches import NOT_YOUR_TEAM, letter_batch_resume
+    from allocations.services.repricing import NOT_REPRICER, repricing_resume
+
+    _stalled(batch)
+    with pytest.raises(PermissionDenied, match=NOT_YOUR_TEAM.split("{reference}")[-1]):
+        letter_batch_resume(actor=manager_b, batch=batch)
+    with pytest.raises(PermissionDenied):
+        letter_batch_resume(actor=worker_a, batch=batch)
+    with pytest.raises(PermissionDenied, match=NOT_REPRICER):
+        repricing_resume(actor=manager_a, run=RepricingRun(pk=1))
+    batch.refresh_from_db()
+    assert batch.status == "running"
+    assert letter_batch_resume(actor=manager_a, batch=batch).status == "queued"
