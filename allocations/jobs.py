@@ -69,6 +69,15 @@ def job_register(model: type[BackgroundJob], task) -> None:
     _TASKS[model] = task
 
 
+def job_task(job: BackgroundJob):
+    """The task that runs `job`."""
+    return _TASKS[type(job)]
+
+
+class WorkerDied(Exception):
+    """What a task queue records for a task whose worker died mid-job (the job resumes)."""
+
+
 def job_queue(job: Job, task) -> Job:
     """Save a new job (queued, its history row naming `job.created_by`) and enqueue `task`
     with its id once the transaction commits, so the worker never looks for a row that is not
@@ -251,7 +260,7 @@ def _requeue(job: BackgroundJob, *, reason: str, user=None) -> None:
     job.lease_token, job.heartbeat_at = "", None
     job._history_user = user or job.created_by
     job._change_reason = reason
-    task = _TASKS[type(job)]
+    task = job_task(job)
     with transaction.atomic():
         job.save()
         transaction.on_commit(lambda: task.enqueue(job.pk))

@@ -186,6 +186,10 @@ def test_a_worker_killed_mid_batch_is_replaced_and_the_batch_completes_exactly_o
 
     _assert_issued_exactly_once(big_batch)
     assert big_batch.attempts == 2
+    # The queue's record of the killed worker's task no longer says "running" for ever.
+    results = DBTaskResult.objects.filter(task_path__endswith="issue_letter_batch")
+    assert sorted(results.values_list("status", flat=True)) == ["FAILED", "SUCCESSFUL"]
+    assert "queued again to resume" in results.get(status="FAILED").traceback
     reasons = big_batch.history.values_list("history_change_reason", flat=True)
     stalled = STALLED_REASON.split("{percent}")[-1]
     assert any(reason and reason.endswith(stalled) for reason in reasons)

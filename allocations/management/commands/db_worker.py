@@ -23,6 +23,7 @@ from django.conf import settings
 from django.db import close_old_connections, connection
 from django.utils.autoreload import DJANGO_AUTORELOAD_ENV
 from django_tasks_db.management.commands.db_worker import Command as LibraryCommand
+from django_tasks_db.models import DBTaskResult
 
 logger = logging.getLogger("allocations.jobs")
 
@@ -38,10 +39,27 @@ def _recover() -> None:
     from allocations.jobs import jobs_recover
 
     try:
-        jobs_recover()
+        for job in jobs_recover():
+            _close_dead_task_results(job)
     except Exception:  # noqa: BLE001 - a database blip must not end the worker
         logger.exception("Looking for stalled jobs failed; trying again later.")
         connection.close()
+
+
+def _close_dead_task_results(job) -> None:
+    """The queue's own record of a task whose worker died says "running" for ever: mark it
+    failed, saying the job was queued again to resume."""
+    from allocations.jobs import WorkerDied, job_task
+
+    task = job_task(job)
+    dead = DBTaskResult.objects.running().filter(
+        task_path=task.module_path, args_kwargs={"args": [job.pk], "kwargs": {}}
+    )
+    for result in dead:
+        result.set_failed(WorkerDied(DIED.format(job=job)))
+
+
+DIED = "The worker stopped mid-job (its lease ran out): {job} was queued again to resume."
 
 
 def _recover_forever(interval: float) -> None:
