@@ -3,8 +3,10 @@ support plans, agreed budgets and letters."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import Decimal
 
+from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
@@ -202,14 +204,17 @@ class BackgroundJob(WorkflowModel):
         DONE = "done", "Finished"
         FAILED = "failed", "Failed"
 
-    # A worker killed mid-run leaves its job running: the task's retry starts it again, so a
-    # running job may start again; so may a failed one. A finished job never runs twice.
+    # A running job holds a lease it renews at each checkpoint (`heartbeat_at`). A worker killed
+    # mid-run leaves its job running with a lease that runs out: the job is then stalled, and
+    # goes back to queued (or a worker takes it straight over: running → running) to resume
+    # where it stopped; a worker asked to stop (SIGTERM) also puts its job back to queued. A
+    # failed job may run again. A finished job never runs twice.
     WORKFLOW = Workflow(
         noun="A background job",
         status=Status,
         moves={
             Status.QUEUED: {Status.RUNNING},
-            Status.RUNNING: {Status.RUNNING, Status.DONE, Status.FAILED},
+            Status.RUNNING: {Status.RUNNING, Status.QUEUED, Status.DONE, Status.FAILED},
             Status.FAILED: {Status.RUNNING},
             Status.DONE: set(),
         },
@@ -227,6 +232,11 @@ class BackgroundJob(WorkflowModel):
     total = models.PositiveIntegerField(default=0)
     processed = models.PositiveIntegerField(default=0)
     error = models.TextField(blank=True)
+    # The lease of the worker running the job: renewed at each checkpoint, held by whoever
+    # claimed it last (a random token), and how many times a worker has started it.
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    lease_token = models.CharField(max_length=32, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
 
     class Meta:
         abstract = True
@@ -244,7 +254,9 @@ class BackgroundJob(WorkflowModel):
 
     @property
     def percent(self) -> int:
-        return 100 if not self.total else int(self.processed * 100 / self.total)
+        if not self.total:  # nothing counted yet, or nothing to do
+            return 100 if self.is_done else 0
+        return int(self.processed * 100 / self.total)
 
     @property
     def is_done(self) -> bool:
@@ -255,6 +267,38 @@ class BackgroundJob(WorkflowModel):
         """Queued or running: the page keeps polling."""
         return self.status in (self.Status.QUEUED, self.Status.RUNNING)
 
+    @classmethod
+    def stalled_q(cls, now=None) -> Q:
+        """Running, but its lease has run out (or it never had one): its worker died."""
+        expired = (now or timezone.now()) - timedelta(seconds=settings.JOB_LEASE_SECONDS)
+        return Q(status=cls.Status.RUNNING) & (
+            Q(heartbeat_at__isnull=True) | Q(heartbeat_at__lt=expired)
+        )
+
+    @property
+    def is_stalled(self) -> bool:
+        """Running, but no checkpoint for longer than the lease: its worker stopped."""
+        if self.status != self.Status.RUNNING:
+            return False
+        lease = timedelta(seconds=settings.JOB_LEASE_SECONDS)
+        return self.heartbeat_at is None or self.heartbeat_at < timezone.now() - lease
+
+    @property
+    def is_resuming(self) -> bool:
+        """Queued again after a worker stopped part-way: it carries on from where it was."""
+        return self.status == self.Status.QUEUED and self.attempts > 0
+
+    @property
+    def state_label(self) -> str:
+        """The status as the page says it, honest about a worker that stopped."""
+        if self.is_stalled:
+            return f"Stalled: the worker stopped at {self.percent}%"
+        if self.is_resuming:
+            return f"Waiting to resume from {self.percent}% (the worker stopped)"
+        if self.status == self.Status.RUNNING and self.attempts > 1:
+            return "Running (resumed where the worker stopped)"
+        return self.get_status_display()
+
     def progress_counts(self) -> list[tuple[str, int, str]]:
         """(attribute, number, words) for each count the progress line shows."""
         return [(name, getattr(self, name), words) for name, words in self.PROGRESS_COUNTS]
@@ -263,7 +307,8 @@ class BackgroundJob(WorkflowModel):
         """What the status page polls for (and the progress partial first shows)."""
         data = {
             "status": self.status,
-            "status_label": self.get_status_display(),
+            "status_label": self.state_label,
+            "stalled": self.is_stalled,
             "total": self.total,
             "processed": self.processed,
             "percent": self.percent,

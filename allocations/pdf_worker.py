@@ -3,7 +3,29 @@ separate processes, one per core. Each process keeps one FontConfiguration."""
 
 from __future__ import annotations
 
+import os
+import signal
+import threading
+import time
+
 _font_config = None
+
+
+def pdf_process_init(parent_pid: int) -> None:
+    """Run in each PDF process as it starts. A stop signal sent to the whole service (systemd
+    sends SIGTERM to every process of the unit; Ctrl+C reaches the terminal's whole group) is
+    for the worker, which finishes the PDFs in hand and then stops the pool: these processes
+    ignore it. If the worker dies outright (SIGKILL), they exit instead of waiting for work
+    for ever."""
+    for name in ("SIGTERM", "SIGINT"):
+        signal.signal(getattr(signal, name), signal.SIG_IGN)
+
+    def watch() -> None:
+        while os.getppid() == parent_pid:
+            time.sleep(1)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
 
 
 def html_to_pdf(html: str, base_url: str) -> bytes:

@@ -67,8 +67,6 @@ INSTALLED_APPS = [
     "simple_history",
     "axes",
     "csp",
-    "django_tasks",
-    "django_tasks_db",
     # Two-step sign-in: authenticator-app codes (TOTP) and one-time recovery codes.
     "django_otp",
     "django_otp.plugins.otp_totp",
@@ -78,6 +76,9 @@ INSTALLED_APPS = [
     "panels",
     # After django-otp's plugins: its admin replaces theirs (ras_site/two_factor/admin.py).
     "ras_site.two_factor",
+    # After allocations, whose `db_worker` (the library's, recovering stalled jobs) wins.
+    "django_tasks",
+    "django_tasks_db",
 ]
 
 MIDDLEWARE = [
@@ -166,6 +167,10 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # `manage.py db_worker` beside the web server (`make run` does). Switching to another backend
 # later is a change here only.
 TASKS = {"default": {"BACKEND": env_str("TASKS_BACKEND", "django_tasks_db.DatabaseBackend")}}
+# A running job renews its lease at every checkpoint (every few letters, every re-pricing
+# chunk); one whose lease has run out is stalled (its worker died) and is resumed where it
+# stopped. Longer than the slowest step between two checkpoints.
+JOB_LEASE_SECONDS = env_int("JOB_LEASE_SECONDS", 120, minimum=1)
 
 # --- Accounts, passwords, sessions, throttling ----------------------------------------------
 AUTH_USER_MODEL = "assessments.User"

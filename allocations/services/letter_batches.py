@@ -4,6 +4,7 @@ laid out in this process, PDFs made by a pool of processes)."""
 from __future__ import annotations
 
 import multiprocessing
+import os
 from concurrent.futures import ProcessPoolExecutor
 
 from django.conf import settings
@@ -12,11 +13,21 @@ from django.db import transaction
 from django.utils import timezone
 from django_tasks import task
 
-from allocations.jobs import job_queue, job_run, job_to_run
+from allocations.jobs import (
+    JobStopped,
+    LeaseLost,
+    job_checkpoint,
+    job_queue,
+    job_register,
+    job_resume,
+    job_run,
+    job_tick,
+    job_to_run,
+)
 from allocations.letters.kinds import letter_content, letter_kind_choices
 from allocations.letters.rendering import render_html
-from allocations.models import LetterBatch
-from allocations.pdf_worker import html_to_pdf
+from allocations.models import Letter, LetterBatch
+from allocations.pdf_worker import html_to_pdf, pdf_process_init
 from allocations.permissions import BATCH_RUN, LETTER_ISSUE
 from allocations.selectors.letters import NOT_BATCH_RUNNER
 from allocations.services.letters import NOT_LETTER_ISSUER, _figures_key, _live_letter, _store
@@ -55,18 +66,29 @@ def letter_batch_run(batch: LetterBatch, *, processes: int | None = None) -> Let
     PDFs are made by a pool of processes (one per core by default). A failure is recorded
     against the person and the rest still complete; a person the batch's creator may no longer
     see (the team rule) is one such failure. A failure of the whole batch (including a creator
-    whose role no longer issues letters) is also added to `failures`."""
+    whose role no longer issues letters) is also added to `failures`.
+
+    Resumable: a run after a worker stopped or died keeps the letters this batch already
+    issued (never made again: they are linked to the batch, and letter_once_per_figures
+    refuses a second letter for the same figures) and carries on with the other people. The
+    progress is saved, and the lease renewed, every few letters; when the worker is asked to
+    stop, the batch stops at the next letter (the PDFs being made finish first)."""
     return job_run(batch, lambda job: _issue_all(job, processes))
 
 
 def _issue_all(batch: LetterBatch, processes: int | None) -> None:
-    # A re-run (after a worker crash) starts the counts again; reuse makes it idempotent.
-    batch.processed = batch.issued = batch.reused = 0
-    batch.failures, batch.letter_ids = [], []
+    # The letters an earlier run of this batch issued count as issued and are skipped; the
+    # other counts start again (reuse finds letters issued meanwhile).
+    earlier = dict(Letter.objects.filter(batch=batch).values_list("person_id", "pk"))
+    batch.letter_ids = [earlier[pk] for pk in batch.person_ids if pk in earlier]
+    batch.processed = batch.issued = len(batch.letter_ids)
+    batch.reused, batch.failures = 0, []
     try:
         if not batch.created_by.has_perm(LETTER_ISSUE):
             raise PermissionDenied(NOT_LETTER_ISSUER)
-        _run(batch, batch.created_by, processes)
+        _run(batch, batch.created_by, processes, skip=set(earlier))
+    except (JobStopped, LeaseLost):
+        raise
     except Exception as problem:
         batch.failures.append({"reference": WHOLE_BATCH, "error": str(problem)})
         raise
@@ -75,14 +97,35 @@ def _issue_all(batch: LetterBatch, processes: int | None) -> None:
 @task()
 def issue_letter_batch(batch_id: int) -> int:
     """The background job (django-tasks; `manage.py db_worker` runs it): issue a batch of
-    letters; returns how many were newly issued (0 for a batch already finished). Defined
-    beside its body so that letter_batch_start enqueues it without importing
-    allocations.tasks."""
+    letters; returns how many were newly issued (0 for a batch already finished, or running
+    in another worker). Defined beside its body so that letter_batch_start enqueues it
+    without importing allocations.tasks."""
     batch = job_to_run(LetterBatch.objects.select_related("created_by"), batch_id)
     return 0 if batch is None else letter_batch_run(batch).issued
 
 
-def _run(batch: LetterBatch, actor, processes) -> None:
+job_register(LetterBatch, issue_letter_batch)
+
+
+def letter_batch_resume(*, actor: User, batch: LetterBatch) -> LetterBatch:
+    """Resume a stalled batch (its worker died) from where it stopped: for whoever may start
+    it (PermissionDenied for a role that does not run batches, or when one of its people is
+    of a team the actor may not see, as letter_batch_start). ValidationError when it is not
+    stalled."""
+    if not actor.has_perm(BATCH_RUN):
+        raise PermissionDenied(NOT_BATCH_RUNNER)
+    people = Person.objects.filter(pk__in=batch.person_ids)
+    for team_id, reference in people.values_list("team_id", "reference"):
+        if not team_allowed(actor, team_id):
+            raise PermissionDenied(NOT_YOUR_TEAM.format(reference=reference))
+    return job_resume(actor=actor, job=batch)
+
+
+LAYOUT_CHECKPOINT = 25  # pages laid out between two saves of the progress
+PDF_CHECKPOINT = 10  # letters stored between two saves of the progress
+
+
+def _run(batch: LetterBatch, actor, processes, *, skip: set[int]) -> None:
     people = Person.objects.in_bulk(batch.person_ids)
     today = timezone.localdate()
     base_url = str(settings.BASE_DIR)
@@ -95,6 +138,9 @@ def _run(batch: LetterBatch, actor, processes) -> None:
         batch.failures.append({"reference": reference, "error": str(problem)})
 
     for person_id in batch.person_ids:
+        if person_id in skip:
+            continue
+        job_tick(batch)
         try:
             person = people[person_id]
             if not team_allowed(actor, person.team_id):
@@ -112,9 +158,9 @@ def _run(batch: LetterBatch, actor, processes) -> None:
             batch.processed += 1
             continue
         pending.append((person, content, key, render_html(content, person, today)))
-        if len(pending) % 25 == 0:
-            batch.save()  # progress while the pages are laid out
-    batch.save()
+        if len(pending) % LAYOUT_CHECKPOINT == 0:
+            job_checkpoint(batch)  # progress while the pages are laid out
+    job_checkpoint(batch)
 
     def store(item, pdf) -> None:
         person, content, key, _ = item
@@ -128,23 +174,47 @@ def _run(batch: LetterBatch, actor, processes) -> None:
             batch.issued += 1
 
     if processes <= 1 or len(pending) < 2:
-        for item in pending:
+        for index, item in enumerate(pending, start=1):
             try:
                 store(item, html_to_pdf(item[3], base_url))
             except Exception as problem:  # noqa: BLE001
                 fail(item[0].pk, problem)
             batch.processed += 1
-            batch.save()
-    else:
-        context = multiprocessing.get_context("spawn")  # no inherited database sockets
-        with ProcessPoolExecutor(max_workers=processes, mp_context=context) as pool:
-            futures = [pool.submit(html_to_pdf, item[3], base_url) for item in pending]
-            for index, (item, future) in enumerate(zip(pending, futures, strict=True)):
-                try:
-                    store(item, future.result())
-                except Exception as problem:  # noqa: BLE001
-                    fail(item[0].pk, problem)
-                batch.processed += 1
-                if index % 10 == 0:
-                    batch.save()
+            if index % PDF_CHECKPOINT == 0:
+                job_checkpoint(batch)
+            else:
+                job_tick(batch)
+        return
+    context = multiprocessing.get_context("spawn")  # no inherited database sockets
+    pool = ProcessPoolExecutor(
+        max_workers=processes,
+        mp_context=context,
+        initializer=pdf_process_init,
+        initargs=(os.getpid(),),
+    )
+    try:
+        futures = [pool.submit(html_to_pdf, item[3], base_url) for item in pending]
+        for index, (item, future) in enumerate(zip(pending, futures, strict=True), start=1):
+            try:
+                store(item, _result(future, batch))
+            except Exception as problem:  # noqa: BLE001
+                fail(item[0].pk, problem)
+            batch.processed += 1
+            if index % PDF_CHECKPOINT == 0:
+                job_checkpoint(batch)
+            else:
+                job_tick(batch)
+    finally:
+        # Stopping: the PDFs being made finish, those not started are dropped.
+        pool.shutdown(wait=True, cancel_futures=True)
     # job_run saves the last counts with the move to done.
+
+
+def _result(future, batch: LetterBatch) -> bytes:
+    """A PDF from the pool, the batch's lease renewed while it is made (the first ones wait
+    for the processes to start)."""
+    while True:
+        try:
+            return future.result(timeout=0.5)
+        except TimeoutError:
+            job_tick(batch, stop=False)

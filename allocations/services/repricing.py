@@ -19,7 +19,15 @@ from django.db.models import Model
 from django.utils import timezone
 from django_tasks import task
 
-from allocations.jobs import job_queue, job_run, job_to_run
+from allocations.jobs import (
+    job_checkpoint,
+    job_queue,
+    job_register,
+    job_resume,
+    job_run,
+    job_tick,
+    job_to_run,
+)
 from allocations.models import IndicativeBudget, RasPolicy, RepricingRun
 from allocations.permissions import POLICY_REPRICE
 from allocations.selectors.plans import OPEN_STATUSES
@@ -39,6 +47,7 @@ REASON = "Re-priced: {policy} takes effect"
 
 
 NOT_REPRICER = "Only RAS administrators apply a policy to current budgets."
+ALREADY_APPLYING = "This policy is already being applied."
 
 
 def _snapshot_history(
@@ -155,7 +164,9 @@ def _copy_row(r: Row, *, policy, policy_data, run, reason, now, user_id) -> tupl
 
 def _apply_chunk(run: RepricingRun, policy: RasPolicy, rows: list[Row]) -> tuple[int, int]:
     """One transaction: new versions for `rows`, old ones superseded (unless the new one is a
-    lower figure awaiting a manager), history for all. Returns (created, flagged)."""
+    lower figure awaiting a manager), history for all. Returns (created, flagged). A person
+    this run has already re-priced is skipped (checked once their row is locked), so a chunk
+    applied twice, by a resumed run or by two workers at once, re-prices each person once."""
     now = timezone.now()
     user_id = run.created_by_id
     reason = REASON.format(policy=policy)
@@ -171,12 +182,22 @@ def _apply_chunk(run: RepricingRun, policy: RasPolicy, rows: list[Row]) -> tuple
             [sorted({r.person_id for r in rows})],
         )
         cursor.execute(
+            "SELECT DISTINCT person_id FROM allocations_indicativebudget "
+            "WHERE person_id = ANY(%s) AND repricing_run_id = %s",
+            [[r.person_id for r in rows], run.pk],
+        )
+        done = {person_id for (person_id,) in cursor.fetchall()}
+        cursor.execute(
             "SELECT id FROM allocations_indicativebudget "
             "WHERE id = ANY(%s) AND status = 'current' FOR UPDATE",
             [[r.budget_id for r in rows]],
         )
         still_current = {row_id for (row_id,) in cursor.fetchall()}
-        todo = [r for r in rows if r.budget_id in still_current and r.result is not None]
+        todo = [
+            r
+            for r in rows
+            if r.budget_id in still_current and r.result is not None and r.person_id not in done
+        ]
         stamp = now.isoformat()
         new = [
             _copy_row(
@@ -242,8 +263,13 @@ def _apply_chunk_portable(run: RepricingRun, policy: RasPolicy, rows: list[Row])
     now, created, flagged = timezone.now(), 0, 0
     policy_data = policy_breakdown(policy)
     with transaction.atomic():
+        done = set(
+            IndicativeBudget.objects.filter(
+                repricing_run=run, person_id__in=[r.person_id for r in rows]
+            ).values_list("person_id", flat=True)
+        )
         for r in rows:
-            if r.result is None:
+            if r.result is None or r.person_id in done:
                 continue
             budget = IndicativeBudget(
                 person_id=r.person_id,
@@ -266,9 +292,13 @@ def _apply_chunk_portable(run: RepricingRun, policy: RasPolicy, rows: list[Row])
 def repricing_apply(run: RepricingRun, *, chunk: int = CHUNK) -> RepricingRun:
     """Run a re-pricing job (allocations.jobs.job_run: running → done, or failed with the
     error). Safe to run again: people already on the policy (or with a lower figure awaiting a
-    decision) are skipped. People whose figure cannot be calculated are named in `run.error`
-    and the run still finishes. Fails (PermissionDenied) when whoever started the run may no
-    longer apply policies."""
+    decision) are skipped, and so is anyone this run has re-priced. People whose figure cannot
+    be calculated are named in `run.error` and the run still finishes. Fails
+    (PermissionDenied) when whoever started the run may no longer apply policies.
+
+    Resumable: each chunk and the counts of it commit together, with the lease renewed, so a
+    run resumed after its worker stopped or died carries on from the last chunk committed;
+    asked to stop, it stops after the chunk in hand."""
     return job_run(run, lambda job: _reprice(job, chunk=chunk))
 
 
@@ -278,22 +308,30 @@ def _reprice(run: RepricingRun, *, chunk: int) -> None:
     if not run.created_by.has_perm(POLICY_REPRICE):
         raise PermissionDenied(NOT_REPRICER)
     policy = run.policy
-    rows = repricing_rows(policy)
-    run.total, run.processed = len(rows), 0
+    rows = repricing_rows(policy)  # without those re-priced already, when resumed
     failed = [r for r in rows if r.result is None]
+    todo = [r for r in rows if r.result is not None]
+    # Resumed: the people this run re-priced already are done (its counts of them were
+    # committed with them, chunk by chunk).
+    resumed = run.attempts > 1 or run.processed
+    done = run.budgets.values("person_id").distinct().count() if resumed else 0
+    run.processed = len(failed) + done
+    run.total = run.processed + len(todo)
     if failed:
         run.error = f"{len(failed)} could not be calculated: " + "; ".join(
             f"{r.reference} ({r.error})" for r in failed[:50]
         )
-    run.save()
+    job_checkpoint(run)
     apply = _apply_chunk if connection.vendor == "postgresql" else _apply_chunk_portable
-    for start in range(0, len(rows), chunk):
-        part = rows[start : start + chunk]
-        created, flagged = apply(run, policy, part)
-        run.processed += len(part)
-        run.changed += created
-        run.flagged += flagged
-        run.save()
+    for start in range(0, len(todo), chunk):
+        part = todo[start : start + chunk]
+        with transaction.atomic():
+            created, flagged = apply(run, policy, part)
+            run.processed += len(part)
+            run.changed += created
+            run.flagged += flagged
+            job_checkpoint(run, stop=False)  # the chunk and its counts commit together
+        job_tick(run)
 
 
 @task()
@@ -305,17 +343,35 @@ def apply_repricing(run_id: int) -> int:
     return 0 if run is None else repricing_apply(run).changed
 
 
+job_register(RepricingRun, apply_repricing)
+
+
+def repricing_resume(*, actor, run: RepricingRun) -> RepricingRun:
+    """Resume a stalled run (its worker died) from where it stopped, for whoever may apply
+    policies (PermissionDenied otherwise). ValidationError when it is not stalled."""
+    if not actor.has_perm(POLICY_REPRICE):
+        raise PermissionDenied(NOT_REPRICER)
+    return job_resume(actor=actor, job=run)
+
+
 @transaction.atomic
 def repricing_start(*, actor, policy: RasPolicy, reason: str = "") -> RepricingRun:
-    """Queue a background run applying an approved policy. One run at a time per policy."""
+    """Queue a background run applying an approved policy. One run at a time per policy: when
+    a run of it is stalled (its worker died), that run resumes instead and is returned."""
     if not actor.has_perm(POLICY_REPRICE):
         raise PermissionDenied(NOT_REPRICER)
     policy = RasPolicy.objects.select_for_update().get(pk=policy.pk)
     problem = repricing_refusal(policy)
     if problem:
         raise ValidationError(problem)
-    if policy.runs.filter(status__in=[RepricingRun.Status.QUEUED, RepricingRun.Status.RUNNING]):
-        raise ValidationError("This policy is already being applied.")
+    unfinished = list(
+        policy.runs.filter(status__in=[RepricingRun.Status.QUEUED, RepricingRun.Status.RUNNING])
+    )
+    stalled = [run for run in unfinished if run.is_stalled]
+    if stalled:
+        return job_resume(actor=actor, job=stalled[0])
+    if unfinished:
+        raise ValidationError(ALREADY_APPLYING)
     run = RepricingRun(
         policy=policy, created_by=actor, reason=reason or REASON.format(policy=policy)
     )

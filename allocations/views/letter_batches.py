@@ -1,14 +1,16 @@
-"""Letters in batches: starting one, following it and downloading its ZIP."""
+"""Letters in batches: starting one, following it (and resuming it when its worker stopped)
+and downloading its ZIP."""
 
 from __future__ import annotations
 
-from django.core.exceptions import PermissionDenied
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
 from allocations.forms import LetterBatchForm
-from allocations.jobs import job_status_response
+from allocations.jobs import RESUMING, job_status_response
 from allocations.letters.kinds import letter_batch_description, letter_batch_people
 from allocations.permissions import BATCH_RUN
 from allocations.selectors.letters import (
@@ -18,10 +20,11 @@ from allocations.selectors.letters import (
     letter_batch_get_for_user,
     letter_batch_list,
 )
-from allocations.services.letter_batches import letter_batch_start
+from allocations.services.letter_batches import letter_batch_resume, letter_batch_start
 from assessments.models import PersonAccess
 from assessments.selectors.people import people_visible_to
 from assessments.services.people import person_access_record
+from assessments.views.refusals import refuse
 
 
 def _batch_people(user, form):
@@ -57,9 +60,18 @@ def letter_batch_list_view(request):
     )
 
 
-@require_http_methods(["GET"])
+@require_http_methods(["GET", "POST"])
 def letter_batch_view(request, pk: int):
+    """The batch's progress (GET); POST resumes a batch whose worker stopped."""
     batch = letter_batch_get_for_user(user=request.user, pk=pk)
+    if request.method == "POST":
+        try:
+            letter_batch_resume(actor=request.user, batch=batch)
+        except ValidationError as refusal:
+            refuse(request, refusal)
+        else:
+            messages.success(request, RESUMING)
+        return redirect("allocations:letter_batch", pk=batch.pk)
     return render(request, "allocations/letter_batches/detail.html", {"batch": batch})
 
 

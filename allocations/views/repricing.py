@@ -11,7 +11,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
-from allocations.jobs import job_status_response
+from allocations.jobs import RESUMING, job_status_response
 from allocations.permissions import POLICY_REPRICE
 from allocations.selectors.policies import policy_get_for_user, policy_in_force_on
 from allocations.selectors.repricing import (
@@ -24,7 +24,7 @@ from allocations.selectors.repricing import (
     repricing_refusal,
     repricing_run_get_for_user,
 )
-from allocations.services.repricing import NOT_REPRICER, repricing_start
+from allocations.services.repricing import NOT_REPRICER, repricing_resume, repricing_start
 from assessments.selectors.questionnaires import questionnaire_get_for_user
 from assessments.views.refusals import refuse
 
@@ -45,6 +45,8 @@ def repricing_view(request, pk: int):
         except ValidationError as refusal:
             refuse(request, refusal)
             return redirect("allocations:repricing", pk=policy.pk)
+        if run.attempts:  # a run of this policy had stalled: it carries on instead
+            messages.info(request, RESUMED_INSTEAD)
         return redirect("allocations:repricing_run", pk=run.pk)
     preview = repricing_preview(policy)
     if request.GET.get("format") == "csv":
@@ -100,13 +102,25 @@ def _csv_download(preview: Preview, filename: str) -> HttpResponse:
     return response
 
 
-@require_http_methods(["GET"])
+RESUMED_INSTEAD = (
+    "This policy was already being applied, but its worker stopped part-way: that run "
+    "resumes from where it stopped, and nobody is re-priced twice."
+)
+
+
+@require_http_methods(["GET", "POST"])
 def repricing_run_view(request, pk: int):
-    return render(
-        request,
-        "allocations/repricing/run.html",
-        {"run": repricing_run_get_for_user(user=request.user, pk=pk)},
-    )
+    """The run's progress (GET); POST resumes a run whose worker stopped."""
+    run = repricing_run_get_for_user(user=request.user, pk=pk)
+    if request.method == "POST":
+        try:
+            repricing_resume(actor=request.user, run=run)
+        except ValidationError as refusal:
+            refuse(request, refusal)
+        else:
+            messages.success(request, RESUMING)
+        return redirect("allocations:repricing_run", pk=run.pk)
+    return render(request, "allocations/repricing/run.html", {"run": run})
 
 
 @require_http_methods(["GET"])

@@ -12,7 +12,11 @@
         box.querySelectorAll("[data-field]").forEach(function (el) {
           el.textContent = data[el.getAttribute("data-field")];
         });
-        if (data.status === "queued" || data.status === "running") {
+        // The worker stopped, or a stopped job carries on again: reload to show what to do.
+        if (String(data.stalled) !== box.getAttribute("data-stalled") ||
+            (box.hasAttribute("data-resuming") && data.status !== "queued")) {
+          window.location.reload();
+        } else if (data.status === "queued" || data.status === "running") {
           setTimeout(update, 1000);
         } else if (box.hasAttribute("data-done-reload") && box.getAttribute("data-status") !== data.status) {
           // Finished while the page was open: reload to show the download link.

@@ -24,9 +24,9 @@ from tests.factories import complete_assessment, make_person, make_policy_from_t
 
 ALLOCATIONS = Path(__file__).resolve().parents[2] / "allocations"
 TASKS = "allocations.tasks"
-# Code that runs tasks and may import the task module. None lives in allocations: the worker
-# (`manage.py db_worker`) finds each job by its path.
-TASK_RUNNERS: frozenset[str] = frozenset()
+# Code that runs tasks and may import the task module: the worker (`manage.py db_worker`,
+# which finds each job by its path, and imports the module to know which jobs to recover).
+TASK_RUNNERS: frozenset[str] = frozenset({"allocations/management/commands/db_worker.py"})
 
 
 def _rich_assessment(worker):

@@ -80,6 +80,7 @@ def test_the_status_view_answers_the_counts_the_progress_line_shows(batch):
     assert progress == {
         "status": "done",
         "status_label": "Finished",
+        "stalled": False,
         "total": 3,
         "processed": 3,
         "percent": 100,
@@ -208,7 +209,7 @@ def test_both_status_views_answer_the_common_keys_and_their_own_counts(client, q
     data = client.get(reverse(f"allocations:{name}", args=[job.pk])).json()
     job.refresh_from_db()
     assert data == job.progress()
-    common = {"status", "status_label", "total", "processed", "percent", "error"}
+    common = {"status", "status_label", "stalled", "total", "processed", "percent", "error"}
     own = (
         {"changed", "flagged"} if name == "repricing_run_status" else {"issued", "reused", "failed"}
     )
