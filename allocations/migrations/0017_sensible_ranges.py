@@ -7,7 +7,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("allocations", "0015_reviews"),
+        ("allocations", "0016_job_leases"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
