@@ -7,6 +7,7 @@ from django.core.validators import MinValueValidator
 
 from allocations.letters.kinds import letter_kind_choices
 from allocations.models import PlanLine, RasPolicy, ReportSettings, SupportPlan
+from allocations.services.calibration import MAX_SENSITIVITY_PRICES, TOO_MANY_PRICES
 from allocations.services.plans import PLAN_LINE_FIELDS, PLAN_SETTINGS_FIELDS
 from allocations.services.policies import POLICY_FIELDS
 from assessments.models import Person, SupportedBy, Team, User
@@ -411,18 +412,16 @@ class CalibrationRunForm(forms.Form):
             low, high, step = bounds
             if high <= low:
                 raise forms.ValidationError(SENSITIVITY_RANGE_BACKWARDS)
-            if (high - low) / step >= SENSITIVITY_MAX_PRICES:
-                raise forms.ValidationError(SENSITIVITY_TOO_MANY_PRICES)
+            # Refused before the list is built (a tiny step over a wide range would be huge),
+            # with the service's own limit and words.
+            if (high - low) / step >= MAX_SENSITIVITY_PRICES:
+                raise forms.ValidationError(TOO_MANY_PRICES)
             data["sensitivity_prices"] = sensitivity_prices(low, high, step)
         return data
 
 
 SENSITIVITY_RANGE_INCOMPLETE = "Give the sensitivity's lowest and highest price and its step."
 SENSITIVITY_RANGE_BACKWARDS = "The sensitivity's highest price must be above its lowest."
-SENSITIVITY_MAX_PRICES = 200
-SENSITIVITY_TOO_MANY_PRICES = (
-    f"The sensitivity table shows at most {SENSITIVITY_MAX_PRICES} prices: choose a larger step."
-)
 
 
 def sensitivity_prices(low: Decimal, high: Decimal, step: Decimal) -> list[Decimal]:
