@@ -25,8 +25,13 @@ from allocations.selectors.repricing import (
     repricing_run_get_for_user,
 )
 from allocations.services.repricing import NOT_REPRICER, repricing_resume, repricing_start
+from assessments.models import PersonAccess
 from assessments.selectors.questionnaires import questionnaire_get_for_user
+from assessments.services.people import people_access_record
+from assessments.views.people import record_shown
 from assessments.views.refusals import refuse
+
+Page = PersonAccess.Page
 
 
 @require_http_methods(["GET", "POST"])
@@ -50,11 +55,15 @@ def repricing_view(request, pk: int):
         return redirect("allocations:repricing_run", pk=run.pk)
     preview = repricing_preview(policy)
     if request.GET.get("format") == "csv":
-        return _csv_download(preview, f"repricing-preview-policy-{policy.pk}.csv")
+        return _csv_download(
+            request, preview, f"repricing-preview-policy-{policy.pk}.csv", Page.REPRICING_EXPORT
+        )
+    biggest = preview.largest_changes()
+    record_shown(request, biggest, Page.REPRICING_PREVIEW)
     return render(
         request,
         "allocations/repricing/preview.html",
-        {"policy": policy, "preview": preview, "biggest": preview.largest_changes()},
+        {"policy": policy, "preview": preview, "biggest": biggest},
     )
 
 
@@ -64,7 +73,11 @@ def policy_impact_view(request, pk: int):
     policy = policy_get_for_user(user=request.user, pk=pk)
     preview = policy_impact(user=request.user, policy=policy)
     if request.GET.get("format") == "csv":
-        return _csv_download(preview, f"impact-policy-{policy.pk}.csv")
+        return _csv_download(
+            request, preview, f"impact-policy-{policy.pk}.csv", Page.REPRICING_EXPORT
+        )
+    biggest = preview.largest_changes()
+    record_shown(request, biggest, Page.REPRICING_PREVIEW)
     return render(
         request,
         "allocations/policies/impact.html",
@@ -72,7 +85,7 @@ def policy_impact_view(request, pk: int):
             "policy": policy,
             "preview": preview,
             "in_force": policy_in_force_on(timezone.localdate()),
-            "biggest": preview.largest_changes(),
+            "biggest": biggest,
         },
     )
 
@@ -88,15 +101,26 @@ def questionnaire_impact_view(request, pk: int):
         messages.error(request, str(problem))
         return redirect("assessments:questionnaire_detail", pk=version.pk)
     if request.GET.get("format") == "csv":
-        return _csv_download(preview, f"impact-questionnaire-{version.pk}.csv")
+        return _csv_download(
+            request, preview, f"impact-questionnaire-{version.pk}.csv", Page.REPRICING_EXPORT
+        )
+    biggest = preview.largest_changes()
+    record_shown(request, biggest, Page.REPRICING_PREVIEW)
     return render(
         request,
         "allocations/questionnaires/impact.html",
-        {"version": version, "preview": preview, "biggest": preview.largest_changes()},
+        {"version": version, "preview": preview, "biggest": biggest},
     )
 
 
-def _csv_download(preview: Preview, filename: str) -> HttpResponse:
+def _csv_download(request, preview: Preview, filename: str, page: str) -> HttpResponse:
+    """The preview's rows as CSV; every person in it is logged as shown (one INSERT)."""
+    people_access_record(
+        user=request.user,
+        people=[row.person_id for row in preview.rows],
+        page=page,
+        path=request.get_full_path(),
+    )
     response = HttpResponse(repricing_csv(preview), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from assessments.models import REFERENCE_DUPLICATE_MESSAGE, Person, PersonAccess, Team, User
@@ -144,7 +144,18 @@ def people_access_record(*, user: User, people, page: str, path: str) -> int:
         raise PermissionDenied("Your role cannot see people's records.")
     now = timezone.now()
     path = path[:300]
-    PersonAccess.objects.bulk_create(
-        PersonAccess(user=user, person_id=pk, page=page, path=path, accessed_at=now) for pk in ids
-    )
+    if connection.vendor == "postgresql":
+        # One statement however many (an export of 100,000 people): the ids as one array.
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {PersonAccess._meta.db_table} "  # noqa: S608 (the model's table)
+                "(user_id, person_id, page, path, accessed_at) "
+                "SELECT %s, unnest(%s::bigint[]), %s, %s, %s",
+                [user.pk, ids, page, path, now],
+            )
+    else:
+        PersonAccess.objects.bulk_create(
+            PersonAccess(user=user, person_id=pk, page=page, path=path, accessed_at=now)
+            for pk in ids
+        )
     return len(ids)

@@ -108,6 +108,8 @@ def people_in(value, _depth: int = 0) -> list[int]:
         for item in value.values():
             found += people_in(item, _depth + 1)
     elif dataclasses.is_dataclass(value) and not isinstance(value, type):
+        if getattr(value, "person_id", None) is not None:
+            found.append(value.person_id)
         for field in dataclasses.fields(value):
             found += people_in(getattr(value, field.name), _depth + 1)
     elif isinstance(value, list | tuple | set):

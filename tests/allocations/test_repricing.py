@@ -134,6 +134,38 @@ def test_preview_page_csv_and_run_page(client, caseload, ras_admin, senior_manag
     assert "<progress" in client.get(response.url).text
 
 
+def test_the_preview_and_its_csv_log_everyone_they_show(
+    client, caseload, ras_admin, senior_manager
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from assessments.models import PersonAccess
+
+    new = _new_policy(ras_admin, senior_manager, "5.00")
+    everyone = sorted(p.pk for p in caseload)
+    client.force_login(ras_admin)
+
+    def logged(page):
+        return sorted(
+            PersonAccess.objects.filter(user=ras_admin, page=page).values_list(
+                "person_id", flat=True
+            )
+        )
+
+    client.get(reverse("allocations:repricing", args=[new.pk]))
+    assert logged(PersonAccess.Page.REPRICING_PREVIEW) == everyone  # the biggest changes
+    with CaptureQueriesContext(connection) as queries:
+        client.get(reverse("allocations:repricing", args=[new.pk]), {"format": "csv"})
+    assert logged(PersonAccess.Page.REPRICING_EXPORT) == everyone
+    inserts = [
+        q for q in queries.captured_queries if "INSERT INTO assessments_personaccess" in q["sql"]
+    ]
+    assert len(inserts) == 1  # an export of any size is one statement
+    client.get(reverse("allocations:policy_impact", args=[new.pk]), {"format": "csv"})
+    assert logged(PersonAccess.Page.REPRICING_EXPORT) == sorted(everyone * 2)
+
+
 @pytest.mark.parametrize("role", ["worker_a", "manager_a", "senior_manager", "auditor"])
 def test_only_ras_administrators_reprice(
     client, caseload, ras_admin, senior_manager, role, request

@@ -22,7 +22,7 @@ def logged(page) -> list[tuple[str, int]]:
 
 def log_inserts(queries) -> int:
     return sum(
-        q["sql"].startswith('INSERT INTO "assessments_personaccess"')
+        q["sql"].startswith("INSERT INTO assessments_personaccess")
         for q in queries.captured_queries
     )
 
