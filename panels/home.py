@@ -210,6 +210,13 @@ def budgets_without_plan(user) -> QuerySet[IndicativeBudget]:
     )
 
 
+def _my_budgets_waiting(user) -> QuerySet[IndicativeBudget]:
+    """What the menu counts of budgets_without_plan: those from the user's own assessments
+    (the box lists the team's). A team's thousands of budgets are not each this user's to
+    plan, and counting them all cost every page a scan of the team's budgets."""
+    return budgets_without_plan(user).filter(assessment__started_by=user)
+
+
 def plans_in_progress(user) -> QuerySet[SupportPlan]:
     """Plans being written for the user's team's people, oldest first."""
     if not user.has_perm(PLAN_ADD) or user.team_id is None:
@@ -477,7 +484,7 @@ BOXES: tuple[Box, ...] = (
     ),
     Box("assessments", assessments_items, waiting=_my_drafts),
     Box("returned", returned_items, primary=_writes_plans, waiting=plans_returned),
-    Box("budgets-waiting", budgets_items, primary=_writes_plans, waiting=budgets_without_plan),
+    Box("budgets-waiting", budgets_items, primary=_writes_plans, waiting=_my_budgets_waiting),
     Box("reviews", reviews_items, waiting=_reviews_waiting),
     Box("decisions", decisions_items, primary=_writes_plans),
     Box("agenda", agenda_items, primary=_sits_on_panel, waiting=_agenda_waiting),

@@ -112,6 +112,13 @@ def test_budgets_wait_for_a_plan_until_one_is_started(client, submitted_a, perso
     page = client.get(URL).content.decode()
     assert person_a.full_name in page[page.index('id="budgets-waiting"') :]
     assert waiting_count(worker_a) == 1
+    # The box lists the team's budgets; the menu counts the worker's own assessments' only.
+    colleague = make_user("worker.c", Role.SOCIAL_WORKER, person_a.team)
+    client.force_login(colleague)
+    page = client.get(URL).content.decode()
+    assert person_a.full_name in page[page.index('id="budgets-waiting"') :]
+    assert waiting_count(colleague) == 0
+    client.force_login(worker_a)
     plan = make_plan(person_a, worker_a, weekly="120")
     page = client.get(URL).content.decode()
     waiting = page[page.index('id="budgets-waiting"') : page.index('id="plans-in-progress"')]
@@ -152,8 +159,9 @@ def test_a_lower_figure_waits_for_the_manager(client, submitted_a, person_a, wor
     page = client.get(URL).content.decode()
     lower = page[page.index('id="lower-figures"') :]
     assert person_a.full_name in lower and reverse("allocations:decisions") in lower
-    # The lower figure, and the budget that still has no plan.
-    assert waiting_count(manager_a) == 2
+    # The lower figure; the budget that still has no plan waits for its worker, not for them.
+    assert waiting_count(manager_a) == 1
+    assert waiting_count(worker_a) == 1
 
 
 def test_policy_drafts_wait_for_a_second_person_not_their_author(client, ras_admin, senior_manager):
