@@ -457,6 +457,13 @@ class IndicativeBudget(WorkflowModel):
             models.Index(fields=["person", "-created_at"], name="budget_person_idx"),
             # Re-pricing: every current budget not yet on a policy; a policy's budgets.
             models.Index(fields=["policy", "status"], name="budget_policy_status_idx"),
+            # My work: the team's current budgets waiting for a plan, oldest first (read in
+            # order until the box is full).
+            models.Index(
+                fields=["created_at", "id"],
+                condition=Q(status="current"),
+                name="budget_current_created_idx",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -172,6 +172,10 @@ TASKS = {"default": {"BACKEND": env_str("TASKS_BACKEND", "django_tasks_db.Databa
 # stopped. Longer than the slowest step between two checkpoints.
 JOB_LEASE_SECONDS = env_int("JOB_LEASE_SECONDS", 120, minimum=1)
 
+# The menu's count of what waits for the user is kept this long (ras_site.context_processors);
+# My work always counts afresh.
+MY_WORK_COUNT_SECONDS = env_int("MY_WORK_COUNT_SECONDS", 30, minimum=0)
+
 # --- Accounts, passwords, sessions, throttling ----------------------------------------------
 AUTH_USER_MODEL = "assessments.User"
 LOGIN_URL = "login"

@@ -21,6 +21,17 @@ def django_db_setup(django_db_setup, django_db_blocker):
 
 
 @pytest.fixture(autouse=True)
+def _empty_cache(settings):
+    """Each test starts with nothing cached, and the menu's count of what waits is not kept
+    between pages (MY_WORK_COUNT_SECONDS 0), so a page's queries do not depend on how long ago
+    another page counted: tests/panels/test_role_homes.py tests the keeping itself."""
+    from django.core.cache import cache
+
+    cache.clear()
+    settings.MY_WORK_COUNT_SECONDS = 0
+
+
+@pytest.fixture(autouse=True)
 def _fast_password_hashing(settings):
     """PBKDF2's deliberate slowness is for attackers, not for test users."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -144,6 +144,30 @@ def test_a_returned_plan_waits_for_its_worker_and_shows_in_the_menu(
     assert 'visually-hidden"> waiting' not in client.get(URL).content.decode()
 
 
+def test_the_menu_count_is_kept_a_short_while_and_my_work_always_counts_afresh(
+    client, submitted_a, person_a, worker_a, manager_a, settings, time_machine
+):
+    import datetime
+
+    settings.MY_WORK_COUNT_SECONDS = 30
+    badge = '1<span class="visually-hidden"> waiting</span>'
+    people = reverse("assessments:person_list")
+    client.force_login(manager_a)
+    assert 'visually-hidden"> waiting' not in client.get(people).content.decode()
+    plan_submit(actor=worker_a, plan=make_plan(person_a, worker_a, weekly="120"))
+    # Another page within the 30 s reuses the count it had, without its query ...
+    with CaptureQueriesContext(connection) as queries:
+        assert 'visually-hidden"> waiting' not in client.get(people).content.decode()
+    assert not any("COUNT(*) FROM (" in q["sql"] for q in queries.captured_queries)
+    # ... My work counts afresh (and keeps the new count for the other pages) ...
+    assert badge in client.get(URL).content.decode()
+    assert badge in client.get(people).content.decode()
+    # ... and after 30 s any page counts again.
+    plan_return(actor=manager_a, plan=person_a.plans.get(), comments="Add the day centre")
+    time_machine.move_to(datetime.datetime.now(datetime.UTC) + datetime.timedelta(seconds=31))
+    assert 'visually-hidden"> waiting' not in client.get(people).content.decode()
+
+
 def test_the_manager_sees_the_team_by_stage_oldest_first(client, submitted_a, person_a, manager_a):
     client.force_login(manager_a)
     page = client.get(URL).content.decode()
