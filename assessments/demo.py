@@ -11,7 +11,6 @@ The demo is dated: the caseload was assessed over the last ten months, and panel
 
 from __future__ import annotations
 
-import contextlib
 import datetime
 import importlib.util
 import json
@@ -310,10 +309,9 @@ def _people(teams: dict[str, Team], users: dict[str, User]) -> int:
 def demo_clock(when: datetime.datetime):
     """Run the services as if it were `when` (the clock ticks on from there), so the demo's
     history carries real record dates (submitted_at, agreed_at …) written by the services
-    themselves, under their own rules. Uses time-machine (a development dependency, installed
-    by `make install`); without it the history is simply dated today."""
-    if not HAS_CLOCK:  # pragma: no cover - production installs have no dev tools
-        return contextlib.nullcontext()
+    themselves, under their own rules. Uses time-machine, a development dependency installed
+    by `make install`: seed_demo refuses to run without it (DEMO_NEEDS_CLOCK), since the
+    services refuse to date things in the past (today's panel meeting, for one)."""
     import time_machine
 
     return time_machine.travel(when, tick=True)
@@ -322,15 +320,17 @@ def demo_clock(when: datetime.datetime):
 # The demo's history (panels.demo.seed_history) runs over the last 18 months.
 HISTORY_DAYS = 548
 
-
 HAS_CLOCK = importlib.util.find_spec("time_machine") is not None
+DEMO_NEEDS_CLOCK = (
+    "seed_demo needs the development tools (time-machine sets the clock back for the demo's "
+    "history): install them with `make install` (pip install -e '.[dev]')."
+)
 
 
 def history_start() -> datetime.date:
     """The first day of the demo's history: when the first personal budgets policy took
-    effect (today when the demo cannot set the clock back)."""
-    days = HISTORY_DAYS if HAS_CLOCK else 0
-    return timezone.localdate() - datetime.timedelta(days=days)
+    effect."""
+    return timezone.localdate() - datetime.timedelta(days=HISTORY_DAYS)
 
 
 def caseload_day(index: int) -> datetime.date:

@@ -178,3 +178,13 @@ def test_seed_demo_gives_the_reports_months_of_history_every_stage_and_group():
     assert targets.history.get().history_user.username == "ras.admin"
     pack = ReportPack.objects.get()
     assert bytes(pack.pdf).startswith(b"%PDF") and pack.issued_by.username == "senior.manager"
+
+
+def test_seed_demo_without_the_development_tools_says_what_to_install(monkeypatch):
+    from django.core.management import CommandError
+
+    import assessments.management.commands.seed_demo as command
+
+    monkeypatch.setattr(command, "HAS_CLOCK", False)
+    with pytest.raises(CommandError, match="make install"):
+        call_command("seed_demo")

@@ -1,7 +1,7 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from assessments.demo import demo_logins, seed_demo
+from assessments.demo import DEMO_NEEDS_CLOCK, HAS_CLOCK, demo_logins, seed_demo
 
 
 class Command(BaseCommand):
@@ -19,6 +19,8 @@ class Command(BaseCommand):
                 "seed_demo refuses to run with DJANGO_ENV=production: it creates accounts with "
                 "a published password."
             )
+        if not HAS_CLOCK:
+            raise CommandError(DEMO_NEEDS_CLOCK)
         _, created = seed_demo()
         self.stdout.write(f"Demo data ready ({created} people added).")
         if not quiet_logins:
