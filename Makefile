@@ -26,6 +26,8 @@ $(VENV)/.installed: pyproject.toml
 run: install ## Migrate, load the demo data, print the demo logins, start the background worker and serve on http://127.0.0.1:8000
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py seed_demo
+	@# The daily reminder of reviews come due (production runs it from cron); e-mails print here.
+	$(BIN)/python manage.py send_review_reminders
 	@echo "Serving on http://$(HOST) with a background-job worker (Ctrl-C stops both)"
 	@DJANGO_DEBUG=$${DJANGO_DEBUG:-true} bash -c '\
 	  $(BIN)/python manage.py db_worker --no-reload --verbosity 0 & worker=$$!; \
