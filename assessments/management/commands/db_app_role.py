@@ -55,7 +55,6 @@ class Command(BaseCommand):
                 statement = sql.SQL("{} PASSWORD {}").format(statement, sql.Literal(password))
             cursor.execute(statement)
             database = sql.Identifier(connection.settings_dict["NAME"])
-            schema = sql.SQL("current_schema()")
             cursor.execute("SELECT current_schema()")
             schema = sql.Identifier(cursor.fetchone()[0])
             for grant in (
