@@ -22,7 +22,8 @@ import matplotlib
 from matplotlib.figure import Figure
 
 from allocations.charting import chart_rc, figure_svg, new_figure
-from allocations.reports.tables import SUPPRESSED, Table, plain
+from allocations.reports.fairness import WHOLE_SERVICE
+from allocations.reports.tables import Table, plain
 
 RC = chart_rc("ras-reports")
 HATCHES = ("//", "..", "xx", "\\\\")
@@ -215,8 +216,6 @@ def money_alt(table: Table) -> str:
 
 # --- Agreed ÷ indicative by client group -----------------------------------------------------
 
-WHOLE_SERVICE = "Whole service"
-
 
 def _fairness_rows(table: Table) -> list[tuple[str, Decimal]]:
     """(group, agreed ÷ indicative) for the groups whose figure is shown: suppressed or empty
@@ -226,7 +225,7 @@ def _fairness_rows(table: Table) -> list[tuple[str, Decimal]]:
         for group, ratio in zip(
             table.values("group"), table.values("agreed_to_indicative"), strict=True
         )
-        if ratio is not SUPPRESSED and plain(ratio) is not None and str(group) != WHOLE_SERVICE
+        if plain(ratio) is not None and str(group) != WHOLE_SERVICE
     ]
 
 

@@ -26,12 +26,11 @@ from allocations.calibration.fitting import METHOD_NAMES
 from allocations.letters.rendering import council
 from allocations.models import CalibrationRun, RasPolicy
 from allocations.pdf_worker import html_to_pdf
-from allocations.reports.formatting import cell_text
+from allocations.reports.formatting import cell_text, is_numeric
 from allocations.reports.scope import ReportScope
 from allocations.reports.tables import (
     SUPPRESSED,
     SUPPRESSED_NOTE,
-    Kind,
     Marked,
     Table,
     report_tables,
@@ -61,7 +60,6 @@ CUT_SHORT = (
 )
 NO_POLICY = "No approved policy was in force on {date}."
 NO_CALIBRATION = "No calibration has been run yet."
-_NUMERIC = {Kind.COUNT, Kind.MONEY, Kind.PERCENT, Kind.RATIO, Kind.DAYS}
 
 
 def format_cell(cell, kind: str) -> str:
@@ -152,7 +150,7 @@ class PackContent:
 
 
 def pack_table(table: Table) -> PackTable:
-    columns = tuple(PackColumn(c.label, c.kind in _NUMERIC) for c in table.columns)
+    columns = tuple(PackColumn(c.label, is_numeric(c.kind)) for c in table.columns)
     rows = table.rows[:PACK_ROW_LIMIT]
     notes = list(table.notes)
     if len(table.rows) > PACK_ROW_LIMIT:

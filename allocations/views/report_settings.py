@@ -7,6 +7,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
 from allocations.forms import ReportSettingsForm
@@ -19,7 +20,6 @@ from allocations.services.report_settings import (
     REPORT_SETTINGS_FIELDS,
     report_settings_update,
 )
-from allocations.views.report_pipeline import dashboard_url
 from assessments.forms import add_service_errors
 from assessments.selectors.history import history_entries
 
@@ -71,7 +71,7 @@ def report_settings_view(request):
             "settings": settings,
             "form": form,
             "can_change": can_change,
-            "dashboard_url": dashboard_url(),
+            "dashboard_url": reverse("allocations:reports"),
             "history": _history(settings),
             "refused": SETTINGS_REFUSED if status == 400 else "",
         },
