@@ -258,7 +258,7 @@ def _referral_page(
     meeting = referral.meeting
     is_chair = meeting is not None and meeting.chair_id == request.user.pk
     decision = getattr(referral, "decision", None) if hasattr(referral, "decision") else None
-    blockers = decision_blockers(referral) if referral.is_waiting else []
+    blockers = decision_blockers(referral, quorum) if referral.is_waiting else []
     if is_chair and referral.is_waiting and request.user.pk in referral_conflicts(referral):
         blockers.insert(0, CHAIR_CONFLICTED)
     can_decide = is_chair and referral.is_waiting and request.user.has_perm(DECIDE)
