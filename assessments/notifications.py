@@ -67,17 +67,17 @@ def permission_holders(permission: str, *, team_id: int | None = None) -> QueryS
 def recipients(users: Iterable[User], *, actor: User | None = None) -> list[User]:
     """Who of `users` (users or a queryset) gets an e-mail, as the database has them now:
     active, with an address, e-mails not turned off, not the actor; each once, by id. One
-    query."""
-    ids = {user.pk for user in users if user is not None}
+    query (a queryset is read inside it, as a subquery, not fetched first)."""
+    if isinstance(users, QuerySet):
+        ids = users.values("pk")
+    else:
+        ids = {user.pk for user in users if user is not None}
+        if not ids - {getattr(actor, "pk", None)}:
+            return []
+    chosen = User.objects.filter(pk__in=ids, is_active=True, email_notifications=True)
     if actor is not None:
-        ids.discard(actor.pk)
-    if not ids:
-        return []
-    return list(
-        User.objects.filter(pk__in=ids, is_active=True, email_notifications=True)
-        .exclude(email="")
-        .order_by("pk")
-    )
+        chosen = chosen.exclude(pk=actor.pk)
+    return list(chosen.exclude(email="").order_by("pk"))
 
 
 def notification_body(*, reason: str, link: str) -> str:

@@ -41,9 +41,7 @@ def meetings_for(*, user) -> QuerySet[PanelMeeting]:
     """Every meeting for whole-service roles; otherwise the meetings the user belongs to (an
     agenda names the people on it)."""
     _require(user)
-    meetings = PanelMeeting.objects.select_related("chair").prefetch_related(
-        "members", "attendance__member"
-    )
+    meetings = PanelMeeting.objects.select_related("chair").prefetch_related("members")
     if user.has_perm(PEOPLE_ALL_TEAMS):
         return meetings
     return meetings.filter(pk__in=PanelMeeting.objects.filter(_belongs(user)).values("pk"))
@@ -61,7 +59,8 @@ def meeting_get_for_user(
     for a meeting the user may not see, then PermissionDenied (`refusal`) when the user sees
     it but lacks `permission`, the one the action needs."""
     try:
-        meeting = meetings_for(user=user).get(pk=pk)
+        # Its pages and documents show each member's attendance (read by member_id).
+        meeting = meetings_for(user=user).prefetch_related("attendance").get(pk=pk)
     except PanelMeeting.DoesNotExist:
         raise Http404("No such meeting.") from None
     _check_action(user, permission, refusal)

@@ -489,11 +489,11 @@ def decision_present_names(decision: PanelDecision, known: dict[str, str]) -> li
     return [known.get(username, username) for username in decision.present]
 
 
-def decision_blockers(referral: PanelReferral) -> list[str]:
+def decision_blockers(referral: PanelReferral, quorum: Quorum | None = None) -> list[str]:
     """Why the panel's decision on a waiting referral cannot be recorded yet, in words for
     the chair (empty when it can): no meeting, a cancelled meeting, a meeting not yet begun,
     or below quorum (who is conflicted or away, and what to do). panel_decide refuses on the
-    same list, under its locks."""
+    same list, under its locks. `quorum`: the referral's quorum_of, when the caller has it."""
     meeting = referral.meeting
     if meeting is None:
         return [NOT_ON_A_MEETING]
@@ -502,7 +502,7 @@ def decision_blockers(referral: PanelReferral) -> list[str]:
     blockers = []
     if not meeting.has_started:
         blockers.append(MEETING_NOT_STARTED.format(when=_when(meeting)))
-    quorum = quorum_of(referral)
+    quorum = quorum or quorum_of(referral)
     if not quorum.quorate:
         blockers.append(quorum.explanation())
     return blockers

@@ -11,7 +11,7 @@ from django.views.decorators.http import require_http_methods
 from allocations.selectors.budgets import budget_explanation
 from assessments.forms import add_service_errors
 from assessments.models import PersonAccess
-from assessments.services.people import person_access_record
+from assessments.services.people import people_access_record, person_access_record
 from assessments.views.people import record_shown
 from assessments.views.refusals import refuse
 from panels.documents import meeting_document_pdf
@@ -214,13 +214,12 @@ def meeting_document_view(request, pk: int, kind: str):
     """The agenda or the minutes as a PDF, for whoever may see the meeting; each person it
     names is recorded in the access log, as when their referral is opened."""
     meeting = meeting_get_for_user(user=request.user, pk=pk)
-    for referral in meeting.referrals.select_related("plan__person"):
-        person_access_record(
-            user=request.user,
-            person=referral.plan.person,
-            page=PersonAccess.Page.PANEL,
-            path=request.path,
-        )
+    people_access_record(
+        user=request.user,
+        people=meeting.referrals.values_list("plan__person_id", flat=True),
+        page=PersonAccess.Page.PANEL,
+        path=request.path,
+    )
     response = HttpResponse(meeting_document_pdf(meeting, kind), content_type="application/pdf")
     response["Content-Disposition"] = (
         f'attachment; filename="panel-{kind}-{meeting.date:%Y-%m-%d}-{meeting.pk}.pdf"'
@@ -259,7 +258,7 @@ def _referral_page(
     meeting = referral.meeting
     is_chair = meeting is not None and meeting.chair_id == request.user.pk
     decision = getattr(referral, "decision", None) if hasattr(referral, "decision") else None
-    blockers = decision_blockers(referral) if referral.is_waiting else []
+    blockers = decision_blockers(referral, quorum) if referral.is_waiting else []
     if is_chair and referral.is_waiting and request.user.pk in referral_conflicts(referral):
         blockers.insert(0, CHAIR_CONFLICTED)
     can_decide = is_chair and referral.is_waiting and request.user.has_perm(DECIDE)
