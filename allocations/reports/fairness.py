@@ -41,6 +41,7 @@ from allocations.reports.tables import (
     percent,
 )
 from assessments.models import AGE_BANDS, UNDER_18_BAND, ClientGroup, Ethnicity, Sex
+from ras_site.forms import years_after
 
 WHOLE_SERVICE = "Whole service"
 NOT_RECORDED = "Not recorded"
@@ -154,14 +155,6 @@ DIMENSIONS = (
 )
 
 
-def _years_before(day: datetime.date, years: int) -> datetime.date:
-    """The same day `years` earlier; 28 February for a 29 February in a year without one."""
-    try:
-        return day.replace(year=day.year - years)
-    except ValueError:
-        return day.replace(year=day.year - years, day=28)
-
-
 def age_band_on(day: datetime.date, path: str = "") -> Case:
     """The age band (assessments.models.age_band_for) of a person's age on `day`, worked out in
     the database from the date of birth (`path` reaches Person). Someone is at least n years
@@ -169,10 +162,10 @@ def age_band_on(day: datetime.date, path: str = "") -> Case:
     from 1 March, as age_on does): so each band is a range of birth dates."""
     dob = f"{path}date_of_birth"
     first = AGE_BANDS[0][0]
-    whens = [When(**{f"{dob}__gt": _years_before(day, first)}, then=Value(UNDER_18_BAND))]
+    whens = [When(**{f"{dob}__gt": years_after(day, -first)}, then=Value(UNDER_18_BAND))]
     for _lower, upper, label in AGE_BANDS:
         if upper is not None:
-            whens.append(When(**{f"{dob}__gt": _years_before(day, upper + 1)}, then=Value(label)))
+            whens.append(When(**{f"{dob}__gt": years_after(day, -(upper + 1))}, then=Value(label)))
     return Case(*whens, default=Value(AGE_BANDS[-1][2]), output_field=CharField())
 
 
