@@ -15,7 +15,7 @@ from django.utils import timezone
 from allocations.models import AgreedBudget, IndicativeBudget, RasPolicy, SupportPlan
 from allocations.permissions import BUDGET_DECIDE, PLAN_AUTHORISE, POLICY_APPROVE, REVIEW_START
 from allocations.selectors.plans import plan_authors
-from allocations.selectors.reviews import DUE_WITHIN_DAYS, with_review_due
+from allocations.selectors.reviews import DUE_WITHIN_DAYS, due_for_review
 from assessments.models import User
 from assessments.notifications import notification_claim, notify, permission_holders
 
@@ -114,16 +114,7 @@ def review_reminders_send(*, today: datetime.date | None = None) -> dict[int, in
     Returns {team id: reviews announced}. Run daily: `manage.py send_review_reminders`."""
     today = today or timezone.localdate()
     due = (
-        with_review_due(
-            AgreedBudget.objects.filter(
-                status=AgreedBudget.Status.CURRENT, person__team_id__isnull=False
-            )
-        )
-        .filter(
-            review_due__lte=today + datetime.timedelta(days=DUE_WITHIN_DAYS),
-            review_open=False,
-            reassessing=False,
-        )
+        due_for_review(AgreedBudget.objects.filter(person__team_id__isnull=False), today=today)
         .order_by("pk")
         .values_list("pk", "review_due", "person__team_id")
     )

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from allocations.engine import round2
 from allocations.models import PlanLine
+from allocations.selectors.budgets import gbp
 
 # The units workers use, singular → plural, where the ordinary rules would not do or where a
 # plural typed by the worker must become singular again for a quantity of one.
@@ -97,7 +97,7 @@ def quantity_text(quantity: Decimal) -> str:
 def amount_text(quantity: Decimal, unit: str, unit_cost_gbp: Decimal) -> str:
     """A line's amount as people read it: "14 hours × £16.50"."""
     units = unit_for(quantity, unit)
-    cost = f"£{round2(Decimal(unit_cost_gbp)):,}"
+    cost = gbp(unit_cost_gbp)
     return f"{quantity_text(Decimal(quantity))}{' ' + units if units else ''} × {cost}"
 
 

@@ -62,6 +62,19 @@ def with_review_due(agreed_budgets: QuerySet[AgreedBudget]) -> QuerySet[AgreedBu
     )
 
 
+def due_for_review(
+    agreed_budgets: QuerySet[AgreedBudget], *, today: datetime.date
+) -> QuerySet[AgreedBudget]:
+    """Of `agreed_budgets`, the current ones whose review is overdue or due within
+    DUE_WITHIN_DAYS of `today`, not yet started, the person not already being reassessed
+    after one; annotated as by with_review_due."""
+    return with_review_due(agreed_budgets.filter(status=AgreedBudget.Status.CURRENT)).filter(
+        review_due__lte=today + datetime.timedelta(days=DUE_WITHIN_DAYS),
+        review_open=False,
+        reassessing=False,
+    )
+
+
 def reviews_due_queryset(*, user, today: datetime.date | None = None) -> QuerySet[AgreedBudget]:
     """The current agreed budgets of the user's own team whose review is overdue or due within
     DUE_WITHIN_DAYS, not yet started, oldest first, each annotated with `review_due`; none for
@@ -69,17 +82,10 @@ def reviews_due_queryset(*, user, today: datetime.date | None = None) -> QuerySe
     menu's count of what waits (panels/home.py) can count it inside one query."""
     if not user.has_perm(REVIEW_START) or user.team_id is None:
         return AgreedBudget.objects.none()
-    today = today or timezone.localdate()
     return (
-        with_review_due(
-            AgreedBudget.objects.filter(
-                status=AgreedBudget.Status.CURRENT, person__team_id=user.team_id
-            )
-        )
-        .filter(
-            review_due__lte=today + datetime.timedelta(days=DUE_WITHIN_DAYS),
-            review_open=False,
-            reassessing=False,
+        due_for_review(
+            AgreedBudget.objects.filter(person__team_id=user.team_id),
+            today=today or timezone.localdate(),
         )
         .select_related("person")
         .order_by("review_due", "pk")

@@ -411,11 +411,7 @@ def _projected(
         if name not in reports:
             continue
         fitted = reports[name]["fit"]
-        fit = Fit(name, Decimal(fitted["price_per_point"]), Decimal(fitted["intercept"] or 0))
-        if allocate is None:
-            allocations = [fitted_allocation(fit, case.points) for case in cases]
-        else:
-            allocations = [allocate(case, fit.price_per_point) for case in cases]
+        allocations = _allocations(cases, name, fitted, allocate)
         rows.append(
             {
                 "method": name,
@@ -425,6 +421,20 @@ def _projected(
             }
         )
     return rows
+
+
+def _allocations(
+    cases: list[SampleCase],
+    name: str,
+    fitted: Mapping[str, Any],
+    allocate: Callable[[SampleCase, Decimal], Decimal] | None,
+) -> list[Decimal]:
+    """Each case's allocation at method `name`'s stored fit, as the run's statistics compared
+    them: the fitted line, or what the policy would pay (`allocate`) at the fitted price."""
+    fit = Fit(name, Decimal(fitted["price_per_point"]), Decimal(fitted["intercept"] or 0))
+    if allocate is None:
+        return [fitted_allocation(fit, case.points) for case in cases]
+    return [allocate(case, fit.price_per_point) for case in cases]
 
 
 def _spread(
@@ -441,12 +451,7 @@ def _spread(
     name = method if method in reports else next((m for m in METHODS if m in reports), None)
     if name is None:
         return None
-    fitted = reports[name]["fit"]
-    fit = Fit(name, Decimal(fitted["price_per_point"]), Decimal(fitted["intercept"] or 0))
-    if allocate is None:
-        allocations = [fitted_allocation(fit, case.points) for case in cases]
-    else:
-        allocations = [allocate(case, fit.price_per_point) for case in cases]
+    allocations = _allocations(cases, name, reports[name]["fit"], allocate)
     by_group, by_band = differences_by_group_and_band(cases, allocations)
     return {"method": name, "by_group": as_data(by_group), "by_band": as_data(by_band)}
 

@@ -173,10 +173,12 @@ def _run(batch: LetterBatch, actor, processes, *, skip: set[int]) -> None:
         else:
             batch.issued += 1
 
-    if processes <= 1 or len(pending) < 2:
+    def store_all(make_pdf) -> None:
+        """Store each pending letter, its PDF from `make_pdf(position)`, saving the progress
+        every few letters."""
         for index, item in enumerate(pending, start=1):
             try:
-                store(item, html_to_pdf(item[3], base_url))
+                store(item, make_pdf(index - 1))
             except Exception as problem:  # noqa: BLE001
                 fail(item[0].pk, problem)
             batch.processed += 1
@@ -184,6 +186,9 @@ def _run(batch: LetterBatch, actor, processes, *, skip: set[int]) -> None:
                 job_checkpoint(batch)
             else:
                 job_tick(batch)
+
+    if processes <= 1 or len(pending) < 2:
+        store_all(lambda position: html_to_pdf(pending[position][3], base_url))
         return
     context = multiprocessing.get_context("spawn")  # no inherited database sockets
     pool = ProcessPoolExecutor(
@@ -194,16 +199,7 @@ def _run(batch: LetterBatch, actor, processes, *, skip: set[int]) -> None:
     )
     try:
         futures = [pool.submit(html_to_pdf, item[3], base_url) for item in pending]
-        for index, (item, future) in enumerate(zip(pending, futures, strict=True), start=1):
-            try:
-                store(item, _result(future, batch))
-            except Exception as problem:  # noqa: BLE001
-                fail(item[0].pk, problem)
-            batch.processed += 1
-            if index % PDF_CHECKPOINT == 0:
-                job_checkpoint(batch)
-            else:
-                job_tick(batch)
+        store_all(lambda position: _result(futures[position], batch))
     finally:
         # Stopping: the PDFs being made finish, those not started are dropped.
         pool.shutdown(wait=True, cancel_futures=True)

@@ -53,17 +53,12 @@ def repricing_view(request, pk: int):
         if run.attempts:  # a run of this policy had stalled: it carries on instead
             messages.info(request, RESUMED_INSTEAD)
         return redirect("allocations:repricing_run", pk=run.pk)
-    preview = repricing_preview(policy)
-    if request.GET.get("format") == "csv":
-        return _csv_download(
-            request, preview, f"repricing-preview-policy-{policy.pk}.csv", Page.REPRICING_EXPORT
-        )
-    biggest = preview.largest_changes()
-    record_shown(request, biggest, Page.REPRICING_PREVIEW)
-    return render(
+    return _preview_response(
         request,
+        repricing_preview(policy),
+        f"repricing-preview-policy-{policy.pk}.csv",
         "allocations/repricing/preview.html",
-        {"policy": policy, "preview": preview, "biggest": biggest},
+        {"policy": policy},
     )
 
 
@@ -71,22 +66,12 @@ def repricing_view(request, pk: int):
 def policy_impact_view(request, pk: int):
     """A policy version's impact on everyone's current budget (?format=csv downloads it)."""
     policy = policy_get_for_user(user=request.user, pk=pk)
-    preview = policy_impact(user=request.user, policy=policy)
-    if request.GET.get("format") == "csv":
-        return _csv_download(
-            request, preview, f"impact-policy-{policy.pk}.csv", Page.REPRICING_EXPORT
-        )
-    biggest = preview.largest_changes()
-    record_shown(request, biggest, Page.REPRICING_PREVIEW)
-    return render(
+    return _preview_response(
         request,
+        policy_impact(user=request.user, policy=policy),
+        f"impact-policy-{policy.pk}.csv",
         "allocations/policies/impact.html",
-        {
-            "policy": policy,
-            "preview": preview,
-            "in_force": policy_in_force_on(timezone.localdate()),
-            "biggest": biggest,
-        },
+        {"policy": policy, "in_force": policy_in_force_on(timezone.localdate())},
     )
 
 
@@ -100,25 +85,32 @@ def questionnaire_impact_view(request, pk: int):
     except ImpactUnavailable as problem:
         messages.error(request, str(problem))
         return redirect("assessments:questionnaire_detail", pk=version.pk)
-    if request.GET.get("format") == "csv":
-        return _csv_download(
-            request, preview, f"impact-questionnaire-{version.pk}.csv", Page.REPRICING_EXPORT
-        )
-    biggest = preview.largest_changes()
-    record_shown(request, biggest, Page.REPRICING_PREVIEW)
-    return render(
+    return _preview_response(
         request,
+        preview,
+        f"impact-questionnaire-{version.pk}.csv",
         "allocations/questionnaires/impact.html",
-        {"version": version, "preview": preview, "biggest": biggest},
+        {"version": version},
     )
 
 
-def _csv_download(request, preview: Preview, filename: str, page: str) -> HttpResponse:
+def _preview_response(
+    request, preview: Preview, filename: str, template: str, context: dict
+) -> HttpResponse:
+    """A preview's page, its biggest changes logged as shown; with ?format=csv, its CSV."""
+    if request.GET.get("format") == "csv":
+        return _csv_download(request, preview, filename)
+    biggest = preview.largest_changes()
+    record_shown(request, biggest, Page.REPRICING_PREVIEW)
+    return render(request, template, {**context, "preview": preview, "biggest": biggest})
+
+
+def _csv_download(request, preview: Preview, filename: str) -> HttpResponse:
     """The preview's rows as CSV; every person in it is logged as shown (one INSERT)."""
     people_access_record(
         user=request.user,
         people=[row.person_id for row in preview.rows],
-        page=page,
+        page=Page.REPRICING_EXPORT,
         path=request.get_full_path(),
     )
     response = HttpResponse(repricing_csv(preview), content_type="text/csv; charset=utf-8")
