@@ -318,6 +318,7 @@ class PersonAccess(models.Model):
         REPRICING_EXPORT = "repricing_export", "Re-pricing export"
         ASSESSMENT_START = "assessment_start", "Start an assessment"
         ASSESSMENT_WITHDRAW = "assessment_withdraw", "Withdraw an assessment"
+        REVIEW = "review", "Review"
 
     person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="accesses")
     user = models.ForeignKey(User, on_delete=models.PROTECT, related_name="person_accesses")

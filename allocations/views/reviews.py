@@ -20,8 +20,10 @@ from allocations.services.reviews import (
     review_start,
 )
 from assessments.forms import add_service_errors
+from assessments.models import PersonAccess
 from assessments.selectors.history import object_history
 from assessments.services.assessments import AssessmentLocked
+from assessments.views.people import record_opening
 from assessments.views.refusals import refusal_text
 
 
@@ -49,6 +51,7 @@ def review_start_view(request, pk: int):
             messages.success(request, "Review started, with a reassessment.")
             return redirect("allocations:review_detail", review.pk)
     due = with_review_due(AgreedBudget.objects.filter(pk=agreed.pk)).get()
+    record_opening(request, agreed.person, PersonAccess.Page.REVIEW)
     return render(
         request,
         "allocations/reviews/start.html",
@@ -80,6 +83,7 @@ def review_detail_view(request, pk: int):
             else:
                 messages.success(request, "Review outcome recorded.")
                 return redirect("allocations:review_detail", review.pk)
+    record_opening(request, review.agreed_budget.person, PersonAccess.Page.REVIEW)
     return render(
         request,
         "allocations/reviews/detail.html",

@@ -473,3 +473,18 @@ def test_postgresql_keeps_a_review(agreed_a, worker_a):
     refused("UPDATE allocations_review SET outcome_reason = 'Other' WHERE id = %s", review.pk)
     review.refresh_from_db()
     assert (review.reason, review.outcome_reason) == ("Annual review.", "Needs changed.")
+
+
+def test_the_review_pages_are_logged_as_openings_of_the_persons_record(
+    client, agreed_a, person_a, worker_a
+):
+    from assessments.models import PersonAccess
+
+    client.force_login(worker_a)
+    client.get(reverse("allocations:review_start", args=[agreed_a.pk]))
+    review = review_start(actor=worker_a, agreed=agreed_a, reason="Annual review due.")
+    client.get(reverse("allocations:review_detail", args=[review.pk]))
+    logged = PersonAccess.objects.filter(page=PersonAccess.Page.REVIEW)
+    assert (
+        list(logged.values_list("user__username", "person_id")) == [("worker.a", person_a.pk)] * 2
+    )
