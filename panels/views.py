@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods
 
@@ -58,6 +57,7 @@ from panels.services import (
     referral_move,
     referral_schedule,
 )
+from ras_site.downloads import download
 
 CHOOSE_REFERRAL = "Choose a referral to add."
 
@@ -220,11 +220,11 @@ def meeting_document_view(request, pk: int, kind: str):
         page=PersonAccess.Page.PANEL,
         path=request.path,
     )
-    response = HttpResponse(meeting_document_pdf(meeting, kind), content_type="application/pdf")
-    response["Content-Disposition"] = (
-        f'attachment; filename="panel-{kind}-{meeting.date:%Y-%m-%d}-{meeting.pk}.pdf"'
+    return download(
+        meeting_document_pdf(meeting, kind),
+        "application/pdf",
+        f"panel-{kind}-{meeting.date:%Y-%m-%d}-{meeting.pk}.pdf",
     )
-    return response
 
 
 @require_http_methods(["POST"])

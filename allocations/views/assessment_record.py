@@ -4,7 +4,6 @@ assessment's page (registered in AppConfig.ready)."""
 from __future__ import annotations
 
 from django.contrib import messages
-from django.http import HttpResponse
 from django.shortcuts import redirect
 from django.template.loader import render_to_string
 from django.views.decorators.http import require_http_methods
@@ -18,6 +17,7 @@ from allocations.assessment_record import (
 from assessments.models import PersonAccess
 from assessments.selectors.assessments import assessment_get_for_user
 from assessments.services.people import person_access_record
+from ras_site.downloads import download
 
 
 @require_http_methods(["GET"])
@@ -37,11 +37,11 @@ def assessment_pdf_view(request, pk: int):
         page=PersonAccess.Page.ASSESSMENT,
         path=request.path,
     )
-    response = HttpResponse(assessment_record_pdf(assessment), content_type="application/pdf")
-    response["Content-Disposition"] = (
-        f'attachment; filename="{assessment_record_filename(assessment)}"'
+    return download(
+        assessment_record_pdf(assessment),
+        "application/pdf",
+        assessment_record_filename(assessment),
     )
-    return response
 
 
 def assessment_pdf_action(request, assessment) -> str | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404, HttpResponse
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
@@ -25,6 +25,7 @@ from assessments.models import PersonAccess
 from assessments.selectors.people import people_visible_to
 from assessments.services.people import person_access_record
 from assessments.views.refusals import refuse
+from ras_site.downloads import download
 
 
 def _batch_people(user, form):
@@ -92,6 +93,4 @@ def letter_batch_zip_view(request, pk: int):
             page=PersonAccess.Page.LETTER,
             path=request.path,
         )
-    response = HttpResponse(batch_zip(batch), content_type="application/zip")
-    response["Content-Disposition"] = f'attachment; filename="letters-batch-{batch.pk}.zip"'
-    return response
+    return download(batch_zip(batch), "application/zip", f"letters-batch-{batch.pk}.zip")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpResponse
 from django.shortcuts import redirect
 from django.views.decorators.http import require_http_methods
 
@@ -21,6 +20,7 @@ from assessments.models import PersonAccess
 from assessments.selectors.people import person_get_for_user
 from assessments.services.people import person_access_record
 from assessments.views.refusals import refuse
+from ras_site.downloads import download
 
 
 @require_http_methods(["POST"])
@@ -46,9 +46,10 @@ def letter_download_view(request, pk: int):
     person_access_record(
         user=request.user, person=letter.person, page=PersonAccess.Page.LETTER, path=request.path
     )
-    response = HttpResponse(bytes(letter.pdf), content_type="application/pdf")
-    response["Content-Disposition"] = (
-        f'attachment; filename="{letter.person.reference}-{letter.kind}-{letter.pk}.pdf"'
+    response = download(
+        bytes(letter.pdf),
+        "application/pdf",
+        f"{letter.person.reference}-{letter.kind}-{letter.pk}.pdf",
     )
     response["X-Content-SHA256"] = letter.sha256
     return response

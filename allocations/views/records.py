@@ -14,6 +14,7 @@ from allocations.selectors.records import access_log, access_log_csv_rows, recor
 from assessments.models import PersonAccess
 from assessments.services.people import person_access_record
 from assessments.views.people import record_shown
+from ras_site.downloads import download
 
 ACCESSES_PER_PAGE = 50
 
@@ -71,7 +72,10 @@ def access_log_view(request):
 def access_log_csv_view(request):
     access_log(user=request.user)
     _form, accesses = _filtered(request)
-    response = StreamingHttpResponse(access_log_csv_rows(accesses), content_type="text/csv")
     stamp = timezone.localtime().strftime("%Y-%m-%d")
-    response["Content-Disposition"] = f'attachment; filename="access-log-{stamp}.csv"'
-    return response
+    return download(
+        access_log_csv_rows(accesses),
+        "text/csv",
+        f"access-log-{stamp}.csv",
+        response_class=StreamingHttpResponse,
+    )

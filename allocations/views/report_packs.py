@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
@@ -16,6 +15,7 @@ from allocations.reports.scope import report_scope_for_user
 from allocations.selectors.report_packs import report_pack_get_for_user, report_pack_list
 from allocations.services.report_packs import NOT_PACK_ISSUER, PackJustIssued, report_pack_issue
 from assessments.views.refusals import refuse
+from ras_site.downloads import download
 
 LIST_TEMPLATE = "allocations/report_packs/list.html"
 
@@ -78,10 +78,10 @@ def report_pack_detail_view(request, pk: int):
 def report_pack_pdf_view(request, pk: int):
     """The issued PDF, byte for byte as issued."""
     pack = report_pack_get_for_user(user=request.user, pk=pk)
-    response = HttpResponse(bytes(pack.pdf), content_type="application/pdf")
-    response["Content-Disposition"] = (
-        f'attachment; filename="report-pack-{pack.pk}-'
-        f'{pack.period_start:%Y-%m-%d}-to-{pack.period_end:%Y-%m-%d}.pdf"'
+    response = download(
+        bytes(pack.pdf),
+        "application/pdf",
+        f"report-pack-{pack.pk}-{pack.period_start:%Y-%m-%d}-to-{pack.period_end:%Y-%m-%d}.pdf",
     )
     response["X-Content-SHA256"] = pack.sha256
     return response

@@ -23,6 +23,7 @@ from allocations.reports.pipeline import STAGE_BY_LABEL
 from allocations.reports.scope import ReportScope
 from allocations.reports.tables import SUPPRESSED_NOTE, Table, report_sections, report_tables
 from allocations.views.calibration_charts import CHART_CSP
+from ras_site.downloads import download
 
 MARKS_NOTE = (
     "higher / lower: the figure differs markedly from the whole service's, in the direction named."
@@ -128,12 +129,6 @@ def reports_view(request):
     )
 
 
-def _attachment(content, content_type: str, filename: str) -> HttpResponse:
-    response = HttpResponse(content, content_type=content_type)
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
-
-
 def _period(scope: ReportScope) -> str:
     return f"{scope.start:%Y-%m-%d}-to-{scope.end:%Y-%m-%d}"
 
@@ -143,7 +138,7 @@ def report_table_csv_view(request, slug: str):
     """One table as CSV, for the filters in the query string (its scope in words at the end)."""
     _form, scope = scope_from_request(request)
     table = _table_in_scope(scope, slug)
-    return _attachment(
+    return download(
         table_csv(table, scope_text=scope.describe()),
         "text/csv; charset=utf-8",
         f"{slug}-{_period(scope)}.csv",
@@ -154,7 +149,7 @@ def report_table_csv_view(request, slug: str):
 def report_xlsx_view(request):
     """Every table on the dashboard as one workbook, a sheet per table."""
     _form, scope = scope_from_request(request)
-    return _attachment(
+    return download(
         tables_xlsx(_all_tables(scope), scope_text=scope.describe()),
         XLSX,
         f"reports-{_period(scope)}.xlsx",

@@ -30,6 +30,7 @@ from assessments.selectors.questionnaires import questionnaire_get_for_user
 from assessments.services.people import people_access_record
 from assessments.views.people import record_shown
 from assessments.views.refusals import refuse
+from ras_site.downloads import download
 
 Page = PersonAccess.Page
 
@@ -113,9 +114,7 @@ def _csv_download(request, preview: Preview, filename: str) -> HttpResponse:
         page=Page.REPRICING_EXPORT,
         path=request.get_full_path(),
     )
-    response = HttpResponse(repricing_csv(preview), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
+    return download(repricing_csv(preview), "text/csv; charset=utf-8", filename)
 
 
 RESUMED_INSTEAD = (
