@@ -49,7 +49,7 @@ format: install ## Apply ruff's fixes and formatting
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-bench: install ## Benchmarks that print figures: engine throughput; re-pricing 100,000 people; 1,000 letters; calibrating 10,000 cases; reports for 50,000 people; people search among 100,000; 50 users' load on gunicorn
+bench: install ## Benchmarks that print figures: engine throughput; re-pricing 100,000 people; 1,000 letters; calibrating 10,000 cases; reports for 50,000 people; people search among 100,000; 50 users' load on gunicorn, and each page's own cost
 	DJANGO_SETTINGS_MODULE=ras_site.settings $(BIN)/python -m benchmarks.engine_throughput
 	$(BIN)/python -m benchmarks.repricing_100k
 	$(BIN)/python -m benchmarks.letters
@@ -57,6 +57,7 @@ bench: install ## Benchmarks that print figures: engine throughput; re-pricing 1
 	$(BIN)/python -m benchmarks.reports_50k
 	$(BIN)/python -m benchmarks.search_100k
 	$(BIN)/python -m benchmarks.load
+	$(BIN)/python -m benchmarks.page_cost
 
 clean: ## Remove the virtualenv, the local SQLite file and caches
 	rm -rf $(VENV) db.sqlite3 staticfiles .pytest_cache .ruff_cache

@@ -29,7 +29,7 @@ logger = logging.getLogger(__name__)
 
 # Django's ModelBackend answers "who holds this permission" (several backends are installed,
 # and User.objects.with_perm must be told which one to ask).
-_PERMISSION_BACKEND = "django.contrib.auth.backends.ModelBackend"
+_PERMISSION_BACKEND = "assessments.auth.AccountBackend"
 
 FOOTER = (
     "You receive this e-mail because you use {service} at {council}. It does not say who the "

@@ -422,7 +422,10 @@ def seed(people: int, accounts: int) -> None:
                 "answered_at": "now() - interval '2 days'",
             },
         )
-        cursor.execute("ANALYZE")
+    # As autovacuum would soon after a bulk load: statistics for the planner, and the trigram
+    # indexes' pending lists merged (searched unmerged, each search scans them: 30 ms, not 1).
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE")
 
 
 # --- The request plan --------------------------------------------------------------------------

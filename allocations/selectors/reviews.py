@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime
 
-from django.db.models import Exists, F, OuterRef, QuerySet, Subquery
+from django.db.models import Exists, F, OuterRef, Q, QuerySet, Subquery, prefetch_related_objects
 from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.utils import timezone
@@ -68,10 +68,15 @@ def due_for_review(
     """Of `agreed_budgets`, the current ones whose review is overdue or due within
     DUE_WITHIN_DAYS of `today`, not yet started, the person not already being reassessed
     after one; annotated as by with_review_due."""
-    return with_review_due(agreed_budgets.filter(status=AgreedBudget.Status.CURRENT)).filter(
-        review_due__lte=today + datetime.timedelta(days=DUE_WITHIN_DAYS),
-        review_open=False,
-        reassessing=False,
+    cutoff = today + datetime.timedelta(days=DUE_WITHIN_DAYS)
+    # Only a budget agreed with a date by the cut-off, or moved to one by a review, can be due:
+    # a cheap test that spares the rest of a team's budgets the per-budget look-up of their
+    # latest review (review_due), which it then settles exactly.
+    moved = Review.objects.filter(outcome=Review.Outcome.NO_CHANGE, next_review_date__lte=cutoff)
+    could_be_due = Q(review_date__lte=cutoff) | Q(pk__in=moved.values("agreed_budget_id"))
+    current = agreed_budgets.filter(could_be_due, status=AgreedBudget.Status.CURRENT)
+    return with_review_due(current).filter(
+        review_due__lte=cutoff, review_open=False, reassessing=False
     )
 
 
@@ -98,7 +103,10 @@ def reviews_due(
     """reviews_due_queryset as a list (the first `limit`, oldest due first), each also
     carrying `overdue`. One query."""
     today = today or timezone.localdate()
-    rows = list(reviews_due_queryset(user=user, today=today)[:limit])
+    # The people are read after the budgets due are found: joined in the same query, the
+    # planner read every person of a large team to name twenty.
+    rows = list(reviews_due_queryset(user=user, today=today).select_related(None)[:limit])
+    prefetch_related_objects(rows, "person")
     for row in rows:
         row.overdue = row.review_due < today
     return rows

@@ -335,6 +335,30 @@ def test_reviews_due_and_overdue_for_the_team_oldest_first(
         assert reviews_due(user=user, today=today) == []
 
 
+def test_a_review_that_changed_nothing_sets_when_the_budget_is_next_due(
+    agreed_a, worker_a, ras_admin, senior_manager
+):
+    """Due by the review's date, not the agreement's, whichever is sooner: reviewed early
+    under a six-monthly policy, the budget agreed for review on 31 Jan 2032 is due on
+    1 Sep 2031."""
+    six_monthly(ras_admin, senior_manager)
+    with at(datetime.date(2031, 3, 1)):
+        review = review_start(actor=worker_a, agreed=agreed_a, reason="Early review.")
+        review_decide(actor=worker_a, review=review, outcome="no_change", reason="All well.")
+    assert reviews_due(user=worker_a, today=datetime.date(2031, 8, 3)) == []
+    due = reviews_due(user=worker_a, today=datetime.date(2031, 8, 4))  # 28 days before
+    assert [(a.pk, a.review_due) for a in due] == [(agreed_a.pk, datetime.date(2031, 9, 1))]
+    # Reviewed again on 1 Sep 2031, next due 1 Mar 2032: off the list until 28 days before,
+    # though the agreement's own date (31 Jan 2032) has come.
+    with at(datetime.date(2031, 9, 1)):
+        review = review_start(actor=worker_a, agreed=agreed_a, reason="Six-monthly review.")
+        review_decide(actor=worker_a, review=review, outcome="no_change", reason="All well.")
+    assert reviews_due(user=worker_a, today=datetime.date(2032, 1, 31)) == []
+    assert [a.review_due for a in reviews_due(user=worker_a, today=datetime.date(2032, 2, 2))] == [
+        datetime.date(2032, 3, 1)
+    ]
+
+
 def test_a_started_review_leaves_the_due_list(team_a_reviews, worker_a):
     review_start(actor=worker_a, agreed=team_a_reviews["early"], reason="Due.")
     due = reviews_due(user=worker_a, today=datetime.date(2032, 1, 20))
