@@ -11,7 +11,7 @@ from django.db.models import DecimalField, Prefetch, QuerySet, Sum
 from django.db.models.functions import Coalesce
 from django.http import Http404
 
-from assessments.models import Answer, AnswerOption, Assessment, Person, Question, Section
+from assessments.models import Answer, AnswerOption, Assessment, Person, Question, Section, User
 from assessments.roles import ASSESSMENT_CHANGE, ASSESSMENT_VIEW
 from assessments.selectors.history import FieldChange, HistoryEntry, history_entries
 from assessments.selectors.people import people_visible_to
@@ -21,15 +21,26 @@ def assessment_get_for_user(*, user, pk: int) -> Assessment:
     """The one door to an assessment: Http404 unless the user may see its person
     (`people_visible_to`) and their role reads assessments."""
     assessment = (
-        Assessment.objects.select_related(
-            "person__team", "questionnaire", "started_by", "submitted_by", "updated_by"
-        )
+        Assessment.objects.select_related("person__team", "questionnaire")
         .filter(pk=pk, person__in=people_visible_to(user))
         .first()
     )
     if assessment is None or not user.has_perm(ASSESSMENT_VIEW):
         raise Http404("No such assessment on your caseload.")
+    # Who started, last changed and submitted it, in a second query: joined into the first,
+    # eight tables took PostgreSQL 10-20 ms to plan, for a look-up that runs in 0.3 ms.
+    _attach_users(assessment, "started_by", "updated_by", "submitted_by")
     return assessment
+
+
+def _attach_users(obj, *fields: str) -> None:
+    """Load the users `obj`'s foreign keys `fields` point to, in one query."""
+    ids = {getattr(obj, f"{field}_id") for field in fields} - {None}
+    users = User.objects.in_bulk(ids) if ids else {}
+    for field in fields:
+        user_id = getattr(obj, f"{field}_id")
+        if user_id is not None:
+            setattr(obj, field, users[user_id])
 
 
 def assessment_get_for_change(*, user, pk: int) -> Assessment:
