@@ -102,6 +102,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
+    # A page whose query ran past PAGE_STATEMENT_TIMEOUT_SECONDS says so (503), not a 500.
+    "ras_site.db_limits.StatementTimeoutPage",
     # Records request.user as the author of every history row written during the request.
     "simple_history.middleware.HistoryRequestMiddleware",
     # Must be last: turns throttled logins into the lockout page.
@@ -158,6 +160,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "timeout": 20,
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL",
     }
+# Limits on each statement and on an idle transaction, set by the web process on each of its
+# connections (ras_site/db_limits.py); gunicorn's worker timeout (30 s) must stay above them.
+PAGE_STATEMENT_TIMEOUT_SECONDS = env_int("PAGE_STATEMENT_TIMEOUT_SECONDS", 20, minimum=1)
+PAGE_IDLE_TRANSACTION_SECONDS = env_int("PAGE_IDLE_TRANSACTION_SECONDS", 60, minimum=1)
 # The test suite's own database (pytest-django adds a suffix per parallel worker).
 DATABASES["default"]["TEST"] = {"NAME": env_str("TEST_DATABASE_NAME", "test_ras")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
