@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import DecimalField, Prefetch, QuerySet, Sum
+from django.db.models import DecimalField, Exists, OuterRef, Prefetch, QuerySet, Sum
 from django.db.models.functions import Coalesce
 from django.http import Http404
 
@@ -82,18 +82,21 @@ def assessment_steps(*, assessment: Assessment) -> list[Step]:
 
 def assessment_resume_step(*, assessment: Assessment) -> int:
     """The first step with something still to do: a section with an unanswered question, then
-    informal support, then eligibility (two queries)."""
-    answered = set(assessment.answers.values_list("question_id", flat=True))
-    steps = Section.objects.filter(version_id=assessment.questionnaire_id).prefetch_related(
-        "questions"
+    informal support, then eligibility (one query)."""
+    unanswered = Question.objects.filter(section=OuterRef("pk")).exclude(
+        Exists(Answer.objects.filter(assessment=assessment, question=OuterRef("pk")))
     )
-    sections = list(steps)
-    for number, section in enumerate(sections, start=1):
-        if any(q.pk not in answered for q in section.questions.all()):
+    to_do = list(
+        Section.objects.filter(version_id=assessment.questionnaire_id)
+        .annotate(to_do=Exists(unanswered))
+        .values_list("to_do", flat=True)
+    )
+    for number, section_to_do in enumerate(to_do, start=1):
+        if section_to_do:
             return number
     if not assessment.informal_support:
-        return len(sections) + 1
-    return len(sections) + 2
+        return len(to_do) + 1
+    return len(to_do) + 2
 
 
 def section_questions(*, section: Section) -> list[Question]:

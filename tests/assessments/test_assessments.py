@@ -463,3 +463,44 @@ def test_resume_opens_the_first_step_with_something_to_do(client, draft_a, worke
     client.force_login(worker_a)
     page = client.get(reverse("assessments:person_detail", args=[draft_a.person_id])).text
     assert reverse("assessments:assessment_step", args=[draft_a.pk, 3]) in page
+
+
+def test_resume_step_is_the_first_section_with_a_question_unanswered(
+    draft_a, worker_a, django_assert_num_queries
+):
+    from assessments.selectors.assessments import assessment_resume_step
+    from assessments.services.assessments import (
+        assessment_save_informal_support,
+        assessment_save_section,
+    )
+
+    sections = list(draft_a.questionnaire.sections.all())
+    assert len(sections) >= 2
+    with django_assert_num_queries(1):
+        assert assessment_resume_step(assessment=draft_a) == 1
+    # All of the first section but one question of the second: the second.
+    first, second = sections[0], sections[1]
+    for section, questions in ((first, None), (second, 1)):
+        chosen = list(section.questions.prefetch_related("options"))[:questions]
+        draft_a = assessment_save_section(
+            actor=worker_a,
+            assessment=draft_a,
+            section=section,
+            answers={q.pk: (q.options.all()[0].pk, "") for q in chosen},
+            lock_version=draft_a.lock_version,
+        )
+    assert len(list(second.questions.all())) > 1
+    assert assessment_resume_step(assessment=draft_a) == 2
+    # Every question answered: informal support, then (once recorded) eligibility.
+    draft_a = answer_everything(draft_a, worker_a)
+    assert assessment_resume_step(assessment=draft_a) == len(sections) + 1
+    draft_a = assessment_save_informal_support(
+        actor=worker_a,
+        assessment=draft_a,
+        lock_version=draft_a.lock_version,
+        informal_support="none",
+        carer_assessed=None,
+        carer_able_and_willing=None,
+        carer_impact="",
+    )
+    assert assessment_resume_step(assessment=draft_a) == len(sections) + 2
