@@ -107,7 +107,12 @@ def store_document(prefix: str, pdf: bytes) -> tuple[str, str, int]:
             same = False
         if same:
             return name, sha256, len(pdf)
-        logger.error("Stored document %s does not match its name's SHA-256; not reused.", name)
+        # Changed since it was written, or still being written by another process issuing the
+        # same bytes: either way it is left as it is.
+        logger.warning(
+            "Stored document %s does not match the SHA-256 in its name; not reused, not replaced.",
+            name,
+        )
     saved = storage.save(name, ContentFile(pdf))
     return saved, sha256, len(pdf)
 
