@@ -9,6 +9,7 @@ import html
 import importlib
 import io
 import logging
+import threading
 import types
 import zipfile
 
@@ -172,6 +173,49 @@ def test_a_file_in_the_way_is_never_overwritten(
     assert not reused and second.pdf_file != first.pdf_file
     assert (documents_dir / first.pdf_file).read_bytes() == damaged
     assert second.read_pdf() == rendered[0]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_eight_concurrent_issues_of_the_same_bytes_store_one_whole_file(
+    documents_dir, rendered, submitted_a, person_a, worker_a, monkeypatch
+):
+    """Eight requests issue the same letter at once, each writing the same bytes to the same
+    name: one letter, naming a file whole and as rendered; no file is replaced or partial."""
+    letter_service.render_pdf(*_render_args(person_a))  # the bytes every request will make
+    pdf = rendered[0]
+    monkeypatch.setattr(letter_service, "render_pdf", lambda *args: pdf)
+    barrier = threading.Barrier(8)
+    results: list = [None] * 8
+
+    def issue(index: int) -> None:
+        try:
+            barrier.wait(timeout=30)
+            results[index] = letter_issue(actor=worker_a, person=person_a, kind="indicative")
+        except Exception as problem:  # noqa: BLE001 - reported below
+            results[index] = problem
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=issue, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+
+    assert not [r for r in results if isinstance(r, Exception)], results
+    letter = Letter.objects.get()
+    assert (documents_dir / letter.pdf_file).read_bytes() == pdf == letter.read_pdf()
+    # Any other file is a request's that lost the race: unnamed, and whole.
+    for path in documents_dir.rglob("*.pdf"):
+        assert path.read_bytes() == pdf
+
+
+def _render_args(person):
+    from django.utils import timezone
+
+    from allocations.letters.kinds import letter_content
+
+    return letter_content("indicative", person, None), person, timezone.localdate()
 
 
 def test_the_file_name_and_sha256_never_change(documents_dir, submitted_a, person_a, worker_a):
