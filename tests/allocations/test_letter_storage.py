@@ -142,6 +142,7 @@ def test_a_changed_or_lost_letter_file_is_refused_on_every_path(
     assert one.status_code == 500
     assert one["Content-Type"].startswith("text/html")
     assert message in page(one)
+    assert b"%PDF" not in one.content  # nothing of the file is sent
     assert f"allocations.Letter {letter.pk}" in caplog.text
 
     zipped = client.get(reverse("allocations:letter_batch_zip", args=[batch.pk]))
