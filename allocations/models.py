@@ -15,6 +15,7 @@ from simple_history.models import HistoricalRecords
 
 from assessments.models import Assessment, Person, User
 from assessments.workflows import Workflow, WorkflowModel
+from ras_site.documents import read_document
 from ras_site.forms import EARLIEST_DATE, LATEST_STORED_DATE
 
 
@@ -909,8 +910,9 @@ class LetterBatch(BackgroundJob):
 
 
 class Letter(models.Model):
-    """An issued letter, kept exactly as sent: the PDF's bytes and their SHA-256, who issued
-    it, when, and the figures it shows. Never changed; issuing again makes a new letter."""
+    """An issued letter, kept exactly as sent: its PDF (a file in the documents storage) and
+    the SHA-256 it must match, who issued it, when, and the figures it shows. Never changed;
+    issuing again makes a new letter."""
 
     class Kind(models.TextChoices):
         INDICATIVE = "indicative", "Indicative budget letter"
@@ -924,7 +926,11 @@ class Letter(models.Model):
     source_id = models.PositiveBigIntegerField()
     figures = models.JSONField()
     figures_sha256 = models.CharField(max_length=64)
-    pdf = models.BinaryField()
+    # The PDF is a file in the "documents" storage (ras_site/documents.py), named here; `pdf`
+    # held the bytes of letters issued before the files moved out (migration 0020 moved them
+    # and emptied it). Read it with read_pdf(), which checks the SHA-256.
+    pdf_file = models.CharField(max_length=255, blank=True, default="", editable=False)
+    pdf = models.BinaryField(null=True, blank=True, editable=False)
     sha256 = models.CharField(max_length=64)
     size_bytes = models.PositiveIntegerField()
     issued_at = models.DateTimeField(default=timezone.now)
@@ -938,7 +944,7 @@ class Letter(models.Model):
         User, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     withdrawn_reason = models.TextField(blank=True)
-    # The PDF is kept once, in the letter itself; the history records issue and withdrawal.
+    # The history records issue and withdrawal (with the file's name), never the bytes.
     history = HistoricalRecords(excluded_fields=["pdf"])
 
     class Meta:
@@ -969,6 +975,11 @@ class Letter(models.Model):
 
     def delete(self, *args, **kwargs):
         raise PermissionError("Issued letters are kept.")
+
+    def read_pdf(self) -> bytes:
+        """The PDF as issued, checked against its SHA-256 (ras_site.documents.read_document:
+        raises DocumentRefused when the stored file does not match or is missing)."""
+        return read_document(self)
 
 
 # --- Calibration (issue 11): samples of cases and the fits made on them ---------------------
@@ -1150,12 +1161,15 @@ class ReportPack(models.Model):
     period_start = models.DateField()
     period_end = models.DateField()
     scope = models.JSONField(default=dict)
-    pdf = models.BinaryField()
+    # As a letter's: the file in the "documents" storage, or (packs issued before the files
+    # moved out) the bytes in `pdf`. Read it with read_pdf().
+    pdf_file = models.CharField(max_length=255, blank=True, default="", editable=False)
+    pdf = models.BinaryField(null=True, blank=True, editable=False)
     sha256 = models.CharField(max_length=64)
     size_bytes = models.PositiveIntegerField()
     issued_at = models.DateTimeField(default=timezone.now)
     issued_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
-    # The PDF is kept once, in the pack itself.
+    # The history names the file, never holds the bytes.
     history = HistoricalRecords(excluded_fields=["pdf"])
 
     class Meta:
@@ -1171,3 +1185,7 @@ class ReportPack(models.Model):
 
     def delete(self, *args, **kwargs):
         raise PermissionError("Issued report packs are kept.")
+
+    def read_pdf(self) -> bytes:
+        """The PDF as issued, checked against its SHA-256 (see Letter.read_pdf)."""
+        return read_document(self)

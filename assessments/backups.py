@@ -1,13 +1,21 @@
 """Backups that are known to restore: `manage.py backup` and `manage.py restore_check`.
 
-A backup is PostgreSQL's own `pg_dump` in its custom format, with a `.sha256` file beside it.
-The restore check restores a backup into a scratch database, starts the app on that copy (a
-second `manage.py` process whose DATABASE_URL points at it) and proves there that:
+A backup is PostgreSQL's own `pg_dump` in its custom format, with a `.sha256` file beside it,
+and the issued documents' files (letters, report packs: kept outside the rows, in the
+"documents" storage, ras_site/documents.py) in a tar file beside it, `<dump>.documents.tar`,
+holding each file under its storage name and a `MANIFEST.sha256` of every file, with its own
+`.sha256` file. The files are copied after the dump: files are never changed or removed, and a
+row is only ever stored after its file, so every file the dump names is there to copy.
+
+The restore check restores a backup into a scratch database, unpacks the documents into a
+scratch directory, starts the app on that copy (a second `manage.py` process whose
+DATABASE_URL and PDF_STORAGE_DIR point at them) and proves there that:
 
 * no migration is missing (the copy's schema is the code's schema);
 * `/healthz` and the login page answer 200;
-* every stored document (each model with `pdf` and `sha256` fields: letters, report packs)
-  still matches its SHA-256;
+* every stored document (each model with `pdf_file`, `pdf` and `sha256` fields: letters,
+  report packs) has its file, or its bytes in the row for one issued before the files moved
+  out, and the bytes match its SHA-256 and size;
 * the protective triggers all came through (the same set as the source database), and the
   access log still refuses an UPDATE and a DELETE.
 
@@ -19,9 +27,13 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import hashlib
+import io
 import os
+import shutil
 import subprocess
 import sys
+import tarfile
+import tempfile
 import uuid
 from pathlib import Path
 from urllib.parse import quote
@@ -31,6 +43,7 @@ from django.conf import settings
 from django.db import DatabaseError, connection, transaction
 
 from assessments.models import PersonAccess
+from ras_site.documents import DocumentRefused, documents_storage, read_document, sha256_of
 
 CHUNK = 1 << 20
 
@@ -81,9 +94,28 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+MANIFEST = "MANIFEST.sha256"
+
+
+def documents_archive(dump: Path) -> Path:
+    """Where the documents' files of the backup `dump` are: `<dump>.documents.tar`."""
+    return dump.with_name(dump.name + ".documents.tar")
+
+
+def _sidecar(path: Path) -> Path:
+    return path.with_name(path.name + ".sha256")
+
+
+def _write_sidecar(path: Path) -> None:
+    _sidecar(path).write_text(f"{file_sha256(path)}  {path.name}\n", encoding="utf-8")
+
+
 def backup(output: Path | None = None) -> Path:
     """Dump the database to `output` (default backups/ras-<UTC time>.dump) with pg_dump's
-    custom format, and write `<output>.sha256` beside it. Returns the dump's path."""
+    custom format, and write `<output>.sha256` beside it; then the documents' files to
+    `<output>.documents.tar` (backup_documents) with its own `.sha256`. Returns the dump's
+    path. Raises BackupError when a stored file is missing or does not match its row: the
+    backup is still written whole (with the file as it is), and the message names them."""
     db = _require_postgresql()
     if output is None:
         stamp = datetime.datetime.now(datetime.UTC).strftime("%Y%m%dT%H%M%SZ")
@@ -96,10 +128,91 @@ def backup(output: Path | None = None) -> Path:
     )
     # Renamed only when complete, so a killed backup never leaves a file that looks whole.
     partial.replace(output)
-    output.with_name(output.name + ".sha256").write_text(
-        f"{file_sha256(output)}  {output.name}\n", encoding="utf-8"
-    )
+    _write_sidecar(output)
+    problems = backup_documents(documents_archive(output))
+    if problems:
+        raise BackupError(
+            f"Backed up to {output}, but {len(problems)} stored documents' files are missing or "
+            "do not match their records: " + ", ".join(problems[:10])
+        )
     return output
+
+
+def _stored_files():
+    """(label, pk, file name, sha256, size) of every document whose PDF is a file."""
+    for model in stored_document_models():
+        rows = (
+            model._base_manager.exclude(pdf_file="")
+            .order_by("pk")
+            .values_list("pk", "pdf_file", "sha256", "size_bytes")
+        )
+        for pk, name, sha, size in rows.iterator(chunk_size=500):
+            yield model._meta.label, pk, name, sha, size
+
+
+def backup_documents(archive: Path) -> list[str]:
+    """Copy every stored document's file from the documents storage (a directory or a bucket)
+    into the tar file `archive`, under its storage name, with `MANIFEST.sha256` (each file's
+    SHA-256 as read) last; then write `<archive>.sha256`. Returns the documents whose file is
+    missing or does not match their row (copied as they are, for the record)."""
+    storage = documents_storage()
+    partial = archive.with_name(archive.name + ".partial")
+    manifest: dict[str, str] = {}
+    problems: list[str] = []
+    with tarfile.open(partial, "w") as tar:
+        for label, pk, name, sha, size in _stored_files():
+            if name in manifest:  # the same bytes issued twice share one file
+                if manifest[name] != sha:
+                    problems.append(f"{label} {pk} ({name})")
+                continue
+            try:
+                with storage.open(name, "rb") as handle:
+                    data = handle.read()
+            except FileNotFoundError:
+                problems.append(f"{label} {pk} ({name}: missing)")
+                continue
+            manifest[name] = sha256_of(data)
+            if manifest[name] != sha or len(data) != size:
+                problems.append(f"{label} {pk} ({name})")
+            info = tarfile.TarInfo(name)
+            info.size, info.mode = len(data), 0o640
+            tar.addfile(info, io.BytesIO(data))
+        listing = "".join(f"{digest}  {name}\n" for name, digest in manifest.items()).encode()
+        info = tarfile.TarInfo(MANIFEST)
+        info.size, info.mode = len(listing), 0o640
+        tar.addfile(info, io.BytesIO(listing))
+    partial.replace(archive)
+    _write_sidecar(archive)
+    return problems
+
+
+def unpack_documents(archive: Path, into: Path) -> int:
+    """Unpack a backup's documents into the directory `into` (a documents storage's location)
+    after checking the archive against its `.sha256` and every file against the manifest.
+    Returns how many files. Raises BackupError naming what does not match."""
+    sidecar = _sidecar(archive)
+    if not sidecar.is_file():
+        raise BackupError(f"{archive.name} has no {sidecar.name}: it cannot be checked.")
+    if file_sha256(archive) != sidecar.read_text(encoding="utf-8").split()[0]:
+        raise BackupError(f"{archive.name} does not match {sidecar.name}: the file has changed.")
+    with tarfile.open(archive) as tar:
+        tar.extractall(into, filter="data")  # no absolute paths, links or "..": data only
+    manifest = into / MANIFEST
+    if not manifest.is_file():
+        raise BackupError(f"{archive.name} holds no {MANIFEST}.")
+    entries = [line.split(None, 1) for line in manifest.read_text("utf-8").splitlines() if line]
+    changed = [
+        name
+        for digest, name in entries
+        if not (into / name).is_file() or file_sha256(into / name) != digest
+    ]
+    if changed:
+        raise BackupError(
+            f"{len(changed)} files in {archive.name} do not match its manifest: "
+            + ", ".join(changed[:10])
+        )
+    manifest.unlink()
+    return len(entries)
 
 
 def protective_triggers(using=connection) -> list[str]:
@@ -123,29 +236,36 @@ class Verification:
     problems: list[str] = dataclasses.field(default_factory=list)
 
 
+DOCUMENT_FIELDS = {"pdf_file", "pdf", "sha256", "size_bytes"}
+
+
 def stored_document_models():
     return [
         model
         for model in apps.get_models()
-        if {"pdf", "sha256"} <= {f.name for f in model._meta.concrete_fields}
+        if {f.name for f in model._meta.concrete_fields} >= DOCUMENT_FIELDS
     ]
 
 
 def verify_documents(result: Verification) -> None:
-    """Every stored PDF still matches its SHA-256."""
+    """Every stored document's PDF (its file in the documents storage, or its bytes in the row
+    for one issued before the files moved out) is there and matches its SHA-256 and size."""
     for model in stored_document_models():
         label = model._meta.verbose_name_plural
         checked = 0
-        rows = model._base_manager.order_by("pk").values_list("pk", "pdf", "sha256")
-        for pk, pdf, sha in rows.iterator(chunk_size=200):
+        rows = model._base_manager.order_by("pk").only("pk", "pdf_file", "sha256", "size_bytes")
+        for row in rows.iterator(chunk_size=200):
             checked += 1
-            if hashlib.sha256(bytes(pdf)).hexdigest() != sha:
-                result.mismatched.append(f"{model._meta.label} {pk}")
+            try:
+                read_document(row)
+            except DocumentRefused as refused:
+                problem = "" if refused.problem == "mismatch" else f" ({refused.problem})"
+                result.mismatched.append(f"{model._meta.label} {row.pk}{problem}")
         result.documents[str(label)] = checked
     if result.mismatched:
         result.problems.append(
-            f"{len(result.mismatched)} stored documents do not match their SHA-256: "
-            + ", ".join(result.mismatched[:10])
+            f"{len(result.mismatched)} stored documents do not match their SHA-256 or are "
+            "missing: " + ", ".join(result.mismatched[:10])
         )
 
 
@@ -223,17 +343,32 @@ class RestoreReport:
 
 
 def restore_check(dump: Path, *, keep: bool = False, log=print) -> RestoreReport:
-    """Restore `dump` into a scratch database, start the app on it and verify it there.
-    Raises BackupError naming what failed; drops the scratch database unless `keep`."""
+    """Restore `dump` into a scratch database and its documents (`<dump>.documents.tar`) into a
+    scratch directory, start the app on them and verify it there. Raises BackupError naming
+    what failed; drops the scratch database unless `keep` (the directory always goes)."""
     db = _require_postgresql()
     if not dump.is_file():
         raise BackupError(f"No backup at {dump}.")
-    sidecar = dump.with_name(dump.name + ".sha256")
+    sidecar = _sidecar(dump)
     if sidecar.is_file():
         expected = sidecar.read_text(encoding="utf-8").split()[0]
         if file_sha256(dump) != expected:
             raise BackupError(f"{dump.name} does not match {sidecar.name}: the file has changed.")
         log(f"{dump.name} matches its SHA-256.")
+    documents = Path(tempfile.mkdtemp(prefix="ras-restore-documents-"))
+    archive = documents_archive(dump)
+    try:
+        if archive.is_file():
+            count = unpack_documents(archive, documents)
+            log(f"{archive.name} matches its SHA-256 and manifest ({count:,} files).")
+        else:
+            log(f"No {archive.name} beside the dump: documents kept as files cannot be checked.")
+        return _restore_and_verify(db, dump, documents, keep=keep, log=log)
+    finally:
+        shutil.rmtree(documents, ignore_errors=True)
+
+
+def _restore_and_verify(db: dict, dump: Path, documents: Path, *, keep: bool, log) -> RestoreReport:
     scratch = f"{db['NAME']}_restore_{uuid.uuid4().hex[:8]}"
     env = _pg_env(db)
     _run(["createdb", *_pg_args(db), scratch], env)
@@ -259,7 +394,13 @@ def restore_check(dump: Path, *, keep: bool = False, log=print) -> RestoreReport
                 "restore_check",
                 "--verify-here",
             ],
-            env={**os.environ, "DATABASE_URL": _database_url(db, scratch)},
+            env={
+                **os.environ,
+                "DATABASE_URL": _database_url(db, scratch),
+                # The backup's documents, never the live storage.
+                "PDF_STORAGE": "filesystem",
+                "PDF_STORAGE_DIR": str(documents),
+            },
             capture_output=True,
             text=True,
         )

@@ -251,6 +251,44 @@ STORAGES = {
     },
 }
 
+# --- Issued documents (letters, report packs) ---------------------------------------------------
+# Their PDFs are kept outside the database row, in the "documents" storage (the row keeps the
+# file's name, SHA-256 and size; every download checks the SHA-256: ras_site/documents.py).
+# PDF_STORAGE=filesystem (the default): files under PDF_STORAGE_DIR (default var/documents
+# beside manage.py), written durably (fsync) and readable by the app's user only.
+# PDF_STORAGE=s3: an S3-compatible bucket through django-storages' S3 backend (boto3), named by
+# PDF_S3_BUCKET, with PDF_S3_ENDPOINT_URL (another S3-compatible service), PDF_S3_REGION and
+# PDF_S3_PREFIX (a folder in the bucket); credentials come from boto3's own chain
+# (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, a profile or an instance role), never settings.
+PDF_STORAGE = env_choice("PDF_STORAGE", "filesystem", ("filesystem", "s3"))
+PDF_STORAGE_DIR = Path(env_str("PDF_STORAGE_DIR", "") or BASE_DIR / "var" / "documents")
+if PDF_STORAGE == "s3":
+    if not env_str("PDF_S3_BUCKET"):
+        raise ImproperlyConfigured("PDF_STORAGE=s3 needs PDF_S3_BUCKET (the bucket's name).")
+    STORAGES["documents"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": env_str("PDF_S3_BUCKET"),
+            "endpoint_url": env_str("PDF_S3_ENDPOINT_URL") or None,
+            "region_name": env_str("PDF_S3_REGION") or None,
+            "location": env_str("PDF_S3_PREFIX", ""),
+            # Never replace a stored file: a second file of the same name gets another name.
+            "file_overwrite": False,
+            # Private: the app reads the files and sends them itself, after checking them.
+            "default_acl": None,
+            "querystring_auth": True,
+        },
+    }
+else:
+    STORAGES["documents"] = {
+        "BACKEND": "ras_site.documents.DurableFileSystemStorage",
+        "OPTIONS": {
+            "location": str(PDF_STORAGE_DIR),
+            "file_permissions_mode": 0o640,
+            "directory_permissions_mode": 0o750,
+        },
+    }
+
 # Widgets render with the project's templates too (templates/widgets/: the day/month/year input).
 FORM_RENDERER = "django.forms.renderers.TemplatesSetting"
 

@@ -20,6 +20,51 @@ def django_db_setup(django_db_setup, django_db_blocker):
             )
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _documents_in_a_temporary_directory(tmp_path_factory):
+    """Issued documents' files go to a directory of this test run, never the repository's
+    var/documents: the settings for this process, the environment for the processes tests
+    start (manage.py, the SQLite file test's worker). A test that changes files on disk takes
+    its own directory (tests/allocations/test_letter_storage.py)."""
+    import os
+
+    from django.conf import settings
+    from django.test import override_settings
+
+    directory = tmp_path_factory.mktemp("documents")
+    environment = {"PDF_STORAGE": "filesystem", "PDF_STORAGE_DIR": str(directory)}
+    previous = {name: os.environ.get(name) for name in environment}
+    os.environ.update(environment)
+    storages = {
+        **settings.STORAGES,
+        "documents": {
+            "BACKEND": "ras_site.documents.DurableFileSystemStorage",
+            "OPTIONS": {"location": str(directory), "file_permissions_mode": 0o640},
+        },
+    }
+    with override_settings(STORAGES=storages):
+        yield directory
+    for name, value in previous.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+
+
+@pytest.fixture
+def documents_dir(tmp_path, settings):
+    """A documents storage of this test's own (for tests that change or remove files)."""
+    directory = tmp_path / "documents"
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "documents": {
+            "BACKEND": "ras_site.documents.DurableFileSystemStorage",
+            "OPTIONS": {"location": str(directory)},
+        },
+    }
+    return directory
+
+
 @pytest.fixture(autouse=True)
 def _empty_cache(settings):
     """Each test starts with nothing cached, and the menu's count of what waits is not kept

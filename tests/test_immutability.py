@@ -104,7 +104,7 @@ def test_an_issued_letter_never_changes_and_is_withdrawn_only_once(
     with refused("cannot be deleted"):
         rows.delete()
     stored = Letter.objects.get(pk=letter.pk)
-    assert bytes(stored.pdf) == bytes(letter.pdf)
+    assert stored.read_pdf() == letter.read_pdf()
     assert stored.withdrawn_reason == "Sent to an old address"
 
 

@@ -11,6 +11,7 @@ from django.http import Http404
 from allocations.models import Letter, LetterBatch
 from allocations.permissions import BATCH_RUN, LETTER_VIEW
 from assessments.selectors.people import people_visible_to
+from ras_site.documents import DocumentRefused
 
 NOT_BATCH_RUNNER = "Only managers issue letters in batches."
 
@@ -53,10 +54,39 @@ def batch_letters(batch: LetterBatch) -> list[Letter]:
     return [letters[pk] for pk in batch.letter_ids if pk in letters]
 
 
+BATCH_REFUSED = (
+    "The ZIP has not been sent: the stored file of {count} does not match its record or is "
+    "missing ({letters}). Tell your system administrator."
+)
+
+
+class BatchFilesRefused(Exception):
+    """A batch's ZIP refused because some of its letters' stored files failed their check
+    (each logged by read_document); `refusals` holds each DocumentRefused."""
+
+    def __init__(self, refusals: list[DocumentRefused]):
+        self.refusals = refusals
+        count = "1 letter" if len(refusals) == 1 else f"{len(refusals)} letters"
+        letters = ", ".join(
+            f"{refused.document.person.reference}, letter {refused.document.pk}"
+            for refused in refusals[:10]
+        ) + (", …" if len(refusals) > 10 else "")
+        super().__init__(BATCH_REFUSED.format(count=count, letters=letters))
+
+
 def batch_zip(batch: LetterBatch) -> bytes:
-    """One ZIP of PDFs, a file per person named by their reference."""
+    """One ZIP of PDFs, a file per person named by their reference. Every letter's bytes are
+    checked against its SHA-256 first: BatchFilesRefused (and no ZIP) when any fails."""
+    pdfs, refusals = [], []
+    for letter in batch_letters(batch):
+        try:
+            pdfs.append((letter, letter.read_pdf()))
+        except DocumentRefused as refused:
+            refusals.append(refused)
+    if refusals:
+        raise BatchFilesRefused(refusals)
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for letter in batch_letters(batch):
-            archive.writestr(f"{letter.person.reference}-{letter.kind}.pdf", bytes(letter.pdf))
+        for letter, pdf in pdfs:
+            archive.writestr(f"{letter.person.reference}-{letter.kind}.pdf", pdf)
     return buffer.getvalue()

@@ -17,6 +17,10 @@ from allocations.permissions import LETTER_ISSUE, LETTER_WITHDRAW
 from assessments.models import Person, User
 from assessments.selectors.people import team_allowed
 from assessments.services.people import TEAM_NOT_ALLOWED
+from ras_site.documents import store_document
+
+# Where letters' PDFs are kept in the documents storage (named by their SHA-256).
+LETTER_FILES = "letters"
 
 # The database's rule that the same figures make one live letter (allocations/models.py).
 ONCE_PER_FIGURES = "letter_once_per_figures"
@@ -105,18 +109,23 @@ def _is_once_per_figures(problem: IntegrityError) -> bool:
 
 
 def _store(person, kind, content, key, pdf: bytes, *, actor, batch, now) -> tuple[Letter, bool]:
-    """Store a new letter (history row naming the actor, who may be a batch's creator with no
+    """Store a new letter (its PDF a file in the documents storage, the row naming it with its
+    SHA-256 and size; history row naming the actor, who may be a batch's creator with no
     request). Returns (letter, reused): the letter stored first when another request stored
     the same figures while this PDF was made."""
+    # The file first, then the row: a row never names a file not yet written. A letter not
+    # stored after all (the same figures stored first by another request, or a rollback)
+    # leaves its file unnamed: harmless (ras_site/documents.py).
+    pdf_file, sha256, size_bytes = store_document(LETTER_FILES, pdf)
     letter = Letter(
         person=person,
         kind=kind,
         source_id=content.source_id,
         figures=content.figures,
         figures_sha256=key,
-        pdf=pdf,
-        sha256=hashlib.sha256(pdf).hexdigest(),
-        size_bytes=len(pdf),
+        pdf_file=pdf_file,
+        sha256=sha256,
+        size_bytes=size_bytes,
         issued_at=now,
         issued_by=actor,
         batch=batch,
@@ -152,7 +161,8 @@ def letter_withdraw(*, actor: User, letter: Letter, reason: str) -> Letter:
     if "\x00" in reason:  # posted without a form, so Django's own check does not apply
         raise ValidationError({"reason": WITHDRAW_REASON_NUL})
     with transaction.atomic():
-        # The PDF is neither read nor written again (it is not in the history either).
+        # The PDF is neither read nor written again (it is not in the history either; a letter
+        # issued before the files moved out may still hold it in the row).
         locked = Letter.objects.select_for_update().defer("pdf").get(pk=letter.pk)
         if locked.withdrawn_at is not None:
             raise LetterAlreadyWithdrawn(

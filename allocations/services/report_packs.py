@@ -1,11 +1,11 @@
 """Issuing the members' pack, "Personal budgets: performance and sustainability": rendered
-once, stored byte for byte with its SHA-256 and never changed (the 0013 migration's PostgreSQL
-trigger refuses UPDATE and DELETE on a pack); issuing again makes a new pack."""
+once, stored byte for byte (a file in the documents storage) with its SHA-256 and never
+changed (the 0013 migration's PostgreSQL trigger refuses UPDATE and DELETE on a pack); issuing
+again makes a new pack."""
 
 from __future__ import annotations
 
 import datetime
-import hashlib
 
 from django.core.exceptions import PermissionDenied
 from django.db import connection, transaction
@@ -17,6 +17,10 @@ from allocations.reports.pack import PACK_TITLE, pack_content, pack_pdf
 from allocations.reports.scope import NOT_YOUR_TEAM, ReportScope, report_scope_for_user
 from assessments.models import User
 from assessments.services.history import save_as
+from ras_site.documents import store_document
+
+# Where packs' PDFs are kept in the documents storage (named by their SHA-256).
+PACK_FILES = "report-packs"
 
 NOT_PACK_ISSUER = "Your role cannot issue the report pack."
 # Two clicks on "Issue" (or a second tab) within this long, for the same scope, by the same
@@ -74,9 +78,10 @@ def _lock_issuer(actor: User) -> None:
 
 
 def report_pack_issue(*, actor: User, scope: ReportScope) -> ReportPack:
-    """Issue the pack for `scope`: its content read now, rendered as a tagged PDF, stored with
-    its SHA-256, size, scope (scope_as_data), title and who issued it, with a history row
-    naming `actor`, in one transaction.
+    """Issue the pack for `scope`: its content read now, rendered as a tagged PDF, its file
+    written to the documents storage, and the row stored with the file's name, its SHA-256,
+    size, scope (scope_as_data), title and who issued it, with a history row naming `actor`,
+    in one transaction.
 
     Raises PermissionDenied (a role that does not issue packs, or a scope the actor may not
     see), ValueError (a period that ends before it starts, an unknown client group) or
@@ -107,16 +112,18 @@ def report_pack_issue(*, actor: User, scope: ReportScope) -> ReportPack:
             issued_on=timezone.localdate(now),
             issued_by=actor.get_full_name() or actor.username,
         )
-        pdf = pack_pdf(content)
+        # The file first, then the row (a rollback leaves an unnamed file, harmless; a row
+        # never names a file not written: ras_site/documents.py).
+        pdf_file, sha256, size_bytes = store_document(PACK_FILES, pack_pdf(content))
         return save_as(
             ReportPack(
                 title=PACK_TITLE,
                 period_start=scope.start,
                 period_end=scope.end,
                 scope=data,
-                pdf=pdf,
-                sha256=hashlib.sha256(pdf).hexdigest(),
-                size_bytes=len(pdf),
+                pdf_file=pdf_file,
+                sha256=sha256,
+                size_bytes=size_bytes,
                 issued_at=now,
                 issued_by=actor,
             ),

@@ -15,6 +15,7 @@ from allocations.letters.kinds import letter_batch_description, letter_batch_peo
 from allocations.permissions import BATCH_RUN
 from allocations.selectors.letters import (
     NOT_BATCH_RUNNER,
+    BatchFilesRefused,
     batch_letters,
     batch_zip,
     letter_batch_get_for_user,
@@ -25,7 +26,7 @@ from assessments.models import PersonAccess
 from assessments.selectors.people import people_visible_to
 from assessments.services.people import person_access_record
 from assessments.views.refusals import refuse
-from ras_site.downloads import download
+from ras_site.downloads import document_refused_page, download
 
 
 def _batch_people(user, form):
@@ -93,4 +94,8 @@ def letter_batch_zip_view(request, pk: int):
             page=PersonAccess.Page.LETTER,
             path=request.path,
         )
-    return download(batch_zip(batch), "application/zip", f"letters-batch-{batch.pk}.zip")
+    try:
+        archive = batch_zip(batch)
+    except BatchFilesRefused as refusal:
+        return document_refused_page(request, refusal)
+    return download(archive, "application/zip", f"letters-batch-{batch.pk}.zip")

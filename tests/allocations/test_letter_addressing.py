@@ -35,7 +35,7 @@ def test_an_indicative_letter_is_addressed_by_title_and_begins_with_the_preferre
     person_update(actor=worker_a, person=person_a, data={"title": "Mrs", "preferred_name": "Edie"})
     person_a.refresh_from_db()
     letter, _ = letter_issue(actor=worker_a, person=person_a, kind="indicative")
-    text = text_of(bytes(letter.pdf))
+    text = text_of(letter.read_pdf())
     assert "Mrs Edith Atkinson 1 High Street" in text  # above the address
     assert "Dear Edie," in text
     assert "Dear Edith" not in text and "Dear Mrs" not in text
@@ -79,7 +79,7 @@ def test_the_indicative_letter_gives_the_rules_page_full_address(
 ):
     settings.RULES_PAGE_URL = "https://www.demo-borough.example/personal-budgets/rules"
     letter, _ = letter_issue(actor=worker_a, person=person_a, kind="indicative")
-    text = text_of(bytes(letter.pdf))
+    text = text_of(letter.read_pdf())
     assert (
         "The rules we use are published at "
         "https://www.demo-borough.example/personal-budgets/rules." in text

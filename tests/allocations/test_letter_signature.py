@@ -107,7 +107,7 @@ def test_a_long_statement_letter_signs_off_below_its_last_paragraph(
         )
     plan_authorise(actor=manager_a, plan=plan_submit(actor=worker_a, plan=plan))
     letter, _ = letter_issue(actor=worker_a, person=person_a, kind="statement")
-    pages = pages_of(bytes(letter.pdf))
+    pages = pages_of(letter.read_pdf())
     (page,) = [p for p in pages if SIGN_OFF in p]
     assert len([p for p in pages if p]) >= 2
     assert page.index(LAST_PARAGRAPH) < page.index(SIGN_OFF)

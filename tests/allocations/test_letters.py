@@ -31,7 +31,7 @@ def text_of(pdf: bytes) -> str:
 def test_indicative_letter_shows_the_stored_figures(submitted_a, person_a, worker_a):
     letter, reused = letter_issue(actor=worker_a, person=person_a, kind="indicative")
     budget = IndicativeBudget.objects.get()
-    text = text_of(bytes(letter.pdf))
+    text = text_of(letter.read_pdf())
     assert not reused
     assert "Your indicative personal budget" in text
     assert f"£{budget.indicative_weekly_gbp} a week" in text  # £120.00
@@ -40,7 +40,7 @@ def test_indicative_letter_shows_the_stored_figures(submitted_a, person_a, worke
     assert "Based on the cost of the current support" in text
     assert f"Our reference: {person_a.reference}" in text and "Page 1 of" in text
     assert letter.figures["indicative_weekly"] == "120.00"
-    assert letter.sha256 == hashlib.sha256(bytes(letter.pdf)).hexdigest()
+    assert letter.sha256 == hashlib.sha256(letter.read_pdf()).hexdigest()
 
 
 def test_the_letter_gives_the_person_the_triggers_words_for_them_not_the_staff_guidance(
@@ -59,7 +59,7 @@ def test_the_letter_gives_the_person_the_triggers_words_for_them_not_the_staff_g
 
     letter, _ = letter_issue(actor=worker_a, person=person_a, kind="indicative")
 
-    text = text_of(bytes(letter.pdf))
+    text = text_of(letter.read_pdf())
     assert "Disabled Facilities Grant" in text
     assert "A grant can pay for changes to your home: ask us how to apply." in text
     assert "waiting list" not in text
@@ -67,7 +67,7 @@ def test_the_letter_gives_the_person_the_triggers_words_for_them_not_the_staff_g
 
 def test_pdf_is_tagged_pdf_ua_with_title_and_language(submitted_a, person_a, worker_a):
     letter, _ = letter_issue(actor=worker_a, person=person_a, kind="indicative")
-    reader = PdfReader(io.BytesIO(bytes(letter.pdf)))
+    reader = PdfReader(io.BytesIO(letter.read_pdf()))
     assert reader.metadata.title == f"Your indicative personal budget – {person_a.reference}"
     root = reader.trailer["/Root"]
     assert root["/Lang"] == "en-GB"
@@ -86,7 +86,7 @@ def test_statement_and_panel_letters_show_their_figures(submitted_a, person_a, w
     )
     plan_authorise(actor=manager_a, plan=plan_submit(actor=worker_a, plan=plan))
     letter, _ = letter_issue(actor=worker_a, person=person_a, kind="statement")
-    text = text_of(bytes(letter.pdf))
+    text = text_of(letter.read_pdf())
     assert "£118.00 a week (£6,136.00 a year)" in text
     assert "£20.00 a week" in text and "£98.00 a week" in text
     with pytest.raises(Exception, match="no decision"):
@@ -122,7 +122,7 @@ def test_panel_decision_letter_shows_the_decision(
             review_date=datetime.date(2027, 3, 1),
         )
     letter, _ = letter_issue(actor=worker_a, person=person_a, kind="panel_decision")
-    text = text_of(bytes(letter.pdf))
+    text = text_of(letter.read_pdf())
     assert f"at its meeting on {meeting.date:%-d %B %Y}" in text
     assert letter.figures["meeting_date"] == meeting.date.isoformat()
     assert "Decision: Approved with conditions" in text
@@ -145,7 +145,7 @@ def test_long_content_flows_onto_further_pages_with_headers_repeated(
         )
     plan_authorise(actor=manager_a, plan=plan_submit(actor=worker_a, plan=plan))
     letter, _ = letter_issue(actor=worker_a, person=person_a, kind="statement")
-    reader = PdfReader(io.BytesIO(bytes(letter.pdf)))
+    reader = PdfReader(io.BytesIO(letter.read_pdf()))
     pages = [page.extract_text() for page in reader.pages]
     assert len(pages) >= 2
     for number, text in enumerate(pages, start=1):
@@ -179,7 +179,7 @@ def test_download_returns_the_same_bytes_and_is_logged(client, submitted_a, pers
     url = reverse("allocations:letter_download", args=[letter.pk])
     first = client.get(url)
     second = client.get(url)
-    assert first.content == second.content == bytes(letter.pdf)
+    assert first.content == second.content == letter.read_pdf()
     assert hashlib.sha256(first.content).hexdigest() == letter.sha256
     assert PersonAccess.objects.filter(page="letter_download", person=person_a).count() == 2
     page = client.get(reverse("assessments:person_detail", args=[person_a.pk])).text
@@ -243,7 +243,7 @@ def test_batch_page_zip(client, submitted_a, person_a, worker_a, senior_manager,
         io.BytesIO(client.get(reverse("allocations:letter_batch_zip", args=[batch.pk])).content)
     )
     assert archive.namelist() == [f"{person_a.reference}-indicative.pdf"]
-    assert archive.read(archive.namelist()[0]) == bytes(Letter.objects.get().pdf)
+    assert archive.read(archive.namelist()[0]) == Letter.objects.get().read_pdf()
 
 
 def test_batch_views_permission_matrix(client, submitted_a, person_a, senior_manager, manager_b):
@@ -288,7 +288,7 @@ def test_budget_letter_command(tmp_path, submitted_a, person_a, worker_a, capsys
         "worker.a",
     )
     letter = Letter.objects.get()
-    assert output.read_bytes() == bytes(letter.pdf)
+    assert output.read_bytes() == letter.read_pdf()
     assert letter.issued_by == worker_a
     assert "£120.00 a week" in text_of(output.read_bytes())
 
@@ -308,7 +308,7 @@ def test_budget_letter_command_without_issued_by(tmp_path, submitted_a, person_a
     letter = Letter.objects.get()  # the same figures: the second run writes the same letter
     assert letter.issued_by.username == "command.line"
     assert not letter.issued_by.has_usable_password()
-    assert outputs[0].read_bytes() == outputs[1].read_bytes() == bytes(letter.pdf)
+    assert outputs[0].read_bytes() == outputs[1].read_bytes() == letter.read_pdf()
 
 
 def test_system_check_warns_without_harfbuzz_subset(monkeypatch):
@@ -338,8 +338,8 @@ def test_batch_makes_pdfs_in_parallel_processes(
     batch.refresh_from_db()
     assert (batch.issued, batch.failures) == (2, [])
     for letter in Letter.objects.all():
-        assert letter.person.reference in text_of(bytes(letter.pdf))
-        assert letter.sha256 == hashlib.sha256(bytes(letter.pdf)).hexdigest()
+        assert letter.person.reference in text_of(letter.read_pdf())
+        assert letter.sha256 == hashlib.sha256(letter.read_pdf()).hexdigest()
 
 
 # --- the team rule in every service that issues letters -----------------------------------------

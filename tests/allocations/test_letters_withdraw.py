@@ -31,12 +31,12 @@ def letter(submitted_a, person_a, worker_a):
 
 
 def test_withdrawal_records_who_when_why_and_keeps_the_pdf(letter, worker_a, manager_a):
-    pdf = bytes(letter.pdf)
+    pdf = letter.read_pdf()
     withdrawn = letter_withdraw(actor=manager_a, letter=letter, reason=f"  {REASON} ")
     stored = Letter.objects.get()
     assert (stored.withdrawn_by, stored.withdrawn_reason) == (manager_a, REASON)
     assert stored.withdrawn_at is not None and stored.withdrawn_at == withdrawn.withdrawn_at
-    assert bytes(stored.pdf) == pdf and stored.issued_by == worker_a
+    assert stored.read_pdf() == pdf and stored.issued_by == worker_a
 
 
 def test_history_rows_name_who_issued_and_who_withdrew(letter, worker_a, manager_a):
@@ -135,7 +135,7 @@ def test_postgresql_refuses_update_and_delete(letter, manager_a):
     # Withdrawn once: the withdrawal itself never changes either.
     with pytest.raises(DatabaseError, match="never changes"), transaction.atomic():
         rows.update(withdrawn_reason="Rewritten")
-    assert bytes(Letter.objects.get().pdf) == bytes(letter.pdf)
+    assert Letter.objects.get().read_pdf() == letter.read_pdf()
     assert Letter.objects.get().withdrawn_reason == REASON
 
 

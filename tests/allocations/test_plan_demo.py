@@ -29,4 +29,4 @@ def test_the_demo_has_an_agreed_mixed_plan_with_a_contribution_and_its_statement
     letter = Letter.objects.get(person=plan.person, kind="statement")
     net = agreed.direct_payment_weekly_gbp - agreed.contribution_weekly_gbp
     assert letter.figures["direct_payment_net_weekly_gbp"] == str(net)
-    assert f"Direct payment we pay to you £{net} a week" in text_of(bytes(letter.pdf))
+    assert f"Direct payment we pay to you £{net} a week" in text_of(letter.read_pdf())

@@ -186,7 +186,7 @@ def test_the_statement_letter_gives_the_direct_payment_net_beside_the_gross(
 
     letter, _ = letter_issue(actor=worker_a, person=person_a, kind="statement")
 
-    text = text_of(bytes(letter.pdf))
+    text = text_of(letter.read_pdf())
     assert "Direct payment: its share of the cost £60.00 a week" in text
     assert "− £20.00 a week" in text and "Direct payment we pay to you £40.00 a week" in text
     assert "Managed by the council £40.00 a week" in text

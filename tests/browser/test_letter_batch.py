@@ -33,6 +33,6 @@ def test_senior_manager_runs_a_batch_for_a_team_and_downloads_the_zip(
         download_link.click()
     archive = zipfile.ZipFile(io.BytesIO(waiting.value.path().read_bytes()))
     assert archive.namelist() == [f"{person_a.reference}-indicative.pdf"]
-    assert archive.read(archive.namelist()[0]) == bytes(Letter.objects.get().pdf)
+    assert archive.read(archive.namelist()[0]) == Letter.objects.get().read_pdf()
     status = " ".join(page.locator("#run-status").inner_text().split())
     assert "1 of 1 people; 1 letters issued, 0 reused, 0 failed" in status

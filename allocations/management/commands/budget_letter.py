@@ -2,7 +2,8 @@
 
 Issues one letter from the stored figures (recorded like any other issued letter) and writes
 its PDF. --issued-by names the member of staff issuing it; without it the letter is recorded
-as issued by the "command line" account (created on first use; it cannot log in)."""
+as issued by the "command line" account (created on first use; it cannot log in). The PDF
+written is checked against the letter's SHA-256 first, as every download is."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from allocations.letters.kinds import NothingToIssue
 from allocations.models import Letter
 from allocations.services.letters import letter_issue
 from assessments.models import Person, User
+from ras_site.documents import DocumentRefused
 
 COMMAND_LINE_USERNAME = "command.line"
 
@@ -60,8 +62,12 @@ class Command(BaseCommand):
             letter, _ = letter_issue(actor=actor, person=found, kind=kind)
         except (NothingToIssue, PermissionDenied) as refusal:
             raise CommandError(str(refusal)) from None
+        try:
+            pdf = letter.read_pdf()
+        except DocumentRefused as refusal:  # a reused letter whose stored file was changed
+            raise CommandError(str(refusal)) from None
         with open(output, "wb") as handle:
-            handle.write(bytes(letter.pdf))
+            handle.write(pdf)
         self.stdout.write(
             f"Issued {letter.get_kind_display().lower()} for {found.reference} "
             f"({letter.size_bytes:,} bytes, SHA-256 {letter.sha256}) to {output}."

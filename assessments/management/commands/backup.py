@@ -2,13 +2,14 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from assessments.backups import BackupError, backup
+from assessments.backups import BackupError, backup, documents_archive
 
 
 class Command(BaseCommand):
     help = (
-        "Back up the database with pg_dump (custom format) and write its SHA-256 beside it. "
-        "Check a backup with `manage.py restore_check`."
+        "Back up the database with pg_dump (custom format) and the issued documents' files (a tar "
+        "with a manifest), each with its SHA-256 beside it. Check a backup with "
+        "`manage.py restore_check`."
     )
 
     def add_arguments(self, parser):
@@ -23,3 +24,8 @@ class Command(BaseCommand):
             raise CommandError(str(problem)) from problem
         size = path.stat().st_size
         self.stdout.write(f"Backed up to {path} ({size:,} bytes); SHA-256 in {path.name}.sha256.")
+        archive = documents_archive(path)
+        self.stdout.write(
+            f"Documents' files in {archive.name} ({archive.stat().st_size:,} bytes); "
+            f"SHA-256 in {archive.name}.sha256."
+        )

@@ -279,7 +279,7 @@ def test_the_issued_pack_is_a_tagged_pdf_with_every_figure(
     fake_section, policy, calibrated, senior_manager
 ):
     pack = issue(senior_manager)
-    pdf = bytes(pack.pdf)
+    pdf = pack.read_pdf()
 
     assert pdf.startswith(b"%PDF")
     reader = PdfReader(io.BytesIO(pdf))
@@ -321,7 +321,7 @@ def test_a_pack_keeps_its_bytes_scope_and_who_issued_it(fake_section, policy, ra
     pack = issue(ras_admin, scope)
 
     pack = ReportPack.objects.get(pk=pack.pk)
-    pdf = bytes(pack.pdf)
+    pdf = pack.read_pdf()
     assert pack.sha256 == hashlib.sha256(pdf).hexdigest()
     assert pack.size_bytes == len(pdf)
     assert (pack.title, pack.period_start, pack.period_end) == (PACK_TITLE, MAY, OCTOBER_END)
@@ -351,7 +351,7 @@ def test_the_download_is_the_stored_pdf_byte_for_byte(
     assert response["Content-Disposition"] == (
         f'attachment; filename="report-pack-{pack.pk}-2026-05-01-to-2026-10-31.pdf"'
     )
-    assert response.content == bytes(ReportPack.objects.get(pk=pack.pk).pdf)
+    assert response.content == ReportPack.objects.get(pk=pack.pk).read_pdf()
     assert hashlib.sha256(response.content).hexdigest() == pack.sha256
 
 
@@ -375,7 +375,7 @@ def test_postgresql_refuses_to_change_or_delete_an_issued_pack(senior_manager):
     with pytest.raises(PermissionError):
         pack.delete()
     kept = ReportPack.objects.get(pk=pack.pk)
-    assert (bytes(kept.pdf), kept.sha256, kept.title) == (bytes(pack.pdf), pack.sha256, PACK_TITLE)
+    assert (kept.read_pdf(), kept.sha256, kept.title) == (pack.read_pdf(), pack.sha256, PACK_TITLE)
 
 
 # --- A double click ----------------------------------------------------------------------------
