@@ -54,8 +54,11 @@ def test_a_backup_restores_and_its_letters_triggers_and_access_log_check_out(
     assert f"All {len(protective_triggers())} protective triggers came through." in out
     assert "restores and checks out" in out
     with connection.cursor() as cursor:
-        cursor.execute("SELECT count(*) FROM pg_database WHERE datname LIKE %s", ["%_restore_%"])
-        assert cursor.fetchone()[0] == 0  # the scratch copy is dropped
+        # The scratch copy is dropped (this test database's: another test process may be
+        # checking a restore of its own at the same moment).
+        scratch = connection.settings_dict["NAME"] + "_restore_%"
+        cursor.execute("SELECT count(*) FROM pg_database WHERE datname LIKE %s", [scratch])
+        assert cursor.fetchone()[0] == 0
 
 
 def test_a_changed_backup_file_is_refused(tmp_path, person_a):
