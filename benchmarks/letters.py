@@ -11,12 +11,14 @@ PDF goes through (allocations.pdf_worker.html_to_pdf: PDF/UA-1, title and langua
   bold), size and line height, a title and a language, and nothing else (no header, no tables,
   no page numbers, no logo):
   * "bare page": one short paragraph: the fixed cost of any PDF (what issue 15 compared with);
-  * "text page": plain paragraphs filling the page (TEXT_PAGE_WORDS words, as many as a full
-    page of a letter carries): what a page of text costs in these fonts however it is styled.
+  * "text page": plain paragraphs of TEXT_PAGE_WORDS words, as many as the fullest page of the
+    demo's letters carries (a page of plain paragraphs holds more): what a page of a letter's
+    words costs in these fonts however it is styled.
   Aim (issue 15): a letter within 1.5× the text-page floor a page. A letter's page is full of
   words, and shaping and breaking the lines of a full page is most of a page's cost, so the
-  bare page is printed for comparison, not as the aim: WeasyPrint needs ~3× the bare page to
-  lay out a page of plain text (measured below in every run).
+  bare page is printed for comparison, not as the aim: WeasyPrint needs 2.5× the bare page for
+  those words alone (measured in every run), so no letter of more than a few lines can come
+  within 1.5× of it.
 - each kind of letter (indicative budget, budget statement, panel decision) for the demo's
   people: milliseconds a letter (median), pages (counted from the PDF), milliseconds a page and
   the ratios to both floors. Floors and letters are measured in turns, so a busy machine slows
