@@ -45,11 +45,13 @@ def seed(people: int) -> None:
     worker = users["sw.north"].pk
     today = datetime.date(2026, 11, 1)
     sql = [
-        """INSERT INTO assessments_person (reference, given_name, family_name, date_of_birth,
-               client_group, team_id, address_line_1, address_line_2, town, postcode,
+        """INSERT INTO assessments_person (reference, title, given_name, family_name,
+               preferred_name, date_of_birth, client_group, team_id, address_line_1,
+               address_line_2, town, postcode,
                existing_weekly_cost_gbp, needs_increased, sex, ethnicity, created_at, updated_at,
                lock_version)
-           SELECT 'B-' || g, 'Given' || g, 'Family' || (g %% 997), DATE '1940-01-01' + (g %% 20000),
+           SELECT 'B-' || g, '', 'Given' || g, 'Family' || (g %% 997), '',
+               DATE '1940-01-01' + (g %% 20000),
                (ARRAY['older_people','physical_disability','learning_disability','mental_health',
                       'sensory_impairment'])[1 + g %% 5],
                (SELECT id FROM assessments_team ORDER BY id LIMIT 1 OFFSET (g %% 2)),
