@@ -281,9 +281,12 @@ def _apply_chunk(run: RepricingRun, policy: RasPolicy, rows: list[Row]) -> tuple
         cursor.execute("SELECT COALESCE(MAX(id), 0) FROM allocations_indicativebudget")
         (before,) = cursor.fetchone()
         _copy_budgets(new)
+        # This transaction's own new versions: other workers' parts of the run, committed
+        # meanwhile, have ids above `before` too.
         cursor.execute(
-            "SELECT id FROM allocations_indicativebudget WHERE id > %s AND repricing_run_id = %s",
-            [before, run.pk],
+            "SELECT id FROM allocations_indicativebudget "
+            "WHERE id > %s AND repricing_run_id = %s AND person_id = ANY(%s)",
+            [before, run.pk, [r.person_id for r in todo]],
         )
         created = [row_id for (row_id,) in cursor.fetchall()]
         _snapshot_history(
