@@ -34,9 +34,9 @@ BENCH_DB = use_bench_database("ras_bench")
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def peak_mb(who: int = resource.RUSAGE_SELF) -> float:
-    """Peak resident memory (MB) of this process, or of its largest finished child."""
-    return resource.getrusage(who).ru_maxrss / 1024
+def peak_mb() -> float:
+    """Peak resident memory (MB) of this process so far."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def seed(people: int) -> None:
@@ -345,6 +345,16 @@ class Workers:
         ]
         time.sleep(4)  # Django started in each
 
+    def peak_mb(self) -> float:
+        """The largest peak resident memory (VmHWM, Linux) of the workers, while they run."""
+        peaks = [0.0]
+        for process in self.processes:
+            status = Path(f"/proc/{process.pid}/status")
+            for line in status.read_text().splitlines() if status.exists() else []:
+                if line.startswith("VmHWM:"):
+                    peaks.append(int(line.split()[1]) / 1024)
+        return max(peaks)
+
     def stop(self) -> None:
         for process in self.processes:
             process.terminate()
@@ -352,8 +362,9 @@ class Workers:
             process.wait(60)
 
 
-def apply_with_workers(count: int, price: str) -> tuple[float, object]:
-    """Start `count` workers, queue a run applying a new policy, and time it to done."""
+def apply_with_workers(count: int, price: str) -> tuple[float, object, float]:
+    """Start `count` workers, queue a run applying a new policy, and time it to done; with
+    the workers' largest peak memory."""
     from django.db import close_old_connections
 
     from allocations.models import RepricingRun
@@ -372,9 +383,10 @@ def apply_with_workers(count: int, price: str) -> tuple[float, object]:
             if run.status in ("done", "failed"):
                 break
         elapsed = time.perf_counter() - start
+        peak = workers.peak_mb()
     finally:
         workers.stop()
-    return elapsed, RepricingRun.objects.get(pk=run.pk)
+    return elapsed, RepricingRun.objects.get(pk=run.pk), peak
 
 
 def ratio(seconds: float, floor: float) -> str:
@@ -469,16 +481,14 @@ def main(people: int, *, workers: list[int], reuse: bool, impacts: bool) -> None
 
     for index, count in enumerate(workers):
         price = f"5.{4 + index:02d}"
-        elapsed, run = apply_with_workers(count, price)
+        elapsed, run, peak = apply_with_workers(count, price)
         parts = run.chunks.all()
         by = {part.done_by for part in parts}
         print(
             f"apply, {count} db_worker{'s' if count > 1 else ''}: {run.changed:,} new versions "
             f"({run.status}) in {ratio(elapsed, floor)}; {len(parts)} parts done by "
-            f"{len(by)} worker{'s' if len(by) > 1 else ''}"
+            f"{len(by)} worker{'s' if len(by) > 1 else ''}, peak memory of a worker {peak:.0f} MB"
         )
-    if workers:
-        print(f"  peak memory of the largest worker: {peak_mb(resource.RUSAGE_CHILDREN):.0f} MB")
     connection.close()
 
 
