@@ -1190,6 +1190,7 @@ class ReportPack(models.Model):
         """The PDF as issued, checked against its SHA-256 (see Letter.read_pdf)."""
         return read_document(self)
 
+
 class RepricingChunk(models.Model):
     """One part of a re-pricing run: the people with ids from `first_person_id` to
     `last_person_id` (allocations.services.repricing). Each part is applied in one
