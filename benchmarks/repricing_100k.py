@@ -2,6 +2,7 @@
 and apply, each beside the set-based SQL floor measured in the same run.
 
     python -m benchmarks.repricing_100k [PEOPLE] [--workers 1,2,4] [--reuse] [--no-impacts]
+                                        [--no-inline]
 
 PEOPLE is 100,000 by default; 300000 or 1000000 run by hand (seeding a million people, 33
 million answers, takes a long time: --reuse keeps a database seeded before with as many
@@ -389,11 +390,36 @@ def apply_with_workers(count: int, price: str) -> tuple[float, object, float]:
     return elapsed, RepricingRun.objects.get(pk=run.pk), peak
 
 
+def apply_here(policy, admin, floor: float) -> None:
+    """Apply `policy` in this process (its peak memory printed), then again (nothing to do)."""
+    from allocations.models import IndicativeBudget, RepricingRun
+    from allocations.services.repricing import repricing_apply
+
+    history = IndicativeBudget.history.model
+    before = history.objects.count()
+    run = RepricingRun.objects.create(policy=policy, created_by=admin, reason="bench")
+    start = time.perf_counter()
+    repricing_apply(run)
+    apply_s = time.perf_counter() - start
+    run.refresh_from_db()
+    written = history.objects.count() - before
+    print(
+        f"apply, in this process: {run.changed:,} new budget versions, {written:,} history rows "
+        f"in {ratio(apply_s, floor)} ({floor:.1f} s, set-based SQL; target 3×)"
+    )
+    print(f"  peak memory of this process: {peak_mb():.0f} MB")
+
+    start = time.perf_counter()
+    again = RepricingRun.objects.create(policy=policy, created_by=admin, reason="bench 2")
+    repricing_apply(again)
+    print(f"apply again: {again.changed} new versions in {time.perf_counter() - start:.1f} s")
+
+
 def ratio(seconds: float, floor: float) -> str:
     return f"{seconds:.1f} s, {seconds / floor:.1f}× the floor"
 
 
-def main(people: int, *, workers: list[int], reuse: bool, impacts: bool) -> None:
+def main(people: int, *, workers: list[int], reuse: bool, impacts: bool, inline: bool) -> None:
     if not reuse:
         recreate_database(BENCH_DB)
     import django
@@ -402,13 +428,12 @@ def main(people: int, *, workers: list[int], reuse: bool, impacts: bool) -> None
     from django.core.management import call_command
     from django.db import connection
 
-    from allocations.models import IndicativeBudget, RasPolicy, RepricingRun
+    from allocations.models import RasPolicy
     from allocations.selectors.repricing import (
         policy_impact,
         questionnaire_impact,
         repricing_preview,
     )
-    from allocations.services.repricing import repricing_apply
     from assessments.models import Answer, AnswerOption, Person, QuestionnaireVersion, User
     from assessments.services.questionnaires import questionnaire_copy_to_draft
 
@@ -460,25 +485,9 @@ def main(people: int, *, workers: list[int], reuse: bool, impacts: bool) -> None
     print(f"  peak memory of this process so far: {peak_mb():.0f} MB")
 
     floor = apply_floor(policy, admin.pk)
-    history = IndicativeBudget.history.model
-    before = history.objects.count()
-    run = RepricingRun.objects.create(policy=policy, created_by=admin, reason="bench")
-    start = time.perf_counter()
-    repricing_apply(run)
-    apply_s = time.perf_counter() - start
-    run.refresh_from_db()
-    written = history.objects.count() - before
-    print(
-        f"apply, in this process: {run.changed:,} new budget versions, {written:,} history rows "
-        f"in {ratio(apply_s, floor)} ({floor:.1f} s, set-based SQL; target 3×)"
-    )
-    print(f"  peak memory of this process: {peak_mb():.0f} MB")
-
-    start = time.perf_counter()
-    again = RepricingRun.objects.create(policy=policy, created_by=admin, reason="bench 2")
-    repricing_apply(again)
-    print(f"apply again: {again.changed} new versions in {time.perf_counter() - start:.1f} s")
-
+    print(f"apply's floor: {floor:.1f} s (set-based SQL, rolled back)")
+    if inline:
+        apply_here(policy, admin, floor)
     for index, count in enumerate(workers):
         price = f"5.{4 + index:02d}"
         elapsed, run, peak = apply_with_workers(count, price)
@@ -498,10 +507,12 @@ if __name__ == "__main__":
     parser.add_argument("--workers", default="1,2,4", help="db_worker counts, e.g. 1,2,4")
     parser.add_argument("--reuse", action="store_true", help="keep a database seeded before")
     parser.add_argument("--no-impacts", action="store_true", help="skip the draft impacts")
+    parser.add_argument("--no-inline", action="store_true", help="apply through workers only")
     args = parser.parse_args()
     main(
         args.people,
         workers=[int(n) for n in args.workers.split(",") if n],
         reuse=args.reuse,
         impacts=not args.no_impacts,
+        inline=not args.no_inline,
     )
