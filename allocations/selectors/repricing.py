@@ -2,15 +2,18 @@
 policy version's impact (issue 11): everyone's current budget beside their figure under any
 version — a draft, a future one or the one in force — the same rows, counted the same way.
 
-On PostgreSQL the rows come from ONE query (points summed from the answers in SQL, the
-informal-support facts and the person's circumstances joined in); the engine runs in Python.
-The preview summarises them, and exports them as CSV. Also whether a policy may be applied
+On PostgreSQL the rows come a page at a time, one query a page of 5,000 people in person id
+order (points summed from the page's answers in SQL, the informal-support facts and the
+person's circumstances joined in; the next page read ahead by a second connection while this
+one calculates); the engine runs in Python. Memory holds a page or two, whatever the number
+of people. The preview counts them in one pass, and exports them as CSV; a re-pricing run
+reads the pages of each of its parts (`repricing_parts`). Also whether a policy may be applied
 now, who may see an impact preview, and a run for the user following it.
 
 A questionnaire version's impact (issue 11) is the same preview with each person's answers
 scored by that version instead (`questionnaire_impact`): the policy in force, everyone's other
 facts as now, their points from the version's options for the same answers (same question
-code, option at the same order). The scoring is passed into the one rows query as arrays."""
+code, option at the same order). The scoring is passed into each page's query as arrays."""
 
 from __future__ import annotations
 
@@ -843,7 +846,7 @@ def questionnaire_impact(*, user, version: QuestionnaireVersion, count: bool = T
     budget beside their figure if they were reassessed on `version` giving the same answers —
     the policy in force today, every other fact as now (informal support, carer, client group,
     existing package, the triggers their budget recorded), their points as `version` scores
-    their answers (draft_scoring). Reads only, a constant number of queries.
+    their answers (draft_scoring). Reads only, a query a page of people.
     PermissionDenied (NOT_QUESTIONNAIRE_IMPACT_READER) unless policy_impact_visible;
     ImpactUnavailable when no policy is in force."""
     if not policy_impact_visible(user):
