@@ -1189,3 +1189,41 @@ class ReportPack(models.Model):
     def read_pdf(self) -> bytes:
         """The PDF as issued, checked against its SHA-256 (see Letter.read_pdf)."""
         return read_document(self)
+
+
+class RepricingChunk(models.Model):
+    """One part of a re-pricing run: the people with ids from `first_person_id` to
+    `last_person_id` (allocations.services.repricing). Each part is applied in one
+    transaction, by whichever worker takes it first (its row locked, skipping parts another
+    worker holds), and is marked done in that same transaction with its counts: a part is
+    applied once, whichever workers stop or die, and the run's counts are the sums of its
+    parts'. Written by the workers only, never by a person (the run and the budgets keep the
+    history)."""
+
+    run = models.ForeignKey(RepricingRun, on_delete=models.PROTECT, related_name="chunks")
+    number = models.PositiveIntegerField()
+    first_person_id = models.BigIntegerField()
+    last_person_id = models.BigIntegerField()
+    # People to re-price: as planned, then as found when the part was applied.
+    total = models.PositiveIntegerField()
+    processed = models.PositiveIntegerField(default=0)
+    changed = models.PositiveIntegerField(default=0)
+    flagged = models.PositiveIntegerField(default=0)
+    failed = models.PositiveIntegerField(default=0)
+    # "reference (why)" of the first people whose figure could not be calculated, a line each.
+    failures = models.TextField(blank=True)
+    done_at = models.DateTimeField(null=True, blank=True)
+    done_by = models.CharField("worker (host:process)", max_length=100, blank=True)
+
+    class Meta:
+        ordering = ["run", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["run", "number"], name="repricing_chunk_once"),
+            models.CheckConstraint(
+                condition=Q(first_person_id__lte=F("last_person_id")),
+                name="repricing_chunk_range_in_order",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Part {self.number} of {self.run}"

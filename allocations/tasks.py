@@ -8,6 +8,6 @@ checks). This module only gathers them: jobs queued under their old paths
 """
 
 from allocations.services.letter_batches import issue_letter_batch
-from allocations.services.repricing import apply_repricing
+from allocations.services.repricing import apply_repricing, apply_repricing_chunk
 
-__all__ = ["apply_repricing", "issue_letter_batch"]
+__all__ = ["apply_repricing", "apply_repricing_chunk", "issue_letter_batch"]

@@ -1,23 +1,43 @@
 """Re-pricing 100,000 people (about 33 answers each) in PostgreSQL: a draft's impact, preview
-and apply.
+and apply, each beside the set-based SQL floor measured in the same run.
 
-    python -m benchmarks.repricing_100k [PEOPLE]
+    python -m benchmarks.repricing_100k [PEOPLE] [--workers 1,2,4] [--reuse] [--no-impacts]
+                                        [--no-inline]
 
-Uses its own database (BENCH_DATABASE_NAME, default ras_bench, on the server of
-BENCH_DATABASE_URL, default the local server), dropped and created afresh. Targets (issue 4):
-preview within 10 s, apply — new budget versions and their history rows — within 30 s on a
-2-core machine; (issue 11) a draft policy's impact preview within 10 s, and a draft
-questionnaire version's.
+PEOPLE is 100,000 by default; 300000 or 1000000 run by hand (seeding a million people, 33
+million answers, takes a long time: --reuse keeps a database seeded before with as many
+people). Uses its own database (BENCH_DATABASE_NAME, default ras_bench, on the server of
+BENCH_DATABASE_URL, default the local server), dropped and created afresh unless --reuse.
+
+Prints, for each step, its time and the floor's: a set-based SQL statement doing the same
+arithmetic for everyone (the preview's: one SELECT counting the same tallies; the apply's: the
+new versions, the old ones superseded and the history rows of both, written by three
+statements with every foreign key checked, then rolled back). Targets (issue 15): preview and
+apply within 3× their floor; at 1,000,000 people, preview under 60 s and apply under 5
+minutes. The apply runs once in this process (its peak memory printed: the same at any number
+of people) and then through the job queue with 1, 2 and 4 `manage.py db_worker` processes
+sharing the run's parts (each time to a new policy, so everyone is re-priced again).
 """
 
 from __future__ import annotations
 
+import argparse
+import os
+import resource
+import subprocess
 import sys
 import time
+from pathlib import Path
 
 from benchmarks.database import recreate_database, use_bench_database
 
 BENCH_DB = use_bench_database("ras_bench")
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def peak_mb() -> float:
+    """Peak resident memory (MB) of this process so far."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def seed(people: int) -> None:
@@ -45,11 +65,16 @@ def seed(people: int) -> None:
     worker = users["sw.north"].pk
     today = datetime.date(2026, 11, 1)
     sql = [
-        """INSERT INTO assessments_person (reference, given_name, family_name, date_of_birth,
-               client_group, team_id, address_line_1, address_line_2, town, postcode,
+        # The benchmark's own database, its rows valid by construction: no foreign-key or
+        # guard triggers while seeding (a million people's 33 million answers, otherwise slow).
+        "SET session_replication_role = replica",
+        """INSERT INTO assessments_person (reference, title, given_name, family_name,
+               preferred_name, date_of_birth, client_group, team_id, address_line_1,
+               address_line_2, town, postcode,
                existing_weekly_cost_gbp, needs_increased, sex, ethnicity, created_at, updated_at,
                lock_version)
-           SELECT 'B-' || g, 'Given' || g, 'Family' || (g %% 997), DATE '1940-01-01' + (g %% 20000),
+           SELECT 'B-' || g, '', 'Given' || g, 'Family' || (g %% 997), '',
+               DATE '1940-01-01' + (g %% 20000),
                (ARRAY['older_people','physical_disability','learning_disability','mental_health',
                       'sensory_impairment'])[1 + g %% 5],
                (SELECT id FROM assessments_team ORDER BY id LIMIT 1 OFFSET (g %% 2)),
@@ -93,6 +118,7 @@ def seed(people: int) -> None:
            JOIN (SELECT ans.assessment_id, SUM(o.points) AS total FROM assessments_answer ans
                  JOIN assessments_answeroption o ON o.id = ans.option_id
                  GROUP BY ans.assessment_id) pts ON pts.assessment_id = a.id""",
+        "SET session_replication_role = DEFAULT",
         "ANALYZE",
     ]
     params = {
@@ -107,106 +133,386 @@ def seed(people: int) -> None:
             cursor.execute(statement, params if "%(" in statement else None)
 
 
-def main(people: int = 100_000) -> None:
-    recreate_database(BENCH_DB)
-    import django
+def _literal(value) -> str:
+    """A number of our own policy as an SQL literal (Decimals and ints only)."""
+    from decimal import Decimal
 
-    django.setup()
+    assert isinstance(value, (Decimal, int)) and not isinstance(value, bool)  # noqa: S101
+    return f"{value}::numeric"
+
+
+def _case(column: str, mapping: dict, default: str) -> str:
+    whens = " ".join(f"WHEN '{k}' THEN {_literal(v)}" for k, v in sorted(mapping.items()))
+    return f"(CASE {column} {whens} ELSE {default} END)" if whens else default
+
+
+def calc_sql(policy) -> str:
+    """Every to-do row's new figure under `policy`, as the engine works it out (spec steps
+    1-9), in one SELECT: the floor's arithmetic."""
+    from allocations.adapter import engine_policy
+
+    rules = engine_policy(policy)
+    factor = _case("p.client_group", dict(rules.client_group_factors), "1::numeric")
+    reduction = (
+        "(CASE WHEN a.carer_assessed AND a.carer_able_and_willing AND a.informal_support <> '' "
+        f"THEN {_case('a.informal_support', dict(rules.informal_support_reductions), '0')} * "
+        f"{_case('a.carer_impact', dict(rules.carer_impact_multipliers), '0')} ELSE 0 END)"
+    )
+    lower, bands, shares = "0::numeric", [], []
+    for band in rules.contingency_bands:
+        upper = "c.gross" if band.up_to is None else f"LEAST(c.gross, {_literal(band.up_to)})"
+        amount = f"GREATEST(0, {upper} - {lower})"
+        bands.append(f"{_literal(band.rate)} / 100 * {amount}")
+        shares.append(
+            f"jsonb_build_object('lower', {lower}::text, 'upper', "
+            f"{'NULL' if band.up_to is None else _literal(band.up_to)}::text, 'rate', "
+            f"{_literal(band.rate)}::text, 'amount_in_band', ({amount})::text, 'retained', "
+            f"({bands[-1]})::text)"
+        )
+        lower = _literal(band.up_to) if band.up_to is not None else lower
+    protect = "true" if rules.protect_existing_packages else "false"
+    keep = "GREATEST(c.ras, c.existing)" if rules.transitional_rule == "higher_of" else "c.existing"
+    policy_json = (
+        f"jsonb_build_object('id', {policy.pk}, 'name', 'bench', 'price_per_point', "
+        f"'{rules.price_per_point}', 'weeks_per_year', '{rules.weeks_per_year}')"
+    )
+    # Numbers of our own policy (Decimals) and ids only: no outside text reaches the SQL.
+    return f"""
+WITH points AS (
+    SELECT ans.assessment_id, SUM(o.points) AS total
+    FROM assessments_answer ans
+    JOIN assessments_answeroption o ON o.id = ans.option_id
+    JOIN allocations_indicativebudget cb
+      ON cb.assessment_id = ans.assessment_id AND cb.status = 'current'
+    GROUP BY ans.assessment_id
+), facts AS (
+    SELECT b.id, b.person_id, b.assessment_id, p.client_group, t.name AS team,
+           b.indicative_weekly_gbp AS now_weekly, b.annual_gbp AS now_annual,
+           b.raw_points AS now_points, b.triggers, b.breakdown -> 'points_by_section' AS sections,
+           COALESCE(points.total, 0) AS raw, {factor} AS factor, {reduction} AS reduction,
+           p.existing_weekly_cost_gbp AS existing, p.needs_increased, a.assessment_date
+    FROM allocations_indicativebudget b
+    JOIN assessments_person p ON p.id = b.person_id
+    JOIN assessments_team t ON t.id = p.team_id
+    JOIN assessments_assessment a ON a.id = b.assessment_id
+    LEFT JOIN points ON points.assessment_id = b.assessment_id
+    WHERE b.status = 'current' AND b.policy_id <> {policy.pk}
+), gross AS (
+    SELECT f.*, f.raw * (1 - f.reduction / 100) AS adjusted,
+           round(f.raw * (1 - f.reduction / 100) * {_literal(rules.price_per_point)} * f.factor,
+                 2) AS gross
+    FROM facts f
+), c AS (
+    SELECT g.*, round({" + ".join(b.replace("c.gross", "g.gross") for b in bands)}, 2)
+           AS contingency,
+           GREATEST({_literal(rules.minimum_weekly)}, g.gross - round({
+        " + ".join(b.replace("c.gross", "g.gross") for b in bands)
+    }, 2)) AS ras
+    FROM gross g
+), calc AS (
+    SELECT c.*, new.weekly AS new_weekly, round(new.weekly * {_literal(rules.weeks_per_year)}, 2)
+           AS new_annual, new.basis,
+           new.weekly < c.now_weekly AND c.raw >= c.now_points AS flagged,
+           jsonb_build_object(
+               'policy', {policy_json},
+               'inputs', jsonb_build_object('client_group', c.client_group,
+                   'existing_weekly_cost', c.existing::text,
+                   'needs_increased', c.needs_increased, 'assessment_id', c.assessment_id,
+                   'assessment_date', c.assessment_date::text),
+               'points_by_section', c.sections,
+               'client_group_factor', c.factor::text,
+               'bands', jsonb_build_array({", ".join(shares)})) AS breakdown
+    FROM c, LATERAL (
+        SELECT CASE WHEN {protect} AND c.existing IS NOT NULL AND NOT c.needs_increased
+                    THEN {keep} ELSE c.ras END AS weekly,
+               CASE WHEN {protect} AND c.existing IS NOT NULL AND NOT c.needs_increased
+                         AND {keep} <> c.ras THEN 'existing_package' ELSE 'ras' END AS basis
+    ) new
+)"""  # noqa: S608
+
+
+def preview_floor(policy) -> float:
+    """The preview's tallies (in total, by client group, by team) in one SELECT."""
+    from django.db import connection, transaction
+
+    from allocations.selectors.repricing import repricing_session
+
+    sql = (
+        calc_sql(policy)
+        + """
+SELECT client_group, team, count(*), count(*) FILTER (WHERE new_weekly > now_weekly),
+       count(*) FILTER (WHERE new_weekly < now_weekly), count(*) FILTER (WHERE flagged),
+       sum(now_weekly), sum(new_weekly), sum(now_annual), sum(new_annual),
+       sum(new_weekly - now_weekly) FILTER (WHERE NOT flagged)
+FROM calc GROUP BY GROUPING SETS ((), (client_group), (team))"""
+    )
+    start = time.perf_counter()
+    with transaction.atomic(), connection.cursor() as cursor:
+        repricing_session(cursor)
+        cursor.execute(sql)
+        cursor.fetchall()
+    return time.perf_counter() - start
+
+
+def apply_floor(policy, user_id: int) -> float:
+    """The apply's writes, set-based: the new figures worked out once into a temporary table,
+    the old versions superseded and the new ones inserted, each with its history rows, every
+    foreign key checked as it goes; then rolled back."""
+    from django.db import connection, transaction
+
+    from allocations.models import IndicativeBudget
+    from allocations.selectors.repricing import repricing_session
+
+    quote = connection.ops.quote_name
+    fields = [f.column for f in IndicativeBudget._meta.concrete_fields]
+    columns = ", ".join(quote(c) for c in fields)
+    history = quote(IndicativeBudget.history.model._meta.db_table)
+    audit = "history_date, history_change_reason, history_type, history_user_id"
+    new_columns = [c for c in fields if c != "id"]
+    values = {
+        "person_id": "person_id", "assessment_id": "assessment_id", "policy_id": str(policy.pk),
+        "status": "CASE WHEN flagged THEN 'awaiting_decision' ELSE 'current' END",
+        "reason": "'bench floor'", "calculated_on": "current_date", "raw_points": "raw",
+        "reduction_percent": "reduction", "adjusted_points": "adjusted",
+        "gross_weekly_gbp": "gross", "contingency_weekly_gbp": "contingency",
+        "ras_weekly_gbp": "ras", "indicative_weekly_gbp": "new_weekly",
+        "annual_gbp": "new_annual", "basis": "basis",
+        "panel_required": f"new_weekly >= {_literal(policy.panel_threshold_weekly_gbp)}",
+        "triggers": "triggers", "breakdown": "breakdown", "repricing_run_id": "NULL",
+        "replaces_id": "id", "created_at": "now()", "created_by_id": str(user_id),
+        "ended_at": "NULL", "end_reason": "''", "decided_at": "NULL", "decided_by_id": "NULL",
+        "decision_reason": "''",
+    }  # fmt: skip
+    select_new = ", ".join(values[c] for c in new_columns)
+    calc = calc_sql(policy)
+    create = f"CREATE TEMPORARY TABLE floor_calc ON COMMIT DROP AS {calc} SELECT * FROM calc"  # noqa: S608
+    statements = [
+        "SET CONSTRAINTS ALL IMMEDIATE",
+        create,
+        f"""WITH old AS (
+            UPDATE allocations_indicativebudget b SET status = 'superseded', ended_at = now()
+            FROM floor_calc f WHERE b.id = f.id AND NOT f.flagged RETURNING b.*)
+        INSERT INTO {history} ({columns}, {audit})
+        SELECT {columns}, now(), 'bench floor', '~', {user_id} FROM old""",  # noqa: S608
+        f"""WITH new AS (
+            INSERT INTO allocations_indicativebudget ({", ".join(quote(c) for c in new_columns)})
+            SELECT {select_new} FROM floor_calc RETURNING *)
+        INSERT INTO {history} ({columns}, {audit})
+        SELECT {columns}, now(), 'bench floor', '+', {user_id} FROM new""",  # noqa: S608
+    ]
+    start = time.perf_counter()
+    with transaction.atomic(), connection.cursor() as cursor:
+        repricing_session(cursor)
+        for statement in statements:
+            cursor.execute(statement)
+        elapsed = time.perf_counter() - start
+        transaction.set_rollback(True)
+    return elapsed
+
+
+def new_policy(price: str):
+    """A policy at `price` a point, approved today: the one in force, for everyone."""
     import datetime
     from decimal import Decimal
 
-    from django.db import connection
-
     from allocations.demo import POLICY_2026
-    from allocations.models import IndicativeBudget, RasPolicy, RepricingRun
-    from allocations.selectors.repricing import (
-        policy_impact,
-        questionnaire_impact,
-        repricing_preview,
-    )
+    from allocations.models import RasPolicy
     from allocations.services.policies import policy_approve, policy_create_draft
-    from allocations.services.repricing import repricing_apply
-    from assessments.models import Answer, AnswerOption, QuestionnaireVersion, User
-    from assessments.services.questionnaires import questionnaire_copy_to_draft
+    from assessments.models import User
 
-    start = time.perf_counter()
-    seed(people)
-    print(
-        f"seed: {people:,} people, {Answer.objects.count():,} answers "
-        f"in {time.perf_counter() - start:.1f} s"
-    )
-
-    admin = User.objects.get(username="ras.admin")
-    senior = User.objects.get(username="senior.manager")
     draft = policy_create_draft(
-        actor=admin,
+        actor=User.objects.get(username="ras.admin"),
         data={
             **POLICY_2026,
-            "name": "Uplift",
-            # Approved today, so in force from today (never before its approval).
+            "name": f"Uplift to £{price}",
             "effective_from": datetime.date.today(),  # noqa: DTZ011
-            "price_per_point_gbp": Decimal("5.03"),
+            "price_per_point_gbp": Decimal(price),
         },
     )
+    policy_approve(actor=User.objects.get(username="senior.manager"), policy=draft)
+    return RasPolicy.objects.get(pk=draft.pk)
 
-    # What the approver sees before approving: the draft's impact on everyone.
-    start = time.perf_counter()
-    impact = policy_impact(user=senior, policy=RasPolicy.objects.get(pk=draft.pk))
-    impact_s = time.perf_counter() - start
-    print(
-        f"impact of a draft: {impact.total.people:,} people ({impact.total.up:,} gain, "
-        f"{impact.total.down:,} lose), weekly {impact.total.weekly_now:,} → "
-        f"{impact.total.weekly_new:,} in {impact_s:.1f} s (target 10 s)"
-    )
 
-    # What the publisher sees before publishing a questionnaire draft: a copy with every
-    # question's second option worth one point more.
-    published = QuestionnaireVersion.objects.get(status=QuestionnaireVersion.Status.PUBLISHED)
-    questionnaire_draft = questionnaire_copy_to_draft(actor=admin, version=published)
-    for option in AnswerOption.objects.filter(question__version=questionnaire_draft, order=2):
-        option.points += 1
-        option.save()
-    start = time.perf_counter()
-    impact = questionnaire_impact(user=senior, version=questionnaire_draft)
-    questionnaire_s = time.perf_counter() - start
-    print(
-        f"impact of a questionnaire draft: {impact.total.people:,} people "
-        f"({impact.total.up:,} gain, {impact.total.down:,} lose), weekly "
-        f"{impact.total.weekly_now:,} → {impact.total.weekly_new:,} in {questionnaire_s:.1f} s "
-        f"(target 10 s)"
-    )
+class Workers:
+    """`manage.py db_worker` processes on the benchmark's database, stopped (SIGTERM) on exit."""
 
-    policy_approve(actor=senior, policy=draft)
-    new_policy = RasPolicy.objects.get(pk=draft.pk)
+    def __init__(self, count: int):
+        env = {**os.environ, "PYTHONPATH": str(ROOT)}
+        command = [sys.executable, "manage.py", "db_worker", "--no-reload"]
+        command += ["--no-startup-delay", "--interval", "0.1", "--verbosity", "0"]
+        self.processes = [
+            subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL)  # noqa: S603
+            for _ in range(count)
+        ]
+        time.sleep(4)  # Django started in each
 
-    start = time.perf_counter()
-    preview = repricing_preview(new_policy)
-    preview_s = time.perf_counter() - start
-    print(
-        f"preview: {preview.total.people:,} people ({preview.total.up:,} up, "
-        f"{preview.total.down:,} down, {preview.total.flagged:,} flagged) in {preview_s:.1f} s "
-        f"(target 10 s)"
-    )
+    def peak_mb(self) -> float:
+        """The largest peak resident memory (VmHWM, Linux) of the workers, while they run."""
+        peaks = [0.0]
+        for process in self.processes:
+            status = Path(f"/proc/{process.pid}/status")
+            for line in status.read_text().splitlines() if status.exists() else []:
+                if line.startswith("VmHWM:"):
+                    peaks.append(int(line.split()[1]) / 1024)
+        return max(peaks)
+
+    def stop(self) -> None:
+        for process in self.processes:
+            process.terminate()
+        for process in self.processes:
+            process.wait(60)
+
+
+def apply_with_workers(count: int, price: str) -> tuple[float, object, float]:
+    """Start `count` workers, queue a run applying a new policy, and time it to done; with
+    the workers' largest peak memory."""
+    from django.db import close_old_connections
+
+    from allocations.models import RepricingRun
+    from allocations.services.repricing import repricing_start
+    from assessments.models import User
+
+    policy = new_policy(price)
+    workers = Workers(count)
+    try:
+        start = time.perf_counter()
+        run = repricing_start(actor=User.objects.get(username="ras.admin"), policy=policy)
+        while True:
+            time.sleep(0.2)
+            close_old_connections()
+            run.refresh_from_db()
+            if run.status in ("done", "failed"):
+                break
+        elapsed = time.perf_counter() - start
+        peak = workers.peak_mb()
+    finally:
+        workers.stop()
+    return elapsed, RepricingRun.objects.get(pk=run.pk), peak
+
+
+def apply_here(policy, admin, floor: float) -> None:
+    """Apply `policy` in this process (its peak memory printed), then again (nothing to do)."""
+    from allocations.models import IndicativeBudget, RepricingRun
+    from allocations.services.repricing import repricing_apply
 
     history = IndicativeBudget.history.model
     before = history.objects.count()
-    run = RepricingRun.objects.create(policy=new_policy, created_by=admin, reason="bench")
+    run = RepricingRun.objects.create(policy=policy, created_by=admin, reason="bench")
     start = time.perf_counter()
     repricing_apply(run)
     apply_s = time.perf_counter() - start
     run.refresh_from_db()
     written = history.objects.count() - before
     print(
-        f"apply: {run.changed:,} new budget versions, {written:,} history rows in "
-        f"{apply_s:.1f} s (target 30 s)"
+        f"apply, in this process: {run.changed:,} new budget versions, {written:,} history rows "
+        f"in {ratio(apply_s, floor)} ({floor:.1f} s, set-based SQL; target 3×)"
     )
+    print(f"  peak memory of this process: {peak_mb():.0f} MB")
 
     start = time.perf_counter()
-    again = RepricingRun.objects.create(policy=new_policy, created_by=admin, reason="bench 2")
+    again = RepricingRun.objects.create(policy=policy, created_by=admin, reason="bench 2")
     repricing_apply(again)
     print(f"apply again: {again.changed} new versions in {time.perf_counter() - start:.1f} s")
+
+
+def ratio(seconds: float, floor: float) -> str:
+    return f"{seconds:.1f} s, {seconds / floor:.1f}× the floor"
+
+
+def main(people: int, *, workers: list[int], reuse: bool, impacts: bool, inline: bool) -> None:
+    if not reuse:
+        recreate_database(BENCH_DB)
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.db import connection
+
+    from allocations.models import RasPolicy
+    from allocations.selectors.repricing import (
+        policy_impact,
+        questionnaire_impact,
+        repricing_preview,
+    )
+    from assessments.models import Answer, AnswerOption, Person, QuestionnaireVersion, User
+    from assessments.services.questionnaires import questionnaire_copy_to_draft
+
+    start = time.perf_counter()
+    if reuse and Person.objects.count() == people:
+        call_command("migrate", verbosity=0)
+        print(f"seed: reusing {people:,} people, {Answer.objects.count():,} answers")
+    else:
+        seed(people)
+        print(
+            f"seed: {people:,} people, {Answer.objects.count():,} answers "
+            f"in {time.perf_counter() - start:.1f} s"
+        )
+    admin = User.objects.get(username="ras.admin")
+    senior = User.objects.get(username="senior.manager")
+
+    if impacts:
+        from decimal import Decimal
+
+        draft = new_policy("5.02")  # approved, then read as a draft would be: the same rows
+        start = time.perf_counter()
+        impact = policy_impact(user=senior, policy=RasPolicy.objects.get(pk=draft.pk))
+        print(
+            f"impact of a draft: {impact.total.people:,} people ({impact.total.up:,} gain, "
+            f"{impact.total.down:,} lose) in {time.perf_counter() - start:.1f} s (target 10 s)"
+        )
+        published = QuestionnaireVersion.objects.get(status=QuestionnaireVersion.Status.PUBLISHED)
+        questionnaire_draft = questionnaire_copy_to_draft(actor=admin, version=published)
+        for option in AnswerOption.objects.filter(question__version=questionnaire_draft, order=2):
+            option.points += Decimal(1)
+            option.save()
+        start = time.perf_counter()
+        impact = questionnaire_impact(user=senior, version=questionnaire_draft)
+        print(
+            f"impact of a questionnaire draft: {impact.total.people:,} people "
+            f"({impact.total.up:,} gain) in {time.perf_counter() - start:.1f} s (target 10 s)"
+        )
+
+    policy = new_policy("5.03")
+    floor = preview_floor(policy)
+    start = time.perf_counter()
+    preview = repricing_preview(policy)
+    preview_s = time.perf_counter() - start
+    print(
+        f"preview: {preview.total.people:,} people ({preview.total.up:,} up, "
+        f"{preview.total.down:,} down, {preview.total.flagged:,} flagged) in "
+        f"{ratio(preview_s, floor)} ({floor:.1f} s, one SELECT; target 3×)"
+    )
+    print(f"  peak memory of this process so far: {peak_mb():.0f} MB")
+
+    floor = apply_floor(policy, admin.pk)
+    print(f"apply's floor: {floor:.1f} s (set-based SQL, rolled back)")
+    if inline:
+        apply_here(policy, admin, floor)
+    for index, count in enumerate(workers):
+        price = f"5.{4 + index:02d}"
+        elapsed, run, peak = apply_with_workers(count, price)
+        parts = run.chunks.all()
+        by = {part.done_by for part in parts}
+        print(
+            f"apply, {count} db_worker{'s' if count > 1 else ''}: {run.changed:,} new versions "
+            f"({run.status}) in {ratio(elapsed, floor)}; {len(parts)} parts done by "
+            f"{len(by)} worker{'s' if len(by) > 1 else ''}, peak memory of a worker {peak:.0f} MB"
+        )
     connection.close()
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]) if len(sys.argv) > 1 else 100_000)
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("people", nargs="?", type=int, default=100_000)
+    parser.add_argument("--workers", default="1,2,4", help="db_worker counts, e.g. 1,2,4")
+    parser.add_argument("--reuse", action="store_true", help="keep a database seeded before")
+    parser.add_argument("--no-impacts", action="store_true", help="skip the draft impacts")
+    parser.add_argument("--no-inline", action="store_true", help="apply through workers only")
+    args = parser.parse_args()
+    main(
+        args.people,
+        workers=[int(n) for n in args.workers.split(",") if n],
+        reuse=args.reuse,
+        impacts=not args.no_impacts,
+        inline=not args.no_inline,
+    )

@@ -177,6 +177,9 @@ TASKS = {"default": {"BACKEND": env_str("TASKS_BACKEND", "django_tasks_db.Databa
 # chunk); one whose lease has run out is stalled (its worker died) and is resumed where it
 # stopped. Longer than the slowest step between two checkpoints.
 JOB_LEASE_SECONDS = env_int("JOB_LEASE_SECONDS", 120, minimum=1)
+# A re-pricing run is cut into parts of this many people, each applied in one transaction by
+# whichever worker takes it (allocations.services.repricing): several `db_worker`s share a run.
+REPRICING_CHUNK = env_int("REPRICING_CHUNK", 5_000, minimum=1)
 
 # The menu's count of what waits for the user is kept this long (ras_site.context_processors);
 # My work always counts afresh.

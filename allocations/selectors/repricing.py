@@ -2,27 +2,34 @@
 policy version's impact (issue 11): everyone's current budget beside their figure under any
 version — a draft, a future one or the one in force — the same rows, counted the same way.
 
-On PostgreSQL the rows come from ONE query (points summed from the answers in SQL, the
-informal-support facts and the person's circumstances joined in); the engine runs in Python.
-The preview summarises them, and exports them as CSV. Also whether a policy may be applied
+On PostgreSQL the rows come a page at a time, one query a page of 5,000 people in person id
+order (points summed from the page's answers in SQL, the informal-support facts and the
+person's circumstances joined in; the next page read ahead by a second connection while this
+one calculates); the engine runs in Python. Memory holds a page or two, whatever the number
+of people. The preview counts them in one pass, and exports them as CSV; a re-pricing run
+reads the pages of each of its parts (`repricing_parts`). Also whether a policy may be applied
 now, who may see an impact preview, and a run for the user following it.
 
 A questionnaire version's impact (issue 11) is the same preview with each person's answers
 scored by that version instead (`questionnaire_impact`): the policy in force, everyone's other
 facts as now, their points from the version's options for the same answers (same question
-code, option at the same order). The scoring is passed into the one rows query as arrays."""
+code, option at the same order). The scoring is passed into each page's query as arrays."""
 
 from __future__ import annotations
 
 import csv
 import dataclasses
+import heapq
 import io
 import json
+import queue
+import threading
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import cached_property
+from itertools import chain
 
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
@@ -50,19 +57,23 @@ from assessments.models import (
 )
 from assessments.roles import PEOPLE_ALL_TEAMS
 
+# The current budgets (b) a re-pricing to %(policy)s changes: not on it already, nor with a
+# lower figure on it waiting for, or having had, a manager's decision.
+_TODO = """b.status = 'current' AND b.policy_id IS DISTINCT FROM %(policy)s
+      AND NOT EXISTS (
+          SELECT 1 FROM allocations_indicativebudget q
+          WHERE q.person_id = b.person_id AND q.policy_id = %(policy)s
+            AND q.status IN ('awaiting_decision', 'not_adopted'))"""
+
 # %(policy)s is the policy whose budgets are left out (re-pricing: the one being applied);
 # NULL leaves nobody out (an impact preview: everyone with a current budget). {points} is one of
 # the two points CTEs below: the answers' points as they are (_ROWS_SQL), or as a
 # questionnaire version would score them (_ROWS_SQL_DRAFT).
 _ROWS_TEMPLATE = """
-WITH current_budget AS (
+WITH current_budget AS MATERIALIZED (
     SELECT b.* FROM allocations_indicativebudget b
-    WHERE b.status = 'current' AND b.policy_id IS DISTINCT FROM %(policy)s
-      -- A lower figure on this policy waits for, or has had, a manager's decision.
-      AND NOT EXISTS (
-          SELECT 1 FROM allocations_indicativebudget q
-          WHERE q.person_id = b.person_id AND q.policy_id = %(policy)s
-            AND q.status IN ('awaiting_decision', 'not_adopted'))
+    WHERE {todo}{page}
+    ORDER BY b.person_id{limit}
 ), points AS ({points}
 )
 SELECT b.id, b.person_id, b.assessment_id, p.reference, p.given_name, p.family_name, t.name,
@@ -77,18 +88,25 @@ JOIN assessments_person p ON p.id = b.person_id
 JOIN assessments_team t ON t.id = p.team_id
 JOIN assessments_assessment a ON a.id = b.assessment_id
 LEFT JOIN points ON points.assessment_id = b.assessment_id
-ORDER BY b.id
+ORDER BY b.person_id
 """
 
-# Each current assessment's points, summed from its answers: one pass over the answers with
-# hash joins (an IN (…) here tempts the planner into 100,000 index look-ups).
+# One page of the rows (keyset pagination by person id): the next %(limit)s people after
+# %(after)s, up to %(upto)s. The partial unique index of current budgets (budget_one_current,
+# on person) serves the order and the range; each page's points are summed from its own
+# answers only (the answers' index on assessment), so a page costs the same however many
+# people there are, and memory holds one page at a time.
+_PAGE = "\n      AND b.person_id > %(after)s AND b.person_id <= %(upto)s"
+_LIMIT = " LIMIT %(limit)s"
+
+# Each listed assessment's points, summed from its answers: a page's own answers, found by the
+# answers' index on assessment (the whole caseload at once: one pass with hash joins).
 _POINTS_NOW = """
     SELECT ans.assessment_id, SUM(o.points) AS total, 0 AS unmapped,
            NULL::integer AS first_problem, NULL::integer AS last_problem, 0 AS in_draft
     FROM assessments_answer ans
     JOIN assessments_answeroption o ON o.id = ans.option_id
-    JOIN allocations_indicativebudget cb
-      ON cb.assessment_id = ans.assessment_id AND cb.status = 'current'
+    WHERE ans.assessment_id = ANY(ARRAY(SELECT assessment_id FROM current_budget))
     GROUP BY ans.assessment_id"""
 
 # The same, each answer scored as a questionnaire version would (DraftScoring, as four arrays
@@ -104,15 +122,50 @@ _POINTS_DRAFT = """
            MAX(COALESCE(m.problem, 0)) FILTER (WHERE m.points IS NULL) AS last_problem,
            COUNT(*) FILTER (WHERE m.in_draft) AS in_draft
     FROM assessments_answer ans
-    JOIN allocations_indicativebudget cb
-      ON cb.assessment_id = ans.assessment_id AND cb.status = 'current'
     LEFT JOIN unnest(%(ids)s::bigint[], %(points)s::numeric[], %(in_draft)s::boolean[],
                      %(problems)s::integer[]) AS m(option_id, points, in_draft, problem)
       ON m.option_id = ans.option_id
+    WHERE ans.assessment_id = ANY(ARRAY(SELECT assessment_id FROM current_budget))
     GROUP BY ans.assessment_id"""
 
-_ROWS_SQL = _ROWS_TEMPLATE.format(points=_POINTS_NOW)
-_ROWS_SQL_DRAFT = _ROWS_TEMPLATE.format(points=_POINTS_DRAFT)
+# Every row at once (the portable path's twin, see _rows_portable), and one page of them.
+_ROWS_SQL = _ROWS_TEMPLATE.format(todo=_TODO, points=_POINTS_NOW, page="", limit="")
+_ROWS_SQL_DRAFT = _ROWS_TEMPLATE.format(todo=_TODO, points=_POINTS_DRAFT, page="", limit="")
+_PAGE_SQL = _ROWS_TEMPLATE.format(todo=_TODO, points=_POINTS_NOW, page=_PAGE, limit=_LIMIT)
+_PAGE_SQL_DRAFT = _ROWS_TEMPLATE.format(todo=_TODO, points=_POINTS_DRAFT, page=_PAGE, limit=_LIMIT)
+
+# Where each part of a run ends: every %(chunk)s-th person to re-price, and the last one,
+# with how many come up to them (from the index of current budgets, no rows read).
+_BOUNDS_TEMPLATE = """
+SELECT person_id, n FROM (
+    SELECT b.person_id, row_number() OVER (ORDER BY b.person_id) AS n, count(*) OVER () AS total
+    FROM allocations_indicativebudget b
+    WHERE {todo}
+) todo
+WHERE n %% %(chunk)s = 0 OR n = total
+ORDER BY n"""
+_BOUNDS_SQL = _BOUNDS_TEMPLATE.format(todo=_TODO)
+
+# Rows read at a time, and the most any person id can be (PostgreSQL's bigint).
+PAGE = 5_000
+LAST_ID = 2**63 - 1
+
+# What each transaction reading or re-pricing rows asks of PostgreSQL (README, deployment):
+# enough memory for a page's hash joins and sorts not to spill to disk (the server's default
+# of 4 MB does); no JIT compilation (about a second for these joins, gaining nothing); and the
+# cost of a random read as on SSDs with the data cached, so that a page looks its people,
+# assessments and answers up by index (at the default, 4, the planner reads whole tables for
+# every page, and the time grows with the caseload).
+REPRICING_SESSION = (
+    "SET LOCAL work_mem = '64MB'; SET LOCAL jit = off; SET LOCAL random_page_cost = 1.1"
+)
+
+
+def repricing_session(cursor) -> None:
+    """Apply REPRICING_SESSION to the transaction `cursor` is in (PostgreSQL only; one round
+    trip)."""
+    cursor.execute(REPRICING_SESSION)
+
 
 NEEDS_REASSESSMENT = "needs reassessment: {problems}"
 AND_MORE = "{problems} and {more} more"
@@ -234,7 +287,9 @@ class Row:
     current_annual: Decimal
     current_points: Decimal
     case: Case
-    sections: list
+    # The points by section the current budget recorded, as JSON text: re-pricing copies it
+    # into the new version's breakdown as it is, never parsing it (see `sections`).
+    sections_json: str
     assessment_date: object
     result: Result | None = None
     error: str = ""
@@ -244,10 +299,14 @@ class Row:
     needs_reassessment: bool = False
 
     @property
+    def sections(self) -> list:
+        return json.loads(self.sections_json)
+
+    @cached_property  # asked for by three tallies, the CSV and the page
     def change(self) -> Decimal:
         return self.result.indicative_weekly - self.current_weekly if self.result else Decimal(0)
 
-    @property
+    @cached_property
     def flagged(self) -> bool:
         return self.result is not None and is_silent_reduction(
             new_weekly=self.result.indicative_weekly,
@@ -256,7 +315,7 @@ class Row:
             current_points=self.current_points,
         )
 
-    @property
+    @cached_property
     def direction(self) -> str:
         if self.result is None:
             return "error"
@@ -297,7 +356,7 @@ def _rows_portable(policy: RasPolicy | None, scoring: DraftScoring | None = None
                 total = points if total is None else total + points
             scored[assessment_id] = (total, unmapped, first, last, answered + in_draft)
     rows = []
-    for b in budgets.select_related("person__team", "assessment").order_by("id"):
+    for b in budgets.select_related("person__team", "assessment").order_by("person_id"):
         total, unmapped, first, last, answered = scored.get(
             b.assessment_id, (None, 0, None, None, 0)
         )
@@ -313,12 +372,55 @@ def _rows_portable(policy: RasPolicy | None, scoring: DraftScoring | None = None
     return rows
 
 
+def repricing_parts(policy: RasPolicy, *, chunk: int) -> list[tuple[int, int, int]]:
+    """A re-pricing run to `policy` cut into parts of `chunk` people (the last one smaller):
+    (first person id, last person id, people) of each, covering every id from 0 to LAST_ID,
+    so that people who come to need re-pricing later are in a part too. One query."""
+    if connection.vendor == "postgresql":
+        with transaction.atomic(), connection.cursor() as cursor:
+            repricing_session(cursor)
+            cursor.execute(_BOUNDS_SQL, {"policy": policy.pk, "chunk": chunk})
+            bounds = cursor.fetchall()
+    else:
+        people = [r[1] for r in _rows_portable(policy)]
+        bounds = [
+            (person_id, n)
+            for n, person_id in enumerate(people, start=1)
+            if n % chunk == 0 or n == len(people)
+        ]
+    parts, first, before = [], 0, 0
+    for index, (person_id, n) in enumerate(bounds):
+        last = LAST_ID if index == len(bounds) - 1 else person_id
+        parts.append((first, last, n - before))
+        first, before = person_id + 1, n
+    return parts
+
+
 def repricing_rows(
     policy: RasPolicy, *, everyone: bool = False, scoring: DraftScoring | None = None
 ) -> list[Row]:
-    """Every current budget not yet on `policy` (with `everyone`, every current budget), with
-    its figure under `policy` worked out. A constant number of queries, whatever the number of
-    people; `policy` may be a draft.
+    """Every row of repricing_pages at once, in person order: for a small caseload (a test, a
+    team); pages and runs of any size read repricing_pages."""
+    return [
+        row for page in repricing_pages(policy, everyone=everyone, scoring=scoring) for row in page
+    ]
+
+
+def repricing_pages(
+    policy: RasPolicy,
+    *,
+    everyone: bool = False,
+    scoring: DraftScoring | None = None,
+    page: int = PAGE,
+    first: int = 0,
+    last: int = LAST_ID,
+) -> Iterator[list[Row]]:
+    """Every current budget not yet on `policy` (with `everyone`, every current budget) of the
+    people with ids from `first` to `last`, with its figure under `policy` worked out: a list
+    of at most `page` rows at a time, in person order. One query a page (keyset pagination:
+    each page starts after the last person of the one before), each in its own transaction
+    unless the caller's, so memory holds one page whatever the number of people; `policy` may
+    be a draft.
 
     With `scoring` (draft_scoring: a questionnaire version's points for every option in use),
     each person's points are their answers as that version scores them; a person with an
@@ -327,23 +429,106 @@ def repricing_rows(
     rules = engine_policy(policy)
     validate_policy(rules)
     left_out = None if everyone else policy
-    if connection.vendor == "postgresql":
-        sql = _ROWS_SQL if scoring is None else _ROWS_SQL_DRAFT
-        params = {"policy": left_out.pk if left_out else None}
-        if scoring is not None:
-            params.update(scoring.sql_params())
+    if connection.vendor != "postgresql":
+        raw = [r for r in _rows_portable(left_out, scoring) if first <= r[1] <= last]
+        for start in range(0, len(raw), page):
+            yield _rows(rules, raw[start : start + page], scoring)
+        return
+    sql = _PAGE_SQL if scoring is None else _PAGE_SQL_DRAFT
+    params = {
+        "policy": left_out.pk if left_out else None,
+        "after": first - 1,
+        "upto": last,
+        "limit": page,
+    }
+    if scoring is not None:
+        params.update(scoring.sql_params())
+    for raw in _read_ahead(_raw_pages(sql, params)):
+        yield _rows(rules, raw, scoring)
+
+
+def _raw_pages(sql: str, params: dict) -> Iterator[list[tuple]]:
+    """The query's pages, each in its own transaction (or savepoint of the caller's)."""
+    while True:
         with transaction.atomic(), connection.cursor() as cursor:
-            # PostgreSQL's JIT compiles this big join for about a second and gains nothing.
-            cursor.execute("SET LOCAL jit = off")
+            repricing_session(cursor)
             cursor.execute(sql, params)
             raw = cursor.fetchall()
-    else:
-        raw = _rows_portable(left_out, scoring)
+        if raw:
+            yield raw
+        if len(raw) < params["limit"]:
+            return
+        params["after"] = raw[-1][1]
+
+
+_END = object()
+
+
+def _read_ahead(pages: Iterator[list[tuple]]) -> Iterator[list[tuple]]:
+    """`pages`, read one page ahead by a thread of its own (with its own database connection),
+    so that PostgreSQL works the next page out while this thread calculates the one in hand:
+    on two cores, the slower of the two rather than their sum. Holds two pages at most. Not
+    inside a transaction: another connection could not see the caller's uncommitted rows,
+    nor keep its locks, so there the pages are read in turn."""
+    if connection.in_atomic_block:
+        yield from pages
+        return
+    ready: queue.Queue = queue.Queue(maxsize=1)
+    stop = threading.Event()
+
+    def hand_over(item) -> None:
+        while not stop.is_set():
+            try:
+                ready.put(item, timeout=0.1)
+                return
+            except queue.Full:
+                continue
+
+    def read() -> None:
+        try:
+            for raw in pages:
+                hand_over(raw)
+                if stop.is_set():
+                    return
+            hand_over(_END)
+        except BaseException as problem:  # noqa: BLE001 - raised again in the reading thread
+            hand_over(problem)
+        finally:
+            connection.close()  # this thread's own
+
+    reader = threading.Thread(target=read, name="repricing-read-ahead", daemon=True)
+    reader.start()
+    try:
+        while True:
+            item = ready.get()
+            if item is _END:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        reader.join()
+
+
+def _rows(rules, raw: list[tuple], scoring: DraftScoring | None) -> list[Row]:
+    """A page's Rows from the query's tuples, each person's figure worked out."""
+    # Django reads jsonb from a raw cursor as text. The triggers of a page are a handful of
+    # lists, each decoded once; the sections stay text (copied as they are into re-pricing's
+    # new versions).
+    triggers_of: dict[str, tuple[str, ...]] = {}
     rows = []
     for r in raw:
-        # Django reads jsonb from a raw cursor as text: decode the triggers and sections.
-        r = list(r)
-        r[17], r[18] = (json.loads(v) if isinstance(v, str) else v for v in (r[17], r[18]))
+        triggers = r[17]
+        if isinstance(triggers, str):
+            if triggers not in triggers_of:
+                triggers_of[triggers] = tuple(json.loads(triggers))
+            triggers = triggers_of[triggers]
+        sections = r[18]
+        if sections is None:
+            sections = "[]"
+        elif not isinstance(sections, str):
+            sections = json.dumps(sections)
         # The points summed in SQL, and the triggers the current budget recorded (the engine
         # keeps each trigger once, sorted, whatever order the answers gave them in).
         case = case_from_facts(
@@ -356,7 +541,7 @@ def repricing_rows(
             carer_impact=r[14],
             existing_weekly_cost=r[15],
             needs_increased=r[16],
-            triggers=r[17],
+            triggers=triggers,
         )
         row = Row(
             budget_id=r[0],
@@ -370,7 +555,7 @@ def repricing_rows(
             current_annual=r[9],
             current_points=r[10],
             case=case,
-            sections=r[18] or [],
+            sections_json=sections,
             assessment_date=r[19],
         )
         if scoring is not None:
@@ -439,61 +624,151 @@ class Tally:
         return self.annual_new - self.annual_now
 
 
+# The people a preview page lists, whose weekly figure would change most.
+LARGEST = 50
+
+
 @dataclass
+class _Counts:
+    total: Tally
+    by_client_group: dict[str, Tally]
+    by_team: dict[str, Tally]
+    needs_reassessment: int
+    with_unanswered: int
+    largest: list[Row]
+    rows: list[Row] | None  # every row, when there were at most KEEP_ROWS
+
+
+# A preview keeps its rows (for `rows`) when there are at most this many: one page.
+KEEP_ROWS = PAGE
+TOO_MANY_TO_KEEP = "A preview of more than {keep} people keeps its tallies, not its rows."
+
+
 class Preview:
-    """Rows, and their tallies: in total, by client group and by team, each counted from the
-    rows when first asked for (the draft policy page never asks for the teams')."""
+    """A preview's tallies (in total, by client group and by team) and its biggest changes,
+    counted in one pass over the rows, a page at a time, when the preview is made (it says
+    what the rows were then): memory holds a page and the LARGEST biggest changes, whatever
+    the number of people. `pages` reads the rows afresh each time it is called. With `count`
+    False nothing is read until asked for (the CSV reads the rows once, a page at a time)."""
 
-    policy: RasPolicy
-    rows: list[Row]
-    # A questionnaire version's impact: how its answers were scored (None for a policy's).
-    scoring: DraftScoring | None = None
+    def __init__(
+        self,
+        *,
+        policy: RasPolicy,
+        pages: Callable[[], Iterable[list[Row]]],
+        scoring: DraftScoring | None = None,
+        count: bool = True,
+    ):
+        self.policy = policy
+        # A questionnaire version's impact: how its answers were scored (None for a policy's).
+        self.scoring = scoring
+        self.pages = pages
+        if count:
+            self._counts  # noqa: B018 - worked out now, as the rows are now
+
+    def __repr__(self) -> str:
+        return f"Preview(policy={self.policy!r}, scoring={self.scoring!r})"
+
+    def __eq__(self, other: object) -> bool:
+        """The same policy, scoring and rows (see `rows`)."""
+        if not isinstance(other, Preview):
+            return NotImplemented
+        return (self.policy, self.scoring, self.rows) == (other.policy, other.scoring, other.rows)
+
+    __hash__ = None
+
+    @property
+    def rows(self) -> list[Row]:
+        """Every row, as counted; for a preview of at most KEEP_ROWS people (ValueError for a
+        bigger one: read iter_rows, or the tallies)."""
+        if self._counts.rows is None:
+            raise ValueError(TOO_MANY_TO_KEEP.format(keep=KEEP_ROWS))
+        return self._counts.rows
+
+    def iter_rows(self) -> Iterator[Row]:
+        """Every row: those kept, or read again a page at a time."""
+        if "_counts" in self.__dict__ and self._counts.rows is not None:
+            yield from self._counts.rows
+            return
+        for page in self.pages():
+            yield from page
 
     @cached_property
-    def total(self) -> Tally:
+    def _counts(self) -> _Counts:
         total = Tally()
-        for row in self.rows:
-            total.add(row)
-        return total
+        groups: dict[str, Tally] = defaultdict(Tally)
+        teams: dict[str, Tally] = defaultdict(Tally)
+        labels = dict(ClientGroup.choices)
+        needs_reassessment = with_unanswered = 0
+        largest: list[Row] = []
+        kept: list[Row] | None = []
+        for page in self.pages():
+            for row in page:
+                total.add(row)
+                groups[labels.get(row.client_group, row.client_group)].add(row)
+                teams[row.team].add(row)
+                needs_reassessment += row.needs_reassessment
+                with_unanswered += row.unanswered > 0
+            if kept is not None:
+                kept.extend(page)
+                if len(kept) > KEEP_ROWS:
+                    kept = None
+            # The biggest so far come before this page's rows, so ties keep person order as
+            # one sort of every row would (heapq.nlargest is a stable sort's first n).
+            largest = heapq.nlargest(
+                LARGEST,
+                chain(largest, (r for r in page if r.result)),
+                key=lambda r: abs(r.change),
+            )
+        return _Counts(
+            total=total,
+            by_client_group=dict(sorted(groups.items())),
+            by_team=dict(sorted(teams.items())),
+            needs_reassessment=needs_reassessment,
+            with_unanswered=with_unanswered,
+            largest=largest,
+            rows=kept,
+        )
 
-    @cached_property
+    @property
+    def total(self) -> Tally:
+        return self._counts.total
+
+    @property
     def by_client_group(self) -> dict[str, Tally]:
-        return self._tallies(lambda row: ClientGroup(row.client_group).label)
+        return self._counts.by_client_group
 
-    @cached_property
+    @property
     def by_team(self) -> dict[str, Tally]:
-        return self._tallies(lambda row: row.team)
+        return self._counts.by_team
 
-    def _tallies(self, key: Callable[[Row], str]) -> dict[str, Tally]:
-        tallies: dict[str, Tally] = defaultdict(Tally)
-        for row in self.rows:
-            tallies[key(row)].add(row)
-        return dict(sorted(tallies.items()))
-
-    @cached_property
+    @property
     def needs_reassessment(self) -> int:
         """People with an answer the questionnaire version cannot score (no figure for them)."""
-        return sum(row.needs_reassessment for row in self.rows)
+        return self._counts.needs_reassessment
 
-    @cached_property
+    @property
     def with_unanswered(self) -> int:
         """People who never answered some of the questionnaire version's questions."""
-        return sum(row.unanswered > 0 for row in self.rows)
+        return self._counts.with_unanswered
 
-    def largest_changes(self, count: int = 50) -> list[Row]:
-        """The `count` people whose weekly figure would change most, either way."""
-        return sorted(
-            (r for r in self.rows if r.result), key=lambda r: abs(r.change), reverse=True
-        )[:count]
-
-
-def repricing_preview(policy: RasPolicy, *, everyone: bool = False) -> Preview:
-    """What applying `policy` would do: repricing_rows, counted in total, by client group and
-    by team."""
-    return Preview(policy=policy, rows=repricing_rows(policy, everyone=everyone))
+    def largest_changes(self, count: int = LARGEST) -> list[Row]:
+        """The `count` people (at most LARGEST) whose weekly figure would change most, either
+        way."""
+        return self._counts.largest[:count]
 
 
-def repricing_csv(preview: Preview) -> str:
+def repricing_preview(policy: RasPolicy, *, everyone: bool = False, count: bool = True) -> Preview:
+    """What applying `policy` would do: repricing_pages, counted in total, by client group and
+    by team (with `count` False, when first asked for)."""
+    return Preview(
+        policy=policy, pages=lambda: repricing_pages(policy, everyone=everyone), count=count
+    )
+
+
+def repricing_csv(preview: Preview, shown: list[int] | None = None) -> str:
+    """The preview's rows as CSV, read a page at a time; each person's id is added to
+    `shown`, when given (for the access log)."""
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(
@@ -510,7 +785,9 @@ def repricing_csv(preview: Preview) -> str:
             "error",
         ]
     )
-    for row in preview.rows:
+    for row in preview.iter_rows():
+        if shown is not None:
+            shown.append(row.person_id)
         new = row.result.indicative_weekly if row.result else ""
         writer.writerow(
             [
@@ -542,13 +819,13 @@ def policy_impact_visible(user) -> bool:
     return user.has_perm(POLICY_VIEW) and user.has_perm(PEOPLE_ALL_TEAMS)
 
 
-def policy_impact(*, user, policy: RasPolicy) -> Preview:
+def policy_impact(*, user, policy: RasPolicy, count: bool = True) -> Preview:
     """A policy version's impact (any status, any date): everyone's current budget beside
     their figure under `policy` — the re-pricing preview's rows and tallies, leaving nobody
     out. Reads only. PermissionDenied (NOT_IMPACT_READER) unless policy_impact_visible."""
     if not policy_impact_visible(user):
         raise PermissionDenied(NOT_IMPACT_READER)
-    return repricing_preview(policy, everyone=True)
+    return repricing_preview(policy, everyone=True, count=count)
 
 
 NOT_QUESTIONNAIRE_IMPACT_READER = (
@@ -564,12 +841,12 @@ class ImpactUnavailable(ValueError):
     """A questionnaire's impact cannot be worked out (NO_POLICY_FOR_IMPACT)."""
 
 
-def questionnaire_impact(*, user, version: QuestionnaireVersion) -> Preview:
+def questionnaire_impact(*, user, version: QuestionnaireVersion, count: bool = True) -> Preview:
     """A questionnaire version's impact (a draft's, before it is published): everyone's current
     budget beside their figure if they were reassessed on `version` giving the same answers —
     the policy in force today, every other fact as now (informal support, carer, client group,
     existing package, the triggers their budget recorded), their points as `version` scores
-    their answers (draft_scoring). Reads only, a constant number of queries.
+    their answers (draft_scoring). Reads only, a query a page of people.
     PermissionDenied (NOT_QUESTIONNAIRE_IMPACT_READER) unless policy_impact_visible;
     ImpactUnavailable when no policy is in force."""
     if not policy_impact_visible(user):
@@ -579,7 +856,10 @@ def questionnaire_impact(*, user, version: QuestionnaireVersion) -> Preview:
         raise ImpactUnavailable(NO_POLICY_FOR_IMPACT)
     scoring = draft_scoring(version)
     return Preview(
-        policy=policy, rows=repricing_rows(policy, everyone=True, scoring=scoring), scoring=scoring
+        policy=policy,
+        pages=lambda: repricing_pages(policy, everyone=True, scoring=scoring),
+        scoring=scoring,
+        count=count,
     )
 
 

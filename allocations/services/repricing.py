@@ -1,10 +1,17 @@
 """Re-pricing: applying a newly approved policy to everyone's current indicative budget, as a
-background job.
+background job, in parts that several workers share.
 
-The rows come from allocations.selectors.repricing. On PostgreSQL each chunk is one
-transaction: the new budget versions written with COPY, the old ones superseded with one
-UPDATE, and the audit (history) rows for both written with INSERT … SELECT, so no write skips
-the history. Elsewhere (the SQLite file of `make run`) each budget is placed through the ORM.
+A run is cut into parts of CHUNK people by person id (RepricingChunk, one row each, planned
+once). The run's own task (`apply_repricing`, on one worker) enqueues one task per part
+(`apply_repricing_chunk`) for the other workers, then applies parts itself until none is left
+to take, and waits for those other workers hold; the run is done when every part is. Each part
+is one transaction: its rows read (allocations.selectors.repricing, by person id), its row
+locked (a worker skips parts another holds), the new budget versions written with COPY, the old
+ones superseded with one UPDATE, the audit (history) rows for both written with INSERT …
+SELECT (no write skips the history), and the part marked done with its counts. A part whose
+worker died rolls back and is taken by another; a part is never applied twice, and a person
+already re-priced by the run is skipped under their row lock in any case. Elsewhere (the
+SQLite file of `make run`) each budget is placed through the ORM.
 """
 
 from __future__ import annotations
@@ -12,10 +19,14 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
+import socket
+import time
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
-from django.db.models import Model
+from django.db.models import Model, Q, Sum
 from django.utils import timezone
 from django_tasks import task
 
@@ -28,10 +39,16 @@ from allocations.jobs import (
     job_tick,
     job_to_run,
 )
-from allocations.models import IndicativeBudget, RasPolicy, RepricingRun
+from allocations.models import IndicativeBudget, RasPolicy, RepricingChunk, RepricingRun
 from allocations.permissions import POLICY_REPRICE
 from allocations.selectors.plans import OPEN_STATUSES
-from allocations.selectors.repricing import Row, repricing_refusal, repricing_rows
+from allocations.selectors.repricing import (
+    Row,
+    repricing_pages,
+    repricing_parts,
+    repricing_refusal,
+    repricing_session,
+)
 from allocations.services.budgets import (
     breakdown_for,
     budget_fields,
@@ -40,7 +57,10 @@ from allocations.services.budgets import (
 )
 from allocations.services.plans import plan_follow_budget
 
-CHUNK = 10_000
+# Seconds between two looks at parts other workers hold, while the run's task waits for them.
+WAIT = 0.2
+# People named in a run's error when their figure cannot be calculated (the rest counted).
+NAMED_FAILURES = 50
 
 
 REASON = "Re-priced: {policy} takes effect"
@@ -78,6 +98,27 @@ def _breakdown(policy_data: dict, row: Row) -> dict:
         assessment_id=row.assessment_id,
         assessment_date=row.assessment_date,
     )
+
+
+_NO_SECTIONS = '"points_by_section":[]'
+
+
+def _breakdown_json(policy_data: dict, row: Row) -> str:
+    """_breakdown as compact JSON, with the points by section the current budget recorded
+    copied in as they are (text, never parsed again). The key's pattern can only be the key:
+    inside a JSON string every quote is escaped."""
+    text = json.dumps(
+        breakdown_for(
+            policy_data=policy_data,
+            case=row.case,
+            result=row.result,
+            sections=[],
+            assessment_id=row.assessment_id,
+            assessment_date=row.assessment_date,
+        ),
+        separators=(",", ":"),
+    )
+    return text.replace(_NO_SECTIONS, f'"points_by_section":{row.sections_json}', 1)
 
 
 _COPY_NULL = "\\N"
@@ -152,7 +193,7 @@ def _copy_row(r: Row, *, policy, policy_data, run, reason, now, user_id) -> tupl
         result.basis,
         "t" if result.panel_required else "f",
         json.dumps(list(result.triggers)),
-        json.dumps(_breakdown(policy_data, r), separators=(",", ":")),
+        _breakdown_json(policy_data, r),
         str(run.pk),
         str(r.budget_id),
         now,
@@ -172,7 +213,7 @@ def _apply_chunk(run: RepricingRun, policy: RasPolicy, rows: list[Row]) -> tuple
     reason = REASON.format(policy=policy)
     policy_data = policy_breakdown(policy)
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("SET LOCAL jit = off")
+        repricing_session(cursor)
         # Safe to lose the last chunk's commit in a crash: the run is resumable (idempotent).
         cursor.execute("SET LOCAL synchronous_commit = off")
         # Lock the people first, as every other change of a budget does (decisions.lock_person),
@@ -240,9 +281,12 @@ def _apply_chunk(run: RepricingRun, policy: RasPolicy, rows: list[Row]) -> tuple
         cursor.execute("SELECT COALESCE(MAX(id), 0) FROM allocations_indicativebudget")
         (before,) = cursor.fetchone()
         _copy_budgets(new)
+        # This transaction's own new versions: other workers' parts of the run, committed
+        # meanwhile, have ids above `before` too.
         cursor.execute(
-            "SELECT id FROM allocations_indicativebudget WHERE id > %s AND repricing_run_id = %s",
-            [before, run.pk],
+            "SELECT id FROM allocations_indicativebudget "
+            "WHERE id > %s AND repricing_run_id = %s AND person_id = ANY(%s)",
+            [before, run.pk, [r.person_id for r in todo]],
         )
         created = [row_id for (row_id,) in cursor.fetchall()]
         _snapshot_history(
@@ -289,58 +333,142 @@ def _apply_chunk_portable(run: RepricingRun, policy: RasPolicy, rows: list[Row])
     return created, flagged
 
 
-def repricing_apply(run: RepricingRun, *, chunk: int = CHUNK) -> RepricingRun:
+def repricing_apply(
+    run: RepricingRun, *, chunk: int | None = None, spread: bool = False
+) -> RepricingRun:
     """Run a re-pricing job (allocations.jobs.job_run: running → done, or failed with the
     error). Safe to run again: people already on the policy (or with a lower figure awaiting a
     decision) are skipped, and so is anyone this run has re-priced. People whose figure cannot
     be calculated are named in `run.error` and the run still finishes. Fails
     (PermissionDenied) when whoever started the run may no longer apply policies.
 
-    Resumable: each chunk and the counts of it commit together, with the lease renewed, so a
-    run resumed after its worker stopped or died carries on from the last chunk committed;
-    asked to stop, it stops after the chunk in hand."""
-    return job_run(run, lambda job: _reprice(job, chunk=chunk))
+    The first time, the run is cut into parts of `chunk` people (settings.REPRICING_CHUNK by
+    default); with `spread` (the background task), each part's task is enqueued for other
+    workers to share. Then this process applies parts until none is left to take, waits for
+    those other workers hold (taking over any whose worker died), and the run is done when
+    every part is. Resumable: each part and its counts commit together, and the run's counts
+    are the sums of its parts', saved with the lease renewed after each; asked to stop, it
+    stops after the part in hand, queued to resume."""
+    chunk = chunk or settings.REPRICING_CHUNK
+    return job_run(run, lambda job: _reprice(job, chunk=chunk, spread=spread))
 
 
-def _reprice(run: RepricingRun, *, chunk: int) -> None:
-    """The body of a re-pricing run: apply the run's policy to every current budget not yet
-    on it, a chunk at a time, counting as it goes."""
+def _reprice(run: RepricingRun, *, chunk: int, spread: bool) -> None:
+    """The body of a re-pricing run's own task (see repricing_apply)."""
     if not run.created_by.has_perm(POLICY_REPRICE):
         raise PermissionDenied(NOT_REPRICER)
     policy = run.policy
-    rows = repricing_rows(policy)  # without those re-priced already, when resumed
-    failed = [r for r in rows if r.result is None]
-    todo = [r for r in rows if r.result is not None]
-    # Resumed: the people this run re-priced already are done (its counts of them were
-    # committed with them, chunk by chunk).
-    resumed = run.attempts > 1 or run.processed
-    done = run.budgets.values("person_id").distinct().count() if resumed else 0
-    run.processed = len(failed) + done
-    run.total = run.processed + len(todo)
-    if failed:
-        run.error = f"{len(failed)} could not be calculated: " + "; ".join(
-            f"{r.reference} ({r.error})" for r in failed[:50]
-        )
-    job_checkpoint(run)
-    apply = _apply_chunk if connection.vendor == "postgresql" else _apply_chunk_portable
-    for start in range(0, len(todo), chunk):
-        part = todo[start : start + chunk]
+    with transaction.atomic():
+        if not run.chunks.exists():
+            RepricingChunk.objects.bulk_create(
+                RepricingChunk(run=run, number=number, first_person_id=first,
+                               last_person_id=last, total=people)
+                for number, (first, last, people) in enumerate(
+                    repricing_parts(policy, chunk=chunk), start=1
+                )
+            )  # fmt: skip
+        if spread:  # the first time, or resumed: the tasks of parts not done yet (again)
+            for part in run.chunks.filter(done_at__isnull=True).values_list("pk", flat=True):
+                transaction.on_commit(lambda part=part: apply_repricing_chunk.enqueue(part))
+        _count(run)
+        job_checkpoint(run, stop=False)
+    job_tick(run)
+    while True:
+        applied = _apply_part(run, policy, run.chunks.all())
+        if applied is None and not run.chunks.filter(done_at__isnull=True).exists():
+            break
         with transaction.atomic():
-            created, flagged = apply(run, policy, part)
-            run.processed += len(part)
-            run.changed += created
-            run.flagged += flagged
-            job_checkpoint(run, stop=False)  # the chunk and its counts commit together
+            if _count(run):
+                job_checkpoint(run, stop=False)
         job_tick(run)
+        if applied is None:  # the rest are held by other workers: wait for them
+            time.sleep(WAIT)
+    _count(run)
+    failed = run.chunks.aggregate(failed=Sum("failed"))["failed"] or 0
+    if failed:
+        named = [
+            line
+            for part in run.chunks.exclude(failures="").values_list("failures", flat=True)
+            for line in part.splitlines()
+        ][:NAMED_FAILURES]
+        run.error = f"{failed} could not be calculated: " + "; ".join(named)
+
+
+def _count(run: RepricingRun) -> bool:
+    """Set the run's counts to the sums of its parts' (the people of a part not done yet as
+    planned); True when they changed."""
+    sums = run.chunks.aggregate(
+        total=Sum("total"),
+        processed=Sum("processed", filter=Q(done_at__isnull=False)),
+        changed=Sum("changed"),
+        flagged=Sum("flagged"),
+    )
+    counts = {name: value or 0 for name, value in sums.items()}
+    changed = any(getattr(run, name) != value for name, value in counts.items())
+    for name, value in counts.items():
+        setattr(run, name, value)
+    return changed
+
+
+def _worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"[:100]
+
+
+def _apply_part(run: RepricingRun, policy: RasPolicy, parts) -> RepricingChunk | None:
+    """Apply the first part of `parts` not done and not held by another worker, in one
+    transaction with its row locked: its people's rows read and re-priced, the part marked
+    done with its counts. None when there is no such part."""
+    apply = _apply_chunk if connection.vendor == "postgresql" else _apply_chunk_portable
+    with transaction.atomic():
+        part = (
+            parts.select_for_update(skip_locked=True)
+            .filter(done_at__isnull=True)
+            .order_by("number")
+            .first()
+        )
+        if part is None:
+            return None
+        rows = [
+            row
+            for page in repricing_pages(
+                policy, first=part.first_person_id, last=part.last_person_id
+            )
+            for row in page
+        ]
+        failed = [r for r in rows if r.result is None]
+        created, flagged = apply(run, policy, rows)
+        part.total = part.processed = len(rows)
+        part.changed, part.flagged, part.failed = created, flagged, len(failed)
+        part.failures = "\n".join(f"{r.reference} ({r.error})" for r in failed[:NAMED_FAILURES])
+        part.done_at, part.done_by = timezone.now(), _worker_name()
+        part.save()
+    return part
 
 
 @task()
 def apply_repricing(run_id: int) -> int:
     """The background job (django-tasks; `manage.py db_worker` runs it): apply a re-pricing
-    run; returns how many budget versions it created (0 for a run already finished). Defined
-    beside its body so that repricing_start enqueues it without importing allocations.tasks."""
+    run, its parts shared with other workers; returns how many budget versions it created (0
+    for a run already finished). Defined beside its body so that repricing_start enqueues it
+    without importing allocations.tasks."""
     run = job_to_run(RepricingRun.objects.select_related("policy", "created_by"), run_id)
-    return 0 if run is None else repricing_apply(run).changed
+    return 0 if run is None else repricing_apply(run, spread=True).changed
+
+
+@task()
+def apply_repricing_chunk(chunk_id: int) -> int:
+    """One part of a re-pricing run, for whichever worker is free (see repricing_apply);
+    returns how many budget versions it created: 0 when the part is done already or another
+    worker holds it, or when the run has finished or failed (its own task waits for, or takes
+    over, every part)."""
+    part = RepricingChunk.objects.select_related("run__policy", "run__created_by").get(pk=chunk_id)
+    run = part.run
+    if run.status not in (RepricingRun.Status.QUEUED, RepricingRun.Status.RUNNING):
+        return 0
+    if not run.created_by.has_perm(POLICY_REPRICE):
+        return 0  # the run's own task fails, saying why
+    done = _apply_part(run, run.policy, RepricingChunk.objects.filter(pk=chunk_id))
+    return 0 if done is None else done.changed
 
 
 job_register(RepricingRun, apply_repricing)

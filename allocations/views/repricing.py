@@ -56,7 +56,7 @@ def repricing_view(request, pk: int):
         return redirect("allocations:repricing_run", pk=run.pk)
     return _preview_response(
         request,
-        repricing_preview(policy),
+        repricing_preview(policy, count=not _wants_csv(request)),
         f"repricing-preview-policy-{policy.pk}.csv",
         "allocations/repricing/preview.html",
         {"policy": policy},
@@ -69,7 +69,7 @@ def policy_impact_view(request, pk: int):
     policy = policy_get_for_user(user=request.user, pk=pk)
     return _preview_response(
         request,
-        policy_impact(user=request.user, policy=policy),
+        policy_impact(user=request.user, policy=policy, count=not _wants_csv(request)),
         f"impact-policy-{policy.pk}.csv",
         "allocations/policies/impact.html",
         {"policy": policy, "in_force": policy_in_force_on(timezone.localdate())},
@@ -82,7 +82,9 @@ def questionnaire_impact_view(request, pk: int):
     it): the policy in force, each person's answers scored by the version."""
     version = questionnaire_get_for_user(user=request.user, pk=pk)
     try:
-        preview = questionnaire_impact(user=request.user, version=version)
+        preview = questionnaire_impact(
+            user=request.user, version=version, count=not _wants_csv(request)
+        )
     except ImpactUnavailable as problem:
         messages.error(request, str(problem))
         return redirect("assessments:questionnaire_detail", pk=version.pk)
@@ -95,11 +97,16 @@ def questionnaire_impact_view(request, pk: int):
     )
 
 
+def _wants_csv(request) -> bool:
+    """The preview's CSV, rather than its page: the rows are read once, for the CSV."""
+    return request.GET.get("format") == "csv"
+
+
 def _preview_response(
     request, preview: Preview, filename: str, template: str, context: dict
 ) -> HttpResponse:
     """A preview's page, its biggest changes logged as shown; with ?format=csv, its CSV."""
-    if request.GET.get("format") == "csv":
+    if _wants_csv(request):
         return _csv_download(request, preview, filename)
     biggest = preview.largest_changes()
     record_shown(request, biggest, Page.REPRICING_PREVIEW)
@@ -107,14 +114,14 @@ def _preview_response(
 
 
 def _csv_download(request, preview: Preview, filename: str) -> HttpResponse:
-    """The preview's rows as CSV; every person in it is logged as shown (one INSERT)."""
+    """The preview's rows as CSV (read a page at a time); every person in it is logged as
+    shown (one INSERT)."""
+    shown: list[int] = []
+    text = repricing_csv(preview, shown)
     people_access_record(
-        user=request.user,
-        people=[row.person_id for row in preview.rows],
-        page=Page.REPRICING_EXPORT,
-        path=request.get_full_path(),
+        user=request.user, people=shown, page=Page.REPRICING_EXPORT, path=request.get_full_path()
     )
-    return download(repricing_csv(preview), "text/csv; charset=utf-8", filename)
+    return download(text, "text/csv; charset=utf-8", filename)
 
 
 RESUMED_INSTEAD = (

@@ -164,7 +164,7 @@ def test_a_killed_workers_retry_runs_the_job_again_to_the_end(queued):
 def test_a_failing_body_leaves_the_job_failed_with_the_error(queued, monkeypatch):
     job, task, _ = queued
     body = {
-        "apply_repricing": "allocations.services.repricing.repricing_rows",
+        "apply_repricing": "allocations.services.repricing.repricing_parts",
         "issue_letter_batch": "allocations.services.letter_batches._run",
     }[task.name]
 

@@ -381,13 +381,13 @@ def test_the_detail_page_notes_those_who_need_reassessing(client, people, draft,
 def _count_previews(monkeypatch) -> list:
     """Count the times the rows are worked out (each impact preview works them out once)."""
     calls: list = []
-    real = repricing.repricing_rows
+    real = repricing.repricing_pages
 
     def counted(*args, **kwargs):
         calls.append(1)
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(repricing, "repricing_rows", counted)
+    monkeypatch.setattr(repricing, "repricing_pages", counted)
     return calls
 
 
