@@ -738,6 +738,13 @@ class Assessment(WorkflowModel):
         indexes = [
             # The person's page: their assessments, newest first.
             models.Index(fields=["person", "-started_at"], name="assessment_person_idx"),
+            # "Assessments in progress" on My work: drafts, oldest first, read in that order
+            # until the box is full (a team of 20,000 had 550 drafts sorted on every visit).
+            models.Index(
+                fields=["started_at", "id"],
+                condition=Q(status="draft"),
+                name="assessment_draft_started_idx",
+            ),
         ]
 
     def __str__(self) -> str:
