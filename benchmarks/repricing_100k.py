@@ -52,16 +52,18 @@ def seed(people: int) -> None:
     from allocations.demo import POLICY_2026
     from allocations.services.policies import policy_approve, policy_create_draft
     from assessments.demo import _questionnaire, _teams, _users
+    from assessments.notifications import notifications_paused
     from assessments.roles import roles_sync
 
     call_command("migrate", verbosity=0)
-    roles_sync()
-    users = _users(_teams())
-    questionnaire = _questionnaire(users["ras.admin"])
-    policy = policy_approve(
-        actor=users["senior.manager"],
-        policy=policy_create_draft(actor=users["ras.admin"], data=POLICY_2026),
-    )
+    with notifications_paused():  # no e-mails about the drafts among the figures
+        roles_sync()
+        users = _users(_teams())
+        questionnaire = _questionnaire(users["ras.admin"])
+        policy = policy_approve(
+            actor=users["senior.manager"],
+            policy=policy_create_draft(actor=users["ras.admin"], data=POLICY_2026),
+        )
     worker = users["sw.north"].pk
     today = datetime.date(2026, 11, 1)
     sql = [
@@ -319,17 +321,19 @@ def new_policy(price: str):
     from allocations.models import RasPolicy
     from allocations.services.policies import policy_approve, policy_create_draft
     from assessments.models import User
+    from assessments.notifications import notifications_paused
 
-    draft = policy_create_draft(
-        actor=User.objects.get(username="ras.admin"),
-        data={
-            **POLICY_2026,
-            "name": f"Uplift to £{price}",
-            "effective_from": datetime.date.today(),  # noqa: DTZ011
-            "price_per_point_gbp": Decimal(price),
-        },
-    )
-    policy_approve(actor=User.objects.get(username="senior.manager"), policy=draft)
+    with notifications_paused():
+        draft = policy_create_draft(
+            actor=User.objects.get(username="ras.admin"),
+            data={
+                **POLICY_2026,
+                "name": f"Uplift to £{price}",
+                "effective_from": datetime.date.today(),  # noqa: DTZ011
+                "price_per_point_gbp": Decimal(price),
+            },
+        )
+        policy_approve(actor=User.objects.get(username="senior.manager"), policy=draft)
     return RasPolicy.objects.get(pk=draft.pk)
 
 
