@@ -52,10 +52,6 @@ def page_limits_install() -> None:
     connection_created.connect(_on_connection_created, dispatch_uid=_DISPATCH_UID)
 
 
-def page_limits_uninstall() -> None:
-    connection_created.disconnect(dispatch_uid=_DISPATCH_UID)
-
-
 def _timed_out(exception: BaseException) -> bool:
     # psycopg2 raises QueryCanceled (SQLSTATE 57014) for statement_timeout; Django wraps it.
     cause = exception.__cause__
