@@ -18,6 +18,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from django.core.exceptions import EmptyResultSet
+from django.db import connection
 from django.db.models import Exists, IntegerField, OuterRef, Q, QuerySet, Subquery
 from django.template.loader import render_to_string
 from django.utils import timezone
@@ -531,17 +533,60 @@ def waiting_querysets(user) -> list[QuerySet]:
     return [qs for qs in found if qs is not None and not qs.query.is_empty()]
 
 
-def waiting_count(user) -> int:
-    """How many things wait for the user: the menu's count. One query (none when nothing can
-    wait for the user's roles), once the user's permissions are loaded."""
-    if not user.is_authenticated:
-        return 0
+# The menu's count, compiled: {(user, team, permissions, day): (sql, params) or None}. Building
+# and compiling the count's half-dozen subqueries costs more Python than the database spends
+# answering them, and its SQL depends only on the key (test_the_menu_count_sql_depends_on_
+# nothing_but_its_key): the day is part of it for the dates in it (reviews' cut-off, coming
+# meetings). Cleared when full; a process serves a few hundred users a day.
+_COUNT_SQL: dict[tuple, tuple[str, tuple] | None] = {}
+_COUNT_SQL_MAX = 4096
+
+
+def _count_sql_key(user) -> tuple:
+    return (
+        user.pk,
+        user.team_id,
+        user.is_active,
+        user.is_superuser,
+        frozenset(user.get_all_permissions()),
+        timezone.localdate(),
+    )
+
+
+def waiting_count_sql(user) -> tuple[str, tuple] | None:
+    """The SQL and parameters of the menu's count for `user`; None when nothing can wait for
+    the user's roles."""
     querysets = waiting_querysets(user)
     if not querysets:
-        return 0
+        return None
     counts = {
         f"waiting_{i}": _CountOf(qs.order_by().values("pk")) for i, qs in enumerate(querysets)
     }
     row = User.objects.filter(pk=user.pk).annotate(**counts).values_list(*counts)
+    try:
+        sql, params = row.query.sql_with_params()
+    except EmptyResultSet:
+        return None
+    return sql, tuple(params)
+
+
+def waiting_count(user) -> int:
+    """How many things wait for the user: the menu's count. One query (none when nothing can
+    wait for the user's roles), once the user's permissions are loaded; its SQL is compiled
+    once a day for each user (_COUNT_SQL)."""
+    if not user.is_authenticated:
+        return 0
+    key = _count_sql_key(user)
+    try:
+        compiled = _COUNT_SQL[key]
+    except KeyError:
+        if len(_COUNT_SQL) >= _COUNT_SQL_MAX:
+            _COUNT_SQL.clear()
+        compiled = _COUNT_SQL[key] = waiting_count_sql(user)
+    if compiled is None:
+        return 0
+    with connection.cursor() as cursor:
+        cursor.execute(*compiled)
+        row = cursor.fetchone()
     # A subquery Django knows to be empty (e.g. no one visible) reads as NULL: none waiting.
-    return sum(count or 0 for count in row.first() or ())
+    return sum(count or 0 for count in row or ())
