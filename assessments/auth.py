@@ -12,15 +12,20 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import connection
 
 from assessments.models import User
+from ras_site.compiled import fetch
 
 
 class AccountBackend(ModelBackend):
     def get_user(self, user_id):
-        try:
-            user = User._default_manager.select_related("team").get(pk=user_id)
-        except User.DoesNotExist:
+        # Every page's first query: compiled once (ras_site.compiled).
+        found = fetch(
+            lambda pk: User._default_manager.select_related("team").filter(pk=pk),
+            ("signed-in user",),
+            args=(int(user_id),),
+        )
+        if not found:
             return None
-        return user if self.user_can_authenticate(user) else None
+        return found[0] if self.user_can_authenticate(found[0]) else None
 
     def get_all_permissions(self, user_obj, obj=None):
         """The user's own permissions and their groups' (roles'), in one query; cached on the

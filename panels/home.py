@@ -18,8 +18,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from django.core.exceptions import EmptyResultSet
-from django.db import connection
 from django.db.models import Exists, IntegerField, OuterRef, Q, QuerySet, Subquery
 from django.template.loader import render_to_string
 from django.utils import timezone
@@ -62,6 +60,7 @@ from assessments.selectors.people import people_visible_to
 from assessments.views.people import record_shown
 from panels.models import PanelDecision, PanelMeeting, PanelReferral
 from panels.permissions import MEETING_ADD, PANEL_VIEW
+from ras_site.compiled import fetch, user_key
 
 # How many of a long list a box shows (oldest first); the rest are a link away.
 BOX_LIMIT = 20
@@ -82,6 +81,13 @@ class Box:
     @property
     def template(self) -> str:
         return f"panels/home/{self.slug.replace('-', '_')}.html"
+
+
+def _box_rows(name: str, build: Callable[[], QuerySet], user) -> list:
+    """The first BOX_LIMIT of a box's list (the queryset `build()` returns), its SQL built and
+    compiled once a day for each user (ras_site.compiled): the boxes' queries cost more to
+    build and compile than to answer."""
+    return fetch(lambda: build()[:BOX_LIMIT], (f"home-{name}", BOX_LIMIT, *user_key(user)))
 
 
 def _is_empty(context: dict) -> bool:
@@ -126,7 +132,7 @@ def plans_to_authorise(user) -> QuerySet[SupportPlan]:
 def to_authorise_items(user) -> dict | None:
     if not user.has_perm(PLAN_AUTHORISE):
         return None
-    return {"to_authorise": list(plans_to_authorise(user)[:BOX_LIMIT])}
+    return {"to_authorise": _box_rows("to-authorise", lambda: plans_to_authorise(user), user)}
 
 
 def lower_figures_items(user) -> dict | None:
@@ -134,11 +140,13 @@ def lower_figures_items(user) -> dict | None:
     allocations:decisions page decides them)."""
     if not user.has_perm(BUDGET_DECIDE):
         return None
-    indicative = budgets_awaiting_decision(user=user)
-    agreed = agreed_awaiting_decision(user=user)
     return {
-        "lower_indicative": list(indicative[:BOX_LIMIT]),
-        "lower_agreed": list(agreed[:BOX_LIMIT]),
+        "lower_indicative": _box_rows(
+            "lower-indicative", lambda: budgets_awaiting_decision(user=user), user
+        ),
+        "lower_agreed": _box_rows(
+            "lower-agreed", lambda: agreed_awaiting_decision(user=user), user
+        ),
     }
 
 
@@ -168,7 +176,7 @@ def assessments_in_progress(user) -> QuerySet[Assessment]:
 def assessments_items(user) -> dict | None:
     if not user.has_perm(ASSESSMENT_ADD):
         return None
-    return {"assessments": list(assessments_in_progress(user)[:BOX_LIMIT])}
+    return {"assessments": _box_rows("assessments", lambda: assessments_in_progress(user), user)}
 
 
 def _my_drafts(user) -> QuerySet[Assessment]:
@@ -191,7 +199,7 @@ def plans_returned(user) -> QuerySet[SupportPlan]:
 def returned_items(user) -> dict | None:
     if not user.has_perm(PLAN_CHANGE):
         return None
-    return {"returned": list(plans_returned(user)[:BOX_LIMIT])}
+    return {"returned": _box_rows("returned", lambda: plans_returned(user), user)}
 
 
 def budgets_without_plan(user) -> QuerySet[IndicativeBudget]:
@@ -234,8 +242,8 @@ def budgets_items(user) -> dict | None:
     if not user.has_perm(PLAN_ADD):
         return None
     return {
-        "without_plan": list(budgets_without_plan(user)[:BOX_LIMIT]),
-        "plans_in_progress": list(plans_in_progress(user)[:BOX_LIMIT]),
+        "without_plan": _box_rows("without-plan", lambda: budgets_without_plan(user), user),
+        "plans_in_progress": _box_rows("plans-in-progress", lambda: plans_in_progress(user), user),
     }
 
 
@@ -258,21 +266,29 @@ def decisions_items(user) -> dict | None:
     agreed by a team manager."""
     if not user.has_perm(PLAN_CHANGE):
         return None
-    decisions = (
-        PanelDecision.objects.filter(
-            Q(referral__plan__created_by=user) | Q(referral__plan__submitted_by=user)
+
+    def decisions():
+        return (
+            PanelDecision.objects.filter(
+                Q(referral__plan__created_by=user) | Q(referral__plan__submitted_by=user)
+            )
+            .select_related("referral__plan__person", "decided_by")
+            .order_by("-decided_at")
         )
-        .select_related("referral__plan__person", "decided_by")
-        .order_by("-decided_at")[:BOX_LIMIT]
-    )
-    agreed = (
-        SupportPlan.objects.filter(
-            Q(created_by=user) | Q(submitted_by=user), status=SupportPlan.Status.AGREED
+
+    def agreed():
+        return (
+            SupportPlan.objects.filter(
+                Q(created_by=user) | Q(submitted_by=user), status=SupportPlan.Status.AGREED
+            )
+            .select_related("person", "decided_by")
+            .order_by("-decided_at")
         )
-        .select_related("person", "decided_by")
-        .order_by("-decided_at")[:BOX_LIMIT]
-    )
-    return {"decisions": list(decisions), "agreed": list(agreed)}
+
+    return {
+        "decisions": _box_rows("decisions", decisions, user),
+        "agreed": _box_rows("agreed", agreed, user),
+    }
 
 
 # --- The panel ------------------------------------------------------------------------------
@@ -533,60 +549,25 @@ def waiting_querysets(user) -> list[QuerySet]:
     return [qs for qs in found if qs is not None and not qs.query.is_empty()]
 
 
-# The menu's count, compiled: {(user, team, permissions, day): (sql, params) or None}. Building
-# and compiling the count's half-dozen subqueries costs more Python than the database spends
-# answering them, and its SQL depends only on the key (test_the_menu_count_sql_depends_on_
-# nothing_but_its_key): the day is part of it for the dates in it (reviews' cut-off, coming
-# meetings). Cleared when full; a process serves a few hundred users a day.
-_COUNT_SQL: dict[tuple, tuple[str, tuple] | None] = {}
-_COUNT_SQL_MAX = 4096
-
-
-def _count_sql_key(user) -> tuple:
-    return (
-        user.pk,
-        user.team_id,
-        user.is_active,
-        user.is_superuser,
-        frozenset(user.get_all_permissions()),
-        timezone.localdate(),
-    )
-
-
-def waiting_count_sql(user) -> tuple[str, tuple] | None:
-    """The SQL and parameters of the menu's count for `user`; None when nothing can wait for
-    the user's roles."""
+def waiting_count_queryset(user) -> QuerySet | None:
+    """The menu's count for `user` as a one-row values_list queryset; None when nothing can
+    wait for the user's roles. Building it reads nothing from the database."""
     querysets = waiting_querysets(user)
     if not querysets:
         return None
     counts = {
         f"waiting_{i}": _CountOf(qs.order_by().values("pk")) for i, qs in enumerate(querysets)
     }
-    row = User.objects.filter(pk=user.pk).annotate(**counts).values_list(*counts)
-    try:
-        sql, params = row.query.sql_with_params()
-    except EmptyResultSet:
-        return None
-    return sql, tuple(params)
+    return User.objects.filter(pk=user.pk).annotate(**counts).values_list(*counts)
 
 
 def waiting_count(user) -> int:
     """How many things wait for the user: the menu's count. One query (none when nothing can
-    wait for the user's roles), once the user's permissions are loaded; its SQL is compiled
-    once a day for each user (_COUNT_SQL)."""
+    wait for the user's roles), once the user's permissions are loaded; compiled once a day
+    for each user (ras_site.compiled: building and compiling its half-dozen subqueries costs
+    more Python than PostgreSQL spends answering them)."""
     if not user.is_authenticated:
         return 0
-    key = _count_sql_key(user)
-    try:
-        compiled = _COUNT_SQL[key]
-    except KeyError:
-        if len(_COUNT_SQL) >= _COUNT_SQL_MAX:
-            _COUNT_SQL.clear()
-        compiled = _COUNT_SQL[key] = waiting_count_sql(user)
-    if compiled is None:
-        return 0
-    with connection.cursor() as cursor:
-        cursor.execute(*compiled)
-        row = cursor.fetchone()
+    rows = fetch(lambda: waiting_count_queryset(user), ("waiting_count", *user_key(user)))
     # A subquery Django knows to be empty (e.g. no one visible) reads as NULL: none waiting.
-    return sum(count or 0 for count in row or ())
+    return sum(count or 0 for count in (rows[0] if rows else ()))

@@ -185,6 +185,11 @@ REPRICING_CHUNK = env_int("REPRICING_CHUNK", 5_000, minimum=1)
 # My work always counts afresh.
 MY_WORK_COUNT_SECONDS = env_int("MY_WORK_COUNT_SECONDS", 30, minimum=0)
 
+# Queries compiled once a process (ras_site.compiled): with this on, every use compiles afresh as
+# well and refuses to run when its key missed something the SQL depends on (the test suite has
+# it on).
+COMPILED_QUERIES_CHECK = env_bool("COMPILED_QUERIES_CHECK", DEBUG)
+
 # --- Accounts, passwords, sessions, throttling ----------------------------------------------
 AUTH_USER_MODEL = "assessments.User"
 LOGIN_URL = "login"

@@ -77,6 +77,13 @@ def _empty_cache(settings):
 
 
 @pytest.fixture(autouse=True)
+def _check_compiled_queries(settings):
+    """Every query compiled once (ras_site.compiled) is compiled afresh too and compared, so a
+    key that misses something its SQL depends on fails the test that uses it."""
+    settings.COMPILED_QUERIES_CHECK = True
+
+
+@pytest.fixture(autouse=True)
 def _fast_password_hashing(settings):
     """PBKDF2's deliberate slowness is for attackers, not for test users."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -14,6 +14,7 @@ from allocations.models import AgreedBudget, IndicativeBudget, TransitionalRule
 from allocations.permissions import AGREED_BUDGET_VIEW, BUDGET_DECIDE, BUDGET_VIEW
 from assessments.models import ClientGroup, FundingTrigger, InformalSupport, Person
 from assessments.selectors.people import people_visible_to
+from ras_site.compiled import fetch, fetch_for_person, user_key
 
 
 def budgets_for_person(*, user, person: Person) -> list[IndicativeBudget]:
@@ -21,15 +22,28 @@ def budgets_for_person(*, user, person: Person) -> list[IndicativeBudget]:
     with person_get_for_user)."""
     if not user.has_perm(BUDGET_VIEW):
         return []
-    return list(person.budgets.select_related("policy", "created_by", "decided_by"))
+    return fetch_for_person(
+        lambda person_id: IndicativeBudget.objects.filter(person_id=person_id).select_related(
+            "policy", "created_by", "decided_by"
+        ),
+        "budgets_for_person",
+        person,
+    )
 
 
 def budget_get_for_user(*, user, pk: int) -> IndicativeBudget:
-    budget = (
-        IndicativeBudget.objects.select_related("person__team", "policy", "assessment")
-        .filter(pk=pk, person__in=people_visible_to(user))
-        .first()
+    # Compiled once a day for each user (ras_site.compiled): PostgreSQL answers it in a
+    # fraction of the time the ORM takes to build it.
+    found = fetch(
+        lambda pk: (
+            IndicativeBudget.objects.select_related("person__team", "policy", "assessment")
+            .filter(pk=pk, person__in=people_visible_to(user))
+            .order_by("pk")[:1]
+        ),
+        ("budget_get_for_user", *user_key(user)),
+        args=(int(pk),),
     )
+    budget = found[0] if found else None
     if budget is None or not user.has_perm(BUDGET_VIEW):
         raise Http404("No such budget on your caseload.")
     return budget

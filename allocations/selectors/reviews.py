@@ -14,6 +14,7 @@ from allocations.models import AgreedBudget, RasPolicy, Review
 from allocations.permissions import REVIEW_START, REVIEW_VIEW
 from allocations.selectors.policies import policy_in_force_on
 from assessments.selectors.people import people_visible_to
+from ras_site.compiled import fetch, user_key
 
 # Reviews falling due within this many days show on the worker's and manager's "My work".
 DUE_WITHIN_DAYS = 28
@@ -105,7 +106,10 @@ def reviews_due(
     today = today or timezone.localdate()
     # The people are read after the budgets due are found: joined in the same query, the
     # planner read every person of a large team to name twenty.
-    rows = list(reviews_due_queryset(user=user, today=today).select_related(None)[:limit])
+    rows = fetch(
+        lambda: reviews_due_queryset(user=user, today=today).select_related(None)[:limit],
+        ("reviews_due", today, limit, *user_key(user)),
+    )
     prefetch_related_objects(rows, "person")
     for row in rows:
         row.overdue = row.review_due < today
@@ -117,12 +121,15 @@ def reviews_open(*, user, limit: int | None = None) -> list[Review]:
     query)."""
     if not user.has_perm(REVIEW_START) or user.team_id is None:
         return []
-    return list(
-        Review.objects.filter(
-            status=Review.Status.OPEN, agreed_budget__person__team_id=user.team_id
-        )
-        .select_related("agreed_budget__person", "started_by", "reassessment")
-        .order_by("started_at", "pk")[:limit]
+    return fetch(
+        lambda: (
+            Review.objects.filter(
+                status=Review.Status.OPEN, agreed_budget__person__team_id=user.team_id
+            )
+            .select_related("agreed_budget__person", "started_by", "reassessment")
+            .order_by("started_at", "pk")[:limit]
+        ),
+        ("reviews_open", limit, *user_key(user)),
     )
 
 
@@ -144,19 +151,22 @@ def reviews_for_person(*, user, person) -> list[Review]:
     """A person's reviews, newest first (the caller has already let the user see the person)."""
     if not user.has_perm(REVIEW_VIEW):
         return []
-    return list(
-        Review.objects.filter(agreed_budget__person=person).select_related(
+    return fetch(
+        lambda person_id: Review.objects.filter(agreed_budget__person_id=person_id).select_related(
             "agreed_budget", "started_by", "decided_by", "reassessment"
-        )
+        ),
+        ("reviews_for_person",),
+        args=(person.pk,),
     )
 
 
 def next_review_for_person(person) -> AgreedBudget | None:
     """The person's current agreed budget, annotated with when its review is due."""
-    return (
-        with_review_due(
-            AgreedBudget.objects.filter(person=person, status=AgreedBudget.Status.CURRENT)
-        )
-        .order_by("-agreed_at")
-        .first()
+    found = fetch(
+        lambda person_id: with_review_due(
+            AgreedBudget.objects.filter(person_id=person_id, status=AgreedBudget.Status.CURRENT)
+        ).order_by("-agreed_at", "-pk")[:1],
+        ("next_review_for_person",),
+        args=(person.pk,),
     )
+    return found[0] if found else None

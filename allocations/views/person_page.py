@@ -7,7 +7,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from allocations.forms import ReasonForm
-from allocations.models import AgreedBudget, IndicativeBudget, Letter
+from allocations.models import AgreedBudget, IndicativeBudget, Letter, SupportPlan
 from allocations.permissions import (
     BUDGET_DECIDE,
     BUDGET_RECALCULATE,
@@ -29,6 +29,7 @@ from allocations.selectors.budgets import (
 from allocations.selectors.plans import OPEN_STATUSES
 from allocations.selectors.reviews import next_review_for_person, reviews_for_person
 from assessments.selectors.people import team_allowed
+from ras_site.compiled import fetch_for_person
 
 
 def person_budget_section(request, person) -> str | None:
@@ -45,12 +46,24 @@ def person_budget_section(request, person) -> str | None:
         if current is None
         else None
     )
-    plans = list(person.plans.select_related("created_by")) if user.has_perm(PLAN_VIEW) else []
-    agreed_budgets = list(
-        AgreedBudget.objects.filter(
-            person=person,
+    plans = (
+        fetch_for_person(
+            lambda person_id: SupportPlan.objects.filter(person_id=person_id).select_related(
+                "created_by"
+            ),
+            "person_page_plans",
+            person,
+        )
+        if user.has_perm(PLAN_VIEW)
+        else []
+    )
+    agreed_budgets = fetch_for_person(
+        lambda person_id: AgreedBudget.objects.filter(
+            person_id=person_id,
             status__in=[AgreedBudget.Status.CURRENT, AgreedBudget.Status.AWAITING_DECISION],
-        ).select_related("agreed_by")
+        ).select_related("agreed_by"),
+        "person_page_agreed",
+        person,
     )
     agreed = next((a for a in agreed_budgets if a.status == AgreedBudget.Status.CURRENT), None)
     agreed_pending = [a for a in agreed_budgets if a.status != AgreedBudget.Status.CURRENT]
@@ -73,7 +86,15 @@ def person_budget_section(request, person) -> str | None:
             "open_plan": next((p for p in plans if p.status in OPEN_STATUSES), None),
             "agreed": agreed,
             "can_plan": user.has_perm(PLAN_ADD),
-            "letters": list(person.letters.select_related("issued_by", "withdrawn_by").defer("pdf"))
+            "letters": fetch_for_person(
+                lambda person_id: (
+                    Letter.objects.filter(person_id=person_id)
+                    .select_related("issued_by", "withdrawn_by")
+                    .defer("pdf")
+                ),
+                "person_page_letters",
+                person,
+            )
             if user.has_perm(LETTER_VIEW)
             else [],
             "can_issue": user.has_perm(LETTER_ISSUE),

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import DecimalField, Exists, OuterRef, Prefetch, QuerySet, Sum
+from django.db.models import DecimalField, Exists, OuterRef, Prefetch, Sum
 from django.db.models.functions import Coalesce
 from django.http import Http404
 
@@ -15,6 +15,7 @@ from assessments.models import Answer, AnswerOption, Assessment, Person, Questio
 from assessments.roles import ASSESSMENT_CHANGE, ASSESSMENT_VIEW
 from assessments.selectors.history import FieldChange, HistoryEntry, history_entries
 from assessments.selectors.people import people_visible_to
+from ras_site.compiled import fetch_for_person
 
 
 def assessment_get_for_user(*, user, pk: int) -> Assessment:
@@ -52,8 +53,15 @@ def assessment_get_for_change(*, user, pk: int) -> Assessment:
     return assessment
 
 
-def assessments_for_person(*, person: Person) -> QuerySet[Assessment]:
-    return person.assessments.select_related("questionnaire", "submitted_by", "started_by")
+def assessments_for_person(*, person: Person) -> list[Assessment]:
+    """The person's assessments, newest first (compiled once: ras_site.compiled)."""
+    return fetch_for_person(
+        lambda person_id: Assessment.objects.filter(person_id=person_id).select_related(
+            "questionnaire", "submitted_by", "started_by"
+        ),
+        "assessments_for_person",
+        person,
+    )
 
 
 def assessment_total_points(*, assessment: Assessment) -> Decimal:

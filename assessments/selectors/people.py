@@ -24,6 +24,7 @@ from assessments.roles import (
     PERSON_VIEW,
 )
 from assessments.selectors.history import HistoryEntry, history_entries
+from ras_site.compiled import fetch, user_key
 
 _DATE_FORMATS = ("%d/%m/%Y", "%Y-%m-%d", "%d-%m-%Y", "%d.%m.%Y")
 
@@ -127,10 +128,15 @@ def person_get_for_user(*, user, pk: int, permission: str | None = None) -> Pers
     revealed to exist); then PermissionDenied if a `permission` is asked for (one of
     PERSON_DENIED's keys: the action the page is for) and the user's role lacks it.
     """
-    try:
-        person = people_visible_to(user).get(pk=pk)
-    except Person.DoesNotExist:
-        raise Http404("No such person on your caseload.") from None
+    # Every person page's first read: compiled once a day for each user (ras_site.compiled).
+    found = fetch(
+        lambda pk: people_visible_to(user).filter(pk=pk),
+        ("person", *user_key(user)),
+        args=(int(pk),),
+    )
+    if not found:
+        raise Http404("No such person on your caseload.")
+    person = found[0]
     if permission is not None and not user.has_perm(permission):
         raise PermissionDenied(PERSON_DENIED[permission])
     return person

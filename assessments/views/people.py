@@ -122,7 +122,7 @@ def people_in(value, _depth: int = 0) -> list[int]:
 def person_detail_view(request, pk: int):
     person = person_get_for_user(user=request.user, pk=pk)
     record_opening(request, person, PersonAccess.Page.DETAIL)
-    assessments = list(assessments_for_person(person=person))
+    assessments = assessments_for_person(person=person)
     open_assessment = next((a for a in assessments if a.is_draft), None)  # at most one
     return render(
         request,
