@@ -138,9 +138,12 @@ def test_every_page_of_a_letter_has_its_reference_at_the_top_and_its_number_at_t
         for number, laid_out in enumerate(pages, start=1):
             header = [w for w in laid_out if w[4] < top_margin]
             assert " ".join(w[0] for w in header) == f"Our reference: {reference}"
-            assert min(w[1] for w in header) > A4_WIDTH / 2  # at the top right
+            assert min(w[1] for w in header) > A4_WIDTH / 2  # at the top right, to the margin
+            assert abs(max(w[3] for w in header) - (A4_WIDTH - RIGHT_MARGIN)) < 1
             footer = [w for w in laid_out if w[2] > A4_HEIGHT - 24 / 25.4 * 72]
             assert " ".join(w[0] for w in footer) == f"Page {number} of {len(pages)}"
+            middle = (min(w[1] for w in footer) + max(w[3] for w in footer)) / 2
+            assert abs(middle - A4_WIDTH / 2) < 1  # centred
 
 
 def test_each_line_of_the_address_and_of_the_council_s_details_is_a_line_of_its_own():
