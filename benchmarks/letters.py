@@ -29,17 +29,21 @@ with their stylesheet, letters/letter.css, parsed once by the process as in the 
   letter_batches._run: the HTML made here, then PDFs made in this process for one process or
   by a spawned pool with pdf_process_init for two), without storing them: letters a second.
 
-Measured (1 December 2026, CPU-time ratios to the text page, two runs on a machine other
-benchmarks kept busy, load 6-9 on 2 cores): panel decision 1.24× and 1.33× (was 1.97×),
-indicative 1.50× and 1.48× (was 1.64×), statement 1.90× and 1.85× (was 2.20×). What changed:
-one stylesheet for every letter, parsed once per process, not a <style> in each (the header's
-reference taken from the letter's own line); addresses and the letterhead's lines end at
-newlines, not <br> elements (each an element with seven styles and a box); the letterhead's
-floats in a box of their own, so no line below them is measured first. The statement is still
-above the aim: its three tables are about half its cost (the third, what the plan pays for,
-alone 29% of its function calls for four rows), and their automatic layout, a sixth of the
-letter's time, is the only layout that keeps their columns where they are now: their widths
-follow free text and figures of any length.
+Measured (1 December 2026, CPU-time ratios to the text page, three runs on a machine other
+benchmarks kept busy, load 6-9 on 2 cores, so each ratio moves by ±0.2 from run to run; the
+last after the margin boxes were given their width):
+panel decision 1.24×, 1.33×, 1.33× (was 1.97×), indicative 1.50×, 1.48×, 1.57× (was 1.64×),
+statement 1.90×, 1.85×, 2.28× (was 2.20×). The same letters' HTML before and after, in one
+process in turns (15 rounds): a page costs 30% less for a panel decision, 15-30% less for an
+indicative letter, 8-17% less for a statement. What changed: one stylesheet for every letter,
+parsed once per process, not a <style> in each (the header's reference taken from the letter's
+own line); addresses and the letterhead's lines end at newlines, not <br> elements (each an
+element with seven styles and a box); the letterhead's floats in a box of their own, so no line
+below them is measured first; the margin boxes given their width, so their text is not measured
+on every page. The statement is still above the aim: its three tables are about half its cost
+(the third, what the plan pays for, alone 29% of its function calls for four rows), and their
+automatic layout, a sixth of the letter's time, is the only layout that keeps their columns
+where they are now: their widths follow free text and figures of any length.
 """
 
 from __future__ import annotations
