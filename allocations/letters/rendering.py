@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
@@ -11,6 +12,12 @@ from django.urls import reverse
 from allocations.letters.kinds import LetterContent
 from allocations.pdf_worker import html_to_pdf
 from assessments.models import Person
+
+# Every letter's stylesheet (letters/base.html's), given to html_to_pdf with the letter's HTML:
+# each PDF process parses it once.
+LETTER_STYLESHEET = str(
+    Path(__file__).resolve().parents[1] / "templates" / "allocations" / "letters" / "letter.css"
+)
 
 # Where the site runs when no address is configured (`make run`).
 DEFAULT_SITE_URL = "http://127.0.0.1:8000"
@@ -53,4 +60,9 @@ def render_html(content: LetterContent, person: Person, issued_on) -> str:
 
 def render_pdf(content: LetterContent, person: Person, issued_on) -> bytes:
     """A tagged, accessible PDF (PDF/UA-1) with its title and language set."""
-    return html_to_pdf(render_html(content, person, issued_on), str(settings.BASE_DIR))
+    return letter_pdf(render_html(content, person, issued_on))
+
+
+def letter_pdf(html: str) -> bytes:
+    """The PDF of a letter's HTML (render_html's), styled by the letters' stylesheet."""
+    return html_to_pdf(html, str(settings.BASE_DIR), LETTER_STYLESHEET)

@@ -45,9 +45,9 @@ def test_an_indicative_letter_is_addressed_by_title_and_begins_with_the_preferre
 @pytest.mark.parametrize(
     ("title", "preferred_name", "dear", "above_the_address"),
     [
-        ("Mr", "", "Dear Mr Atkinson,", "Mr Edith Atkinson<br>"),
-        ("", "", "Dear Edith Atkinson,", '<div class="address">Edith Atkinson<br>'),
-        ("Dr", "Edie", "Dear Edie,", "Dr Edith Atkinson<br>"),
+        ("Mr", "", "Dear Mr Atkinson,", "Mr Edith Atkinson\n"),
+        ("", "", "Dear Edith Atkinson,", '<div class="address">Edith Atkinson\n'),
+        ("Dr", "Edie", "Dear Edie,", "Dr Edith Atkinson\n"),
     ],
 )
 def test_every_kind_of_letter_uses_the_same_addressing(

@@ -1,7 +1,10 @@
-"""The letters' quicker layout (allocations/letters/base.html: floats, not flexbox, for the
-letterhead; a fixed-layout table for "How this figure was worked out") keeps what a reader sees:
-the address below the letterhead, where an envelope's window shows it, and every figure inside
-the page's margins however large, in a real, tagged table. Checked in real PDFs (pdftotext)."""
+"""The letters' quicker layout (allocations/letters/base.html and letter.css: floats, not
+flexbox, for the letterhead, in a box of their own; lines of an address ended by newlines, not
+<br>; one stylesheet for every letter, the reference in the page's header taken from the
+letter's own line; a fixed-layout table for "How this figure was worked out") keeps what a
+reader sees: the address below the letterhead, where an envelope's window shows it, one line
+for each line of it; the reference and "Page n of m" on every page; and every figure inside the
+page's margins however large, in a real, tagged table. Checked in real PDFs (pdftotext)."""
 
 from __future__ import annotations
 
@@ -14,20 +17,19 @@ from types import SimpleNamespace
 from django.conf import settings
 from django.template.loader import render_to_string
 
-from allocations.letters.rendering import council
-from allocations.pdf_worker import html_to_pdf
+from allocations.letters.rendering import council, letter_pdf
 from allocations.selectors.budgets import ExplanationRow
 
-A4_WIDTH = 595.28  # points
+A4_WIDTH, A4_HEIGHT = 595.28, 841.89  # points
 RIGHT_MARGIN = 20 / 25.4 * 72  # the letters' @page margin, 20 mm
 
 # The widest figures a column of the explanation can hold: a large package, many points.
 LARGE_FIGURES = ["12345.00 points", "− £12,345.67", "£987,654.32", "− £123,456.78"]
 
 
-def letter_pdf(rows: list[ExplanationRow]) -> bytes:
+def indicative_pdf(rows: list[ExplanationRow], reference: str = "ASC-000001") -> bytes:
     person = SimpleNamespace(
-        reference="ASC-000001",
+        reference=reference,
         addressed_as="Mrs Edith Atkinson",
         salutation="Mrs Atkinson",
         address_lines=["1 High Street", "Northby", "NB1 1AA"],
@@ -43,7 +45,7 @@ def letter_pdf(rows: list[ExplanationRow]) -> bytes:
     html = render_to_string(
         "allocations/letters/indicative.html",
         {
-            "title": "Your indicative personal budget – ASC-000001",
+            "title": f"Your indicative personal budget – {reference}",
             "person": person,
             "council": council(),
             "issued_on": datetime.date(2026, 12, 1),
@@ -52,7 +54,7 @@ def letter_pdf(rows: list[ExplanationRow]) -> bytes:
             "triggers": [],
         },
     )
-    return html_to_pdf(html, str(settings.BASE_DIR))
+    return letter_pdf(html)
 
 
 def words(pdf: bytes) -> list[tuple[str, float, float, float, float]]:
@@ -72,7 +74,7 @@ def test_the_largest_figures_stay_whole_inside_the_margins_of_a_real_table():
         ExplanationRow(f"Step {n}", "What was done, in a sentence long enough to wrap.", amount)
         for n, amount in enumerate(LARGE_FIGURES, start=1)
     ]
-    pdf = letter_pdf(rows)
+    pdf = indicative_pdf(rows)
 
     laid_out = words(pdf)
     text = " ".join(word for word, *_ in laid_out)
@@ -89,10 +91,74 @@ def test_the_largest_figures_stay_whole_inside_the_margins_of_a_real_table():
 
 
 def test_the_address_sits_below_the_letterhead():
-    pdf = letter_pdf([ExplanationRow("Step", "Detail", "£1.00")])
+    pdf = indicative_pdf([ExplanationRow("Step", "Detail", "£1.00")])
 
     laid_out = words(pdf)
     email = next(w for w in laid_out if w[0] == settings.COUNCIL_EMAIL)
     addressee = next(w for w in laid_out if w[0] == "Edith")
     assert addressee[2] > email[4]  # the address starts below the council's last line
     assert addressee[1] < A4_WIDTH / 2  # on the left, where the window is
+
+
+def pages_of_words(pdf: bytes) -> list[list[tuple[str, float, float, float, float]]]:
+    """words(), page by page."""
+    result = subprocess.run(
+        ["pdftotext", "-bbox", "-", "-"], input=pdf, capture_output=True, check=True
+    )
+    pattern = r'xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="([\d.]+)">([^<]*)</word>'
+    return [
+        [
+            (text, float(x0), float(y0), float(x1), float(y1))
+            for x0, y0, x1, y1, text in re.findall(pattern, page)
+        ]
+        for page in result.stdout.decode().split("<page ")[1:]
+    ]
+
+
+def line_of(laid_out, first_word: str) -> str:
+    """The words on the line of `first_word`'s first appearance (the same top edge and the same
+    half of the page), left to right."""
+    start = next(w for w in laid_out if w[0] == first_word)
+    return " ".join(
+        w[0]
+        for w in sorted(laid_out, key=lambda w: w[1])
+        if abs(w[2] - start[2]) < 1 and (w[1] > A4_WIDTH / 2) == (start[1] > A4_WIDTH / 2)
+    )
+
+
+def test_every_page_of_a_letter_has_its_reference_at_the_top_and_its_number_at_the_foot():
+    # The reference comes from the letter's own "Our reference" line (the stylesheet is the
+    # same for every letter): two letters in a row, one process, each with its own.
+    top_margin = 22 / 25.4 * 72
+    for reference in ("ASC-000001", "ASC-000002"):
+        rows = [ExplanationRow(f"Step {n}", "What was done. " * 6, "£1.00") for n in range(40)]
+        pdf = indicative_pdf(rows, reference=reference)
+        pages = pages_of_words(pdf)
+        assert len(pages) >= 3
+        for number, laid_out in enumerate(pages, start=1):
+            header = [w for w in laid_out if w[4] < top_margin]
+            assert " ".join(w[0] for w in header) == f"Our reference: {reference}"
+            assert min(w[1] for w in header) > A4_WIDTH / 2  # at the top right, to the margin
+            assert abs(max(w[3] for w in header) - (A4_WIDTH - RIGHT_MARGIN)) < 1
+            footer = [w for w in laid_out if w[2] > A4_HEIGHT - 24 / 25.4 * 72]
+            assert " ".join(w[0] for w in footer) == f"Page {number} of {len(pages)}"
+            middle = (min(w[1] for w in footer) + max(w[3] for w in footer)) / 2
+            assert abs(middle - A4_WIDTH / 2) < 1  # centred
+
+
+def test_each_line_of_the_address_and_of_the_council_s_details_is_a_line_of_its_own():
+    laid_out = words(indicative_pdf([ExplanationRow("Step", "Detail", "£1.00")]))
+
+    assert line_of(laid_out, "Mrs") == "Mrs Edith Atkinson"
+    assert line_of(laid_out, "1") == "1 High Street"
+    assert line_of(laid_out, "Northby") == "Northby"
+    assert line_of(laid_out, "NB1") == "NB1 1AA"
+    name, street = (next(w for w in laid_out if w[0] == word) for word in ("Mrs", "1"))
+    assert street[2] > name[4] and abs(street[1] - name[1]) < 0.5  # below it, left-aligned
+    # The letterhead's details: on the right, above the address, one line each, in order.
+    letterhead = [w for w in laid_out if w[1] > A4_WIDTH / 2 and w[4] < name[2]]
+    details = [settings.COUNCIL_NAME, *settings.COUNCIL_ADDRESS, settings.COUNCIL_PHONE]
+    details.append(settings.COUNCIL_EMAIL)
+    assert [line_of(letterhead, line.split()[0]) for line in details] == details
+    tops = [next(w for w in letterhead if w[0] == line.split()[0])[2] for line in details]
+    assert tops == sorted(tops) and len(set(tops)) == len(tops)

@@ -1,5 +1,5 @@
 """A signature never sits alone on a page: the letters' last paragraph, the sign-off and the
-signature are kept together (allocations/letters/base.html), checked in real PDFs."""
+signature are kept together (allocations/letters/letter.css), checked in real PDFs."""
 
 from __future__ import annotations
 
@@ -10,10 +10,9 @@ from types import SimpleNamespace
 import pytest
 from django.conf import settings
 from django.template import engines
-from weasyprint import HTML
+from weasyprint import CSS, HTML
 
-from allocations.letters.rendering import council
-from allocations.pdf_worker import html_to_pdf
+from allocations.letters.rendering import LETTER_STYLESHEET, council, letter_pdf
 from allocations.services.letters import letter_issue
 from allocations.services.plans import plan_authorise, plan_submit
 
@@ -56,10 +55,11 @@ def pages_of(pdf: bytes) -> list[str]:
     return [" ".join(page.split()) for page in result.stdout.decode().split("\f")]
 
 
-def signature_page(html: str) -> str:
-    """The laid-out text of the page the sign-off is on (WeasyPrint's boxes: quicker than
-    writing a PDF for each length tried)."""
-    for page in HTML(string=html, base_url=str(settings.BASE_DIR)).render().pages:
+def signature_page(html: str, stylesheet: str) -> str:
+    """The laid-out text of the page the sign-off is on, styled by `stylesheet` (WeasyPrint's
+    boxes: quicker than writing a PDF for each length tried)."""
+    document = HTML(string=html, base_url=str(settings.BASE_DIR))
+    for page in document.render(stylesheets=[CSS(string=stylesheet)]).pages:
         text = " ".join(_texts(page._page_box))
         if SIGN_OFF in text:
             return text
@@ -76,13 +76,15 @@ def _texts(box):
 def test_a_letter_that_fills_its_page_takes_its_last_paragraph_over_with_the_signature():
     # Lengthen the letter a paragraph at a time until, without the rule, the sign-off would
     # start a page of its own: a letter long enough that the rule matters.
+    with open(LETTER_STYLESHEET, encoding="utf-8") as file:
+        stylesheet = file.read()
+    assert KEEP_TOGETHER in stylesheet
+    loose = stylesheet.replace(KEEP_TOGETHER, "")
     for lines in range(34, 80):
-        loose = letter_html(lines).replace(KEEP_TOGETHER, "")
-        if not signature_page(loose).startswith(SIGN_OFF):
-            continue
         html = letter_html(lines)
-        assert KEEP_TOGETHER in html
-        pages = pages_of(html_to_pdf(html, str(settings.BASE_DIR)))
+        if not signature_page(html, loose).startswith(SIGN_OFF):
+            continue
+        pages = pages_of(letter_pdf(html))
         (page,) = [p for p in pages if SIGN_OFF in p]
         assert LAST_PARAGRAPH in page and "Contact your social worker." in page
         assert page.index(LAST_PARAGRAPH) < page.index(SIGN_OFF)
