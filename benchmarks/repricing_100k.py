@@ -408,17 +408,24 @@ def _cpu_seconds(processes) -> float:
     return total / os.sysconf("SC_CLK_TCK")
 
 
-def _wait_idle(processes, *, timeout: float = 60) -> None:
-    """Until the processes have started (Django loaded, polling the queue): on a busy machine
-    that takes longer than Workers allows, and their start must not count as the preview's."""
+def _wait_ready(count: int, *, timeout: float = 120) -> None:
+    """Until `count` workers poll the queue (Django loaded in each): on a busy machine that
+    takes longer than Workers allows, and their start must not count as the preview's."""
+    from django.db import connection
+    from django_tasks_db.models import DBTaskResult
+
+    table = DBTaskResult._meta.db_table
     deadline = time.monotonic() + timeout
-    before = _cpu_seconds(processes)
     while time.monotonic() < deadline:
-        time.sleep(0.5)
-        now = _cpu_seconds(processes)
-        if now - before < 0.05 * len(processes):
-            return
-        before = now
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(DISTINCT pid) FROM pg_stat_activity WHERE datname = "
+                "current_database() AND pid <> pg_backend_pid() AND query LIKE %s",
+                [f"%{table}%"],
+            )
+            if cursor.fetchone()[0] >= count:
+                return
+        time.sleep(0.2)
 
 
 def preview_with_workers(count: int, policy, admin) -> tuple[float, object, float, float]:
@@ -431,7 +438,7 @@ def preview_with_workers(count: int, policy, admin) -> tuple[float, object, floa
 
     workers = Workers(count)
     try:
-        _wait_idle(workers.processes)
+        _wait_ready(count)
         cpu = _cpu_seconds(workers.processes)
         start = time.perf_counter()
         run = repricing_preview_start(actor=admin, policy=policy)
