@@ -38,6 +38,7 @@ from allocations.jobs import (
 from allocations.models import RasPolicy, RepricingPreviewPart, RepricingPreviewRun
 from allocations.permissions import POLICY_REPRICE
 from allocations.selectors.repricing import (
+    PAGE,
     Preview,
     PreviewSummary,
     inputs_mark,
@@ -47,6 +48,11 @@ from allocations.selectors.repricing import (
 from allocations.services.repricing import NOT_REPRICER, WAIT, _worker_name
 
 Status = RepricingPreviewRun.Status
+
+# People a page within a part: a part's pages are read one ahead of the page in hand, so only
+# its first page's query is not overlapped with the counting; smaller pages than the preview
+# in one process reads (selectors.repricing.PAGE) keep that wait short, part after part.
+PART_PAGE = PAGE // 2
 
 
 def repricing_preview_run(
@@ -142,7 +148,9 @@ def _preview_part(policy: RasPolicy, parts) -> RepricingPreviewPart | None:
         first, last = part.first_person_id, part.last_person_id
         preview = Preview(
             policy=policy,
-            pages=lambda: repricing_pages(policy, first=first, last=last, read_ahead=ahead),
+            pages=lambda: repricing_pages(
+                policy, page=PART_PAGE, first=first, last=last, read_ahead=ahead
+            ),
         )
         part.total = part.processed = preview.total.people
         part.tallies = PreviewSummary.of(preview).as_json()
