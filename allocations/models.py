@@ -1227,3 +1227,68 @@ class RepricingChunk(models.Model):
 
     def __str__(self) -> str:
         return f"Part {self.number} of {self.run}"
+
+
+class RepricingPreviewRun(BackgroundJob):
+    """What applying a policy would do, worked out for a whole caseload as a background job,
+    in parts that several workers share (allocations.services.repricing_preview): the same
+    tallies and biggest changes the preview page works out in its request for a small
+    caseload. `summary` is its parts' results merged, once every part is done;
+    `inputs_mark` says what the rows were when it started (a preview whose mark differs from
+    today's is out of date: allocations.selectors.repricing._inputs_mark)."""
+
+    PROGRESS_COUNTS = (
+        ("parts_done", "parts worked out"),
+        ("workers", "workers sharing them"),
+    )
+
+    policy = models.ForeignKey(RasPolicy, on_delete=models.PROTECT, related_name="preview_runs")
+    inputs_mark = models.CharField(max_length=300)
+    parts_done = models.PositiveIntegerField(default=0)
+    workers = models.PositiveIntegerField(default=0)
+    summary = models.JSONField(null=True, blank=True)
+    history = HistoricalRecords(excluded_fields=["summary"])
+
+    class Meta(BackgroundJob.Meta):
+        pass
+
+    def __str__(self) -> str:
+        return f"Preview of {self.policy} ({self.get_status_display().lower()})"
+
+
+class RepricingPreviewPart(models.Model):
+    """One part of a preview run: the people with ids from `first_person_id` to
+    `last_person_id`, worked out in one transaction by whichever worker takes it first (its
+    row locked, skipping parts another worker holds) and marked done in that transaction with
+    its results (`tallies`, allocations.selectors.repricing.PreviewSummary as JSON): each
+    part is counted once, whichever workers stop or die. Written by the workers only."""
+
+    run = models.ForeignKey(RepricingPreviewRun, on_delete=models.PROTECT, related_name="parts")
+    number = models.PositiveIntegerField()
+    first_person_id = models.BigIntegerField()
+    last_person_id = models.BigIntegerField()
+    # People to work out: as planned, then as found when the part was worked out.
+    total = models.PositiveIntegerField()
+    processed = models.PositiveIntegerField(default=0)
+    tallies = models.JSONField(null=True, blank=True)
+    done_at = models.DateTimeField(null=True, blank=True)
+    done_by = models.CharField("worker (host:process)", max_length=100, blank=True)
+
+    class Meta:
+        ordering = ["run", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["run", "number"], name="repricing_preview_part_once"),
+            models.CheckConstraint(
+                condition=Q(first_person_id__lte=F("last_person_id")),
+                name="repricing_preview_part_range_in_order",
+            ),
+            # A part done has its results; one not done has none.
+            models.CheckConstraint(
+                condition=Q(done_at__isnull=True, tallies__isnull=True)
+                | Q(done_at__isnull=False, tallies__isnull=False),
+                name="repricing_preview_part_done_with_tallies",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Part {self.number} of {self.run}"

@@ -36,6 +36,16 @@ urlpatterns = [
     path("policies/<int:pk>/approve/", policies.policy_approve_view, name="policy_approve"),
     path("policies/<int:pk>/copy/", policies.policy_copy_view, name="policy_copy"),
     path("policies/<int:pk>/repricing/", repricing.repricing_view, name="repricing"),
+    path(
+        "policies/<int:pk>/repricing/preview/",
+        repricing.repricing_preview_start_view,
+        name="repricing_preview_start",
+    ),
+    path(
+        "repricing/previews/<int:pk>/status.json",
+        repricing.repricing_preview_status_view,
+        name="repricing_preview_status",
+    ),
     path("policies/<int:pk>/impact/", repricing.policy_impact_view, name="policy_impact"),
     path(
         "questionnaires/<int:pk>/impact/",

@@ -2,7 +2,7 @@
 and apply, each beside the set-based SQL floor measured in the same run.
 
     python -m benchmarks.repricing_100k [PEOPLE] [--workers 1,2,4] [--reuse] [--no-impacts]
-                                        [--no-inline]
+                                        [--no-inline] [--no-apply]
 
 PEOPLE is 100,000 by default; 300000 or 1000000 run by hand (seeding a million people, 33
 million answers, takes a long time: --reuse keeps a database seeded before with as many
@@ -16,7 +16,10 @@ statements with every foreign key checked, then rolled back). Targets (issue 15)
 apply within 3× their floor; at 1,000,000 people, preview under 60 s and apply under 5
 minutes. The apply runs once in this process (its peak memory printed: the same at any number
 of people) and then through the job queue with 1, 2 and 4 `manage.py db_worker` processes
-sharing the run's parts (each time to a new policy, so everyone is re-priced again).
+sharing the run's parts (each time to a new policy, so everyone is re-priced again). The
+preview, worked out in one process, is also worked out as a background job with 1, 2 and 4
+`db_worker`s sharing its parts (allocations.services.repricing_preview), each checked to give
+exactly the same figures; --no-apply stops after the previews.
 """
 
 from __future__ import annotations
@@ -394,6 +397,89 @@ def apply_with_workers(count: int, price: str) -> tuple[float, object, float]:
     return elapsed, RepricingRun.objects.get(pk=run.pk), peak
 
 
+def _cpu_seconds(processes) -> float:
+    """CPU time (user + system, every thread) the processes have used so far (Linux)."""
+    total = 0
+    for process in processes:
+        stat = Path(f"/proc/{process.pid}/stat")
+        if stat.exists():  # the fields after the command's name, which may hold spaces
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def _wait_ready(count: int, *, timeout: float = 120) -> None:
+    """Until `count` workers poll the queue (Django loaded in each): on a busy machine that
+    takes longer than Workers allows, and their start must not count as the preview's."""
+    from django.db import connection
+    from django_tasks_db.models import DBTaskResult
+
+    table = DBTaskResult._meta.db_table
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(DISTINCT pid) FROM pg_stat_activity WHERE datname = "
+                "current_database() AND pid <> pg_backend_pid() AND query LIKE %s",
+                [f"%{table}%"],
+            )
+            if cursor.fetchone()[0] >= count:
+                return
+        time.sleep(0.2)
+
+
+def preview_with_workers(count: int, policy, admin) -> tuple[float, object, float, float]:
+    """Start `count` workers, queue a background preview of `policy` and time it to done;
+    with the workers' largest peak memory and the CPU time they used for it."""
+    from django.db import close_old_connections
+
+    from allocations.models import RepricingPreviewRun
+    from allocations.services.repricing_preview import repricing_preview_start
+
+    workers = Workers(count)
+    try:
+        _wait_ready(count)
+        cpu = _cpu_seconds(workers.processes)
+        start = time.perf_counter()
+        run = repricing_preview_start(actor=admin, policy=policy)
+        while True:
+            time.sleep(0.1)
+            close_old_connections()
+            run.refresh_from_db()
+            if run.status in ("done", "failed"):
+                break
+        elapsed = time.perf_counter() - start
+        cpu = _cpu_seconds(workers.processes) - cpu
+        peak = workers.peak_mb()
+    finally:
+        workers.stop()
+    return elapsed, RepricingPreviewRun.objects.get(pk=run.pk), peak, cpu
+
+
+def previews_with_workers(workers: list[int], policy, admin, preview) -> None:
+    """The preview as a background job shared by each number of workers, beside its floor
+    (measured again just before each: the machine may be shared) and the preview in one
+    process (`preview`), whose figures each must give exactly."""
+    from allocations.selectors.repricing import PreviewSummary, repricing_preview_summary
+
+    expected = PreviewSummary.of(preview)
+    one = None
+    for count in workers:
+        floor = preview_floor(policy)
+        elapsed, run, peak, cpu = preview_with_workers(count, policy, admin)
+        same = run.status == "done" and repricing_preview_summary(run) == expected
+        one = one or (elapsed if count == 1 else None)
+        speedup = f", {one / elapsed:.2f}× one worker's speed" if one and count > 1 else ""
+        by = {part.done_by for part in run.parts.all()}
+        print(
+            f"preview, {count} db_worker{'s' if count > 1 else ''}: {run.processed:,} people "
+            f"({run.status}) in {ratio(elapsed, floor)}{speedup}; {run.parts_done} parts done by "
+            f"{len(by)} worker{'s' if len(by) > 1 else ''}, the same figures as in one process: "
+            f"{'yes' if same else 'NO'}; the workers' CPU {cpu:.1f} s; peak memory of a worker "
+            f"{peak:.0f} MB; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
+        )
+
+
 def apply_here(policy, admin, floor: float) -> None:
     """Apply `policy` in this process (its peak memory printed), then again (nothing to do)."""
     from allocations.models import IndicativeBudget, RepricingRun
@@ -423,7 +509,9 @@ def ratio(seconds: float, floor: float) -> str:
     return f"{seconds:.1f} s, {seconds / floor:.1f}× the floor"
 
 
-def main(people: int, *, workers: list[int], reuse: bool, impacts: bool, inline: bool) -> None:
+def main(
+    people: int, *, workers: list[int], reuse: bool, impacts: bool, inline: bool, apply: bool
+) -> None:
     if not reuse:
         recreate_database(BENCH_DB)
     import django
@@ -478,15 +566,20 @@ def main(people: int, *, workers: list[int], reuse: bool, impacts: bool, inline:
 
     policy = new_policy("5.03")
     floor = preview_floor(policy)
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     preview = repricing_preview(policy)
-    preview_s = time.perf_counter() - start
+    preview_s, cpu = time.perf_counter() - start, time.process_time() - cpu
     print(
         f"preview: {preview.total.people:,} people ({preview.total.up:,} up, "
         f"{preview.total.down:,} down, {preview.total.flagged:,} flagged) in "
-        f"{ratio(preview_s, floor)} ({floor:.1f} s, one SELECT; target 3×)"
+        f"{ratio(preview_s, floor)} ({floor:.1f} s, one SELECT; target 3×); this process's "
+        f"CPU {cpu:.1f} s; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
     )
     print(f"  peak memory of this process so far: {peak_mb():.0f} MB")
+    previews_with_workers(workers, policy, admin, preview)
+    if not apply:
+        connection.close()
+        return
 
     floor = apply_floor(policy, admin.pk)
     print(f"apply's floor: {floor:.1f} s (set-based SQL, rolled back)")
@@ -512,6 +605,7 @@ if __name__ == "__main__":
     parser.add_argument("--reuse", action="store_true", help="keep a database seeded before")
     parser.add_argument("--no-impacts", action="store_true", help="skip the draft impacts")
     parser.add_argument("--no-inline", action="store_true", help="apply through workers only")
+    parser.add_argument("--no-apply", action="store_true", help="stop after the previews")
     args = parser.parse_args()
     main(
         args.people,
@@ -519,4 +613,5 @@ if __name__ == "__main__":
         reuse=args.reuse,
         impacts=not args.no_impacts,
         inline=not args.no_inline,
+        apply=not args.no_apply,
     )

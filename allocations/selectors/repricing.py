@@ -31,6 +31,7 @@ from decimal import Decimal
 from functools import cached_property
 from itertools import chain
 
+from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.db import connection, transaction
@@ -40,7 +41,7 @@ from django.utils import timezone
 
 from allocations.adapter import case_from_facts, engine_policy
 from allocations.engine import Case, RasInputError, Result, calculate, validate_policy
-from allocations.models import IndicativeBudget, RasPolicy, RepricingRun
+from allocations.models import IndicativeBudget, RasPolicy, RepricingPreviewRun, RepricingRun
 from allocations.permissions import POLICY_REPRICE, POLICY_VIEW
 from allocations.reports.exports import safe_text
 from allocations.selectors.budgets import is_silent_reduction
@@ -274,6 +275,20 @@ def draft_scoring(version: QuestionnaireVersion) -> DraftScoring:
     )
 
 
+class _once:  # noqa: N801 - used as a decorator, as cached_property is
+    """functools.cached_property without its lock (Python 3.11 takes one on each first read:
+    a tenth of a preview's time, three reads a row)."""
+
+    def __init__(self, func):
+        self.func, self.name, self.__doc__ = func, func.__name__, func.__doc__
+
+    def __get__(self, obj, cls=None):
+        if obj is None:
+            return self
+        value = obj.__dict__[self.name] = self.func(obj)
+        return value
+
+
 @dataclass
 class Row:
     budget_id: int
@@ -302,11 +317,15 @@ class Row:
     def sections(self) -> list:
         return json.loads(self.sections_json)
 
-    @cached_property  # asked for by three tallies, the CSV and the page
+    @property
+    def new_weekly(self) -> Decimal | None:
+        return self.result.indicative_weekly if self.result else None
+
+    @_once  # asked for by the tallies, the CSV and the page
     def change(self) -> Decimal:
         return self.result.indicative_weekly - self.current_weekly if self.result else Decimal(0)
 
-    @cached_property
+    @_once
     def flagged(self) -> bool:
         return self.result is not None and is_silent_reduction(
             new_weekly=self.result.indicative_weekly,
@@ -315,7 +334,7 @@ class Row:
             current_points=self.current_points,
         )
 
-    @cached_property
+    @_once
     def direction(self) -> str:
         if self.result is None:
             return "error"
@@ -414,6 +433,7 @@ def repricing_pages(
     page: int = PAGE,
     first: int = 0,
     last: int = LAST_ID,
+    read_ahead: bool = False,
 ) -> Iterator[list[Row]]:
     """Every current budget not yet on `policy` (with `everyone`, every current budget) of the
     people with ids from `first` to `last`, with its figure under `policy` worked out: a list
@@ -425,7 +445,11 @@ def repricing_pages(
     With `scoring` (draft_scoring: a questionnaire version's points for every option in use),
     each person's points are their answers as that version scores them; a person with an
     answer it cannot score gets no figure but an error (NEEDS_REASSESSMENT), and each row
-    counts the version's questions the person never answered (scored 0)."""
+    counts the version's questions the person never answered (scored 0).
+
+    With `read_ahead`, the next page is read ahead by a connection of its own even inside
+    the caller's transaction (see _read_ahead): for a caller whose transaction holds a lock
+    but writes nothing the pages read (a preview's part)."""
     rules = engine_policy(policy)
     validate_policy(rules)
     left_out = None if everyone else policy
@@ -443,7 +467,7 @@ def repricing_pages(
     }
     if scoring is not None:
         params.update(scoring.sql_params())
-    for raw in _read_ahead(_raw_pages(sql, params)):
+    for raw in _read_ahead(_raw_pages(sql, params), always=read_ahead):
         yield _rows(rules, raw, scoring)
 
 
@@ -464,13 +488,14 @@ def _raw_pages(sql: str, params: dict) -> Iterator[list[tuple]]:
 _END = object()
 
 
-def _read_ahead(pages: Iterator[list[tuple]]) -> Iterator[list[tuple]]:
+def _read_ahead(pages: Iterator[list[tuple]], *, always: bool = False) -> Iterator[list[tuple]]:
     """`pages`, read one page ahead by a thread of its own (with its own database connection),
     so that PostgreSQL works the next page out while this thread calculates the one in hand:
     on two cores, the slower of the two rather than their sum. Holds two pages at most. Not
     inside a transaction: another connection could not see the caller's uncommitted rows,
-    nor keep its locks, so there the pages are read in turn."""
-    if connection.in_atomic_block:
+    nor keep its locks, so there the pages are read in turn (unless `always`: the caller's
+    transaction writes nothing the pages read)."""
+    if connection.in_atomic_block and not always:
         yield from pages
         return
     ready: queue.Queue = queue.Queue(maxsize=1)
@@ -597,7 +622,7 @@ class Tally:
         if row.result is None:
             self.errors += 1
             return
-        # Each row is added to three tallies: work its change out once here, not per use.
+        # Work the row's change out once here, not per use.
         change, direction = row.change, row.direction
         setattr(self, direction, getattr(self, direction) + 1)
         self.weekly_now += row.current_weekly
@@ -614,6 +639,32 @@ class Tally:
         else:
             self.weekly_change += change
             self.annual_change += row.result.annual - row.current_annual
+
+    def plus(self, other: Tally) -> Tally:
+        """This tally and `other` counted together (a preview's parts merged)."""
+        return Tally(
+            **{
+                f.name: getattr(self, f.name) + getattr(other, f.name)
+                for f in dataclasses.fields(self)
+            }
+        )
+
+    def as_json(self) -> dict:
+        """Numbers as JSON: counts as they are, amounts as text (exact)."""
+        return {
+            f.name: value if isinstance(value, int) else str(value)
+            for f in dataclasses.fields(self)
+            for value in [getattr(self, f.name)]
+        }
+
+    @classmethod
+    def from_json(cls, data: dict) -> Tally:
+        return cls(
+            **{
+                f.name: int(data[f.name]) if f.type == "int" else Decimal(data[f.name])
+                for f in dataclasses.fields(cls)
+            }
+        )
 
     @property
     def weekly_difference(self) -> Decimal:
@@ -695,18 +746,18 @@ class Preview:
 
     @cached_property
     def _counts(self) -> _Counts:
-        total = Tally()
-        groups: dict[str, Tally] = defaultdict(Tally)
-        teams: dict[str, Tally] = defaultdict(Tally)
-        labels = dict(ClientGroup.choices)
+        # Each row counted once, in the tally of its client group and team; those tallies
+        # summed at the end into the total, each group's and each team's (exact: Decimals).
+        cells: dict[tuple[str, str], Tally] = {}
         needs_reassessment = with_unanswered = 0
         largest: list[Row] = []
         kept: list[Row] | None = []
         for page in self.pages():
             for row in page:
-                total.add(row)
-                groups[labels.get(row.client_group, row.client_group)].add(row)
-                teams[row.team].add(row)
+                cell = cells.get((row.client_group, row.team))
+                if cell is None:
+                    cell = cells[row.client_group, row.team] = Tally()
+                cell.add(row)
                 needs_reassessment += row.needs_reassessment
                 with_unanswered += row.unanswered > 0
             if kept is not None:
@@ -720,6 +771,15 @@ class Preview:
                 chain(largest, (r for r in page if r.result)),
                 key=lambda r: abs(r.change),
             )
+        total = Tally()
+        groups: dict[str, Tally] = defaultdict(Tally)
+        teams: dict[str, Tally] = defaultdict(Tally)
+        labels = dict(ClientGroup.choices)
+        for (group, team), cell in cells.items():
+            total = total.plus(cell)
+            label = labels.get(group, group)
+            groups[label] = groups[label].plus(cell)
+            teams[team] = teams[team].plus(cell)
         return _Counts(
             total=total,
             by_client_group=dict(sorted(groups.items())),
@@ -756,6 +816,129 @@ class Preview:
         """The `count` people (at most LARGEST) whose weekly figure would change most, either
         way."""
         return self._counts.largest[:count]
+
+
+@dataclass(frozen=True)
+class Change:
+    """One of a preview's biggest changes, as its page shows it (a Row's figures, kept)."""
+
+    person_id: int
+    reference: str
+    name: str
+    team: str
+    current_weekly: Decimal
+    new_weekly: Decimal
+    change: Decimal
+    flagged: bool
+
+    @classmethod
+    def of(cls, row: Row) -> Change:
+        return cls(
+            person_id=row.person_id,
+            reference=row.reference,
+            name=row.name,
+            team=row.team,
+            current_weekly=row.current_weekly,
+            new_weekly=row.result.indicative_weekly,
+            change=row.change,
+            flagged=row.flagged,
+        )
+
+    def as_json(self) -> dict:
+        return {
+            **dataclasses.asdict(self),
+            **{name: str(getattr(self, name)) for name in _CHANGE_AMOUNTS},
+        }
+
+    @classmethod
+    def from_json(cls, data: dict) -> Change:
+        return cls(**{**data, **{name: Decimal(data[name]) for name in _CHANGE_AMOUNTS}})
+
+
+_CHANGE_AMOUNTS = ("current_weekly", "new_weekly", "change")
+
+
+@dataclass(frozen=True)
+class PreviewSummary:
+    """Everything a preview's page shows of it (its tallies, counts and biggest changes), for
+    a preview worked out in parts (a background preview run, one part of it a summary) and
+    kept: the parts' summaries merged (`merge`) are exactly the summary of one Preview of
+    all their people (`of`). Kept as JSON (`as_json`, `from_json`)."""
+
+    total: Tally
+    by_client_group: dict[str, Tally]
+    by_team: dict[str, Tally]
+    needs_reassessment: int
+    with_unanswered: int
+    largest: list[Change]
+
+    @classmethod
+    def of(cls, preview: Preview) -> PreviewSummary:
+        return cls(
+            total=preview.total,
+            by_client_group=preview.by_client_group,
+            by_team=preview.by_team,
+            needs_reassessment=preview.needs_reassessment,
+            with_unanswered=preview.with_unanswered,
+            largest=[Change.of(row) for row in preview.largest_changes()],
+        )
+
+    @classmethod
+    def merge(cls, parts: Iterable[PreviewSummary]) -> PreviewSummary:
+        """The summaries of parts of a caseload (in person order, each person in one part)
+        counted together: a tally's sums, and the LARGEST biggest changes of all (every one
+        of them is among its own part's; a stable sort of the parts' in person order keeps
+        ties in person order, as Preview does)."""
+        parts = list(parts)
+        total = Tally()
+        groups: dict[str, Tally] = defaultdict(Tally)
+        teams: dict[str, Tally] = defaultdict(Tally)
+        for part in parts:
+            total = total.plus(part.total)
+            for label, tally in part.by_client_group.items():
+                groups[label] = groups[label].plus(tally)
+            for label, tally in part.by_team.items():
+                teams[label] = teams[label].plus(tally)
+        largest = heapq.nlargest(
+            LARGEST, chain.from_iterable(p.largest for p in parts), key=lambda c: abs(c.change)
+        )
+        return cls(
+            total=total,
+            by_client_group=dict(sorted(groups.items())),
+            by_team=dict(sorted(teams.items())),
+            needs_reassessment=sum(p.needs_reassessment for p in parts),
+            with_unanswered=sum(p.with_unanswered for p in parts),
+            largest=largest,
+        )
+
+    def largest_changes(self, count: int = LARGEST) -> list[Change]:
+        return self.largest[:count]
+
+    def as_json(self) -> dict:
+        return {
+            "total": self.total.as_json(),
+            "by_client_group": {k: t.as_json() for k, t in self.by_client_group.items()},
+            "by_team": {k: t.as_json() for k, t in self.by_team.items()},
+            "needs_reassessment": self.needs_reassessment,
+            "with_unanswered": self.with_unanswered,
+            "largest": [c.as_json() for c in self.largest],
+        }
+
+    @classmethod
+    def from_json(cls, data: dict) -> PreviewSummary:
+        return cls(
+            total=Tally.from_json(data["total"]),
+            # jsonb keeps its own order of keys: the labels are sorted again.
+            by_client_group=_tallies(data["by_client_group"]),
+            by_team=_tallies(data["by_team"]),
+            needs_reassessment=data["needs_reassessment"],
+            with_unanswered=data["with_unanswered"],
+            largest=[Change.from_json(c) for c in data["largest"]],
+        )
+
+
+def _tallies(data: dict) -> dict[str, Tally]:
+    return {label: Tally.from_json(data[label]) for label in sorted(data)}
 
 
 def repricing_preview(policy: RasPolicy, *, everyone: bool = False, count: bool = True) -> Preview:
@@ -925,8 +1108,13 @@ def _inputs_mark() -> tuple:
         return tuple(cursor.fetchone())
 
 
+def inputs_mark() -> str:
+    """_inputs_mark as text: it changes whenever anything a preview reads changes."""
+    return "-".join(str(newest) for newest in _inputs_mark())
+
+
 def _summary(key: str, work: Callable[[], Preview]) -> ImpactSummary:
-    mark = "-".join(str(newest) for newest in _inputs_mark())
+    mark = inputs_mark()
     key = f"ras:impact:{key}:{timezone.localdate()}:{mark}"
     summary = cache.get(key)
     if summary is None:
@@ -972,3 +1160,32 @@ def repricing_run_get_for_user(*, user, pk: int) -> RepricingRun:
     if not user.has_perm(POLICY_REPRICE):
         raise PermissionDenied("Only RAS administrators follow re-pricing runs.")
     return get_object_or_404(RepricingRun.objects.select_related("policy", "created_by"), pk=pk)
+
+
+def repricing_preview_in_background(policy: RasPolicy) -> bool:
+    """Whether the preview of applying `policy` is worked out by a background job, in parts
+    (allocations.services.repricing_preview), rather than in the page's request: when
+    more people have a current budget than settings.REPRICING_PREVIEW_IN_REQUEST_MAX
+    (one count, from the index of current budgets)."""
+    limit = settings.REPRICING_PREVIEW_IN_REQUEST_MAX
+    current = IndicativeBudget.objects.filter(status=IndicativeBudget.Status.CURRENT)
+    return current[: limit + 1].count() > limit
+
+
+def repricing_preview_run_latest(policy: RasPolicy) -> RepricingPreviewRun | None:
+    """The newest background preview of applying `policy`, if any."""
+    return policy.preview_runs.select_related("created_by").order_by("-created_at", "-pk").first()
+
+
+def repricing_preview_summary(run: RepricingPreviewRun) -> PreviewSummary | None:
+    """What a finished preview run found (None until it has finished)."""
+    if not run.is_done or run.summary is None:
+        return None
+    return PreviewSummary.from_json(run.summary)
+
+
+def repricing_preview_run_get_for_user(*, user, pk: int) -> RepricingPreviewRun:
+    """A background preview, for RAS administrators (403 for other roles, 404 for none)."""
+    if not user.has_perm(POLICY_REPRICE):
+        raise PermissionDenied("Only RAS administrators follow re-pricing previews.")
+    return get_object_or_404(RepricingPreviewRun.objects.select_related("policy"), pk=pk)

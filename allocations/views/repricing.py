@@ -17,14 +17,20 @@ from allocations.selectors.policies import policy_get_for_user, policy_in_force_
 from allocations.selectors.repricing import (
     ImpactUnavailable,
     Preview,
+    inputs_mark,
     policy_impact,
     questionnaire_impact,
     repricing_csv,
     repricing_preview,
+    repricing_preview_in_background,
+    repricing_preview_run_get_for_user,
+    repricing_preview_run_latest,
+    repricing_preview_summary,
     repricing_refusal,
     repricing_run_get_for_user,
 )
 from allocations.services.repricing import NOT_REPRICER, repricing_resume, repricing_start
+from allocations.services.repricing_preview import repricing_preview_start
 from assessments.models import PersonAccess
 from assessments.selectors.questionnaires import questionnaire_get_for_user
 from assessments.services.people import people_access_record
@@ -54,6 +60,8 @@ def repricing_view(request, pk: int):
         if run.attempts:  # a run of this policy had stalled: it carries on instead
             messages.info(request, RESUMED_INSTEAD)
         return redirect("allocations:repricing_run", pk=run.pk)
+    if not _wants_csv(request) and repricing_preview_in_background(policy):
+        return _background_preview(request, policy)
     return _preview_response(
         request,
         repricing_preview(policy, count=not _wants_csv(request)),
@@ -95,6 +103,60 @@ def questionnaire_impact_view(request, pk: int):
         "allocations/questionnaires/impact.html",
         {"version": version},
     )
+
+
+LARGE_CASELOAD = (
+    "So many people have a current budget that the preview is worked out in the background, "
+    "shared by the workers, rather than while this page loads."
+)
+OUT_OF_DATE = (
+    "Budgets, people, teams or policies have changed since this preview was worked out: its "
+    "figures may be out of date. Work it out again to see them as they are now."
+)
+PREVIEW_STARTED = "The preview is being worked out in the background: this page shows its progress."
+
+
+def _background_preview(request, policy) -> HttpResponse:
+    """A large caseload's preview: the newest background preview's progress or, once it has
+    finished, its figures (the biggest changes logged as shown), said to be out of date when
+    anything it read has changed since it started."""
+    run = repricing_preview_run_latest(policy)
+    summary = repricing_preview_summary(run) if run else None
+    biggest = summary.largest_changes() if summary else []
+    if summary:
+        record_shown(request, biggest, Page.REPRICING_PREVIEW)
+    context = {
+        "policy": policy,
+        "background": True,
+        "run": run,
+        "preview": summary,
+        "biggest": biggest,
+        "out_of_date": summary is not None and run.inputs_mark != inputs_mark(),
+        "LARGE_CASELOAD": LARGE_CASELOAD,
+        "OUT_OF_DATE": OUT_OF_DATE,
+    }
+    return render(request, "allocations/repricing/preview.html", context)
+
+
+@require_http_methods(["POST"])
+def repricing_preview_start_view(request, pk: int):
+    """Work the preview of applying a policy out in the background (or resume a stalled
+    one); back to the preview page, which shows its progress."""
+    policy = policy_get_for_user(user=request.user, pk=pk)
+    if not request.user.has_perm(POLICY_REPRICE):
+        raise PermissionDenied(NOT_REPRICER)
+    refusal = repricing_refusal(policy)
+    if refusal:
+        messages.error(request, refusal)
+        return redirect("allocations:policy_detail", pk=policy.pk)
+    repricing_preview_start(actor=request.user, policy=policy)
+    messages.info(request, PREVIEW_STARTED)
+    return redirect("allocations:repricing", pk=policy.pk)
+
+
+@require_http_methods(["GET"])
+def repricing_preview_status_view(request, pk: int):
+    return job_status_response(repricing_preview_run_get_for_user(user=request.user, pk=pk))
 
 
 def _wants_csv(request) -> bool:
