@@ -15,17 +15,23 @@ from assessments.models import Answer, AnswerOption, Assessment, Person, Questio
 from assessments.roles import ASSESSMENT_CHANGE, ASSESSMENT_VIEW
 from assessments.selectors.history import FieldChange, HistoryEntry, history_entries
 from assessments.selectors.people import people_visible_to
-from ras_site.compiled import fetch_for_person
+from ras_site.compiled import fetch, fetch_for_person, user_key
 
 
 def assessment_get_for_user(*, user, pk: int) -> Assessment:
     """The one door to an assessment: Http404 unless the user may see its person
     (`people_visible_to`) and their role reads assessments."""
-    assessment = (
-        Assessment.objects.select_related("person__team", "questionnaire")
-        .filter(pk=pk, person__in=people_visible_to(user))
-        .first()
+    # Compiled once a day for each user (ras_site.compiled).
+    found = fetch(
+        lambda pk: (
+            Assessment.objects.select_related("person__team", "questionnaire")
+            .filter(pk=pk, person__in=people_visible_to(user))
+            .order_by("pk")[:1]
+        ),
+        ("assessment_get_for_user", *user_key(user)),
+        args=(int(pk),),
     )
+    assessment = found[0] if found else None
     if assessment is None or not user.has_perm(ASSESSMENT_VIEW):
         raise Http404("No such assessment on your caseload.")
     # Who started, last changed and submitted it, in a second query: joined into the first,
@@ -81,7 +87,11 @@ class Step:
 def assessment_steps(*, assessment: Assessment) -> list[Step]:
     """The pages of an assessment: one per questionnaire section, then informal support and
     eligibility. One query."""
-    sections = list(Section.objects.filter(version_id=assessment.questionnaire_id))
+    sections = fetch(
+        lambda version_id: Section.objects.filter(version_id=version_id),
+        ("assessment_steps",),
+        args=(assessment.questionnaire_id,),
+    )
     steps = [Step(n, s.title, "section", s) for n, s in enumerate(sections, start=1)]
     steps.append(Step(len(steps) + 1, "Informal support", "informal_support"))
     steps.append(Step(len(steps) + 1, "Eligibility", "eligibility"))
@@ -109,18 +119,29 @@ def assessment_resume_step(*, assessment: Assessment) -> int:
 
 def section_questions(*, section: Section) -> list[Question]:
     """The section's questions with their options (two queries, however many questions)."""
-    return list(
-        section.questions.prefetch_related(
+    questions = fetch(
+        lambda section_id: Question.objects.filter(section_id=section_id).prefetch_related(
             Prefetch("options", queryset=AnswerOption.objects.order_by("order"))
-        )
+        ),
+        ("section_questions",),
+        args=(section.pk,),
     )
+    for question in questions:
+        question.section = section
+    return questions
 
 
 def section_answers(*, assessment: Assessment, section: Section) -> dict[int, Answer]:
-    return {
-        a.question_id: a
-        for a in assessment.answers.filter(question__section=section).select_related("option")
-    }
+    answers = fetch(
+        lambda assessment_id, section_id: Answer.objects.filter(
+            assessment_id=assessment_id, question__section_id=section_id
+        ).select_related("option"),
+        ("section_answers",),
+        args=(assessment.pk, section.pk),
+    )
+    for answer in answers:
+        answer.assessment = assessment
+    return {answer.question_id: answer for answer in answers}
 
 
 @dataclass(frozen=True)
