@@ -340,6 +340,30 @@ class RepricingRun(BackgroundJob):
         return f"Re-pricing to {self.policy} ({self.get_status_display().lower()})"
 
 
+class IdIndexedHistory(HistoricalRecords):
+    """History whose table has one index beside its primary key: the recorded row's id (an
+    object's history page reads by it). simple-history also indexes the history's date and
+    user and every foreign key the row copies, none of which a page reads the history by,
+    and each history row written must update every one of them: re-pricing writes two a
+    person (nine of eleven indexes fewer: a third less WAL for those rows). The history
+    user's foreign key to the user stays."""
+
+    # simple-history's own setting for whether history_date is indexed, per model.
+    _date_indexing = False
+
+    def copy_fields(self, model):
+        fields = super().copy_fields(model)
+        for name, field in fields.items():
+            if name != model._meta.pk.name:
+                field.db_index = False
+        return fields
+
+    def _get_history_user_fields(self):
+        fields = super()._get_history_user_fields()
+        fields["history_user"].db_index = False
+        return fields
+
+
 class IndicativeBudget(WorkflowModel):
     """One version of a person's indicative budget, with the whole calculation stored.
 
@@ -431,7 +455,7 @@ class IndicativeBudget(WorkflowModel):
         User, on_delete=models.PROTECT, null=True, blank=True, related_name="+", db_index=False
     )
     decision_reason = models.TextField(blank=True)
-    history = HistoricalRecords()
+    history = IdIndexedHistory()
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -121,6 +121,54 @@ def test_every_declared_constraint_and_index_is_in_postgresql(db):
     } <= checked
 
 
+def test_budget_history_keeps_only_the_indexes_read_by_and_its_user_key(db, submitted_a):
+    """Migration 0023: the budget history table is indexed by its primary key and the recorded
+    budget's id only (a budget's page reads its history by that id), so each of the two
+    history rows re-pricing writes a person updates two indexes, not eleven; the history
+    user's foreign key stays, and a budget's page still finds its history by index."""
+    table = IndicativeBudget.history.model._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT array_agg(pg_get_indexdef(i.indexrelid)) FROM pg_index i "
+            "WHERE i.indrelid = %s::regclass",
+            [table],
+        )
+        (definitions,) = cursor.fetchone()
+        columns = sorted(d.rsplit("(", 1)[1].rstrip(")") for d in definitions)
+        assert columns == ["history_id", "id"]
+        cursor.execute(
+            "SELECT confrelid::regclass::text, a.attname FROM pg_constraint c "
+            "JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = ANY(c.conkey) "
+            "WHERE c.conrelid = %s::regclass AND c.contype = 'f'",
+            [table],
+        )
+        assert cursor.fetchall() == [("assessments_user", "history_user_id")]
+        budget = IndicativeBudget.objects.get(assessment=submitted_a)
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute(
+            f"EXPLAIN SELECT * FROM {table} WHERE id = %s",  # noqa: S608 (model metadata)
+            [budget.pk],
+        )
+        plan = " ".join(line for (line,) in cursor.fetchall())
+    assert "allocations_historicalindicativebudget_id_" in plan
+    assert budget.history.count() == 1
+
+
+def test_budget_explanations_are_compressed_with_lz4(db):
+    """Migration 0023: a budget's explanation, when PostgreSQL compresses it (a row over about
+    2 kB), is compressed with lz4, in the budgets and in their history."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT attrelid::regclass::text, attcompression FROM pg_attribute "
+            "WHERE attname = 'breakdown' AND attrelid = ANY(%s::regclass[]) ORDER BY 1",
+            [["allocations_indicativebudget", IndicativeBudget.history.model._meta.db_table]],
+        )
+        assert cursor.fetchall() == [
+            ("allocations_historicalindicativebudget", "l"),
+            ("allocations_indicativebudget", "l"),
+        ]
+
+
 def test_the_partial_unique_index_refuses_a_second_current_budget(submitted_a, person_a):
     """The restored index does its job (the service's lock is not the only guard)."""
     budget = IndicativeBudget.objects.get(person=person_a, status="current")
