@@ -353,37 +353,56 @@ def repricing_apply(
     return job_run(run, lambda job: _reprice(job, chunk=chunk, spread=spread))
 
 
+def run_in_parts(run, parts, *, plan, enqueue, work, count, spread: bool) -> None:
+    """The body shared by a run cut into parts (a re-pricing run, a background preview):
+    the first time, `plan()` creates its parts (`parts`, the run's related manager); with
+    `spread`, each part not done yet is enqueued (`enqueue(pk)`) for other workers. Then
+    `work(parts)` takes and does one part at a time (None when none is left to take), the
+    run's progress (`count(run)`, True when it changed) saved with the lease renewed after
+    each, waiting for the parts other workers hold until every part is done."""
+    with transaction.atomic():
+        if not parts.exists():
+            plan()
+        if spread:  # the first time, or resumed: the tasks of parts not done yet (again)
+            for pk in parts.filter(done_at__isnull=True).values_list("pk", flat=True):
+                transaction.on_commit(lambda pk=pk: enqueue(pk))
+        count(run)
+        job_checkpoint(run, stop=False)
+    job_tick(run)
+    while True:
+        done = work(parts.all())
+        if done is None and not parts.filter(done_at__isnull=True).exists():
+            break
+        with transaction.atomic():
+            if count(run):
+                job_checkpoint(run, stop=False)
+        job_tick(run)
+        if done is None:  # the rest are held by other workers: wait for them
+            time.sleep(WAIT)
+    count(run)
+
+
 def _reprice(run: RepricingRun, *, chunk: int, spread: bool) -> None:
     """The body of a re-pricing run's own task (see repricing_apply)."""
     if not run.created_by.has_perm(POLICY_REPRICE):
         raise PermissionDenied(NOT_REPRICER)
     policy = run.policy
-    with transaction.atomic():
-        if not run.chunks.exists():
-            RepricingChunk.objects.bulk_create(
-                RepricingChunk(run=run, number=number, first_person_id=first,
-                               last_person_id=last, total=people)
-                for number, (first, last, people) in enumerate(
-                    repricing_parts(policy, chunk=chunk), start=1
-                )
-            )  # fmt: skip
-        if spread:  # the first time, or resumed: the tasks of parts not done yet (again)
-            for part in run.chunks.filter(done_at__isnull=True).values_list("pk", flat=True):
-                transaction.on_commit(lambda part=part: apply_repricing_chunk.enqueue(part))
-        _count(run)
-        job_checkpoint(run, stop=False)
-    job_tick(run)
-    while True:
-        applied = _apply_part(run, policy, run.chunks.all())
-        if applied is None and not run.chunks.filter(done_at__isnull=True).exists():
-            break
-        with transaction.atomic():
-            if _count(run):
-                job_checkpoint(run, stop=False)
-        job_tick(run)
-        if applied is None:  # the rest are held by other workers: wait for them
-            time.sleep(WAIT)
-    _count(run)
+    run_in_parts(
+        run,
+        run.chunks,
+        plan=lambda: RepricingChunk.objects.bulk_create(
+            RepricingChunk(
+                run=run, number=number, first_person_id=first, last_person_id=last, total=people
+            )
+            for number, (first, last, people) in enumerate(
+                repricing_parts(policy, chunk=chunk), start=1
+            )
+        ),
+        enqueue=apply_repricing_chunk.enqueue,
+        work=lambda parts: _apply_part(run, policy, parts),
+        count=_count,
+        spread=spread,
+    )
     failed = run.chunks.aggregate(failed=Sum("failed"))["failed"] or 0
     if failed:
         named = [

@@ -17,8 +17,6 @@ its parts is written.
 
 from __future__ import annotations
 
-import time
-
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db import connection, transaction
@@ -27,12 +25,10 @@ from django.utils import timezone
 from django_tasks import task
 
 from allocations.jobs import (
-    job_checkpoint,
     job_queue,
     job_register,
     job_resume,
     job_run,
-    job_tick,
     job_to_run,
 )
 from allocations.models import RasPolicy, RepricingPreviewPart, RepricingPreviewRun
@@ -45,7 +41,7 @@ from allocations.selectors.repricing import (
     repricing_pages,
     repricing_parts,
 )
-from allocations.services.repricing import NOT_REPRICER, WAIT, _worker_name
+from allocations.services.repricing import NOT_REPRICER, _worker_name, run_in_parts
 
 Status = RepricingPreviewRun.Status
 
@@ -76,32 +72,22 @@ def _preview(run: RepricingPreviewRun, *, part: int, spread: bool) -> None:
     if not run.created_by.has_perm(POLICY_REPRICE):
         raise PermissionDenied(NOT_REPRICER)
     policy = run.policy
-    with transaction.atomic():
-        if not run.parts.exists():
-            RepricingPreviewPart.objects.bulk_create(
-                RepricingPreviewPart(run=run, number=number, first_person_id=first,
-                                     last_person_id=last, total=people)
-                for number, (first, last, people) in enumerate(
-                    repricing_parts(policy, chunk=part), start=1
-                )
-            )  # fmt: skip
-        if spread:  # the first time, or resumed: the tasks of parts not done yet (again)
-            for pk in run.parts.filter(done_at__isnull=True).values_list("pk", flat=True):
-                transaction.on_commit(lambda pk=pk: preview_repricing_part.enqueue(pk))
-        _count(run)
-        job_checkpoint(run, stop=False)
-    job_tick(run)
-    while True:
-        done = _preview_part(policy, run.parts.all())
-        if done is None and not run.parts.filter(done_at__isnull=True).exists():
-            break
-        with transaction.atomic():
-            if _count(run):
-                job_checkpoint(run, stop=False)
-        job_tick(run)
-        if done is None:  # the rest are held by other workers: wait for them
-            time.sleep(WAIT)
-    _count(run)
+    run_in_parts(
+        run,
+        run.parts,
+        plan=lambda: RepricingPreviewPart.objects.bulk_create(
+            RepricingPreviewPart(
+                run=run, number=number, first_person_id=first, last_person_id=last, total=people
+            )
+            for number, (first, last, people) in enumerate(
+                repricing_parts(policy, chunk=part), start=1
+            )
+        ),
+        enqueue=preview_repricing_part.enqueue,
+        work=lambda parts: _preview_part(policy, parts),
+        count=_count,
+        spread=spread,
+    )
     # Each part's results once, in person order (see PreviewSummary.merge).
     run.summary = PreviewSummary.merge(
         PreviewSummary.from_json(tallies)
