@@ -41,7 +41,7 @@ def user_key(user) -> tuple:
     and the day (dates in the query: reviews' cut-off, coming meetings)."""
     return (
         user.pk,
-        user.team_id,
+        getattr(user, "team_id", None),  # none for an anonymous user
         user.is_active,
         user.is_superuser,
         frozenset(user.get_all_permissions()),
