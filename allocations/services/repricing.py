@@ -353,16 +353,31 @@ def repricing_apply(
     return job_run(run, lambda job: _reprice(job, chunk=chunk, spread=spread))
 
 
-def run_in_parts(run, parts, *, plan, enqueue, work, count, spread: bool) -> None:
-    """The body shared by a run cut into parts (a re-pricing run, a background preview):
-    the first time, `plan()` creates its parts (`parts`, the run's related manager); with
-    `spread`, each part not done yet is enqueued (`enqueue(pk)`) for other workers. Then
+def run_in_parts(run, parts, *, size: int, enqueue, work, count, spread: bool) -> None:
+    """The body shared by a run cut into parts (a re-pricing run, a background preview), for
+    whoever may still apply policies (PermissionDenied otherwise): the first time, its parts
+    (`parts`, the run's related manager) are planned, `size` people each, over the current
+    budgets of the run's policy; with `spread`, each part not done yet is enqueued
+    (`enqueue(pk)`) for other workers. Then
     `work(parts)` takes and does one part at a time (None when none is left to take), the
     run's progress (`count(run)`, True when it changed) saved with the lease renewed after
     each, waiting for the parts other workers hold until every part is done."""
+    if not run.created_by.has_perm(POLICY_REPRICE):
+        raise PermissionDenied(NOT_REPRICER)
     with transaction.atomic():
         if not parts.exists():
-            plan()
+            parts.model.objects.bulk_create(
+                parts.model(
+                    run=run,
+                    number=number,
+                    first_person_id=first,
+                    last_person_id=last,
+                    total=people,
+                )
+                for number, (first, last, people) in enumerate(
+                    repricing_parts(run.policy, chunk=size), start=1
+                )
+            )
         if spread:  # the first time, or resumed: the tasks of parts not done yet (again)
             for pk in parts.filter(done_at__isnull=True).values_list("pk", flat=True):
                 transaction.on_commit(lambda pk=pk: enqueue(pk))
@@ -384,22 +399,12 @@ def run_in_parts(run, parts, *, plan, enqueue, work, count, spread: bool) -> Non
 
 def _reprice(run: RepricingRun, *, chunk: int, spread: bool) -> None:
     """The body of a re-pricing run's own task (see repricing_apply)."""
-    if not run.created_by.has_perm(POLICY_REPRICE):
-        raise PermissionDenied(NOT_REPRICER)
-    policy = run.policy
     run_in_parts(
         run,
         run.chunks,
-        plan=lambda: RepricingChunk.objects.bulk_create(
-            RepricingChunk(
-                run=run, number=number, first_person_id=first, last_person_id=last, total=people
-            )
-            for number, (first, last, people) in enumerate(
-                repricing_parts(policy, chunk=chunk), start=1
-            )
-        ),
+        size=chunk,
         enqueue=apply_repricing_chunk.enqueue,
-        work=lambda parts: _apply_part(run, policy, parts),
+        work=lambda parts: _apply_part(run, run.policy, parts),
         count=_count,
         spread=spread,
     )

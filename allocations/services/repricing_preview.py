@@ -39,7 +39,6 @@ from allocations.selectors.repricing import (
     PreviewSummary,
     inputs_mark,
     repricing_pages,
-    repricing_parts,
 )
 from allocations.services.repricing import NOT_REPRICER, _worker_name, run_in_parts
 
@@ -69,22 +68,12 @@ def repricing_preview_run(
 
 def _preview(run: RepricingPreviewRun, *, part: int, spread: bool) -> None:
     """The body of a preview run's own task (see repricing_preview_run)."""
-    if not run.created_by.has_perm(POLICY_REPRICE):
-        raise PermissionDenied(NOT_REPRICER)
-    policy = run.policy
     run_in_parts(
         run,
         run.parts,
-        plan=lambda: RepricingPreviewPart.objects.bulk_create(
-            RepricingPreviewPart(
-                run=run, number=number, first_person_id=first, last_person_id=last, total=people
-            )
-            for number, (first, last, people) in enumerate(
-                repricing_parts(policy, chunk=part), start=1
-            )
-        ),
+        size=part,
         enqueue=preview_repricing_part.enqueue,
-        work=lambda parts: _preview_part(policy, parts),
+        work=lambda parts: _preview_part(run.policy, parts),
         count=_count,
         spread=spread,
     )
