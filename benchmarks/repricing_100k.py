@@ -42,6 +42,7 @@ from benchmarks.database import recreate_database, use_bench_database
 
 BENCH_DB = use_bench_database("ras_bench")
 ROOT = Path(__file__).resolve().parent.parent
+WORKER_NAME = "repricing-bench-worker-"
 
 
 def peak_mb() -> float:
@@ -362,12 +363,17 @@ class Workers:
     """`manage.py db_worker` processes on the benchmark's database, stopped (SIGTERM) on exit."""
 
     def __init__(self, count: int):
-        env = {**os.environ, "PYTHONPATH": str(ROOT)}
         command = [sys.executable, "manage.py", "db_worker", "--no-reload"]
         command += ["--no-startup-delay", "--interval", "0.1", "--verbosity", "0"]
+        # Each worker's connections carry its name (libpq's PGAPPNAME), for _wait_ready.
         self.processes = [
-            subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL)  # noqa: S603
-            for _ in range(count)
+            subprocess.Popen(  # noqa: S603
+                command,
+                cwd=ROOT,
+                env={**os.environ, "PYTHONPATH": str(ROOT), "PGAPPNAME": f"{WORKER_NAME}{n}"},
+                stdout=subprocess.DEVNULL,
+            )
+            for n in range(count)
         ]
         time.sleep(4)  # Django started in each
 
@@ -427,19 +433,19 @@ def _cpu_seconds(processes) -> float:
 
 
 def _wait_ready(count: int, *, timeout: float = 120) -> None:
-    """Until `count` workers poll the queue (Django loaded in each): on a busy machine that
-    takes longer than Workers allows, and their start must not count as the preview's."""
+    """Until `count` workers have connected to poll the queue (Django loaded in each): on a
+    busy machine that takes longer than Workers allows, and their start must not count as the
+    preview's. A worker is known by its connections' name (Workers), not by the statement it
+    ran last: between polls that is COMMIT."""
     from django.db import connection
-    from django_tasks_db.models import DBTaskResult
 
-    table = DBTaskResult._meta.db_table
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         with connection.cursor() as cursor:
             cursor.execute(
-                "SELECT count(DISTINCT pid) FROM pg_stat_activity WHERE datname = "
-                "current_database() AND pid <> pg_backend_pid() AND query LIKE %s",
-                [f"%{table}%"],
+                "SELECT count(DISTINCT application_name) FROM pg_stat_activity WHERE datname = "
+                "current_database() AND application_name LIKE %s",
+                [f"{WORKER_NAME}%"],
             )
             if cursor.fetchone()[0] >= count:
                 return
