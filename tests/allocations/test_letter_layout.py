@@ -162,3 +162,95 @@ def test_each_line_of_the_address_and_of_the_council_s_details_is_a_line_of_its_
     assert [line_of(letterhead, line.split()[0]) for line in details] == details
     tops = [next(w for w in letterhead if w[0] == line.split()[0])[2] for line in details]
     assert tops == sorted(tops) and len(set(tops)) == len(tops)
+
+
+def statement_pdf(lines: list[tuple[str, str, str, str]]) -> bytes:
+    """A budget statement with the largest figures a budget could hold; `lines` are the plan's
+    (description, provider, amount, weekly equivalent)."""
+    agreed = SimpleNamespace(
+        weekly_gbp=Decimal("18993.35"),
+        annual_gbp=Decimal("987654.20"),
+        one_off_gbp=Decimal("123456.78"),
+        contribution_weekly_gbp=Decimal("12345.67"),
+        council_weekly_gbp=Decimal("6647.68"),
+        indicative_weekly_gbp=Decimal("18993.35"),
+        difference_reason="",
+        conditions="",
+        review_date=datetime.date(2027, 12, 1),
+    )
+    managed = SimpleNamespace(
+        direct_payment_weekly=Decimal("18993.35"),
+        contribution_off_direct_payment_weekly=Decimal("12345.67"),
+        direct_payment_net_weekly=Decimal("6647.68"),
+        council_managed_weekly=Decimal(0),
+        isf_weekly=Decimal(0),
+        contribution_to_services_weekly=Decimal(0),
+        contribution_weekly=Decimal("12345.67"),
+    )
+    html = render_to_string(
+        "allocations/letters/statement.html",
+        {
+            "title": "Your personal budget statement – ASC-000001",
+            "person": SimpleNamespace(
+                reference="ASC-000001",
+                addressed_as="Mrs Edith Atkinson",
+                salutation="Mrs Atkinson",
+                address_lines=["1 High Street", "Northby", "NB1 1AA"],
+            ),
+            "council": council(),
+            "issued_on": datetime.date(2026, 12, 1),
+            "agreed": agreed,
+            "managed": managed,
+            "lines": [
+                (
+                    SimpleNamespace(
+                        get_category_display=lambda: "Agency home care",
+                        description=description,
+                        provider=provider,
+                    ),
+                    amount,
+                    weekly,
+                )
+                for description, provider, amount, weekly in lines
+            ],
+        },
+    )
+    return letter_pdf(html)
+
+
+def test_a_statement_s_tables_keep_every_figure_whole_inside_the_margins():
+    # Its tables have fixed columns (one pass of layout): amounts with words wrap between
+    # their phrases, never inside a figure, and nothing runs past the right margin.
+    pdf = statement_pdf(
+        [
+            ("Home care visits", "Caring Hands Ltd", "140 hours × £24.80", "£3,472.00 per week"),
+            (
+                "A ceiling track hoist for the bedroom and the bathroom",
+                "Community equipment service of the borough",
+                "1 item × £12,345.67",
+                "£12,345.67 once (not in the weekly cost)",
+            ),
+        ]
+    )
+
+    laid_out = words(pdf)
+    text = " ".join(word for word, *_ in laid_out)
+    for figure in ["£18,993.35", "(£987,654.20", "£123,456.78", "£12,345.67", "£6,647.68"]:
+        assert figure in text.split()  # whole, not broken across lines
+    right_edge = A4_WIDTH - RIGHT_MARGIN
+    assert [word for word, _, _, x1, _ in laid_out if x1 > right_edge + 0.5] == []
+    # The cost a week and a year: each phrase on one line, the week's first.
+    week = line_of(laid_out, "£18,993.35")
+    assert "£18,993.35 a week" in week
+    year = line_of(laid_out, "(£987,654.20")
+    assert "(£987,654.20 a year)" in year
+    # A line's amount on a line of its own below its description, in smaller type.
+    description = next(w for w in laid_out if w[0] == "visits")
+    amount = next(w for w in laid_out if w[0] == "140")
+    assert amount[2] > description[4] - 0.5
+    assert (amount[4] - amount[2]) < (description[4] - description[2])
+    # Still real tables for a screen reader.
+    structure = subprocess.run(
+        ["pdfinfo", "-struct", "-"], input=pdf, capture_output=True, check=True
+    ).stdout.decode()
+    assert structure.count("Table") >= 3 and "TH" in structure and "TD" in structure
