@@ -1215,32 +1215,43 @@ class ReportPack(models.Model):
         return read_document(self)
 
 
-class RepricingChunk(models.Model):
-    """One part of a re-pricing run: the people with ids from `first_person_id` to
-    `last_person_id` (allocations.services.repricing). Each part is applied in one
-    transaction, by whichever worker takes it first (its row locked, skipping parts another
-    worker holds), and is marked done in that same transaction with its counts: a part is
-    applied once, whichever workers stop or die, and the run's counts are the sums of its
-    parts'. Written by the workers only, never by a person (the run and the budgets keep the
-    history)."""
+class RunPart(models.Model):
+    """One part of a run cut into parts by person id (allocations.services.repricing.
+    run_in_parts): the people with ids from `first_person_id` to `last_person_id`, worked in
+    one transaction by whichever worker takes it first (its row locked, skipping parts another
+    worker holds) and marked done in that same transaction. Written by the workers only."""
 
-    run = models.ForeignKey(RepricingRun, on_delete=models.PROTECT, related_name="chunks")
     number = models.PositiveIntegerField()
     first_person_id = models.BigIntegerField()
     last_person_id = models.BigIntegerField()
-    # People to re-price: as planned, then as found when the part was applied.
+    # People in the part: as planned, then as found when the part was worked.
     total = models.PositiveIntegerField()
     processed = models.PositiveIntegerField(default=0)
+    done_at = models.DateTimeField(null=True, blank=True)
+    done_by = models.CharField("worker (host:process)", max_length=100, blank=True)
+
+    class Meta:
+        abstract = True
+        ordering = ["run", "number"]
+
+    def __str__(self) -> str:
+        return f"Part {self.number} of {self.run}"
+
+
+class RepricingChunk(RunPart):
+    """One part of a re-pricing run (RunPart; allocations.services.repricing), applied and
+    marked done with its counts in one transaction: a part is applied once, whichever workers
+    stop or die, and the run's counts are the sums of its parts'. Never written by a person
+    (the run and the budgets keep the history)."""
+
+    run = models.ForeignKey(RepricingRun, on_delete=models.PROTECT, related_name="chunks")
     changed = models.PositiveIntegerField(default=0)
     flagged = models.PositiveIntegerField(default=0)
     failed = models.PositiveIntegerField(default=0)
     # "reference (why)" of the first people whose figure could not be calculated, a line each.
     failures = models.TextField(blank=True)
-    done_at = models.DateTimeField(null=True, blank=True)
-    done_by = models.CharField("worker (host:process)", max_length=100, blank=True)
 
-    class Meta:
-        ordering = ["run", "number"]
+    class Meta(RunPart.Meta):
         constraints = [
             models.UniqueConstraint(fields=["run", "number"], name="repricing_chunk_once"),
             models.CheckConstraint(
@@ -1248,9 +1259,6 @@ class RepricingChunk(models.Model):
                 name="repricing_chunk_range_in_order",
             ),
         ]
-
-    def __str__(self) -> str:
-        return f"Part {self.number} of {self.run}"
 
 
 class RepricingPreviewRun(BackgroundJob):
@@ -1280,26 +1288,15 @@ class RepricingPreviewRun(BackgroundJob):
         return f"Preview of {self.policy} ({self.get_status_display().lower()})"
 
 
-class RepricingPreviewPart(models.Model):
-    """One part of a preview run: the people with ids from `first_person_id` to
-    `last_person_id`, worked out in one transaction by whichever worker takes it first (its
-    row locked, skipping parts another worker holds) and marked done in that transaction with
-    its results (`tallies`, allocations.selectors.repricing.PreviewSummary as JSON): each
-    part is counted once, whichever workers stop or die. Written by the workers only."""
+class RepricingPreviewPart(RunPart):
+    """One part of a preview run (RunPart), marked done with its results (`tallies`,
+    allocations.selectors.repricing.PreviewSummary as JSON) in the transaction that works it
+    out: each part is counted once, whichever workers stop or die."""
 
     run = models.ForeignKey(RepricingPreviewRun, on_delete=models.PROTECT, related_name="parts")
-    number = models.PositiveIntegerField()
-    first_person_id = models.BigIntegerField()
-    last_person_id = models.BigIntegerField()
-    # People to work out: as planned, then as found when the part was worked out.
-    total = models.PositiveIntegerField()
-    processed = models.PositiveIntegerField(default=0)
     tallies = models.JSONField(null=True, blank=True)
-    done_at = models.DateTimeField(null=True, blank=True)
-    done_by = models.CharField("worker (host:process)", max_length=100, blank=True)
 
-    class Meta:
-        ordering = ["run", "number"]
+    class Meta(RunPart.Meta):
         constraints = [
             models.UniqueConstraint(fields=["run", "number"], name="repricing_preview_part_once"),
             models.CheckConstraint(
@@ -1313,6 +1310,3 @@ class RepricingPreviewPart(models.Model):
                 name="repricing_preview_part_done_with_tallies",
             ),
         ]
-
-    def __str__(self) -> str:
-        return f"Part {self.number} of {self.run}"
