@@ -44,6 +44,13 @@ on every page. The statement is still above the aim: its three tables are about 
 (the third, what the plan pays for, alone 29% of its function calls for four rows), and their
 automatic layout, a sixth of the letter's time, is the only layout that keeps their columns
 where they are now: their widths follow free text and figures of any length.
+
+Since then (1 December 2026, a quiet and faster machine), the statement's tables have fixed
+columns too (amounts with words wrap between phrases, never inside a figure) and a support
+line's amount ends its description's line by a newline (pre-line), not a <br>: the statement
+went from 59 to 49 ms a letter, 2.03× → 1.77× the text page (indicative 1.43×, panel decision
+1.40×). What is left is its 33 table cells, each about half a millisecond of WeasyPrint's
+(styles, boxes, layout, borders, tags): the same words as paragraphs take 28 ms a letter.
 """
 
 from __future__ import annotations
