@@ -11,7 +11,9 @@ import time
 
 _font_config = None
 _stylesheets: dict = {}  # a stylesheet's path -> weasyprint.CSS, parsed once per process
-_images: dict = {}  # an image's URL -> the image, read and parsed once per process (the logo)
+# An image's URL -> the image, read and parsed once per thread (the logo): a parsed SVG keeps
+# the page it is drawing on while it draws, so two threads must not share one.
+_images = threading.local()
 
 
 def pdf_process_init(parent_pid: int) -> None:
@@ -31,15 +33,23 @@ def pdf_process_init(parent_pid: int) -> None:
     threading.Thread(target=watch, name="parent-watch", daemon=True).start()
 
 
+def image_cache() -> dict:
+    """This thread's images already read (see _images)."""
+    cache = getattr(_images, "by_url", None)
+    if cache is None:
+        cache = _images.by_url = {}
+    return cache
+
+
 def html_to_pdf(html: str, base_url: str, stylesheet: str | None = None) -> bytes:
     """A tagged, accessible PDF (PDF/UA-1) of the HTML (whose <title> and lang it keeps).
 
     `stylesheet`, a CSS file's path, styles the document as well as any <style> in it. It is
     read and parsed the first time this process is given it and kept: letters share one, and
     parsing it in every letter cost about a tenth of a one-page letter's time. Images (the
-    council's logo) are kept too, by URL: reading and parsing the logo was about 0.7 ms of
-    every letter. Each file is read once per process: restart the service after changing
-    one."""
+    council's logo) are kept too, by URL, each thread its own: reading and parsing the logo
+    was about 0.7 ms of every letter. Each file is read once per process (or thread): restart
+    the service after changing one."""
     global _font_config
     from weasyprint import CSS, HTML
     from weasyprint.text.fonts import FontConfiguration
@@ -55,5 +65,5 @@ def html_to_pdf(html: str, base_url: str, stylesheet: str | None = None) -> byte
         stylesheets=stylesheets,
         font_config=_font_config,
         pdf_variant="pdf/ua-1",
-        cache=_images,
+        cache=image_cache(),
     )

@@ -254,3 +254,38 @@ def test_a_statement_s_tables_keep_every_figure_whole_inside_the_margins():
         ["pdfinfo", "-struct", "-"], input=pdf, capture_output=True, check=True
     ).stdout.decode()
     assert structure.count("Table") >= 3 and "TH" in structure and "TD" in structure
+
+
+def test_letters_made_at_once_in_two_threads_each_draw_the_logo_on_their_own_page():
+    # Each thread keeps the images it has read (allocations.pdf_worker.image_cache): a parsed
+    # SVG holds the page it is drawing on, so a logo shared by two threads could be drawn on
+    # the other's letter. Every letter, whichever thread made it, has the same first page.
+    import io
+    import threading
+
+    from pypdf import PdfReader
+
+    from allocations.pdf_worker import image_cache
+
+    rows = [ExplanationRow("Step", "Detail", "£1.00")]
+
+    def first_page(pdf: bytes) -> bytes:
+        return PdfReader(io.BytesIO(pdf)).pages[0].get_contents().get_data()
+
+    expected = first_page(indicative_pdf(rows))
+    made, caches = [], []
+
+    def make() -> None:
+        for _ in range(4):
+            made.append(first_page(indicative_pdf(rows)))
+        caches.append(image_cache())
+
+    threads = [threading.Thread(target=make) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert len(made) == 8 and all(page == expected for page in made)
+    assert caches[0] is not caches[1] and caches[0] is not image_cache()
+    assert all(any(url.endswith("logo.svg") for url in cache) for cache in caches)
