@@ -225,6 +225,12 @@ def test_a_statement_s_tables_keep_every_figure_whole_inside_the_margins():
         [
             ("Home care visits", "Caring Hands Ltd", "140 hours × £24.80", "£3,472.00 per week"),
             (
+                "Respite stays",
+                "Rowan House",
+                "60 nights × £195.00",
+                "£11,700.00 a month × 12 ÷ 52 = £2,700.00 a week",
+            ),
+            (
                 "A ceiling track hoist for the bedroom and the bathroom",
                 "Community equipment service of the borough",
                 "1 item × £12,345.67",
@@ -235,7 +241,8 @@ def test_a_statement_s_tables_keep_every_figure_whole_inside_the_margins():
 
     laid_out = words(pdf)
     text = " ".join(word for word, *_ in laid_out)
-    for figure in ["£18,993.35", "(£987,654.20", "£123,456.78", "£12,345.67", "£6,647.68"]:
+    figures = ["£18,993.35", "(£987,654.20", "£123,456.78", "£12,345.67", "£6,647.68", "£11,700.00"]
+    for figure in figures:
         assert figure in text.split()  # whole, not broken across lines
     right_edge = A4_WIDTH - RIGHT_MARGIN
     assert [word for word, _, _, x1, _ in laid_out if x1 > right_edge + 0.5] == []
@@ -244,6 +251,13 @@ def test_a_statement_s_tables_keep_every_figure_whole_inside_the_margins():
     assert "£18,993.35 a week" in week
     year = line_of(laid_out, "(£987,654.20")
     assert "(£987,654.20 a year)" in year
+    # A worked weekly figure: its result on a line of its own, below the sum.
+    assert line_of(laid_out, "=") == "= £2,700.00 a week"
+    assert line_of(laid_out, "£11,700.00").endswith("£11,700.00 a month × 12 ÷ 52")
+    assert (
+        next(w for w in laid_out if w[0] == "=")[2]
+        > next(w for w in laid_out if w[0] == "£11,700.00")[4] - 0.5
+    )
     # A line's amount on a line of its own below its description, in smaller type.
     description = next(w for w in laid_out if w[0] == "visits")
     amount = next(w for w in laid_out if w[0] == "140")
@@ -289,3 +303,12 @@ def test_letters_made_at_once_in_two_threads_each_draw_the_logo_on_their_own_pag
     assert len(made) == 8 and all(page == expected for page in made)
     assert caches[0] is not caches[1] and caches[0] is not image_cache()
     assert all(any(url.endswith("logo.svg") for url in cache) for cache in caches)
+
+
+def test_a_worked_weekly_figure_keeps_its_operators_with_their_numbers_and_its_result_apart():
+    from allocations.templatetags.money import result_apart
+
+    assert result_apart("£400.00 a month × 12 ÷ 52 = £92.31 a week") == (
+        "£400.00 a month ×\u00a012 ÷\u00a052\n= £92.31 a week"
+    )
+    assert result_apart("£46.50 per week") == "£46.50 per week"
