@@ -51,8 +51,9 @@ line's amount ends its description's line by a newline (pre-line), not a <br>: t
 went from 59 to 49 ms a letter, 2.03× → 1.77× the text page (indicative 1.43×, panel decision
 1.40×); with the logo read once per process, 47 ms and 1.71× (indicative 1.44×, panel decision
 1.37×), and 1.74-1.85× in later runs on a busier machine (a worked weekly figure's result then
-on a line of its own). What is left is its 33 table cells, each about half a millisecond of WeasyPrint's
-(styles, boxes, layout, borders, tags): the same words as paragraphs take 28 ms a letter.
+on a line of its own). What is left is its 33 table cells, each about half a millisecond of
+WeasyPrint's (styles, boxes, layout, borders, tags): the same words as paragraphs take 28 ms a
+letter.
 """
 
 from __future__ import annotations
