@@ -39,7 +39,14 @@ from allocations.jobs import (
     job_tick,
     job_to_run,
 )
-from allocations.models import IndicativeBudget, RasPolicy, RepricingChunk, RepricingRun
+from allocations.models import (
+    BackgroundJob,
+    IndicativeBudget,
+    RasPolicy,
+    RepricingChunk,
+    RepricingRun,
+    RunPart,
+)
 from allocations.permissions import POLICY_REPRICE
 from allocations.selectors.plans import OPEN_STATUSES
 from allocations.selectors.repricing import (
@@ -427,15 +434,51 @@ def _count(run: RepricingRun) -> bool:
         changed=Sum("changed"),
         flagged=Sum("flagged"),
     )
-    counts = {name: value or 0 for name, value in sums.items()}
-    changed = any(getattr(run, name) != value for name, value in counts.items())
-    for name, value in counts.items():
-        setattr(run, name, value)
-    return changed
+    return progress_set(run, sums)
 
 
 def _worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"[:100]
+
+
+def part_take(parts) -> RunPart | None:
+    """The first part of `parts` not done and not held by another worker, its row locked
+    for the caller's transaction (parts another worker holds are skipped); None when there
+    is no such part."""
+    return (
+        parts.select_for_update(skip_locked=True)
+        .filter(done_at__isnull=True)
+        .order_by("number")
+        .first()
+    )
+
+
+def part_finish(part: RunPart) -> None:
+    """Mark a part taken by part_take done by this worker, with whatever its caller set."""
+    part.done_at, part.done_by = timezone.now(), _worker_name()
+    part.save()
+
+
+def part_to_work(parts, part_id: int) -> RunPart | None:
+    """A part's task's part (with its run, the run's policy and its starter), or None when
+    there is nothing for the task to do: its run has finished or failed, or whoever started
+    the run may no longer apply policies (the run's own task waits for, or takes over, every
+    part, and fails saying why)."""
+    part = parts.select_related("run__policy", "run__created_by").get(pk=part_id)
+    if part.run.status not in (BackgroundJob.Status.QUEUED, BackgroundJob.Status.RUNNING):
+        return None
+    if not part.run.created_by.has_perm(POLICY_REPRICE):
+        return None
+    return part
+
+
+def progress_set(run, counts: dict) -> bool:
+    """Set the run's progress `counts` (None counted as 0); True when any changed."""
+    counts = {name: value or 0 for name, value in counts.items()}
+    changed = any(getattr(run, name) != value for name, value in counts.items())
+    for name, value in counts.items():
+        setattr(run, name, value)
+    return changed
 
 
 def _apply_part(run: RepricingRun, policy: RasPolicy, parts) -> RepricingChunk | None:
@@ -444,12 +487,7 @@ def _apply_part(run: RepricingRun, policy: RasPolicy, parts) -> RepricingChunk |
     done with its counts. None when there is no such part."""
     apply = _apply_chunk if connection.vendor == "postgresql" else _apply_chunk_portable
     with transaction.atomic():
-        part = (
-            parts.select_for_update(skip_locked=True)
-            .filter(done_at__isnull=True)
-            .order_by("number")
-            .first()
-        )
+        part = part_take(parts)
         if part is None:
             return None
         rows = [
@@ -464,8 +502,7 @@ def _apply_part(run: RepricingRun, policy: RasPolicy, parts) -> RepricingChunk |
         part.total = part.processed = len(rows)
         part.changed, part.flagged, part.failed = created, flagged, len(failed)
         part.failures = "\n".join(f"{r.reference} ({r.error})" for r in failed[:NAMED_FAILURES])
-        part.done_at, part.done_by = timezone.now(), _worker_name()
-        part.save()
+        part_finish(part)
     return part
 
 
@@ -485,13 +522,10 @@ def apply_repricing_chunk(chunk_id: int) -> int:
     returns how many budget versions it created: 0 when the part is done already or another
     worker holds it, or when the run has finished or failed (its own task waits for, or takes
     over, every part)."""
-    part = RepricingChunk.objects.select_related("run__policy", "run__created_by").get(pk=chunk_id)
-    run = part.run
-    if run.status not in (RepricingRun.Status.QUEUED, RepricingRun.Status.RUNNING):
+    part = part_to_work(RepricingChunk.objects, chunk_id)
+    if part is None:
         return 0
-    if not run.created_by.has_perm(POLICY_REPRICE):
-        return 0  # the run's own task fails, saying why
-    done = _apply_part(run, run.policy, RepricingChunk.objects.filter(pk=chunk_id))
+    done = _apply_part(part.run, part.run.policy, RepricingChunk.objects.filter(pk=chunk_id))
     return 0 if done is None else done.changed
 
 

@@ -21,7 +21,6 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db import connection, transaction
 from django.db.models import Count, Q, Sum
-from django.utils import timezone
 from django_tasks import task
 
 from allocations.jobs import (
@@ -40,7 +39,14 @@ from allocations.selectors.repricing import (
     inputs_mark,
     repricing_pages,
 )
-from allocations.services.repricing import NOT_REPRICER, _worker_name, run_in_parts
+from allocations.services.repricing import (
+    NOT_REPRICER,
+    part_finish,
+    part_take,
+    part_to_work,
+    progress_set,
+    run_in_parts,
+)
 
 Status = RepricingPreviewRun.Status
 
@@ -88,20 +94,16 @@ def _count(run: RepricingPreviewRun) -> bool:
     """Set the run's progress from its parts' (the people of a part not done yet as planned);
     True when it changed."""
     done = Q(done_at__isnull=False)
-    sums = run.parts.aggregate(
+    counts = run.parts.aggregate(
         total=Sum("total"),
         processed=Sum("processed", filter=done),
         parts_done=Count("pk", filter=done),
     )
-    counts = {name: value or 0 for name, value in sums.items()}
     counts["workers"] = (
         run.parts.filter(done).exclude(done_by="").values("done_by").distinct().count()
     )
-    counts["processed"] = min(counts["processed"], counts["total"])
-    changed = any(getattr(run, name) != value for name, value in counts.items())
-    for name, value in counts.items():
-        setattr(run, name, value)
-    return changed
+    counts["processed"] = min(counts["processed"] or 0, counts["total"] or 0)
+    return progress_set(run, counts)
 
 
 def _preview_part(policy: RasPolicy, parts) -> RepricingPreviewPart | None:
@@ -112,12 +114,7 @@ def _preview_part(policy: RasPolicy, parts) -> RepricingPreviewPart | None:
     # the caller's own transaction holds rows not committed yet (a test's).
     ahead = not connection.in_atomic_block
     with transaction.atomic():
-        part = (
-            parts.select_for_update(skip_locked=True)
-            .filter(done_at__isnull=True)
-            .order_by("number")
-            .first()
-        )
+        part = part_take(parts)
         if part is None:
             return None
         first, last = part.first_person_id, part.last_person_id
@@ -129,8 +126,7 @@ def _preview_part(policy: RasPolicy, parts) -> RepricingPreviewPart | None:
         )
         part.total = part.processed = preview.total.people
         part.tallies = PreviewSummary.of(preview).as_json()
-        part.done_at, part.done_by = timezone.now(), _worker_name()
-        part.save()
+        part_finish(part)
     return part
 
 
@@ -148,15 +144,10 @@ def preview_repricing_part(part_id: int) -> int:
     """One part of a preview run, for whichever worker is free; returns how many people it
     counted: 0 when the part is done already or another worker holds it, or when the run has
     finished or failed (its own task waits for, or takes over, every part)."""
-    part = RepricingPreviewPart.objects.select_related("run__policy", "run__created_by").get(
-        pk=part_id
-    )
-    run = part.run
-    if run.status not in (Status.QUEUED, Status.RUNNING):
+    part = part_to_work(RepricingPreviewPart.objects, part_id)
+    if part is None:
         return 0
-    if not run.created_by.has_perm(POLICY_REPRICE):
-        return 0  # the run's own task fails, saying why
-    done = _preview_part(run.policy, RepricingPreviewPart.objects.filter(pk=part_id))
+    done = _preview_part(part.run.policy, RepricingPreviewPart.objects.filter(pk=part_id))
     return 0 if done is None else done.processed
 
 
