@@ -675,6 +675,22 @@ class Tally:
         return self.annual_new - self.annual_now
 
 
+def _summed(tallies: Iterable[Tally]) -> Tally:
+    """The tallies counted together (exact: Decimals)."""
+    total = Tally()
+    for tally in tallies:
+        total = total.plus(tally)
+    return total
+
+
+def _summed_by(labelled: Iterable[tuple[str, Tally]]) -> dict[str, Tally]:
+    """(label, tally) pairs counted together by label, in the labels' order."""
+    by_label: dict[str, list[Tally]] = defaultdict(list)
+    for label, tally in labelled:
+        by_label[label].append(tally)
+    return {label: _summed(by_label[label]) for label in sorted(by_label)}
+
+
 # The people a preview page lists, whose weekly figure would change most.
 LARGEST = 50
 
@@ -771,19 +787,13 @@ class Preview:
                 chain(largest, (r for r in page if r.result)),
                 key=lambda r: abs(r.change),
             )
-        total = Tally()
-        groups: dict[str, Tally] = defaultdict(Tally)
-        teams: dict[str, Tally] = defaultdict(Tally)
         labels = dict(ClientGroup.choices)
-        for (group, team), cell in cells.items():
-            total = total.plus(cell)
-            label = labels.get(group, group)
-            groups[label] = groups[label].plus(cell)
-            teams[team] = teams[team].plus(cell)
         return _Counts(
-            total=total,
-            by_client_group=dict(sorted(groups.items())),
-            by_team=dict(sorted(teams.items())),
+            total=_summed(cells.values()),
+            by_client_group=_summed_by(
+                (labels.get(group, group), cell) for (group, _), cell in cells.items()
+            ),
+            by_team=_summed_by((team, cell) for (_, team), cell in cells.items()),
             needs_reassessment=needs_reassessment,
             with_unanswered=with_unanswered,
             largest=largest,
@@ -890,22 +900,13 @@ class PreviewSummary:
         of them is among its own part's; a stable sort of the parts' in person order keeps
         ties in person order, as Preview does)."""
         parts = list(parts)
-        total = Tally()
-        groups: dict[str, Tally] = defaultdict(Tally)
-        teams: dict[str, Tally] = defaultdict(Tally)
-        for part in parts:
-            total = total.plus(part.total)
-            for label, tally in part.by_client_group.items():
-                groups[label] = groups[label].plus(tally)
-            for label, tally in part.by_team.items():
-                teams[label] = teams[label].plus(tally)
         largest = heapq.nlargest(
             LARGEST, chain.from_iterable(p.largest for p in parts), key=lambda c: abs(c.change)
         )
         return cls(
-            total=total,
-            by_client_group=dict(sorted(groups.items())),
-            by_team=dict(sorted(teams.items())),
+            total=_summed(p.total for p in parts),
+            by_client_group=_summed_by(item for p in parts for item in p.by_client_group.items()),
+            by_team=_summed_by(item for p in parts for item in p.by_team.items()),
             needs_reassessment=sum(p.needs_reassessment for p in parts),
             with_unanswered=sum(p.with_unanswered for p in parts),
             largest=largest,
