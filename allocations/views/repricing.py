@@ -41,16 +41,25 @@ from ras_site.downloads import download
 Page = PersonAccess.Page
 
 
-@require_http_methods(["GET", "POST"])
-def repricing_view(request, pk: int):
-    """Preview (GET; ?format=csv downloads the list) and start (POST) applying a policy."""
+def _policy_to_reprice(request, pk: int):
+    """(the policy, None) for a RAS administrator who may apply it now; (the policy, a
+    redirect to it saying why not) when it may not be applied now. 403 for other roles."""
     policy = policy_get_for_user(user=request.user, pk=pk)
     if not request.user.has_perm(POLICY_REPRICE):
         raise PermissionDenied(NOT_REPRICER)
     refusal = repricing_refusal(policy)
     if refusal:
         messages.error(request, refusal)
-        return redirect("allocations:policy_detail", pk=policy.pk)
+        return policy, redirect("allocations:policy_detail", pk=policy.pk)
+    return policy, None
+
+
+@require_http_methods(["GET", "POST"])
+def repricing_view(request, pk: int):
+    """Preview (GET; ?format=csv downloads the list) and start (POST) applying a policy."""
+    policy, refused = _policy_to_reprice(request, pk)
+    if refused:
+        return refused
     if request.method == "POST":
         try:
             run = repricing_start(actor=request.user, policy=policy)
@@ -142,13 +151,9 @@ def _background_preview(request, policy) -> HttpResponse:
 def repricing_preview_start_view(request, pk: int):
     """Work the preview of applying a policy out in the background (or resume a stalled
     one); back to the preview page, which shows its progress."""
-    policy = policy_get_for_user(user=request.user, pk=pk)
-    if not request.user.has_perm(POLICY_REPRICE):
-        raise PermissionDenied(NOT_REPRICER)
-    refusal = repricing_refusal(policy)
-    if refusal:
-        messages.error(request, refusal)
-        return redirect("allocations:policy_detail", pk=policy.pk)
+    policy, refused = _policy_to_reprice(request, pk)
+    if refused:
+        return refused
     repricing_preview_start(actor=request.user, policy=policy)
     messages.info(request, PREVIEW_STARTED)
     return redirect("allocations:repricing", pk=policy.pk)
