@@ -400,7 +400,6 @@ class Workers:
 def apply_with_workers(count: int, price: str) -> tuple[float, object, float]:
     """Start `count` workers, queue a run applying a new policy, and time it to done; with
     the workers' largest peak memory."""
-    from django.db import close_old_connections
 
     from allocations.models import RepricingRun
     from allocations.services.repricing import repricing_start
@@ -411,12 +410,7 @@ def apply_with_workers(count: int, price: str) -> tuple[float, object, float]:
     try:
         start = time.perf_counter()
         run = repricing_start(actor=User.objects.get(username="ras.admin"), policy=policy)
-        while True:
-            time.sleep(0.2)
-            close_old_connections()
-            run.refresh_from_db()
-            if run.status in ("done", "failed"):
-                break
+        _until_finished(run, poll=0.2)
         elapsed = time.perf_counter() - start
         peak = workers.peak_mb()
     finally:
@@ -433,6 +427,18 @@ def _cpu_seconds(processes) -> float:
             fields = stat.read_text().rsplit(")", 1)[1].split()
             total += int(fields[11]) + int(fields[12])
     return total / os.sysconf("SC_CLK_TCK")
+
+
+def _until_finished(run, *, poll: float) -> None:
+    """Until the background job `run` is done or has failed (read again every `poll` s)."""
+    from django.db import close_old_connections
+
+    while True:
+        time.sleep(poll)
+        close_old_connections()
+        run.refresh_from_db()
+        if run.status in ("done", "failed"):
+            return
 
 
 def _wait_ready(count: int, *, timeout: float = 120) -> None:
@@ -458,7 +464,6 @@ def _wait_ready(count: int, *, timeout: float = 120) -> None:
 def preview_with_workers(count: int, policy, admin) -> tuple[float, object, float, float]:
     """Start `count` workers, queue a background preview of `policy` and time it to done;
     with the workers' largest peak memory and the CPU time they used for it."""
-    from django.db import close_old_connections
 
     from allocations.models import RepricingPreviewRun
     from allocations.services.repricing_preview import repricing_preview_start
@@ -469,12 +474,7 @@ def preview_with_workers(count: int, policy, admin) -> tuple[float, object, floa
         cpu = _cpu_seconds(workers.processes)
         start = time.perf_counter()
         run = repricing_preview_start(actor=admin, policy=policy)
-        while True:
-            time.sleep(0.1)
-            close_old_connections()
-            run.refresh_from_db()
-            if run.status in ("done", "failed"):
-                break
+        _until_finished(run, poll=0.1)
         elapsed = time.perf_counter() - start
         cpu = _cpu_seconds(workers.processes) - cpu
         peak = workers.peak_mb()
