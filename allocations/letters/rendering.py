@@ -13,11 +13,13 @@ from allocations.letters.kinds import LetterContent
 from allocations.pdf_worker import html_to_pdf
 from assessments.models import Person
 
-# Every letter's stylesheet (letters/base.html's), given to html_to_pdf with the letter's HTML:
-# each PDF process parses it once.
-LETTER_STYLESHEET = str(
-    Path(__file__).resolve().parents[1] / "templates" / "allocations" / "letters" / "letter.css"
-)
+# Every letter's stylesheet (letters/base.html's) and its user-agent stylesheet (in place of
+# WeasyPrint's: see allocations.pdf_worker), given to html_to_pdf with the letter's HTML: each
+# PDF process parses them once.
+LETTERS = Path(__file__).resolve().parents[1] / "templates" / "allocations" / "letters"
+LETTER_STYLESHEET = str(LETTERS / "letter.css")
+LETTER_USER_AGENT_STYLESHEET = str(LETTERS / "user-agent.css")
+LETTER_STYLESHEETS = (LETTER_STYLESHEET, LETTER_USER_AGENT_STYLESHEET)  # html_to_pdf's, in order
 
 # Where the site runs when no address is configured (`make run`).
 DEFAULT_SITE_URL = "http://127.0.0.1:8000"
@@ -65,4 +67,4 @@ def render_pdf(content: LetterContent, person: Person, issued_on) -> bytes:
 
 def letter_pdf(html: str) -> bytes:
     """The PDF of a letter's HTML (render_html's), styled by the letters' stylesheet."""
-    return html_to_pdf(html, str(settings.BASE_DIR), LETTER_STYLESHEET)
+    return html_to_pdf(html, str(settings.BASE_DIR), *LETTER_STYLESHEETS)

@@ -25,7 +25,7 @@ from allocations.jobs import (
     job_to_run,
 )
 from allocations.letters.kinds import letter_content, letter_kind_choices
-from allocations.letters.rendering import LETTER_STYLESHEET, render_html
+from allocations.letters.rendering import LETTER_STYLESHEETS, render_html
 from allocations.models import Letter, LetterBatch
 from allocations.pdf_worker import html_to_pdf, pdf_process_init
 from allocations.permissions import BATCH_RUN, LETTER_ISSUE
@@ -188,7 +188,7 @@ def _run(batch: LetterBatch, actor, processes, *, skip: set[int]) -> None:
                 job_tick(batch)
 
     if processes <= 1 or len(pending) < 2:
-        store_all(lambda position: html_to_pdf(pending[position][3], base_url, LETTER_STYLESHEET))
+        store_all(lambda position: html_to_pdf(pending[position][3], base_url, *LETTER_STYLESHEETS))
         return
     context = multiprocessing.get_context("spawn")  # no inherited database sockets
     pool = ProcessPoolExecutor(
@@ -199,7 +199,7 @@ def _run(batch: LetterBatch, actor, processes, *, skip: set[int]) -> None:
     )
     try:
         futures = [
-            pool.submit(html_to_pdf, item[3], base_url, LETTER_STYLESHEET) for item in pending
+            pool.submit(html_to_pdf, item[3], base_url, *LETTER_STYLESHEETS) for item in pending
         ]
         store_all(lambda position: _result(futures[position], batch))
     finally:

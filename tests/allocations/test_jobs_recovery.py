@@ -353,7 +353,7 @@ def test_a_worker_that_lost_its_lease_writes_nothing_more(batch):
 def _fake_pdf(stop_after: int):
     made = []
 
-    def html_to_pdf(html, base_url, stylesheet=None):
+    def html_to_pdf(html, base_url, *stylesheets):
         made.append(html)
         if len(made) == stop_after:
             job_stop_request()  # SIGTERM arrives while this letter is made
