@@ -270,6 +270,31 @@ def test_a_statement_s_tables_keep_every_figure_whole_inside_the_margins():
     assert structure.count("Table") >= 3 and "TH" in structure and "TD" in structure
 
 
+def test_a_statement_names_each_line_s_provider_below_its_description():
+    # Who provides a line is a line of its own in the line's cell, under what it is and above
+    # what it costs, not a narrow column of its own; a line with no provider says nothing.
+    pdf = statement_pdf(
+        [
+            ("Home care visits", "Caring Hands Ltd", "14 hours × £24.80", "£347.20 per week"),
+            ("Gardening", "", "1 visit × £20.00", "£20.00 per week"),
+        ]
+    )
+
+    laid_out = words(pdf)
+    text = " ".join(word for word, *_ in laid_out)
+    assert line_of(laid_out, "Provided") == "Provided by Caring Hands Ltd"
+    assert text.count("Provided by") == 1
+    description = next(w for w in laid_out if w[0] == "visits")
+    provider = next(w for w in laid_out if w[0] == "Provided")
+    amount = next(w for w in laid_out if w[0] == "14")
+    assert description[4] - 0.5 < provider[2] < amount[2]
+    assert abs(provider[1] - amount[1]) < 0.5  # the same left edge, in the first column
+    # The line's weekly equivalent sits in the second column, on its description's line.
+    assert line_of(laid_out, "£347.20") == "£347.20 per week"
+    assert next(w for w in laid_out if w[0] == "£347.20")[2] == description[2]
+    assert "Provider" not in text.split()
+
+
 def test_letters_made_at_once_in_two_threads_each_draw_the_logo_on_their_own_page():
     # Each thread keeps the images it has read (allocations.pdf_worker.image_cache): a parsed
     # SVG holds the page it is drawing on, so a logo shared by two threads could be drawn on
