@@ -6,7 +6,8 @@ the same run, and the batch path's letters a second with one and two processes.
 Seeds the demo into a fresh PostgreSQL database of its own (letters_bench, or
 BENCH_DATABASE_NAME), then, in one process with one FontConfiguration, through the function every
 PDF goes through (allocations.pdf_worker.html_to_pdf: PDF/UA-1, title and language kept; letters
-with their stylesheet, letters/letter.css, parsed once by the process as in the service):
+with their stylesheet, letters/letter.css, and their user-agent stylesheet, letters/
+user-agent.css, in place of WeasyPrint's, each parsed once by the process as in the service):
 
 - two floors, each an A4 page with the letters' margins, fonts (Liberation Sans, regular and
   bold), size and line height, a title and a language, and nothing else (no header, no tables,
@@ -19,12 +20,17 @@ with their stylesheet, letters/letter.css, parsed once by the process as in the 
   words, and shaping and breaking the lines of a full page is most of a page's cost, so the
   bare page is printed for comparison, not as the aim: WeasyPrint needs 2.5× the bare page for
   those words alone (measured in every run), so no letter of more than a few lines can come
-  within 1.5× of it.
+  within 1.5× of it. The text page is made with WeasyPrint's own user-agent stylesheet, as any
+  HTML would be; it is also made with the letters' (printed, not an aim), to show what that
+  stylesheet alone saves on plain text.
 - each kind of letter (indicative budget, budget statement, panel decision) for the demo's
   people: milliseconds a letter (median), pages (counted from the PDF), milliseconds a page and
   the ratios to both floors. Floors and letters are measured in turns, so a busy machine slows
   them alike; wall time and this process's CPU time are both printed (CPU time is steadier
-  when other work shares the machine).
+  when other work shares the machine). The ratio the aim is judged by is each letter's CPU time
+  a page against the text page made just before it, in the same turn (median of ROUNDS, with
+  quartiles): on a shared machine the speed swings by a third within a run, and two things
+  measured a moment apart swing together.
 - a batch of indicative letters the way letter_batch_run makes them (allocations.services.
   letter_batches._run: the HTML made here, then PDFs made in this process for one process or
   by a spawned pool with pdf_process_init for two), without storing them: letters a second.
@@ -54,6 +60,23 @@ went from 59 to 49 ms a letter, 2.03× → 1.77× the text page (indicative 1.43
 on a line of its own). What is left is its 33 table cells, each about half a millisecond of
 WeasyPrint's (styles, boxes, layout, borders, tags): the same words as paragraphs take 28 ms a
 letter.
+
+Then (1 December 2026, another machine, quiet but with its speed swinging by a third between
+and within runs; ratios each letter to the text page of its turn, CPU, three runs each):
+- letters' own user-agent stylesheet (letters/user-agent.css, no pixel changed): statement
+  1.60× → 1.37× the text page in one run (medians over the run), indicative 1.40× → 1.20×,
+  panel decision 1.28× → 1.07×; what it saves on the text page itself: 6-9%.
+- then the statement's provider under each line's description instead of a column of its own
+  (one cell fewer a line): statement 1.45×, 1.47×, 1.48×.
+- then the statement's tables written with no space between their tags, and its year's figure
+  on a line of its own by a newline, not two <span>s: statement 1.41×, 1.43×, 1.45× (quartiles
+  1.24-1.55), indicative 1.31×, 1.32×, 1.31×, panel decision 1.18×, 1.16×, 1.21×.
+Against the bare page: statement 3.6-3.8×, indicative 3.3-3.4×, panel decision 3.0-3.2×.
+What is left of the statement's cost over the text page: its cells (each a box with its own
+lines), the two margin boxes on every page (about a tenth: measured by leaving them out) and the
+logo (about a twentieth). Tried and measured, no gain beyond the noise: separate borders instead
+of collapsed ones, the tables' widths as classes instead of style attributes, row headers in
+place of the first two tables' header rows, no page-break rules on rows or the closing.
 """
 
 from __future__ import annotations
