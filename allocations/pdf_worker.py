@@ -5,7 +5,7 @@ it has been given, parsed.
 A document may be given a user-agent stylesheet of its own in place of WeasyPrint's (which
 styles every element of HTML, forms and lists and all, and puts six pseudo-elements' styles on
 every element): letters have one (letters/user-agent.css) styling only the elements a letter
-uses, the same as WeasyPrint's does them, which makes a budget statement about a tenth quicker
+uses, the same as WeasyPrint's does them, which makes a budget statement 10-15% quicker
 (benchmarks/letters.py) and changes no pixel of any letter (tests/allocations/
 test_letter_user_agent.py). WeasyPrint asks a document for its user-agent stylesheets through
 its `_ua_stylesheets` method, which its own tests override the same way for a lighter one
