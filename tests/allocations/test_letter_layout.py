@@ -27,13 +27,27 @@ RIGHT_MARGIN = 20 / 25.4 * 72  # the letters' @page margin, 20 mm
 LARGE_FIGURES = ["12345.00 points", "− £12,345.67", "£987,654.32", "− £123,456.78"]
 
 
-def indicative_pdf(rows: list[ExplanationRow], reference: str = "ASC-000001") -> bytes:
+def letter_html(template: str, title: str, reference: str = "ASC-000001", **context) -> str:
+    """A letter's HTML from its template, for one made-up person on 1 December 2026."""
     person = SimpleNamespace(
         reference=reference,
         addressed_as="Mrs Edith Atkinson",
         salutation="Mrs Atkinson",
         address_lines=["1 High Street", "Northby", "NB1 1AA"],
     )
+    return render_to_string(
+        f"allocations/letters/{template}.html",
+        {
+            "title": f"{title} – {reference}",
+            "person": person,
+            "council": council(),
+            "issued_on": datetime.date(2026, 12, 1),
+            **context,
+        },
+    )
+
+
+def indicative_pdf(rows: list[ExplanationRow], reference: str = "ASC-000001") -> bytes:
     budget = SimpleNamespace(
         indicative_weekly_gbp=Decimal("18993.35"),
         annual_gbp=Decimal("987654.20"),
@@ -42,19 +56,16 @@ def indicative_pdf(rows: list[ExplanationRow], reference: str = "ASC-000001") ->
         created_at=datetime.datetime(2026, 12, 1, 9, 0),
         policy=SimpleNamespace(name="RAS 2026/27", effective_from=datetime.date(2026, 4, 1)),
     )
-    html = render_to_string(
-        "allocations/letters/indicative.html",
-        {
-            "title": f"Your indicative personal budget – {reference}",
-            "person": person,
-            "council": council(),
-            "issued_on": datetime.date(2026, 12, 1),
-            "budget": budget,
-            "explanation": rows,
-            "triggers": [],
-        },
+    return letter_pdf(
+        letter_html(
+            "indicative",
+            "Your indicative personal budget",
+            reference,
+            budget=budget,
+            explanation=rows,
+            triggers=[],
+        )
     )
-    return letter_pdf(html)
 
 
 def words(pdf: bytes) -> list[tuple[str, float, float, float, float]]:
@@ -187,33 +198,23 @@ def statement_pdf(lines: list[tuple[str, str, str, str]]) -> bytes:
         contribution_to_services_weekly=Decimal(0),
         contribution_weekly=Decimal("12345.67"),
     )
-    html = render_to_string(
-        "allocations/letters/statement.html",
-        {
-            "title": "Your personal budget statement – ASC-000001",
-            "person": SimpleNamespace(
-                reference="ASC-000001",
-                addressed_as="Mrs Edith Atkinson",
-                salutation="Mrs Atkinson",
-                address_lines=["1 High Street", "Northby", "NB1 1AA"],
-            ),
-            "council": council(),
-            "issued_on": datetime.date(2026, 12, 1),
-            "agreed": agreed,
-            "managed": managed,
-            "lines": [
-                (
-                    SimpleNamespace(
-                        get_category_display=lambda: "Agency home care",
-                        description=description,
-                        provider=provider,
-                    ),
-                    amount,
-                    weekly,
-                )
-                for description, provider, amount, weekly in lines
-            ],
-        },
+    html = letter_html(
+        "statement",
+        "Your personal budget statement",
+        agreed=agreed,
+        managed=managed,
+        lines=[
+            (
+                SimpleNamespace(
+                    get_category_display=lambda: "Agency home care",
+                    description=description,
+                    provider=provider,
+                ),
+                amount,
+                weekly,
+            )
+            for description, provider, amount, weekly in lines
+        ],
     )
     return letter_pdf(html)
 
